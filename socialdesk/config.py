@@ -1,0 +1,41 @@
+"""One settings object, read from the environment (prefix ``SOCIALDESK_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOCIALDESK_", env_file=None, extra="ignore")
+
+    database_url: str = "sqlite:///./socialdesk.db"
+    redis_url: str | None = None
+    # Fernet key (urlsafe base64, 32 bytes) that encrypts channel secrets at rest.
+    # When unset, a key file next to the working directory is created on first use.
+    secret_key: str | None = None
+    secret_key_file: Path = Path("./socialdesk.key")
+    # A customer's new post joins their open ticket when it came within this window.
+    thread_window_hours: float = 72.0
+    token_ttl_hours: float = 24.0 * 30
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Channel apps (issue: channels). Read here so every connector sees one source.
+    x_consumer_secret: str | None = None
+    meta_app_secret: str | None = None
+    meta_verify_token: str | None = None
+    x_api_base_url: str = "https://api.x.com"
+    meta_graph_base_url: str = "https://graph.facebook.com"
+    max_webhook_body_bytes: int = Field(default=1_000_000)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
