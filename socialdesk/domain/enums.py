@@ -1,0 +1,106 @@
+"""Vocabulary shared by every layer. Values are stored in the database as strings."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    X = "x"
+    FACEBOOK = "facebook"
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+    EMAIL = "email"
+    WEB = "web"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+# Statuses in which a ticket still belongs in someone's queue.
+UNSOLVED_STATUSES: frozenset[TicketStatus] = frozenset(
+    {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD}
+)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+PRIORITY_RANK: dict[Priority, int] = {
+    Priority.LOW: 0,
+    Priority.NORMAL: 1,
+    Priority.HIGH: 2,
+    Priority.URGENT: 3,
+}
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    NOTE = "note"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class DeliveryState(StrEnum):
+    """Life of an outbound message. Inbound messages and notes carry ``none``."""
+
+    NONE = "none"
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    AGENT = "agent"
+    MARKETING = "marketing"
+    VIEWER = "viewer"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    NEEDS_REAUTH = "needs_reauth"
+    DISABLED = "disabled"
+
+
+class RawEventStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+class TicketEventKind(StrEnum):
+    CREATED = "created"
+    MESSAGE_RECEIVED = "message_received"
+    REPLIED = "replied"
+    NOTE_ADDED = "note_added"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    TEAM_CHANGED = "team_changed"
+    STATUS_CHANGED = "status_changed"
+    REOPENED = "reopened"
+    CUSTOMER_ACKNOWLEDGED = "customer_acknowledged"
+    PRIORITY_CHANGED = "priority_changed"
+    TAGS_CHANGED = "tags_changed"
+    MERGED = "merged"

@@ -1,0 +1,48 @@
+"""The normalized inbound message every connector produces and the pipeline consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from socialdesk.domain.enums import Direction, Platform, Visibility
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a post, as the network identifies them."""
+
+    external_user_id: str
+    handle: str | None = None
+    display_name: str | None = None
+    follower_count: int | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One post, comment, DM or e-mail, stripped of platform quirks.
+
+    ``channel_account_id`` is our id of the brand account it reached. ``direction`` is
+    ``outbound`` for the brand's own posts seen on the wire (echoes, replies written in
+    the network's own app, history replays); those never open a ticket by themselves.
+    """
+
+    channel_account_id: int
+    platform: Platform
+    platform_message_id: str
+    author: Author
+    body: str
+    created_at: datetime
+    direction: Direction = Direction.INBOUND
+    visibility: Visibility = Visibility.PUBLIC
+    # The platform id of the post this one answers (tweet parent, comment parent,
+    # e-mail In-Reply-To).
+    reply_to_id: str | None = None
+    # Older ancestors, oldest first (e-mail References; a reply's root post).
+    references: tuple[str, ...] = ()
+    # A private conversation's id (DM thread); e-mail uses its thread root here.
+    conversation_id: str | None = None
+    subject: str | None = None
+    raw_event_id: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
