@@ -1,0 +1,143 @@
+"""The connector interface every network implements.
+
+A connector turns a network's wire format into ``InboundMessage`` objects and our
+replies into the network's send calls. It never touches the database: the webhook
+router stores the raw event, the pipeline stores messages, the delivery worker records
+send results. Connectors reach their network only through ``base_url`` and an
+injectable ``httpx`` transport, so an emulator can stand in without the connector
+knowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.domain.messages import InboundMessage
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """What a connector needs to know about one connected brand account."""
+
+    id: int
+    platform: Platform
+    external_id: str
+    handle: str
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
+class AccountResolver(Protocol):
+    """Finds our account for the platform's id of the brand (``for_user_id``,
+    ``entry[].id``)."""
+
+    def __call__(self, platform: Platform, external_id: str) -> AccountRef | None: ...
+
+
+class VerificationError(Exception):
+    """The request is not from the network: missing or wrong signature (401/403)."""
+
+    def __init__(self, reason: str, status_code: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+class PayloadError(Exception):
+    """The body is not what the network sends (400); the raw event is kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEvent:
+    """What one webhook body yields: messages and the accounts they were for."""
+
+    messages: Sequence[InboundMessage]
+    # Platform ids of our own posts seen again (echoes), so delivery can confirm them.
+    echoed_message_ids: Sequence[str] = ()
+    # Accounts whose authorization the network revoked in this event.
+    revoked_account_ids: Sequence[int] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    messages: Sequence[InboundMessage]
+    cursor: str | None
+
+
+class ReplyKind(StrEnum):
+    PUBLIC_REPLY = "public_reply"
+    DIRECT_MESSAGE = "direct_message"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """One reply to send. ``idempotency_key`` is stable across retries of the same
+    message, so networks that support it (Mastodon) never post twice."""
+
+    kind: ReplyKind
+    body: str
+    idempotency_key: str
+    in_reply_to_id: str | None = None
+    recipient_id: str | None = None
+    conversation_id: str | None = None
+    root_id: str | None = None
+    subject: str | None = None
+    references: tuple[str, ...] = ()
+    visibility: Visibility = Visibility.PUBLIC
+    # Messenger: send outside the 24 h window with the HUMAN_AGENT tag.
+    human_agent_tag: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    platform_message_id: str
+    conversation_id: str | None = None
+    sent_at: datetime | None = None
+
+
+class SendFailure(StrEnum):
+    RETRYABLE = "retryable"  # 5xx, timeouts, transient codes: back off and retry
+    RATE_LIMITED = "rate_limited"  # wait until ``retry_at``
+    AUTH_REVOKED = "auth_revoked"  # the account needs re-authorization; no retry
+    DUPLICATE = "duplicate"  # the network says we posted this already: look it up
+    OUTSIDE_WINDOW = "outside_window"  # Meta 24 h window; needs another path
+    PERMANENT = "permanent"  # the request itself is wrong; show the reason
+
+
+class SendError(Exception):
+    def __init__(
+        self,
+        failure: SendFailure,
+        reason: str,
+        *,
+        code: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.failure = failure
+        self.reason = reason
+        self.code = code
+        self.retry_at = retry_at
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: datetime | None = None
+
+
+class Connector(Protocol):
+    platform: Platform
+
+    async def send(self, account: AccountRef, request: OutboundRequest) -> SendResult: ...
+
+    async def poll(self, account: AccountRef, cursor: str | None) -> PollResult: ...
+
+    def rate_limit(self, account: AccountRef) -> RateLimitState: ...
