@@ -1,0 +1,199 @@
+"""Administrative writes: workspaces, users, channel accounts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from socialdesk.actions.recording import ActionError, audit
+from socialdesk.auth.passwords import hash_password
+from socialdesk.auth.secret_box import decrypt_secrets, encrypt_secrets
+from socialdesk.domain.enums import AccountStatus, Platform, Role
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import ChannelAccount, Membership, User, Workspace
+
+DEFAULT_WORKSPACE_SLUG = "default"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def ensure_workspace(
+    session: Session, slug: str = DEFAULT_WORKSPACE_SLUG, name: str | None = None
+) -> Workspace:
+    workspace = session.scalar(select(Workspace).where(Workspace.slug == slug))
+    if workspace is None:
+        workspace = Workspace(
+            slug=slug, name=name or slug.replace("-", " ").title(), settings={}, created_at=utcnow()
+        )
+        session.add(workspace)
+        session.flush()
+        audit(
+            session,
+            None,
+            "workspace.created",
+            "workspace",
+            workspace.id,
+            workspace.id,
+            {"slug": slug},
+        )
+    return workspace
+
+
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    role: Role,
+    *,
+    name: str = "",
+    actor: User | None = None,
+    workspace: Workspace | None = None,
+) -> User:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise ActionError(f"not an e-mail address: {email!r}", 422)
+    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise ActionError(f"a user with e-mail {email} already exists", 409)
+    try:
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        raise ActionError(str(exc), 422) from exc
+    user = User(
+        email=email,
+        name=name,
+        password_hash=password_hash,
+        role=str(role),
+        is_active=True,
+        on_shift=True,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    workspace = workspace or ensure_workspace(session)
+    session.add(Membership(user_id=user.id, workspace_id=workspace.id))
+    audit(
+        session,
+        actor,
+        "user.created",
+        "user",
+        user.id,
+        workspace.id,
+        {"email": email, "role": str(role)},
+    )
+    return user
+
+
+def create_channel_account(
+    session: Session,
+    actor: User | None,
+    *,
+    workspace_id: int,
+    platform: Platform,
+    handle: str,
+    external_id: str,
+    display_name: str = "",
+    secrets: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> ChannelAccount:
+    handle, external_id = handle.strip(), external_id.strip()
+    if not handle or not external_id:
+        raise ActionError("handle and external_id must not be empty", 422)
+    clash = session.scalar(
+        select(ChannelAccount).where(
+            ChannelAccount.platform == str(platform), ChannelAccount.external_id == external_id
+        )
+    )
+    if clash is not None:
+        raise ActionError(
+            f"a {platform} account with external_id {external_id} is already connected (id {clash.id})",
+            409,
+        )
+    account = ChannelAccount(
+        workspace_id=workspace_id,
+        platform=str(platform),
+        handle=handle,
+        external_id=external_id,
+        display_name=display_name or handle,
+        secrets_encrypted=encrypt_secrets(secrets) if secrets else None,
+        settings=settings or {},
+        status=str(AccountStatus.ACTIVE),
+        created_at=utcnow(),
+    )
+    session.add(account)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "channel_account.created",
+        "channel_account",
+        account.id,
+        workspace_id,
+        {
+            "platform": str(platform),
+            "handle": handle,
+            "external_id": external_id,
+            "secret_names": sorted(secrets or {}),
+        },
+    )
+    return account
+
+
+def update_channel_account(
+    session: Session,
+    actor: User | None,
+    account: ChannelAccount,
+    *,
+    handle: str | None = None,
+    display_name: str | None = None,
+    secrets: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+    status: AccountStatus | None = None,
+) -> ChannelAccount:
+    changed: dict[str, Any] = {}
+    if handle is not None and handle.strip() and handle != account.handle:
+        account.handle = handle.strip()
+        changed["handle"] = account.handle
+    if display_name is not None and display_name != account.display_name:
+        account.display_name = display_name
+        changed["display_name"] = display_name
+    if secrets is not None:
+        # Merge, so rotating one token does not require re-sending the others.
+        merged = {**decrypt_secrets(account.secrets_encrypted), **secrets}
+        account.secrets_encrypted = encrypt_secrets(merged)
+        changed["secret_names"] = sorted(secrets)
+        if account.status == AccountStatus.NEEDS_REAUTH:
+            account.status = str(AccountStatus.ACTIVE)
+            account.status_reason = None
+            changed["status"] = account.status
+    if settings is not None:
+        account.settings = {**account.settings, **settings}
+        changed["settings"] = sorted(settings)
+    if status is not None and status != account.status:
+        account.status = str(status)
+        changed["status"] = account.status
+    if changed:
+        audit(
+            session,
+            actor,
+            "channel_account.updated",
+            "channel_account",
+            account.id,
+            account.workspace_id,
+            changed,
+        )
+    return account
+
+
+def delete_channel_account(session: Session, actor: User | None, account: ChannelAccount) -> None:
+    audit(
+        session,
+        actor,
+        "channel_account.deleted",
+        "channel_account",
+        account.id,
+        account.workspace_id,
+        {"platform": account.platform, "handle": account.handle},
+    )
+    session.delete(account)

@@ -1,0 +1,1 @@
+"""Passwords, API tokens and encryption of channel secrets at rest."""

@@ -1,0 +1,379 @@
+"""The inbound pipeline: normalized messages in, tickets, messages and events out.
+
+One call handles a batch (a webhook body, a poll page, a chunk of a replay) with a
+handful of set-based queries, whatever the batch size:
+
+    idempotency (account, platform message id) → identity/contact → threading
+    → ticket create/update → pipeline steps (triage, routing, SLA) → write
+
+Steps plug in through ``PipelineStep``: they see every touched ticket after
+threading and may change its fields and append events before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from socialdesk.domain.enums import Direction, TicketEventKind, TicketStatus
+from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.pipeline.identities import IdentityKey, chunks, resolve_contacts
+from socialdesk.pipeline.threading import ThreadIndex, load_thread_index
+from socialdesk.pipeline.ticket_state import (
+    MUTABLE_COLUMNS,
+    PendingEvent,
+    TicketState,
+    apply_message,
+    subject_from,
+)
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import ChannelAccount, Message, Ticket, TicketEvent
+
+_accounts = ChannelAccount.__table__
+_messages = Message.__table__
+_tickets = Ticket.__table__
+_events = TicketEvent.__table__
+
+
+class SkipReason:
+    DUPLICATE = "duplicate"
+    UNKNOWN_ACCOUNT = "unknown channel account"
+    UNTHREADED_BRAND_POST = "brand post outside any customer thread"
+
+
+@dataclass(slots=True)
+class PlacedMessage:
+    """A message of the batch as it will be stored, with the ticket it joined."""
+
+    source: InboundMessage
+    workspace_id: int
+    ticket: TicketState
+    contact_id: int | None
+    thread_rule: str
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class BatchContext:
+    """What the pipeline steps see: the placed messages and every touched ticket."""
+
+    placed: list[PlacedMessage]
+    tickets: list[TicketState]
+
+
+class PipelineStep(Protocol):
+    """A stage after threading (triage, routing, SLA). Mutate tickets, append events."""
+
+    name: str
+
+    def apply(self, conn: Connection, batch: BatchContext) -> None: ...
+
+
+@dataclass(slots=True)
+class IngestResult:
+    message_ids: list[int | None] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    tickets_created: list[int] = field(default_factory=list)
+    tickets_updated: list[int] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return sum(1 for mid in self.message_ids if mid is not None)
+
+    def skip(self, reason: str) -> None:
+        self.message_ids.append(None)
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+class Pipeline:
+    def __init__(
+        self, thread_window: timedelta = timedelta(hours=72), steps: Sequence[PipelineStep] = ()
+    ) -> None:
+        self.thread_window = thread_window
+        self.steps = list(steps)
+
+    def ingest(self, conn: Connection, messages: Sequence[InboundMessage]) -> IngestResult:
+        """Store a batch. Safe to call again with the same messages: nothing doubles."""
+        result = IngestResult()
+        if not messages:
+            return result
+        workspace_of = self._workspaces(conn, {m.channel_account_id for m in messages})
+        fresh_positions = self._fresh(conn, messages, workspace_of, result)
+        fresh = [messages[i] for i in fresh_positions]
+
+        authors: dict[IdentityKey, Author] = {}
+        for m in fresh:
+            if m.direction == Direction.INBOUND:
+                authors.setdefault(self._identity_key(m, workspace_of), m.author)
+        contact_of = resolve_contacts(conn, authors) if authors else {}
+
+        index = load_thread_index(conn, fresh, contact_of.values())
+        tickets = self._load_tickets(conn, index)
+        placed = self._place(fresh, workspace_of, contact_of, index, tickets, result)
+
+        self._write(conn, placed, tickets, result)
+        # Map outcomes back to the caller's order (duplicates and skips stay None).
+        in_input_order = placed_in_input_order(placed, fresh)
+        ids_by_position = dict(zip(fresh_positions, (p.id for p in in_input_order), strict=True))
+        result.message_ids = [ids_by_position.get(i) for i in range(len(messages))]
+        return result
+
+    # -- stages ---------------------------------------------------------------------
+
+    @staticmethod
+    def _workspaces(conn: Connection, account_ids: set[int]) -> dict[int, int]:
+        rows = conn.execute(
+            select(_accounts.c.id, _accounts.c.workspace_id).where(_accounts.c.id.in_(account_ids))
+        )
+        return {r.id: r.workspace_id for r in rows}
+
+    @staticmethod
+    def _fresh(
+        conn: Connection,
+        messages: Sequence[InboundMessage],
+        workspace_of: dict[int, int],
+        result: IngestResult,
+    ) -> list[int]:
+        """Positions of messages never stored before (and first of their kind in the batch)."""
+        by_account: dict[int, list[str]] = {}
+        for m in messages:
+            by_account.setdefault(m.channel_account_id, []).append(m.platform_message_id)
+        known: set[tuple[int, str]] = set()
+        for account, ids in by_account.items():
+            for part in chunks(ids):
+                rows = conn.execute(
+                    select(_messages.c.platform_message_id).where(
+                        _messages.c.channel_account_id == account,
+                        _messages.c.platform_message_id.in_(part),
+                    )
+                )
+                known.update((account, r.platform_message_id) for r in rows)
+        positions: list[int] = []
+        for position, m in enumerate(messages):
+            key = (m.channel_account_id, m.platform_message_id)
+            if m.channel_account_id not in workspace_of:
+                result.skip(SkipReason.UNKNOWN_ACCOUNT)
+            elif key in known:
+                result.skip(SkipReason.DUPLICATE)
+            else:
+                known.add(key)
+                positions.append(position)
+        return positions
+
+    @staticmethod
+    def _identity_key(m: InboundMessage, workspace_of: dict[int, int]) -> IdentityKey:
+        return (workspace_of[m.channel_account_id], str(m.platform), m.author.external_user_id)
+
+    @staticmethod
+    def _load_tickets(conn: Connection, index: ThreadIndex) -> dict[int, TicketState]:
+        wanted = {
+            *index.by_message.values(),
+            *index.by_conversation.values(),
+            *index.by_child.values(),
+            *(entry[0] for entry in index.open_by_contact.values()),
+        }
+        states: dict[int, TicketState] = {}
+        columns = [
+            _tickets.c.id,
+            _tickets.c.workspace_id,
+            _tickets.c.channel_account_id,
+            _tickets.c.platform,
+            _tickets.c.follow_up_of_id,
+            *(_tickets.c[name] for name in MUTABLE_COLUMNS),
+        ]
+        for part in chunks(sorted(wanted)):
+            for row in conn.execute(select(*columns).where(_tickets.c.id.in_(part))):
+                states[row.id] = TicketState(**row._asdict())
+        return states
+
+    def _place(
+        self,
+        fresh: list[InboundMessage],
+        workspace_of: dict[int, int],
+        contact_of: dict[IdentityKey, int],
+        index: ThreadIndex,
+        tickets: dict[int, TicketState],
+        result: IngestResult,
+    ) -> list[PlacedMessage]:
+        placed: list[PlacedMessage] = []
+        next_temp_key = -1
+        # Oldest first, so a batch that carries a whole thread builds it in order.
+        for m in sorted(fresh, key=lambda item: item.created_at):
+            workspace_id = workspace_of[m.channel_account_id]
+            inbound = m.direction == Direction.INBOUND
+            contact_id = contact_of[self._identity_key(m, workspace_of)] if inbound else None
+            found = index.find(m)
+            if found is None and contact_id is not None:
+                key = index.open_ticket_of(contact_id, m.created_at, self.thread_window)
+                found = (key, "open_ticket_of_contact") if key is not None else None
+            ticket = tickets.get(found[0]) if found else None
+            rule = found[1] if found else "new_ticket"
+            if ticket is not None and ticket.status == TicketStatus.CLOSED:
+                follow_up_of, ticket, rule = ticket.id, None, "follow_up_of_closed"
+            else:
+                follow_up_of = None
+            if ticket is None:
+                ticket = TicketState(
+                    id=None,
+                    workspace_id=workspace_id,
+                    channel_account_id=m.channel_account_id,
+                    platform=str(m.platform),
+                    first_message_at=m.created_at,
+                    last_message_at=m.created_at,
+                    contact_id=contact_id,
+                    subject=subject_from(m.body, m.subject),
+                    follow_up_of_id=follow_up_of,
+                )
+                ticket.events.append(
+                    PendingEvent(
+                        TicketEventKind.CREATED,
+                        m.created_at,
+                        "pipeline",
+                        {"rule": rule, "follow_up_of": follow_up_of, "channel": str(m.platform)},
+                    )
+                )
+                tickets[next_temp_key] = ticket
+                ticket_key = next_temp_key
+                next_temp_key -= 1
+            else:
+                assert found is not None  # an existing ticket is only reached through a match
+                ticket_key = found[0]
+            apply_message(
+                ticket,
+                direction=m.direction,
+                created_at=m.created_at,
+                body=m.body,
+                message_ref=f"{m.platform}:{m.platform_message_id}",
+                contact_id=contact_id,
+            )
+            index.place(m, ticket_key)
+            if contact_id is not None and ticket.status != TicketStatus.SOLVED:
+                index.open_by_contact[contact_id] = (ticket_key, ticket.last_message_at)
+            placed.append(PlacedMessage(m, workspace_id, ticket, contact_id, rule))
+        return placed
+
+    def _write(
+        self,
+        conn: Connection,
+        placed: list[PlacedMessage],
+        tickets: dict[int, TicketState],
+        result: IngestResult,
+    ) -> None:
+        touched = [t for t in tickets.values() if t.dirty]
+        new_tickets = [t for t in touched if t.is_new]
+        now = utcnow()
+        if new_tickets:
+            rows = [
+                {
+                    "workspace_id": t.workspace_id,
+                    "channel_account_id": t.channel_account_id,
+                    "platform": t.platform,
+                    "follow_up_of_id": t.follow_up_of_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    **t.column_values(),
+                }
+                for t in new_tickets
+            ]
+            ids = (
+                conn.execute(
+                    insert(_tickets).returning(_tickets.c.id, sort_by_parameter_order=True), rows
+                )
+                .scalars()
+                .all()
+            )
+            for ticket, ticket_id in zip(new_tickets, ids, strict=True):
+                ticket.id = ticket_id
+            result.tickets_created = list(ids)
+
+        message_rows = [_message_row(p, now) for p in placed]
+        if message_rows:
+            ids = (
+                conn.execute(
+                    insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True),
+                    message_rows,
+                )
+                .scalars()
+                .all()
+            )
+            for p, message_id in zip(placed, ids, strict=True):
+                p.id = message_id
+
+        batch = BatchContext(placed=placed, tickets=touched)
+        for step in self.steps:
+            step.apply(conn, batch)
+
+        existing = [t for t in touched if not t.is_new]
+        if existing:
+            conn.execute(
+                update(_tickets)
+                .where(_tickets.c.id == bindparam("b_id"))
+                .values({name: bindparam(name) for name in (*MUTABLE_COLUMNS, "updated_at")}),
+                [{"b_id": t.id, "updated_at": now, **t.column_values()} for t in existing],
+            )
+            result.tickets_updated = [t.id for t in existing if t.id is not None]
+        elif new_tickets and self.steps:
+            # Steps may have changed fields of tickets created in this batch.
+            conn.execute(
+                update(_tickets)
+                .where(_tickets.c.id == bindparam("b_id"))
+                .values({name: bindparam(name) for name in MUTABLE_COLUMNS}),
+                [{"b_id": t.id, **t.column_values()} for t in new_tickets],
+            )
+        event_rows = [
+            {
+                "ticket_id": t.id,
+                "workspace_id": t.workspace_id,
+                "kind": str(e.kind),
+                "actor": e.actor,
+                "data": e.data,
+                "created_at": e.created_at,
+            }
+            for t in touched
+            for e in t.events
+        ]
+        if event_rows:
+            conn.execute(insert(_events), event_rows)
+        for t in touched:
+            t.events.clear()
+            t.dirty = False
+
+
+def _message_row(p: PlacedMessage, now: Any) -> dict[str, Any]:
+    m = p.source
+    inbound = m.direction == Direction.INBOUND
+    return {
+        "ticket_id": p.ticket.id,
+        "workspace_id": p.workspace_id,
+        "channel_account_id": m.channel_account_id,
+        "platform": str(m.platform),
+        "direction": str(m.direction),
+        "visibility": str(m.visibility),
+        "platform_message_id": m.platform_message_id,
+        "reply_to_platform_id": m.reply_to_id,
+        "conversation_id": m.conversation_id,
+        "author_contact_id": p.contact_id,
+        "author_user_id": None,
+        "author_name": (m.author.display_name or m.author.handle or m.author.external_user_id),
+        "subject": m.subject,
+        "body": m.body,
+        "created_at": m.created_at,
+        "received_at": now,
+        "delivery_state": "none" if inbound else "sent",
+        "delivery_error": None,
+        "raw_event_id": m.raw_event_id,
+        "meta": {**m.extra, "thread_rule": p.thread_rule, "references": list(m.references)}
+        if m.references
+        else {**m.extra, "thread_rule": p.thread_rule},
+    }
+
+
+def placed_in_input_order(
+    placed: list[PlacedMessage], fresh: list[InboundMessage]
+) -> list[PlacedMessage]:
+    by_source = {id(p.source): p for p in placed}
+    return [by_source[id(m)] for m in fresh]

@@ -1,0 +1,73 @@
+"""Raw inbound events: stored first, processed after, kept with their error on failure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, update
+
+from socialdesk.domain.enums import RawEventStatus
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import RawEvent
+
+_raw = RawEvent.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class RawDelivery:
+    source: str
+    body: str
+    headers: dict[str, Any] = field(default_factory=dict)
+    channel_account_id: int | None = None
+
+
+def store_raw_events(conn: Connection, deliveries: Sequence[RawDelivery]) -> list[int]:
+    if not deliveries:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "source": d.source,
+            "channel_account_id": d.channel_account_id,
+            "received_at": now,
+            "headers": d.headers,
+            "body": d.body,
+            "status": str(RawEventStatus.PENDING),
+            "attempts": 0,
+        }
+        for d in deliveries
+    ]
+    return list(
+        conn.execute(insert(_raw).returning(_raw.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+
+
+def mark_processed(
+    conn: Connection, ids: Sequence[int], status: RawEventStatus = RawEventStatus.PROCESSED
+) -> None:
+    if not ids:
+        return
+    now = utcnow()
+    conn.execute(
+        update(_raw)
+        .where(_raw.c.id == bindparam("b_id"))
+        .values(status=str(status), processed_at=now, attempts=_raw.c.attempts + 1, error=None),
+        [{"b_id": i} for i in ids],
+    )
+
+
+def mark_failed(conn: Connection, raw_id: int, error: str) -> None:
+    conn.execute(
+        update(_raw)
+        .where(_raw.c.id == raw_id)
+        .values(
+            status=str(RawEventStatus.FAILED),
+            error=error[:4000],
+            attempts=_raw.c.attempts + 1,
+            processed_at=utcnow(),
+        )
+    )

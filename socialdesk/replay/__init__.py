@@ -1,0 +1,1 @@
+"""Load real customer-support history (the twcs CSV format) through the pipeline."""

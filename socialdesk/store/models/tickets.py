@@ -1,0 +1,144 @@
+"""Tickets, their messages, tags and the append-only ticket event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from socialdesk.store.models.base import Base, BigId, created_at_column
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # The inbox lists by recency within a scope; each index serves one filter.
+        Index("ix_tickets_ws_status_last", "workspace_id", "status", "last_message_at", "id"),
+        Index("ix_tickets_ws_last", "workspace_id", "last_message_at", "id"),
+        Index("ix_tickets_platform_last", "platform", "last_message_at", "id"),
+        Index("ix_tickets_account_last", "channel_account_id", "last_message_at", "id"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status", "last_message_at"),
+        Index("ix_tickets_contact_status", "contact_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    channel_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="SET NULL"), default=None
+    )
+    # Denormalized from the source account so "by channel" filters need no join.
+    platform: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), default=None
+    )
+    # True while the newest customer message has no agent answer yet.
+    needs_reply: Mapped[bool] = mapped_column(default=True)
+    awaiting_since: Mapped[datetime | None] = mapped_column(default=None)
+    message_count: Mapped[int] = mapped_column(default=0)
+    first_message_at: Mapped[datetime]
+    last_message_at: Mapped[datetime]
+    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_outbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    solved_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A customer writing again on a closed ticket starts a new one linked to it.
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), default=None
+    )
+    # Filled by the triage step once it exists.
+    sentiment: Mapped[float | None] = mapped_column(default=None)
+    intent: Mapped[str | None] = mapped_column(String(30), default=None)
+    language: Mapped[str | None] = mapped_column(String(10), default=None)
+    # Filled by the SLA step once it exists.
+    sla_policy_id: Mapped[int | None] = mapped_column(default=None)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_breached: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+
+
+class TicketTag(Base):
+    __tablename__ = "ticket_tags"
+    __table_args__ = (Index("ix_ticket_tags_tag", "tag", "ticket_id"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Idempotency: one row per post per brand account, however often it arrives.
+        UniqueConstraint("channel_account_id", "platform_message_id"),
+        Index("ix_messages_ticket_created", "ticket_id", "created_at", "id"),
+        Index("ix_messages_account_reply_to", "channel_account_id", "reply_to_platform_id"),
+        Index("ix_messages_account_conversation", "channel_account_id", "conversation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_accounts.id", ondelete="SET NULL"), default=None
+    )
+    platform: Mapped[str | None] = mapped_column(String(20), default=None)
+    direction: Mapped[str] = mapped_column(String(10))
+    visibility: Mapped[str] = mapped_column(String(10), default="public")
+    platform_message_id: Mapped[str | None] = mapped_column(String(320), default=None)
+    reply_to_platform_id: Mapped[str | None] = mapped_column(String(320), default=None)
+    conversation_id: Mapped[str | None] = mapped_column(String(320), default=None)
+    author_contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None
+    )
+    author_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    author_name: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str | None] = mapped_column(String(300), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime] = created_at_column()
+    delivery_state: Mapped[str] = mapped_column(String(20), default="none")
+    delivery_error: Mapped[str | None] = mapped_column(Text, default=None)
+    raw_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("raw_events.id", ondelete="SET NULL"), default=None
+    )
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TicketEvent(Base):
+    """Append-only history of a ticket; every metric is computed from these rows."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (
+        Index("ix_ticket_events_ticket", "ticket_id", "id"),
+        Index("ix_ticket_events_ws_kind_time", "workspace_id", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # Who or what acted when no user did: "customer", "pipeline", "rule:<id>", "replay".
+    actor: Mapped[str] = mapped_column(String(60), default="system")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
