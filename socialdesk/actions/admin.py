@@ -107,7 +107,8 @@ def create_channel_account(
     )
     if clash is not None:
         raise ActionError(
-            f"a {platform} account with external_id {external_id} is already connected (id {clash.id})",
+            f"a {platform} account with external_id {external_id} is already connected "
+            f"(id {clash.id})",
             409,
         )
     account = ChannelAccount(

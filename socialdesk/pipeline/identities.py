@@ -8,13 +8,15 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from socialdesk.domain.messages import Author
+from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Contact, ContactIdentity
+from socialdesk.store.models.base import table_of
 
 IdentityKey = tuple[int, str, str]  # (workspace_id, platform, external_user_id)
 
-_contacts = Contact.__table__
-_identities = ContactIdentity.__table__
+_contacts = table_of(Contact)
+_identities = table_of(ContactIdentity)
 CHUNK = 500
 
 
@@ -83,7 +85,7 @@ def resolve_contacts(
     missing = [key for key in authors if key not in found]
     if missing:
         now = utcnow()
-        contact_rows = [
+        contact_rows: list[dict[str, Any]] = [
             {
                 "workspace_id": key[0],
                 "display_name": authors[key].display_name or authors[key].handle or key[2],
@@ -94,14 +96,7 @@ def resolve_contacts(
             }
             for key in missing
         ]
-        ids = (
-            conn.execute(
-                insert(_contacts).returning(_contacts.c.id, sort_by_parameter_order=True),
-                contact_rows,
-            )
-            .scalars()
-            .all()
-        )
+        ids = insert_with_ids(conn, _contacts, contact_rows)
         conn.execute(
             insert(_identities),
             [

@@ -30,13 +30,15 @@ from socialdesk.pipeline.ticket_state import (
     apply_message,
     subject_from,
 )
+from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import ChannelAccount, Message, Ticket, TicketEvent
+from socialdesk.store.models.base import table_of
 
-_accounts = ChannelAccount.__table__
-_messages = Message.__table__
-_tickets = Ticket.__table__
-_events = TicketEvent.__table__
+_accounts = table_of(ChannelAccount)
+_messages = table_of(Message)
+_tickets = table_of(Ticket)
+_events = table_of(TicketEvent)
 
 
 class SkipReason:
@@ -139,19 +141,19 @@ class Pipeline:
         result: IngestResult,
     ) -> list[int]:
         """Positions of messages never stored before (and first of their kind in the batch)."""
-        by_account: dict[int, list[str]] = {}
-        for m in messages:
-            by_account.setdefault(m.channel_account_id, []).append(m.platform_message_id)
+        accounts = {m.channel_account_id for m in messages}
         known: set[tuple[int, str]] = set()
-        for account, ids in by_account.items():
-            for part in chunks(ids):
-                rows = conn.execute(
-                    select(_messages.c.platform_message_id).where(
-                        _messages.c.channel_account_id == account,
-                        _messages.c.platform_message_id.in_(part),
-                    )
+        for part in chunks(sorted({m.platform_message_id for m in messages})):
+            rows = conn.execute(
+                select(_messages.c.channel_account_id, _messages.c.platform_message_id).where(
+                    _messages.c.platform_message_id.in_(part)
                 )
-                known.update((account, r.platform_message_id) for r in rows)
+            )
+            known.update(
+                (r.channel_account_id, r.platform_message_id)
+                for r in rows
+                if r.channel_account_id in accounts
+            )
         positions: list[int] = []
         for position, m in enumerate(messages):
             key = (m.channel_account_id, m.platform_message_id)
@@ -279,27 +281,14 @@ class Pipeline:
                 }
                 for t in new_tickets
             ]
-            ids = (
-                conn.execute(
-                    insert(_tickets).returning(_tickets.c.id, sort_by_parameter_order=True), rows
-                )
-                .scalars()
-                .all()
-            )
+            ids = insert_with_ids(conn, _tickets, rows)
             for ticket, ticket_id in zip(new_tickets, ids, strict=True):
                 ticket.id = ticket_id
             result.tickets_created = list(ids)
 
         message_rows = [_message_row(p, now) for p in placed]
         if message_rows:
-            ids = (
-                conn.execute(
-                    insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True),
-                    message_rows,
-                )
-                .scalars()
-                .all()
-            )
+            ids = insert_with_ids(conn, _messages, message_rows)
             for p, message_id in zip(placed, ids, strict=True):
                 p.id = message_id
 

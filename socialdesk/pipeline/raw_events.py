@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, update
 
 from socialdesk.domain.enums import RawEventStatus
+from socialdesk.pipeline.identities import chunks
+from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import RawEvent
+from socialdesk.store.models.base import table_of
 
-_raw = RawEvent.__table__
+_raw = table_of(RawEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +42,7 @@ def store_raw_events(conn: Connection, deliveries: Sequence[RawDelivery]) -> lis
         }
         for d in deliveries
     ]
-    return list(
-        conn.execute(insert(_raw).returning(_raw.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
+    return insert_with_ids(conn, _raw, rows)
 
 
 def mark_processed(
@@ -52,12 +51,12 @@ def mark_processed(
     if not ids:
         return
     now = utcnow()
-    conn.execute(
-        update(_raw)
-        .where(_raw.c.id == bindparam("b_id"))
-        .values(status=str(status), processed_at=now, attempts=_raw.c.attempts + 1, error=None),
-        [{"b_id": i} for i in ids],
-    )
+    for part in chunks(list(ids)):
+        conn.execute(
+            update(_raw)
+            .where(_raw.c.id.in_(part))
+            .values(status=str(status), processed_at=now, attempts=_raw.c.attempts + 1, error=None)
+        )
 
 
 def mark_failed(conn: Connection, raw_id: int, error: str) -> None:

@@ -18,9 +18,10 @@ from socialdesk.domain.enums import UNSOLVED_STATUSES
 from socialdesk.domain.messages import InboundMessage
 from socialdesk.pipeline.identities import chunks
 from socialdesk.store.models import Message, Ticket
+from socialdesk.store.models.base import table_of
 
-_messages = Message.__table__
-_tickets = Ticket.__table__
+_messages = table_of(Message)
+_tickets = table_of(Ticket)
 
 AccountRef = tuple[int, str]  # (channel_account_id, platform id)
 
@@ -67,48 +68,59 @@ def load_thread_index(
     conn: Connection, messages: Iterable[InboundMessage], contact_ids: Iterable[int]
 ) -> ThreadIndex:
     index = ThreadIndex()
-    parents: dict[int, set[str]] = {}
-    conversations: dict[int, set[str]] = {}
-    own_ids: dict[int, set[str]] = {}
+    accounts: set[int] = set()
+    parents: set[str] = set()
+    conversations: set[str] = set()
+    own_ids: set[str] = set()
     for m in messages:
-        account = m.channel_account_id
-        wanted = parents.setdefault(account, set())
-        wanted.update(p for p in (m.reply_to_id, *m.references) if p)
+        accounts.add(m.channel_account_id)
+        parents.update(p for p in (m.reply_to_id, *m.references) if p)
         if m.conversation_id:
-            conversations.setdefault(account, set()).add(m.conversation_id)
-        own_ids.setdefault(account, set()).add(m.platform_message_id)
+            conversations.add(m.conversation_id)
+        own_ids.add(m.platform_message_id)
 
-    for account, ids in parents.items():
-        for part in chunks(sorted(ids)):
-            rows = conn.execute(
-                select(_messages.c.platform_message_id, _messages.c.ticket_id).where(
-                    _messages.c.channel_account_id == account,
-                    _messages.c.platform_message_id.in_(part),
-                )
+    # One query per kind for the whole batch; ids are looked up across accounts and the
+    # rows of other accounts dropped here, which keeps the query count flat.
+    for part in chunks(sorted(parents)):
+        rows = conn.execute(
+            select(
+                _messages.c.channel_account_id,
+                _messages.c.platform_message_id,
+                _messages.c.ticket_id,
+            ).where(_messages.c.platform_message_id.in_(part))
+        )
+        index.by_message.update(
+            ((r.channel_account_id, r.platform_message_id), r.ticket_id)
+            for r in rows
+            if r.channel_account_id in accounts
+        )
+    for part in chunks(sorted(conversations)):
+        rows = conn.execute(
+            select(
+                _messages.c.channel_account_id, _messages.c.conversation_id, _messages.c.ticket_id
             )
-            index.by_message.update(((account, r.platform_message_id), r.ticket_id) for r in rows)
-    for account, ids in conversations.items():
-        for part in chunks(sorted(ids)):
-            rows = conn.execute(
-                select(_messages.c.conversation_id, _messages.c.ticket_id)
-                .where(
-                    _messages.c.channel_account_id == account,
-                    _messages.c.conversation_id.in_(part),
+            .where(_messages.c.conversation_id.in_(part))
+            .order_by(_messages.c.id)
+        )
+        # Ascending ids: the newest ticket of a conversation wins.
+        index.by_conversation.update(
+            ((r.channel_account_id, r.conversation_id), r.ticket_id)
+            for r in rows
+            if r.channel_account_id in accounts
+        )
+    for part in chunks(sorted(own_ids)):
+        rows = conn.execute(
+            select(
+                _messages.c.channel_account_id,
+                _messages.c.reply_to_platform_id,
+                _messages.c.ticket_id,
+            ).where(_messages.c.reply_to_platform_id.in_(part))
+        )
+        for r in rows:
+            if r.channel_account_id in accounts:
+                index.by_child.setdefault(
+                    (r.channel_account_id, r.reply_to_platform_id), r.ticket_id
                 )
-                .order_by(_messages.c.id)
-            )
-            # Ascending ids: the newest ticket of a conversation wins.
-            index.by_conversation.update(((account, r.conversation_id), r.ticket_id) for r in rows)
-    for account, ids in own_ids.items():
-        for part in chunks(sorted(ids)):
-            rows = conn.execute(
-                select(_messages.c.reply_to_platform_id, _messages.c.ticket_id).where(
-                    _messages.c.channel_account_id == account,
-                    _messages.c.reply_to_platform_id.in_(part),
-                )
-            )
-            for r in rows:
-                index.by_child.setdefault((account, r.reply_to_platform_id), r.ticket_id)
     for part in chunks(sorted(set(contact_ids))):
         rows = conn.execute(
             select(_tickets.c.id, _tickets.c.contact_id, _tickets.c.last_message_at)

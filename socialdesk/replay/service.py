@@ -82,7 +82,7 @@ def replay_twcs(
         for account_id, ids in by_account.items():
             for part in chunks(ids):
                 loaded.update(
-                    (account_id, pid)
+                    (account_id, pid or "")
                     for pid in session.scalars(
                         select(Message.platform_message_id).where(
                             Message.channel_account_id == account_id,

@@ -90,7 +90,7 @@ def _parse(record: dict[str, Any]) -> TwcsRow:
         tweet_id=tweet_id,
         author_id=(record["author_id"] or "").strip(),
         inbound=inbound_text == "true",
-        created_at=datetime.strptime(record["created_at"].strip(), TIME_FORMAT),
+        created_at=datetime.strptime(record["created_at"].strip(), TIME_FORMAT),  # noqa: DTZ007 - TIME_FORMAT has %z
         text=record["text"] or "",
         response_ids=responses,
         parent_id=parent,

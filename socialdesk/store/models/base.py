@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from socialdesk.store.db import UTCDateTime, utcnow
@@ -28,3 +28,10 @@ class Base(DeclarativeBase):
 
 def created_at_column() -> Mapped[datetime]:
     return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, typed as such (for the bulk paths that use Core)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

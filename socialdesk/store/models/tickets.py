@@ -87,8 +87,10 @@ class Message(Base):
         # Idempotency: one row per post per brand account, however often it arrives.
         UniqueConstraint("channel_account_id", "platform_message_id"),
         Index("ix_messages_ticket_created", "ticket_id", "created_at", "id"),
-        Index("ix_messages_account_reply_to", "channel_account_id", "reply_to_platform_id"),
-        Index("ix_messages_account_conversation", "channel_account_id", "conversation_id"),
+        # Threading looks ids up for a whole batch at once, across accounts.
+        Index("ix_messages_platform_id", "platform_message_id", "channel_account_id"),
+        Index("ix_messages_reply_to", "reply_to_platform_id", "channel_account_id"),
+        Index("ix_messages_conversation", "conversation_id", "channel_account_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

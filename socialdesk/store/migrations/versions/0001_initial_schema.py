@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 15:36:41.140830
+Create Date: 2026-11-23 16:03:32.840418
 """
 
 from __future__ import annotations
@@ -458,14 +458,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_messages_account_conversation",
-            ["channel_account_id", "conversation_id"],
-            unique=False,
+            "ix_messages_conversation", ["conversation_id", "channel_account_id"], unique=False
         )
         batch_op.create_index(
-            "ix_messages_account_reply_to",
-            ["channel_account_id", "reply_to_platform_id"],
-            unique=False,
+            "ix_messages_platform_id", ["platform_message_id", "channel_account_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_messages_reply_to", ["reply_to_platform_id", "channel_account_id"], unique=False
         )
         batch_op.create_index(
             "ix_messages_ticket_created", ["ticket_id", "created_at", "id"], unique=False
@@ -546,8 +545,9 @@ def downgrade() -> None:
     op.drop_table("ticket_events")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_ticket_created")
-        batch_op.drop_index("ix_messages_account_reply_to")
-        batch_op.drop_index("ix_messages_account_conversation")
+        batch_op.drop_index("ix_messages_reply_to")
+        batch_op.drop_index("ix_messages_platform_id")
+        batch_op.drop_index("ix_messages_conversation")
 
     op.drop_table("messages")
     with op.batch_alter_table("tickets", schema=None) as batch_op:

@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint install bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Create the virtualenv, migrate a SQLite database, load the real demo data, serve on :8000.
+demo: $(STAMP)
+	$(BIN)/socialdesk demo
+
+## Lint, type-check, then the whole suite on SQLite and on PostgreSQL.
+test: $(STAMP) lint
+	SOCIALDESK_TEST_BACKEND=sqlite $(BIN)/pytest
+	SOCIALDESK_TEST_BACKEND=postgresql $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/socialdesk bench ingest
+	$(BIN)/socialdesk bench list
+
+clean:
+	rm -rf $(VENV) socialdesk.db socialdesk.db-wal socialdesk.db-shm

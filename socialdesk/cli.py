@@ -1,0 +1,224 @@
+"""The ``socialdesk`` command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from socialdesk.config import get_settings
+from socialdesk.store.db import Database
+
+app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer service desk.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (figures go to docs/benchmarks.md).")
+app.add_typer(bench_app, name="bench")
+console = Console()
+DEFAULT_DEMO_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def _database() -> Database:
+    return Database(get_settings().database_url)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from sqlalchemy.exc import OperationalError
+
+    from socialdesk.store.migrate import upgrade
+
+    url = get_settings().database_url
+    try:
+        upgrade(url)
+    except OperationalError as exc:
+        raise fail(f"cannot reach the database at {url}: {exc.orig}") from exc
+    console.print(f"[green]database is at the latest schema[/] ({url})")
+
+
+@app.command()
+def createuser(
+    email: Annotated[str, typer.Option(help="sign-in e-mail")],
+    password: Annotated[str, typer.Option(help="at least 8 characters")],
+    role: Annotated[str, typer.Option(help="admin, lead, agent, marketing or viewer")] = "agent",
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    workspace: Annotated[str, typer.Option(help="workspace slug")] = "default",
+) -> None:
+    """Create a user who can sign in and get API tokens."""
+    from socialdesk.actions.admin import create_user, ensure_workspace
+    from socialdesk.actions.recording import ActionError
+    from socialdesk.domain.enums import Role
+
+    try:
+        role_value = Role(role.lower())
+    except ValueError:
+        raise fail(
+            f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}"
+        ) from None
+    db = _database()
+    try:
+        with db.write() as session:
+            user = create_user(
+                session,
+                email,
+                password,
+                role_value,
+                name=name,
+                workspace=ensure_workspace(session, workspace),
+            )
+            user_id = user.id
+    except ActionError as exc:
+        raise fail(exc.message) from exc
+    console.print(
+        f"[green]created[/] user {user_id} <{email.strip().lower()}> with role {role_value}"
+    )
+
+
+@app.command()
+def replay(
+    path: Annotated[Path, typer.Argument(help="a CSV in the twcs format")],
+    workspace: Annotated[str, typer.Option(help="workspace slug")] = "default",
+) -> None:
+    """Load customer-support history (Kaggle twcs CSV) through the full pipeline."""
+    from socialdesk.pipeline.ingest import Pipeline
+    from socialdesk.replay.service import replay_twcs
+    from socialdesk.replay.twcs import TwcsFormatError
+
+    if not path.is_file():
+        raise fail(f"no such file: {path}")
+    db = _database()
+    settings = get_settings()
+    pipeline = Pipeline(thread_window=timedelta(hours=settings.thread_window_hours))
+    with _progress() as progress:
+        task = progress.add_task(f"replaying {path.name}", total=None)
+        try:
+            report = replay_twcs(
+                db,
+                path,
+                pipeline=pipeline,
+                workspace_slug=workspace,
+                on_start=lambda total: progress.update(task, total=total),
+                on_progress=lambda n: progress.advance(task, n),
+            )
+        except (TwcsFormatError, UnicodeDecodeError) as exc:
+            raise fail(str(exc)) from exc
+    table = Table(title=f"replay of {path.name}", show_header=False)
+    table.add_row("rows read", str(report.rows_read))
+    table.add_row("rows loaded", str(report.rows_loaded))
+    table.add_row("tickets created", str(report.tickets_created))
+    table.add_row("brand accounts created", str(report.accounts_created))
+    table.add_row("rows failed", str(report.failed))
+    table.add_row("rows skipped", str(report.rows_skipped))
+    for reason, count in sorted(report.skipped.items(), key=lambda kv: -kv[1]):
+        table.add_row(f"  skipped: {reason}", str(count))
+    console.print(table)
+    for error in report.errors[:5]:
+        console.print(f"[red]failed:[/] {error}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the API and the inbox."""
+    import uvicorn
+
+    from socialdesk.web.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="the shared data folder")] = DEFAULT_DEMO_DATA,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Migrate, load the real demo data, create demo users, and serve."""
+    from socialdesk.actions.admin import create_user
+    from socialdesk.domain.enums import Role
+    from socialdesk.store.models import User
+
+    migrate()
+    db = _database()
+    with db.write() as session:
+        from sqlalchemy import select
+
+        for email, role, name in (
+            ("admin@example.com", Role.ADMIN, "Ada Admin"),
+            ("lead@example.com", Role.LEAD, "Lee Lead"),
+            ("agent@example.com", Role.AGENT, "Alex Agent"),
+        ):
+            if session.scalar(select(User).where(User.email == email)) is None:
+                create_user(session, email, "socialdesk", role, name=name)
+    for name in ("twcs_head_5000.csv", "twcs_kaggle_sample.csv"):
+        path = data_dir / "twcs" / name
+        if path.is_file():
+            replay(path)
+        else:
+            console.print(f"[yellow]demo data not found:[/] {path}")
+    console.print(
+        "demo users: admin@example.com, lead@example.com, agent@example.com; password 'socialdesk'"
+    )
+    if serve_after:
+        serve()
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    posts: Annotated[
+        int, typer.Option("-n", "--posts", help="posts to push through the pipeline")
+    ] = 20_000,
+    runs: Annotated[int, typer.Option(help="repetitions; the median is reported")] = 3,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+    data_dir: Annotated[Path, typer.Option()] = DEFAULT_DEMO_DATA,
+) -> None:
+    """Posts/s through the full pipeline vs. a plain bulk insert of the same rows."""
+    from socialdesk.bench.ingest import run_ingest_bench
+
+    run_ingest_bench(console, posts=posts, runs=runs, database_url=database_url, data_dir=data_dir)
+
+
+@bench_app.command("list")
+def bench_list(
+    tickets: Annotated[int, typer.Option(help="tickets in the database")] = 200_000,
+    requests: Annotated[int, typer.Option(help="timed requests per query")] = 200,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+) -> None:
+    """p50/p95 latency of listing open tickets through the API with many tickets stored."""
+    from socialdesk.bench.listing import run_list_bench
+
+    run_list_bench(console, tickets=tickets, requests=requests, database_url=database_url)
+
+
+if __name__ == "__main__":
+    app()

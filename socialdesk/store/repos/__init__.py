@@ -1,0 +1,1 @@
+"""Read queries by area. Writes go through socialdesk.actions."""

@@ -1,0 +1,196 @@
+"""Ticket listing with keyset pagination, and the reads a ticket page needs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Row, and_, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
+from socialdesk.store.models import Contact, ContactIdentity, Message, Ticket, TicketTag
+
+Sort = Literal["newest", "oldest"]
+STATUS_ALIASES: dict[str, frozenset[str]] = {
+    # Everything still in someone's queue.
+    "unsolved": frozenset(str(s) for s in UNSOLVED_STATUSES),
+    "active": frozenset(str(s) for s in UNSOLVED_STATUSES),
+}
+
+
+class CursorError(ValueError):
+    pass
+
+
+def encode_cursor(last_message_at: datetime, ticket_id: int) -> str:
+    raw = json.dumps([last_message_at.isoformat(), ticket_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, ticket_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = datetime.fromisoformat(stamp)
+        if moment.tzinfo is None or not isinstance(ticket_id, int):
+            raise ValueError
+        return moment, ticket_id
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise CursorError("cursor is not one this API returned") from exc
+
+
+def parse_statuses(value: str | None) -> set[str] | None:
+    if not value:
+        return None
+    statuses: set[str] = set()
+    valid = {str(s) for s in TicketStatus}
+    for part in (p.strip().lower() for p in value.split(",") if p.strip()):
+        if part in STATUS_ALIASES:
+            statuses |= STATUS_ALIASES[part]
+        elif part in valid:
+            statuses.add(part)
+        else:
+            raise ValueError(
+                f"unknown status {part!r}; use {', '.join(sorted(valid | set(STATUS_ALIASES)))}"
+            )
+    return statuses
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    workspace_ids: Sequence[int]
+    statuses: set[str] | None = None
+    platforms: set[str] | None = None
+    account_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    team_id: int | None = None
+    priorities: set[str] | None = None
+    tag: str | None = None
+    contact_id: int | None = None
+    q: str | None = None
+
+
+def list_tickets(
+    session: Session,
+    f: TicketFilter,
+    *,
+    sort: Sort = "newest",
+    limit: int = 25,
+    cursor: str | None = None,
+) -> tuple[list[Row[Any]], str | None]:
+    t = Ticket
+    query = select(
+        t.id,
+        t.workspace_id,
+        t.subject,
+        t.status,
+        t.priority,
+        t.platform,
+        t.channel_account_id,
+        t.assignee_id,
+        t.team_id,
+        t.contact_id,
+        t.needs_reply,
+        t.awaiting_since,
+        t.message_count,
+        t.first_message_at,
+        t.last_message_at,
+        t.first_response_at,
+        t.sentiment,
+        t.intent,
+        t.first_response_due_at,
+        t.sla_breached,
+        t.created_at,
+        Contact.display_name.label("contact_name"),
+    ).outerjoin(Contact, Contact.id == t.contact_id)
+    if not f.workspace_ids:
+        query = query.where(false())
+    elif len(f.workspace_ids) == 1:
+        query = query.where(t.workspace_id == f.workspace_ids[0])
+    else:
+        query = query.where(t.workspace_id.in_(f.workspace_ids))
+    if f.statuses is not None:
+        query = query.where(t.status.in_(sorted(f.statuses)))
+    if f.platforms:
+        query = query.where(t.platform.in_(sorted(f.platforms)))
+    if f.account_id is not None:
+        query = query.where(t.channel_account_id == f.account_id)
+    if f.unassigned:
+        query = query.where(t.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        query = query.where(t.assignee_id == f.assignee_id)
+    if f.team_id is not None:
+        query = query.where(t.team_id == f.team_id)
+    if f.priorities:
+        query = query.where(t.priority.in_(sorted(f.priorities)))
+    if f.contact_id is not None:
+        query = query.where(t.contact_id == f.contact_id)
+    if f.tag:
+        query = query.where(
+            exists().where(TicketTag.ticket_id == t.id, TicketTag.tag == f.tag.lower())
+        )
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                t.subject.ilike(pattern, escape="\\"),
+                exists().where(Message.ticket_id == t.id, Message.body.ilike(pattern, escape="\\")),
+            )
+        )
+    if cursor:
+        moment, last_id = decode_cursor(cursor)
+        if sort == "newest":
+            query = query.where(
+                or_(t.last_message_at < moment, and_(t.last_message_at == moment, t.id < last_id))
+            )
+        else:
+            query = query.where(
+                or_(t.last_message_at > moment, and_(t.last_message_at == moment, t.id > last_id))
+            )
+    order = (
+        (t.last_message_at.desc(), t.id.desc()) if sort == "newest" else (t.last_message_at, t.id)
+    )
+    rows: list[Row[Any]] = list(session.execute(query.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].id)
+    return rows, next_cursor
+
+
+def tags_for(session: Session, ticket_ids: Sequence[int]) -> dict[int, list[str]]:
+    tags: dict[int, list[str]] = {i: [] for i in ticket_ids}
+    if ticket_ids:
+        for ticket_id, tag in session.execute(
+            select(TicketTag.ticket_id, TicketTag.tag)
+            .where(TicketTag.ticket_id.in_(ticket_ids))
+            .order_by(TicketTag.tag)
+        ):
+            tags[ticket_id].append(tag)
+    return tags
+
+
+def messages_of(session: Session, ticket_id: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.ticket_id == ticket_id)
+            .order_by(Message.created_at, Message.id)
+        )
+    )
+
+
+def identities_of(session: Session, contact_id: int) -> list[ContactIdentity]:
+    return list(
+        session.scalars(
+            select(ContactIdentity)
+            .where(ContactIdentity.contact_id == contact_id)
+            .order_by(ContactIdentity.id)
+        )
+    )

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialdesk.actions import admin
+from socialdesk.auth.secret_box import SecretBoxError, decrypt_secrets
+from socialdesk.domain.enums import AccountStatus, Role
+from socialdesk.store.models import ChannelAccount, User
+from socialdesk.web.api.schemas import ChannelAccountCreate, ChannelAccountOut, ChannelAccountPatch
+from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, require_role, workspace_ids
+from socialdesk.web.errors import ApiError
+
+router = APIRouter(prefix="/channel-accounts", tags=["channel accounts"])
+MANAGERS = (Role.ADMIN, Role.LEAD)
+
+
+def account_out(account: ChannelAccount) -> ChannelAccountOut:
+    try:
+        names = sorted(decrypt_secrets(account.secrets_encrypted))
+    except SecretBoxError:
+        names = []
+    return ChannelAccountOut(
+        id=account.id,
+        workspace_id=account.workspace_id,
+        platform=account.platform,
+        handle=account.handle,
+        external_id=account.external_id,
+        display_name=account.display_name,
+        settings=account.settings,
+        status=account.status,
+        status_reason=account.status_reason,
+        needs_reauthorization=account.status == AccountStatus.NEEDS_REAUTH,
+        has_secrets=account.secrets_encrypted is not None,
+        secret_names=names,
+        last_received_at=account.last_received_at,
+        last_sent_at=account.last_sent_at,
+        created_at=account.created_at,
+    )
+
+
+def _load(session: Session, user: User, account_id: int) -> ChannelAccount:
+    account = session.get(ChannelAccount, account_id)
+    if account is None or account.workspace_id not in workspace_ids(session, user):
+        raise ApiError(404, f"channel account {account_id} not found")
+    return account
+
+
+@router.get("", response_model=list[ChannelAccountOut])
+def list_(session: ReadSession, user: CurrentUser) -> list[ChannelAccountOut]:
+    accounts = session.scalars(
+        select(ChannelAccount)
+        .where(ChannelAccount.workspace_id.in_(workspace_ids(session, user)))
+        .order_by(ChannelAccount.platform, ChannelAccount.handle)
+    )
+    return [account_out(a) for a in accounts]
+
+
+@router.post("", response_model=ChannelAccountOut, status_code=201)
+def create(
+    body: ChannelAccountCreate, session: WriteSession, user: CurrentUser
+) -> ChannelAccountOut:
+    require_role(user, *MANAGERS)
+    allowed = workspace_ids(session, user)
+    workspace_id = (
+        body.workspace_id if body.workspace_id is not None else (allowed[0] if allowed else None)
+    )
+    if workspace_id is None or workspace_id not in allowed:
+        raise ApiError(403, f"you are not a member of workspace {body.workspace_id}")
+    account = admin.create_channel_account(
+        session,
+        user,
+        workspace_id=workspace_id,
+        platform=body.platform,
+        handle=body.handle,
+        external_id=body.external_id,
+        display_name=body.display_name,
+        secrets=body.secrets,
+        settings=body.settings,
+    )
+    return account_out(account)
+
+
+@router.get("/{account_id}", response_model=ChannelAccountOut)
+def detail(account_id: int, session: ReadSession, user: CurrentUser) -> ChannelAccountOut:
+    return account_out(_load(session, user, account_id))
+
+
+@router.patch("/{account_id}", response_model=ChannelAccountOut)
+def update(
+    account_id: int, body: ChannelAccountPatch, session: WriteSession, user: CurrentUser
+) -> ChannelAccountOut:
+    require_role(user, *MANAGERS)
+    account = admin.update_channel_account(
+        session,
+        user,
+        _load(session, user, account_id),
+        handle=body.handle,
+        display_name=body.display_name,
+        secrets=body.secrets,
+        settings=body.settings,
+        status=body.status,
+    )
+    session.flush()
+    return account_out(account)
+
+
+@router.delete("/{account_id}", status_code=204)
+def delete(account_id: int, session: WriteSession, user: CurrentUser) -> Response:
+    require_role(user, Role.ADMIN)
+    admin.delete_channel_account(session, user, _load(session, user, account_id))
+    return Response(status_code=204)

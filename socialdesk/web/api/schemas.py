@@ -1,0 +1,221 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketStatus, Visibility
+
+
+class TokenRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_at: datetime
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    email: str
+    name: str
+    role: str
+    is_active: bool
+
+
+class ContactBrief(BaseModel):
+    id: int
+    display_name: str
+
+
+class TicketSummary(BaseModel):
+    id: int
+    workspace_id: int
+    subject: str
+    status: str
+    priority: str
+    platform: str
+    channel_account_id: int | None
+    assignee_id: int | None
+    team_id: int | None
+    contact: ContactBrief | None
+    needs_reply: bool
+    awaiting_since: datetime | None
+    message_count: int
+    first_message_at: datetime
+    last_message_at: datetime
+    first_response_at: datetime | None
+    first_response_due_at: datetime | None
+    sla_breached: bool
+    sentiment: float | None
+    intent: str | None
+    tags: list[str]
+    created_at: datetime
+
+
+class TicketPage(BaseModel):
+    data: list[TicketSummary]
+    next_cursor: str | None
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    direction: str
+    visibility: str
+    platform: str | None
+    channel_account_id: int | None
+    platform_message_id: str | None
+    reply_to_platform_id: str | None
+    conversation_id: str | None
+    author_name: str
+    author_contact_id: int | None
+    author_user_id: int | None
+    subject: str | None
+    body: str
+    created_at: datetime
+    delivery_state: str
+    delivery_error: str | None
+
+
+class IdentityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    platform: str
+    external_user_id: str
+    handle: str | None
+    display_name: str | None
+    follower_count: int | None
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    workspace_id: int
+    display_name: str
+    email: str | None
+    vip: bool
+    identities: list[IdentityOut] = []
+
+
+class TicketDetail(TicketSummary):
+    messages: list[MessageOut]
+    contact_detail: ContactOut | None = None
+    follow_up_of_id: int | None = None
+    solved_at: datetime | None = None
+
+
+class ReplyRequest(BaseModel):
+    body: str = Field(min_length=1, max_length=100_000)
+    visibility: Visibility = Visibility.PUBLIC
+    # Status after the reply; "pending" (waiting on the customer) unless told otherwise.
+    status: TicketStatus | None = TicketStatus.PENDING
+    # The same key on a retried request returns the first reply instead of a second one.
+    client_key: str | None = Field(default=None, max_length=100)
+
+
+class NoteRequest(BaseModel):
+    body: str = Field(min_length=1, max_length=100_000)
+
+
+class TicketPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+class AssignRequest(BaseModel):
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+class TicketEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: str
+    actor: str
+    actor_user_id: int | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class ChannelAccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    platform: Platform
+    handle: str = Field(min_length=1, max_length=320)
+    external_id: str = Field(min_length=1, max_length=200)
+    display_name: str = Field(default="", max_length=200)
+    workspace_id: int | None = None
+    secrets: dict[str, str] | None = None
+    settings: dict[str, Any] | None = None
+
+
+class ChannelAccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    handle: str | None = Field(default=None, max_length=320)
+    display_name: str | None = Field(default=None, max_length=200)
+    secrets: dict[str, str] | None = None
+    settings: dict[str, Any] | None = None
+    status: AccountStatus | None = None
+
+
+class ChannelAccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    workspace_id: int
+    platform: str
+    handle: str
+    external_id: str
+    display_name: str
+    settings: dict[str, Any]
+    status: str
+    status_reason: str | None
+    needs_reauthorization: bool
+    has_secrets: bool
+    secret_names: list[str]
+    last_received_at: datetime | None
+    last_sent_at: datetime | None
+    created_at: datetime
+
+
+class ContactPage(BaseModel):
+    data: list[ContactOut]
+
+
+class MergeRequest(BaseModel):
+    other_contact_id: int
+
+
+class TeamCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    workspace_id: int | None = None
+    skills: list[str] = []
+
+
+class TeamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    workspace_id: int
+    name: str
+    skills: list[Any]
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    workspace_id: int | None
+    actor_user_id: int | None
+    action: str
+    object_type: str
+    object_id: int | None
+    data: dict[str, Any]
+    created_at: datetime

@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialdesk.actions import tickets as actions
+from socialdesk.domain.enums import Platform, Priority
+from socialdesk.store.models import Contact, Ticket, TicketEvent, User
+from socialdesk.store.repos.tickets import (
+    CursorError,
+    TicketFilter,
+    identities_of,
+    list_tickets,
+    messages_of,
+    parse_statuses,
+    tags_for,
+)
+from socialdesk.web.api.schemas import (
+    AssignRequest,
+    ContactBrief,
+    ContactOut,
+    IdentityOut,
+    MessageOut,
+    NoteRequest,
+    ReplyRequest,
+    TicketDetail,
+    TicketEventOut,
+    TicketPage,
+    TicketPatch,
+    TicketSummary,
+)
+from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, workspace_ids
+from socialdesk.web.errors import ApiError
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+
+def _csv_enum(
+    value: str | None, allowed: type[Platform] | type[Priority], name: str
+) -> set[str] | None:
+    if not value:
+        return None
+    parts = {p.strip().lower() for p in value.split(",") if p.strip()}
+    valid = {str(v) for v in allowed}
+    unknown = parts - valid
+    if unknown:
+        raise ApiError(
+            422, f"unknown {name} {sorted(unknown)[0]!r}; use {', '.join(sorted(valid))}"
+        )
+    return parts
+
+
+def _summary(row: Any, tags: list[str]) -> TicketSummary:
+    data = row._asdict()
+    contact = (
+        ContactBrief(id=data["contact_id"], display_name=data.pop("contact_name") or "")
+        if data.get("contact_id")
+        else None
+    )
+    data.pop("contact_name", None)
+    data.pop("contact_id", None)
+    return TicketSummary(**data, contact=contact, tags=tags)
+
+
+@router.get("", response_model=TicketPage)
+def list_(
+    session: ReadSession,
+    user: CurrentUser,
+    status: Annotated[
+        str | None, Query(description="comma list; 'unsolved' = new,open,pending,on_hold")
+    ] = None,
+    channel: Annotated[
+        str | None, Query(description="platform(s), comma list: x, facebook, email…")
+    ] = None,
+    account: Annotated[int | None, Query(description="channel account id")] = None,
+    assignee: Annotated[str | None, Query(description="user id, 'me' or 'none'")] = None,
+    team: int | None = None,
+    priority: Annotated[str | None, Query(description="comma list")] = None,
+    tag: str | None = None,
+    contact: int | None = None,
+    workspace: int | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text search in subject and messages")
+    ] = None,
+    sort: Literal["newest", "oldest"] = "newest",
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: str | None = None,
+) -> TicketPage:
+    allowed = workspace_ids(session, user)
+    if workspace is not None:
+        if workspace not in allowed:
+            raise ApiError(403, f"you are not a member of workspace {workspace}")
+        allowed = [workspace]
+    assignee_id, unassigned = None, False
+    if assignee == "me":
+        assignee_id = user.id
+    elif assignee == "none":
+        unassigned = True
+    elif assignee:
+        if not assignee.isdigit():
+            raise ApiError(422, "assignee must be a user id, 'me' or 'none'")
+        assignee_id = int(assignee)
+    try:
+        statuses = parse_statuses(status)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from exc
+    filters = TicketFilter(
+        workspace_ids=allowed,
+        statuses=statuses,
+        platforms=_csv_enum(channel, Platform, "channel"),
+        account_id=account,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        team_id=team,
+        priorities=_csv_enum(priority, Priority, "priority"),
+        tag=tag,
+        contact_id=contact,
+        q=q.strip() if q and q.strip() else None,
+    )
+    try:
+        rows, next_cursor = list_tickets(session, filters, sort=sort, limit=limit, cursor=cursor)
+    except CursorError as exc:
+        raise ApiError(400, str(exc)) from exc
+    tags = tags_for(session, [r.id for r in rows])
+    return TicketPage(data=[_summary(r, tags[r.id]) for r in rows], next_cursor=next_cursor)
+
+
+def load_ticket(session: Session, user: User, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.workspace_id not in workspace_ids(session, user):
+        raise ApiError(404, f"ticket {ticket_id} not found")
+    return ticket
+
+
+def _detail(session: Session, ticket: Ticket) -> TicketDetail:
+    contact = session.get(Contact, ticket.contact_id) if ticket.contact_id else None
+    contact_out = None
+    if contact is not None:
+        contact_out = ContactOut.model_validate(contact)
+        contact_out.identities = [
+            IdentityOut.model_validate(i) for i in identities_of(session, contact.id)
+        ]
+    return TicketDetail(
+        id=ticket.id,
+        workspace_id=ticket.workspace_id,
+        subject=ticket.subject,
+        status=ticket.status,
+        priority=ticket.priority,
+        platform=ticket.platform,
+        channel_account_id=ticket.channel_account_id,
+        assignee_id=ticket.assignee_id,
+        team_id=ticket.team_id,
+        contact=ContactBrief(id=contact.id, display_name=contact.display_name) if contact else None,
+        needs_reply=ticket.needs_reply,
+        awaiting_since=ticket.awaiting_since,
+        message_count=ticket.message_count,
+        first_message_at=ticket.first_message_at,
+        last_message_at=ticket.last_message_at,
+        first_response_at=ticket.first_response_at,
+        first_response_due_at=ticket.first_response_due_at,
+        sla_breached=ticket.sla_breached,
+        sentiment=ticket.sentiment,
+        intent=ticket.intent,
+        tags=tags_for(session, [ticket.id])[ticket.id],
+        created_at=ticket.created_at,
+        messages=[MessageOut.model_validate(m) for m in messages_of(session, ticket.id)],
+        contact_detail=contact_out,
+        follow_up_of_id=ticket.follow_up_of_id,
+        solved_at=ticket.solved_at,
+    )
+
+
+@router.get("/{ticket_id}", response_model=TicketDetail)
+def detail(ticket_id: int, session: ReadSession, user: CurrentUser) -> TicketDetail:
+    return _detail(session, load_ticket(session, user, ticket_id))
+
+
+@router.get("/{ticket_id}/events", response_model=list[TicketEventOut])
+def events(ticket_id: int, session: ReadSession, user: CurrentUser) -> list[TicketEvent]:
+    load_ticket(session, user, ticket_id)
+    return list(
+        session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        )
+    )
+
+
+@router.post("/{ticket_id}/replies", response_model=MessageOut, status_code=201)
+def reply(ticket_id: int, body: ReplyRequest, session: WriteSession, user: CurrentUser) -> Any:
+    ticket = load_ticket(session, user, ticket_id)
+    return actions.reply(
+        session,
+        ticket,
+        user,
+        body.body,
+        visibility=body.visibility,
+        status_after=body.status,
+        client_key=body.client_key,
+    )
+
+
+@router.post("/{ticket_id}/notes", response_model=MessageOut, status_code=201)
+def note(ticket_id: int, body: NoteRequest, session: WriteSession, user: CurrentUser) -> Any:
+    return actions.add_note(session, load_ticket(session, user, ticket_id), user, body.body)
+
+
+@router.post("/{ticket_id}/assign", response_model=TicketDetail)
+def assign(
+    ticket_id: int, body: AssignRequest, session: WriteSession, user: CurrentUser
+) -> TicketDetail:
+    ticket = load_ticket(session, user, ticket_id)
+    actions.assign(session, ticket, user, body.assignee_id, body.team_id)
+    session.flush()
+    return _detail(session, ticket)
+
+
+@router.patch("/{ticket_id}", response_model=TicketDetail)
+def update(
+    ticket_id: int, body: TicketPatch, session: WriteSession, user: CurrentUser
+) -> TicketDetail:
+    ticket = load_ticket(session, user, ticket_id)
+    given = body.model_fields_set
+    if not given:
+        raise ApiError(
+            422, "nothing to change; send status, priority, tags, assignee_id or team_id"
+        )
+    if "assignee_id" in given or "team_id" in given:
+        actions.assign(
+            session,
+            ticket,
+            user,
+            body.assignee_id if "assignee_id" in given else ticket.assignee_id,
+            body.team_id if "team_id" in given else None,
+        )
+    if body.priority is not None:
+        actions.set_priority(session, ticket, user, body.priority)
+    if body.tags is not None:
+        actions.set_tags(session, ticket, user, body.tags)
+    if body.status is not None:
+        actions.set_status(session, ticket, user, body.status)
+    session.flush()
+    return _detail(session, ticket)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import httpx
+
+from tests.api.conftest import Api
+from tests.pipeline.helpers import ingest, make_account, post
+
+
+def _seed(api: Api) -> int:
+    acct = make_account(api.db)
+    ingest(
+        api.db,
+        post(acct, "1", "@AcmeSupport my parcel is lost", author="a1"),
+        post(acct, "2", "Sorry! DM us the order number", outbound=True, reply_to="1", minutes=3),
+        post(acct, "3", "@AcmeSupport app crashes on login", author="a2", minutes=10),
+        post(acct, "4", "@AcmeSupport refund please", author="a3", minutes=20),
+    )
+    return acct
+
+
+def test_list_filter_paginate(api: Api, agent: httpx.Client) -> None:
+    acct = _seed(api)
+    page = agent.get("/tickets", params={"limit": 2}).json()
+    assert [t["subject"] for t in page["data"]] == [
+        "@AcmeSupport refund please",
+        "@AcmeSupport app crashes on login",
+    ]
+    rest = agent.get("/tickets", params={"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [t["subject"] for t in rest["data"]] == ["@AcmeSupport my parcel is lost"]
+    assert rest["next_cursor"] is None
+    oldest = agent.get("/tickets", params={"sort": "oldest"}).json()["data"]
+    assert oldest[0]["subject"] == "@AcmeSupport my parcel is lost"
+    assert len(agent.get("/tickets", params={"status": "new"}).json()["data"]) == 2
+    assert len(agent.get("/tickets", params={"status": "pending"}).json()["data"]) == 1
+    assert (
+        len(
+            agent.get(
+                "/tickets", params={"status": "unsolved", "channel": "x", "account": acct}
+            ).json()["data"]
+        )
+        == 3
+    )
+    assert agent.get("/tickets", params={"channel": "email"}).json()["data"] == []
+    found = agent.get("/tickets", params={"q": "ORDER NUMBER"}).json()["data"]
+    assert [t["subject"] for t in found] == ["@AcmeSupport my parcel is lost"]
+    first = found[0]
+    assert first["contact"]["display_name"] == "a1"
+    assert first["first_response_at"] is not None
+
+
+def test_bad_list_requests_get_clear_4xx(agent: httpx.Client) -> None:
+    for params, status in (
+        ({"status": "bogus"}, 422),
+        ({"channel": "myspace"}, 422),
+        ({"limit": 0}, 422),
+        ({"limit": "ten"}, 422),
+        ({"cursor": "garbage!"}, 400),
+        ({"assignee": "someone"}, 422),
+        ({"sort": "random"}, 422),
+    ):
+        r = agent.get("/tickets", params=params)
+        assert r.status_code == status, (params, r.text)
+        assert r.json()["error"]["reason"]
+    assert agent.get("/tickets/999999").status_code == 404
+    assert agent.get("/tickets/abc").status_code == 422
+
+
+def test_reply_note_assign_status_tags(api: Api, agent: httpx.Client) -> None:
+    _seed(api)
+    ticket = agent.get("/tickets", params={"q": "crashes"}).json()["data"][0]
+    tid = ticket["id"]
+    r = agent.post(
+        f"/tickets/{tid}/replies",
+        json={"body": "Sorry about that! Which version?", "client_key": "k1"},
+    )
+    assert r.status_code == 201, r.text
+    reply = r.json()
+    assert reply["direction"] == "outbound" and reply["delivery_state"] == "queued"
+    again = agent.post(
+        f"/tickets/{tid}/replies",
+        json={"body": "Sorry about that! Which version?", "client_key": "k1"},
+    )
+    assert again.json()["id"] == reply["id"]  # a double click stores one reply
+    assert agent.post(f"/tickets/{tid}/replies", json={"body": "   "}).status_code == 400
+    assert (
+        agent.post(f"/tickets/{tid}/notes", json={"body": "customer is on iOS 11"}).status_code
+        == 201
+    )
+
+    me = agent.get("/me").json()
+    detail = agent.patch(
+        f"/tickets/{tid}",
+        json={"assignee_id": me["id"], "priority": "high", "tags": ["Login", "ios", "login"]},
+    ).json()
+    assert detail["assignee_id"] == me["id"]
+    assert detail["priority"] == "high"
+    assert detail["tags"] == ["ios", "login"]
+    assert detail["status"] == "pending"
+    assert [m["direction"] for m in detail["messages"]] == ["inbound", "outbound", "note"]
+    assert agent.patch(f"/tickets/{tid}", json={"status": "solved"}).json()["status"] == "solved"
+    assert agent.patch(f"/tickets/{tid}", json={"status": "new"}).status_code == 422
+    assert agent.patch(f"/tickets/{tid}", json={}).status_code == 422
+    assert agent.patch(f"/tickets/{tid}", json={"priority": "whenever"}).status_code == 422
+    assert agent.patch(f"/tickets/{tid}", json={"assignee_id": 987654}).status_code == 422
+
+    kinds = [e["kind"] for e in agent.get(f"/tickets/{tid}/events").json()]
+    for kind in (
+        "replied",
+        "note_added",
+        "assigned",
+        "priority_changed",
+        "tags_changed",
+        "status_changed",
+    ):
+        assert kind in kinds
+    mine = agent.get("/tickets", params={"assignee": "me"}).json()["data"]
+    assert [t["id"] for t in mine] == [tid]
+    assert agent.get("/tickets", params={"tag": "ios"}).json()["data"][0]["id"] == tid
+
+
+def test_viewer_reads_but_cannot_write(api: Api) -> None:
+    _seed(api)
+    with api.client(api.token("viewer@example.com")) as viewer:
+        tickets = viewer.get("/tickets").json()["data"]
+        assert tickets
+        r = viewer.post(f"/tickets/{tickets[0]['id']}/replies", json={"body": "hi"})
+        assert r.status_code == 403
+
+
+def test_contacts_and_their_tickets(api: Api, agent: httpx.Client) -> None:
+    _seed(api)
+    contacts = agent.get("/contacts", params={"q": "a2"}).json()["data"]
+    assert len(contacts) == 1
+    cid = contacts[0]["id"]
+    assert contacts[0]["identities"][0]["platform"] == "x"
+    tickets = agent.get(f"/contacts/{cid}/tickets").json()["data"]
+    assert [t["subject"] for t in tickets] == ["@AcmeSupport app crashes on login"]
+    other = agent.get("/contacts", params={"q": "a3"}).json()["data"][0]["id"]
+    merged = agent.post(f"/contacts/{cid}/merge", json={"other_contact_id": other}).json()
+    assert len(merged["identities"]) == 2
+    assert agent.post(f"/contacts/{cid}/merge", json={"other_contact_id": cid}).status_code == 422
