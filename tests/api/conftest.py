@@ -11,7 +11,7 @@ from socialdesk.config import get_settings
 from socialdesk.domain.enums import Role
 from socialdesk.store.db import Database
 from socialdesk.web.app import create_app
-from tests.live_server import serve
+from socialdesk.web.serving import serve
 
 PASSWORD = "correct horse battery"
 
