@@ -33,7 +33,7 @@ PLATFORMS = [Platform.X] * 5 + [
     Platform.MASTODON,
 ]
 STATUSES = ["new", "open", "pending", "on_hold", "solved", "solved", "closed", "closed", "closed"]
-PASSWORD = "bench-password"
+PASSWORD = "bench-password"  # noqa: S105 - a throwaway user in a scratch database
 
 
 def seed(db: Database, count: int, progress: Progress) -> dict[str, int]:
