@@ -6,6 +6,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -109,7 +110,7 @@ def seed(db: Database, count: int, progress: Progress) -> dict[str, int]:
     return accounts
 
 
-QUERIES = {
+QUERIES: dict[str, dict[str, Any]] = {
     "open, channel x": {"status": "unsolved", "channel": "x"},
     "open, one account": {"status": "unsolved", "account": None},
     "all, newest": {},
@@ -148,7 +149,7 @@ def run_list_bench(
     console.print(table)
 
 
-def _time_http(client: httpx.Client, query: dict[str, object], requests: int) -> list[float]:
+def _time_http(client: httpx.Client, query: dict[str, Any], requests: int) -> list[float]:
     for _ in range(10):  # warm caches and the connection
         client.get("/api/v1/tickets", params=query).raise_for_status()
     samples = []
@@ -160,7 +161,7 @@ def _time_http(client: httpx.Client, query: dict[str, object], requests: int) ->
     return samples
 
 
-def _time_sql(db: Database, query: dict[str, object], requests: int) -> list[float]:
+def _time_sql(db: Database, query: dict[str, Any], requests: int) -> list[float]:
     with db.session() as s:
         workspace_ids = [ensure_workspace(s).id]
     f = TicketFilter(
