@@ -1,0 +1,633 @@
+"""X (Twitter): Account Activity webhooks, mentions polling, replies and DMs (API v2).
+
+Wire format: ../shared/specs/social-platform-apis.md §1. Ids are always read from the
+string fields (``id_str``, ``id`` in v2); the numeric v1.1 ``id`` loses precision.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from socialdesk.channels.base import (
+    AccountRef,
+    AccountResolver,
+    OutboundRequest,
+    ParsedEvent,
+    PayloadError,
+    PollResult,
+    RateLimitState,
+    ReplyKind,
+    SendError,
+    SendFailure,
+    SendResult,
+    VerificationError,
+)
+from socialdesk.channels.signatures import (
+    X_SIGNATURE_HEADER,
+    verify_x_signature,
+    x_crc_response_token,
+)
+from socialdesk.domain.enums import Direction, Platform, Visibility
+from socialdesk.domain.messages import Author, InboundMessage
+
+DEFAULT_BASE_URL = "https://api.x.com"
+DUPLICATE_DETAIL = "duplicate content"
+MENTION_FIELDS = {
+    "tweet.fields": "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets",
+    "expansions": "author_id,referenced_tweets.id",
+    "user.fields": "username,name,public_metrics",
+}
+# X keeps the 800 most recent mentions reachable: 8 pages of 100.
+MAX_POLL_PAGES = 8
+# Snowflake ids carry their creation time: milliseconds since this epoch, shifted 22.
+_SNOWFLAKE_EPOCH_MS = 1288834974657
+_URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
+_IGNORED_EVENT_KEYS = frozenset(
+    {
+        "favorite_events",
+        "follow_events",
+        "unfollow_events",
+        "block_events",
+        "unblock_events",
+        "mute_events",
+        "unmute_events",
+        "direct_message_indicate_typing_events",
+        "direct_message_mark_read_events",
+        "tweet_delete_events",
+    }
+)
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_v1_created_at(value: str) -> datetime:
+    """``Mon May 19 14:01:46 +0000 2025`` → aware UTC datetime."""
+    return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+
+
+def _from_ms(value: object) -> datetime:
+    return datetime.fromtimestamp(int(str(value)) / 1000, tz=UTC)
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    """Sort key putting numeric ids in numeric order."""
+    return (len(value), value)
+
+
+def dm_conversation_id(user_a: str, user_b: str) -> str:
+    """X's one-to-one conversation id: both user ids, lower first, joined by ``-``."""
+    low, high = sorted((user_a, user_b), key=_id_key)
+    return f"{low}-{high}"
+
+
+def newest_id(*ids: str | None) -> str | None:
+    present = [i for i in ids if i]
+    return max(present, key=_id_key) if present else None
+
+
+def _require_dict(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{what} is not an object")
+    return value
+
+
+def _require_list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PayloadError(f"{what} is not an array")
+    return value
+
+
+def _require_str(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise PayloadError(f"{what} is missing or not a string")
+    return value
+
+
+def _normalize_text(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(_URL_RE.sub("<url>", text).split())
+
+
+class XConnector:
+    """Talks to X through ``base_url``; an ``httpx`` transport or client can be injected.
+
+    ``app_id`` is our X app id: DMs whose ``source_app_id`` is ours are echoes.
+    ``poll_overlap_seconds`` re-reads that much time before the cursor on each poll
+    (X indexes some mentions late); the pipeline drops the repeats.
+    """
+
+    platform = Platform.X
+
+    def __init__(
+        self,
+        consumer_secret: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        app_id: str | None = None,
+        timeout: float = 10.0,
+        poll_overlap_seconds: float = 0.0,
+        poll_page_size: int = 100,
+    ) -> None:
+        self._consumer_secret = consumer_secret or ""
+        self._base_url = base_url.rstrip("/")
+        self._transport = transport
+        self._client = client
+        self._owns_client = client is None
+        self._timeout = timeout
+        self.app_id = app_id
+        self.poll_overlap_seconds = poll_overlap_seconds
+        self.poll_page_size = max(5, min(100, poll_page_size))
+        self._limits: dict[tuple[int, str], RateLimitState] = {}
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self._base_url, transport=self._transport, timeout=self._timeout
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._owns_client:
+            await self._client.aclose()
+            self._client = None
+
+    async def __aenter__(self) -> XConnector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- webhooks ----------------------------------------------------------------
+
+    def crc_response(self, crc_token: str) -> dict[str, str]:
+        """The JSON body answering X's CRC GET. VerificationError (400) for a token
+        that is not token-shaped, so the endpoint cannot be used as a signing oracle."""
+        try:
+            token = x_crc_response_token(self._consumer_secret, crc_token)
+        except ValueError as exc:
+            raise VerificationError(str(exc), status_code=400) from None
+        return {"response_token": token}
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> None:
+        """Check ``x-twitter-webhooks-signature`` over the raw body."""
+        if not self._consumer_secret:
+            raise VerificationError("X consumer secret is not configured", status_code=503)
+        value = next((v for k, v in headers.items() if k.lower() == X_SIGNATURE_HEADER), None)
+        if not value:
+            raise VerificationError("missing x-twitter-webhooks-signature", status_code=401)
+        if not verify_x_signature(self._consumer_secret, raw_body, value):
+            raise VerificationError("x-twitter-webhooks-signature mismatch", status_code=403)
+
+    def parse_webhook(self, raw_body: bytes, resolve_account: AccountResolver) -> ParsedEvent:
+        """Turn one Account Activity body into messages, echoes and revocations."""
+        try:
+            payload = json.loads(raw_body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise PayloadError(f"body is not JSON: {exc}") from None
+        payload = _require_dict(payload, "body")
+        for_user_id = _require_str(payload.get("for_user_id"), "for_user_id")
+        account = resolve_account(Platform.X, for_user_id)
+        if account is None:
+            return ParsedEvent(messages=[])
+        messages: list[InboundMessage] = []
+        echoes: list[str] = []
+        revoked: list[int] = []
+        for tweet in _require_list(payload.get("tweet_create_events", []), "tweet_create_events"):
+            tweet = _require_dict(tweet, "tweet")
+            parsed = self._parse_tweet(tweet, account, for_user_id)
+            if isinstance(parsed, InboundMessage):
+                messages.append(parsed)
+            elif parsed is not None:
+                echoes.append(parsed)
+        users = payload.get("users") or {}
+        if not isinstance(users, dict):
+            raise PayloadError("users is not an object")
+        dm_events = _require_list(payload.get("direct_message_events", []), "direct_message_events")
+        for event in dm_events:
+            event = _require_dict(event, "direct message event")
+            dm = self._parse_dm(event, account, for_user_id, users)
+            if isinstance(dm, InboundMessage):
+                messages.append(dm)
+            elif dm is not None:
+                echoes.append(dm)
+        user_event = payload.get("user_event")
+        if user_event is not None:
+            user_event = _require_dict(user_event, "user_event")
+            if "revoke" in user_event:
+                revoked.append(account.id)
+        return ParsedEvent(
+            messages=messages, echoed_message_ids=echoes, revoked_account_ids=revoked
+        )
+
+    def _parse_tweet(
+        self, tweet: dict[str, Any], account: AccountRef, for_user_id: str
+    ) -> InboundMessage | str | None:
+        tweet_id = _require_str(tweet.get("id_str"), "tweet id_str")
+        user = _require_dict(tweet.get("user"), "tweet user")
+        user_id = _require_str(user.get("id_str"), "tweet user.id_str")
+        if user_id == for_user_id:
+            return tweet_id  # our own tweet: an echo of a send or a post from X's app
+        if "retweeted_status" in tweet:
+            return None  # a retweet of someone's post, not a message to answer
+        extended = tweet.get("extended_tweet")
+        text: object = tweet.get("text", "")
+        if isinstance(extended, dict) and isinstance(extended.get("full_text"), str):
+            text = extended["full_text"]
+        if not isinstance(text, str):
+            raise PayloadError("tweet text is not a string")
+        if tweet.get("timestamp_ms") is not None:
+            created_at = _from_ms(tweet["timestamp_ms"])
+        else:
+            created_at = parse_v1_created_at(_require_str(tweet.get("created_at"), "created_at"))
+        entities = _obj(extended).get("entities")
+        if not isinstance(entities, dict):
+            entities = _obj(tweet.get("entities"))
+        mentions = [
+            m.get("screen_name")
+            for m in entities.get("user_mentions", [])
+            if isinstance(m, dict) and m.get("screen_name")
+        ]
+        followers = user.get("followers_count")
+        return InboundMessage(
+            channel_account_id=account.id,
+            platform=Platform.X,
+            platform_message_id=tweet_id,
+            author=Author(
+                external_user_id=user_id,
+                handle=user.get("screen_name"),
+                display_name=user.get("name"),
+                follower_count=followers if isinstance(followers, int) else None,
+            ),
+            body=html.unescape(text),
+            created_at=created_at,
+            visibility=Visibility.PUBLIC,
+            reply_to_id=tweet.get("in_reply_to_status_id_str") or None,
+            extra={
+                "source": "webhook",
+                "mentions": mentions,
+                "in_reply_to_user_id": tweet.get("in_reply_to_user_id_str"),
+            },
+        )
+
+    def _parse_dm(
+        self,
+        event: dict[str, Any],
+        account: AccountRef,
+        for_user_id: str,
+        users: dict[str, Any],
+    ) -> InboundMessage | str | None:
+        if event.get("type") != "message_create":
+            return None
+        event_id = event.get("id")
+        if isinstance(event_id, int):
+            event_id = str(event_id)
+        event_id = _require_str(event_id, "direct message id")
+        create = _require_dict(event.get("message_create"), "message_create")
+        sender_id = _require_str(create.get("sender_id"), "sender_id")
+        target = _require_dict(create.get("target"), "message_create.target")
+        recipient_id = _require_str(target.get("recipient_id"), "recipient_id")
+        source_app = create.get("source_app_id")
+        if sender_id == for_user_id or (
+            self.app_id is not None and source_app is not None and str(source_app) == self.app_id
+        ):
+            return event_id
+        data = _require_dict(create.get("message_data"), "message_data")
+        text = data.get("text", "")
+        if not isinstance(text, str):
+            raise PayloadError("message_data.text is not a string")
+        sender = _obj(users.get(sender_id))
+        followers = sender.get("followers_count")
+        conversation = event.get("dm_conversation_id") or dm_conversation_id(
+            sender_id, recipient_id
+        )
+        return InboundMessage(
+            channel_account_id=account.id,
+            platform=Platform.X,
+            platform_message_id=event_id,
+            author=Author(
+                external_user_id=sender_id,
+                handle=sender.get("screen_name"),
+                display_name=sender.get("name"),
+                follower_count=followers if isinstance(followers, int) else None,
+            ),
+            body=html.unescape(text),
+            created_at=_from_ms(_require_str(event.get("created_timestamp"), "created_timestamp")),
+            visibility=Visibility.PRIVATE,
+            conversation_id=str(conversation),
+            extra={"source": "webhook", "recipient_id": recipient_id},
+        )
+
+    # -- HTTP --------------------------------------------------------------------
+
+    def _record_limits(self, account: AccountRef, bucket: str, response: httpx.Response) -> None:
+        headers = response.headers
+        if "x-rate-limit-limit" not in headers and "x-rate-limit-remaining" not in headers:
+            return
+        try:
+            limit = int(headers.get("x-rate-limit-limit", ""))
+        except ValueError:
+            limit = None
+        try:
+            remaining = int(headers.get("x-rate-limit-remaining", ""))
+        except ValueError:
+            remaining = None
+        self._limits[(account.id, bucket)] = RateLimitState(
+            limit=limit,
+            remaining=remaining,
+            reset_at=_reset_time(headers.get("x-rate-limit-reset")),
+        )
+
+    def rate_limit(self, account: AccountRef, bucket: str | None = None) -> RateLimitState:
+        """The last ``x-rate-limit-*`` headers seen for the account. Without ``bucket``
+        (``"POST /2/tweets"``, ``"GET /2/users/:id/mentions"`` …) the most constrained
+        window that has not reset yet."""
+        if bucket is not None:
+            return self._limits.get((account.id, bucket), RateLimitState())
+        now = _utcnow()
+        states = [
+            state
+            for (account_id, _), state in self._limits.items()
+            if account_id == account.id and (state.reset_at is None or state.reset_at > now)
+        ]
+        if not states:
+            return RateLimitState()
+        return min(states, key=lambda s: s.remaining if s.remaining is not None else 1 << 30)
+
+    async def _request(
+        self,
+        account: AccountRef,
+        method: str,
+        path: str,
+        bucket: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Mapping[str, object] | None = None,
+    ) -> dict[str, Any]:
+        token = account.secrets.get("access_token")
+        if not token:
+            raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
+        try:
+            response = await self._http().request(
+                method,
+                self._base_url + path,
+                params=params,
+                json=json_body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.TimeoutException:
+            raise SendError(SendFailure.RETRYABLE, "timed out talking to X") from None
+        except httpx.TransportError as exc:
+            raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
+        self._record_limits(account, bucket, response)
+        if response.status_code >= 400:
+            raise classify_error(response)
+        try:
+            body = response.json()
+        except ValueError:
+            raise SendError(SendFailure.RETRYABLE, "X answered with a non-JSON body") from None
+        return body if isinstance(body, dict) else {}
+
+    # -- sending -----------------------------------------------------------------
+
+    async def send(self, account: AccountRef, request: OutboundRequest) -> SendResult:
+        if request.kind is ReplyKind.PUBLIC_REPLY:
+            if not request.in_reply_to_id:
+                raise SendError(SendFailure.PERMANENT, "a public reply needs in_reply_to_id")
+            body = await self._request(
+                account,
+                "POST",
+                "/2/tweets",
+                "POST /2/tweets",
+                json_body={
+                    "text": request.body,
+                    "reply": {"in_reply_to_tweet_id": request.in_reply_to_id},
+                },
+            )
+            data = body.get("data") or {}
+            tweet_id = data.get("id") if isinstance(data, dict) else None
+            if not isinstance(tweet_id, str):
+                raise SendError(SendFailure.RETRYABLE, "X's answer carries no tweet id")
+            return SendResult(
+                platform_message_id=tweet_id,
+                conversation_id=request.conversation_id,
+                sent_at=_utcnow(),
+            )
+        if request.kind is ReplyKind.DIRECT_MESSAGE:
+            recipient = request.recipient_id or self._other_participant(account, request)
+            if recipient:
+                path = f"/2/dm_conversations/with/{recipient}/messages"
+            elif request.conversation_id:
+                path = f"/2/dm_conversations/{request.conversation_id}/messages"
+            else:
+                raise SendError(SendFailure.PERMANENT, "a DM needs recipient_id or conversation")
+            body = await self._request(
+                account, "POST", path, "POST /2/dm_conversations", json_body={"text": request.body}
+            )
+            data = body.get("data") or {}
+            event_id = data.get("dm_event_id") if isinstance(data, dict) else None
+            if not isinstance(event_id, str):
+                raise SendError(SendFailure.RETRYABLE, "X's answer carries no dm_event_id")
+            return SendResult(
+                platform_message_id=event_id,
+                conversation_id=str(data.get("dm_conversation_id") or request.conversation_id),
+                sent_at=_utcnow(),
+            )
+        raise SendError(SendFailure.PERMANENT, f"X cannot send {request.kind.value}")
+
+    @staticmethod
+    def _other_participant(account: AccountRef, request: OutboundRequest) -> str | None:
+        conversation = request.conversation_id or ""
+        parts = conversation.split("-")
+        if len(parts) == 2 and account.external_id in parts:
+            other = parts[1] if parts[0] == account.external_id else parts[0]
+            return other or None
+        return None
+
+    async def find_recent_post(
+        self, account: AccountRef, text: str, in_reply_to: str | None = None
+    ) -> str | None:
+        """The id of the account's recent tweet with this text (and parent), if any.
+
+        Used after a 403 duplicate: the first attempt may have been posted already.
+        Text is compared after NFC, HTML-unescaping, whitespace folding and URL
+        masking (X rewrites links to t.co).
+        """
+        body = await self._request(
+            account,
+            "GET",
+            f"/2/users/{account.external_id}/tweets",
+            "GET /2/users/:id/tweets",
+            params={"max_results": 100, "tweet.fields": "created_at,referenced_tweets"},
+        )
+        wanted = _normalize_text(text)
+        for tweet in body.get("data") or []:
+            if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
+                continue
+            if _normalize_text(html.unescape(str(tweet.get("text", "")))) != wanted:
+                continue
+            if in_reply_to is not None:
+                parents = [
+                    ref.get("id")
+                    for ref in tweet.get("referenced_tweets") or []
+                    if isinstance(ref, dict) and ref.get("type") == "replied_to"
+                ]
+                if in_reply_to not in parents:
+                    continue
+            return str(tweet["id"])
+        return None
+
+    # -- polling -----------------------------------------------------------------
+
+    def _since_id(self, cursor: str | None) -> str | None:
+        if not cursor or not self.poll_overlap_seconds or not cursor.isdigit():
+            return cursor
+        overlap = int(self.poll_overlap_seconds * 1000) << 22
+        since = int(cursor) - overlap
+        return str(since) if since > 0 else None
+
+    async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
+        """Mentions newer than ``cursor`` (a tweet id), oldest first; the new cursor is
+        the newest id seen. Raises SendError with the same classes as ``send``."""
+        params: dict[str, str | int] = {"max_results": self.poll_page_size, **MENTION_FIELDS}
+        since_id = self._since_id(cursor)
+        if since_id:
+            params["since_id"] = since_id
+        messages: list[InboundMessage] = []
+        newest = cursor
+        for _ in range(MAX_POLL_PAGES):
+            body = await self._request(
+                account,
+                "GET",
+                f"/2/users/{account.external_id}/mentions",
+                "GET /2/users/:id/mentions",
+                params=params,
+            )
+            meta = _obj(body.get("meta"))
+            includes = _obj(body.get("includes"))
+            users = {
+                u["id"]: u
+                for u in includes.get("users", [])
+                if isinstance(u, dict) and isinstance(u.get("id"), str)
+            }
+            for tweet in body.get("data") or []:
+                message = self._parse_v2_tweet(tweet, account, users)
+                newest = newest_id(newest, str(tweet.get("id")))
+                if message is not None:
+                    messages.append(message)
+            newest = newest_id(newest, meta.get("newest_id"))
+            next_token = meta.get("next_token")
+            if not next_token:
+                break
+            params["pagination_token"] = str(next_token)
+        messages.sort(key=lambda m: _id_key(m.platform_message_id))
+        return PollResult(messages=messages, cursor=newest)
+
+    @staticmethod
+    def _parse_v2_tweet(
+        tweet: object, account: AccountRef, users: Mapping[str, dict[str, Any]]
+    ) -> InboundMessage | None:
+        if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
+            raise PayloadError("mention without a string id")
+        author_id = str(tweet.get("author_id") or "")
+        if not author_id or author_id == account.external_id:
+            return None
+        user = users.get(author_id, {})
+        metrics = _obj(user.get("public_metrics"))
+        followers = metrics.get("followers_count")
+        created = tweet.get("created_at")
+        parent = next(
+            (
+                ref.get("id")
+                for ref in tweet.get("referenced_tweets") or []
+                if isinstance(ref, dict) and ref.get("type") == "replied_to"
+            ),
+            None,
+        )
+        return InboundMessage(
+            channel_account_id=account.id,
+            platform=Platform.X,
+            platform_message_id=tweet["id"],
+            author=Author(
+                external_user_id=author_id,
+                handle=user.get("username"),
+                display_name=user.get("name"),
+                follower_count=followers if isinstance(followers, int) else None,
+            ),
+            body=html.unescape(str(tweet.get("text", ""))),
+            created_at=(
+                datetime.fromisoformat(created).astimezone(UTC)
+                if isinstance(created, str)
+                else _utcnow()
+            ),
+            direction=Direction.INBOUND,
+            visibility=Visibility.PUBLIC,
+            reply_to_id=parent,
+            extra={"source": "poll", "x_conversation_id": tweet.get("conversation_id")},
+        )
+
+
+def _reset_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _problem_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("detail", "title"):
+            if isinstance(body.get(key), str) and body[key]:
+                return str(body[key])
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message") or errors[0].get("detail") or "")
+    return f"HTTP {response.status_code}"
+
+
+def classify_error(response: httpx.Response) -> SendError:
+    """Map an X error response to a ``SendError`` (by status, and the detail for 403)."""
+    status = response.status_code
+    detail = _problem_detail(response)
+    code = str(status)
+    if status == 429:
+        headers = response.headers
+        retry_at = _reset_time(headers.get("x-rate-limit-reset"))
+        if headers.get("x-user-limit-24hour-remaining") == "0":
+            retry_at = _reset_time(headers.get("x-user-limit-24hour-reset")) or retry_at
+        if headers.get("x-app-limit-24hour-remaining") == "0":
+            retry_at = _reset_time(headers.get("x-app-limit-24hour-reset")) or retry_at
+        if retry_at is None:
+            retry_at = _utcnow() + timedelta(minutes=15)
+        return SendError(SendFailure.RATE_LIMITED, detail, code=code, retry_at=retry_at)
+    if status == 401:
+        return SendError(SendFailure.AUTH_REVOKED, detail, code=code)
+    if status == 403 and DUPLICATE_DETAIL in detail.lower():
+        return SendError(SendFailure.DUPLICATE, detail, code=code)
+    if status >= 500:
+        return SendError(SendFailure.RETRYABLE, detail, code=code)
+    return SendError(SendFailure.PERMANENT, detail, code=code)
