@@ -43,6 +43,7 @@ from socialdesk.channels.signatures import (
     x_crc_response_token,
     x_signature,
 )
+from socialdesk.domain.length_rules import x_weighted_length
 from socialdesk.emulators.common import (
     DeliveryConfig,
     EmulatorCore,
@@ -60,7 +61,6 @@ from socialdesk.emulators.x_model import (
     invalid_request,
     problem,
     short_url,
-    weighted_length,
 )
 
 __all__ = ["create_x_emulator"]
@@ -174,7 +174,7 @@ def create_x_emulator(
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             return JSONResponse(invalid_request("$.text: must be a non-empty string"), 400, headers)
-        if weighted_length(text) > 280:
+        if x_weighted_length(text) > 280:
             return JSONResponse(invalid_request("$.text: text is too long"), 400, headers)
         parent = None
         if isinstance(reply, dict) and reply.get("in_reply_to_tweet_id"):

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import html
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,28 +60,6 @@ def v1_created_at(at: datetime) -> str:
     return (
         f"{_DAYS[at.weekday()]} {_MONTHS[at.month - 1]} {at.day:02d} {at:%H:%M:%S} +0000 {at.year}"
     )
-
-
-def weighted_length(text: str) -> int:
-    """twitter-text v3 weighting, simplified: URLs 23, light ranges 1, others 2, an
-    emoji sequence (modifiers, ZWJ joins, VS16) 2."""
-    text = unicodedata.normalize("NFC", text)
-    total = 23 * len(URL_RE.findall(text))
-    text = URL_RE.sub("", text)
-    joined = False
-    for ch in text:
-        cp = ord(ch)
-        if cp == 0x200D:
-            joined = True
-            continue
-        if joined or cp == 0xFE0F or 0x1F3FB <= cp <= 0x1F3FF:
-            joined = False
-            continue
-        light = (
-            cp <= 0x10FF or 0x2000 <= cp <= 0x200D or 0x2010 <= cp <= 0x201F
-        ) or 0x2032 <= cp <= 0x2037
-        total += 1 if light else 2
-    return total
 
 
 def problem(status: int, title: str, detail: str, kind: str = "about:blank") -> dict[str, Any]:

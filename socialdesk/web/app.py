@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
 from socialdesk import __version__
+from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
+from socialdesk.pipeline.ingest import Pipeline
+from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
+from socialdesk.web import hooks
 from socialdesk.web.api import auth, channel_accounts, contacts, people, tickets
 from socialdesk.web.errors import install_error_handlers
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.raw_event_worker.start()
+        yield
+        app.state.raw_event_worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="socialdesk",
         version=__version__,
         description="Social customer service desk: X, Meta, Mastodon, Bluesky and e-mail.",
@@ -23,6 +40,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     install_error_handlers(app)
+    app.state.x_connector = XConnector(settings.x_consumer_secret, base_url=settings.x_api_base_url)
+    app.state.meta_connector = MetaConnector(
+        settings.meta_app_secret, settings.meta_verify_token, base_url=settings.meta_graph_base_url
+    )
+    app.state.pipeline = Pipeline(thread_window=timedelta(hours=settings.thread_window_hours))
+    app.state.raw_event_worker = RawEventWorker(
+        app.state.db,
+        app.state.pipeline,
+        {
+            hooks.X_SOURCE: app.state.x_connector.parse_webhook,
+            hooks.META_SOURCE: app.state.meta_connector.parse_webhook,
+        },
+    )
+    app.include_router(hooks.router)
 
     api = APIRouter(prefix="/api/v1")
     for module in (auth, tickets, contacts, channel_accounts, people):
