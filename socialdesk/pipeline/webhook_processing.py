@@ -1,0 +1,163 @@
+"""Turn stored webhook deliveries into tickets, in batches, off the request path.
+
+The webhook endpoint stores the raw body and answers at once; this processor claims
+pending raw events, parses each with its connector, and sends every message of the
+batch through the pipeline in one transaction. Raw events left pending by a crash are
+picked up on the next run, so nothing acknowledged is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select, update
+
+from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
+from socialdesk.domain.enums import AccountStatus, Platform, RawEventStatus
+from socialdesk.domain.messages import InboundMessage
+from socialdesk.pipeline.ingest import Pipeline
+from socialdesk.pipeline.raw_events import mark_failed, mark_processed
+from socialdesk.store.db import Database, utcnow
+from socialdesk.store.models import ChannelAccount, RawEvent
+
+log = logging.getLogger(__name__)
+
+# source of a raw event → a function that parses its body.
+Parser = Callable[[bytes, Callable[[Platform, str], AccountRef | None]], ParsedEvent]
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    events: int = 0
+    messages: int = 0
+    failed: int = 0
+
+
+def _resolver(db: Database) -> Callable[[Platform, str], AccountRef | None]:
+    with db.session() as s:
+        accounts = {
+            (a.platform, a.external_id): AccountRef(
+                id=a.id,
+                platform=Platform(a.platform),
+                external_id=a.external_id,
+                handle=a.handle,
+                settings=a.settings,
+            )
+            for a in s.scalars(
+                select(ChannelAccount).where(ChannelAccount.status != str(AccountStatus.DISABLED))
+            )
+        }
+
+    def resolve(platform: Platform, external_id: str) -> AccountRef | None:
+        return accounts.get((str(platform), external_id))
+
+    return resolve
+
+
+def process_pending(
+    db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser], limit: int = 500
+) -> BatchOutcome:
+    outcome = BatchOutcome()
+    with db.session() as s:
+        pending = s.execute(
+            select(RawEvent.id, RawEvent.source, RawEvent.body)
+            .where(
+                RawEvent.status == str(RawEventStatus.PENDING), RawEvent.source.in_(list(parsers))
+            )
+            .order_by(RawEvent.id)
+            .limit(limit)
+        ).all()
+    if not pending:
+        return outcome
+    resolve = _resolver(db)
+    messages: list[InboundMessage] = []
+    parsed_ids: list[int] = []
+    revoked: set[int] = set()
+    for raw_id, source, body in pending:
+        outcome.events += 1
+        try:
+            parsed = parsers[source](body.encode("utf-8"), resolve)
+        except PayloadError as exc:
+            outcome.failed += 1
+            with db.write() as s:
+                mark_failed(s.connection(), raw_id, f"payload: {exc}")
+            continue
+        messages.extend(replace(m, raw_event_id=raw_id) for m in parsed.messages)
+        revoked.update(parsed.revoked_account_ids)
+        parsed_ids.append(raw_id)
+    try:
+        with db.write() as s:
+            conn = s.connection()
+            result = pipeline.ingest(conn, messages)
+            mark_processed(conn, parsed_ids)
+            touched = {m.channel_account_id for m in messages}
+            if touched:
+                conn.execute(
+                    update(ChannelAccount)
+                    .where(ChannelAccount.id.in_(touched))
+                    .values(last_received_at=utcnow())
+                )
+            if revoked:
+                conn.execute(
+                    update(ChannelAccount)
+                    .where(ChannelAccount.id.in_(revoked))
+                    .values(
+                        status=str(AccountStatus.NEEDS_REAUTH),
+                        status_reason="the network revoked access",
+                    )
+                )
+        outcome.messages = result.stored
+    except Exception:
+        log.exception("webhook batch failed; retrying event by event")
+        for raw_id in parsed_ids:
+            own = [m for m in messages if m.raw_event_id == raw_id]
+            try:
+                with db.write() as s:
+                    pipeline.ingest(s.connection(), own)
+                    mark_processed(s.connection(), [raw_id])
+                outcome.messages += len(own)
+            except Exception as exc:
+                outcome.failed += 1
+                with db.write() as s:
+                    mark_failed(s.connection(), raw_id, f"{type(exc).__name__}: {exc}")
+    return outcome
+
+
+class RawEventWorker:
+    """A background thread that drains pending raw events whenever it is kicked."""
+
+    def __init__(self, db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser]) -> None:
+        self.db = db
+        self.pipeline = pipeline
+        self.parsers = parsers
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="raw-event-worker", daemon=True)
+        self._thread.start()
+        self.kick()  # leftovers from before a restart
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._kick.wait(timeout=1.0)
+            self._kick.clear()
+            try:
+                while not self._stop.is_set():
+                    if process_pending(self.db, self.pipeline, self.parsers).events == 0:
+                        break
+            except Exception:
+                log.exception("raw event worker failed; retrying in a second")

@@ -1,0 +1,116 @@
+"""Webhook endpoints: /hooks/x and /hooks/meta.
+
+Order of work on a POST: size limit (413) → signature on the raw bytes (401/403,
+nothing stored) → JSON well-formed? (400, kept as a failed raw event) → raw event
+committed → 200. Parsing and ticketing happen in the raw-event worker.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from socialdesk.channels.base import VerificationError
+from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.x import XConnector
+from socialdesk.domain.enums import RawEventStatus
+from socialdesk.pipeline.raw_events import RawDelivery, mark_failed, store_raw_events
+from socialdesk.store.db import Database
+from socialdesk.web.errors import error_response
+
+router = APIRouter(prefix="/hooks", tags=["webhooks"])
+X_SOURCE = "hooks:x"
+META_SOURCE = "hooks:meta"
+# Headers worth keeping with a raw event for later inspection (never auth headers).
+_KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-twitter-webhooks-signature",
+    "x-hub-signature-256",
+)
+
+
+async def _read_limited(request: Request) -> bytes | Response:
+    limit: int = request.app.state.settings.max_webhook_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return error_response(413, f"body larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            return error_response(413, f"body larger than {limit} bytes")
+    return bytes(body)
+
+
+def _store(request: Request, source: str, body: bytes) -> Response:
+    db: Database = request.app.state.db
+    headers = {k: v for k, v in request.headers.items() if k.lower() in _KEPT_HEADERS}
+    text = body.decode("utf-8", errors="replace")
+    malformed: str | None = None
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        malformed = f"malformed JSON: {exc}"
+    with db.write() as session:
+        conn = session.connection()
+        (raw_id,) = store_raw_events(conn, [RawDelivery(source, text, headers)])
+        if malformed:
+            mark_failed(conn, raw_id, malformed)
+    if malformed:
+        return error_response(400, malformed)
+    worker = getattr(request.app.state, "raw_event_worker", None)
+    if worker is not None:
+        worker.kick()
+    return JSONResponse(
+        {"status": "received", "event_id": raw_id, "state": str(RawEventStatus.PENDING)}
+    )
+
+
+@router.get("/x")
+def x_crc(request: Request) -> Response:
+    connector: XConnector = request.app.state.x_connector
+    crc_token = request.query_params.get("crc_token")
+    if crc_token is None:
+        return error_response(400, "crc_token query parameter is required")
+    try:
+        return JSONResponse(connector.crc_response(crc_token))
+    except VerificationError as exc:
+        return error_response(exc.status_code, exc.reason)
+
+
+@router.post("/x")
+async def x_event(request: Request) -> Response:
+    body = await _read_limited(request)
+    if isinstance(body, Response):
+        return body
+    connector: XConnector = request.app.state.x_connector
+    try:
+        connector.verify(request.headers, body)
+    except VerificationError as exc:
+        return error_response(exc.status_code, exc.reason)
+    return _store(request, X_SOURCE, body)
+
+
+@router.get("/meta")
+def meta_verify(request: Request) -> Response:
+    connector: MetaConnector = request.app.state.meta_connector
+    try:
+        return PlainTextResponse(connector.hub_challenge(request.query_params))
+    except VerificationError as exc:
+        return error_response(exc.status_code, exc.reason)
+
+
+@router.post("/meta")
+async def meta_event(request: Request) -> Response:
+    body = await _read_limited(request)
+    if isinstance(body, Response):
+        return body
+    connector: MetaConnector = request.app.state.meta_connector
+    try:
+        connector.verify(request.headers, body)
+    except VerificationError as exc:
+        return error_response(exc.status_code, exc.reason)
+    return _store(request, META_SOURCE, body)
