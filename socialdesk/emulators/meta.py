@@ -1,0 +1,636 @@
+"""A local Meta Graph API (Page comments, Messenger, Instagram) with signed webhooks.
+
+``create_meta_emulator(app_secret)`` returns a FastAPI app (state in
+``app.state.meta``). Graph routes accept any ``/vNN.N/`` prefix:
+``POST /{v}/{comment-or-post-id}/comments``, ``POST /{v}/{ig-comment-id}/replies``,
+``POST /{v}/{page-or-ig-id|me}/messages``. Errors use Graph's
+``{"error": {message, type, code, error_subcode, fbtrace_id}}``; responses carry
+``X-App-Usage`` and, for Page/IG tokens, ``X-Business-Use-Case-Usage``.
+
+Control (``/_emulator``, plus the shared routes in ``common``):
+
+- ``POST /_emulator/accounts`` ``{"kind": "page"|"instagram", "name", "id"?,
+  "username"?}``; ``POST /_emulator/tokens`` ``{"account_id"}`` → ``{"access_token"}``;
+  ``POST /_emulator/tokens/invalidate`` ``{"access_token"|"account_id", "subcode"?}``.
+- ``PUT /_emulator/config`` ``{"verify_token", "require_appsecret_proof",
+  "app_call_limit", "page_call_limit", "usage_window_seconds", "echo"}``.
+- ``POST /_emulator/customer/page_comment`` ``{"customer": {"id"?, "name"}, "message",
+  "page_id"?, "post_id"?, "parent_id"?, "wait"?}``; ``…/page_comment/{id}/edit``
+  ``{"message"}``; ``…/page_comment/{id}/remove``.
+- ``POST /_emulator/customer/messenger_dm`` ``{"customer": {"id"?}, "text",
+  "page_id"?, "reply_to_mid"?}``; ``POST /_emulator/customer/ig_comment``
+  ``{"customer": {"id"?, "username"}, "text", "ig_id"?, "media_id"?, "parent_id"?}``;
+  ``POST /_emulator/customer/ig_dm`` ``{"customer": {…}, "text", "ig_id"?}``.
+- ``POST /_emulator/webhook/verify`` — Meta's ``hub.challenge`` GET against the URL.
+
+With ``hold`` on, held updates are flushed as batched ``entry`` arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from fastapi import Body, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from socialdesk.channels.signatures import (
+    META_SIGNATURE_HEADER,
+    appsecret_proof,
+    constant_time_equals,
+    meta_signature,
+)
+from socialdesk.emulators.common import (
+    DeliveryConfig,
+    EmulatorCore,
+    WebhookDeliverer,
+    add_common_routes,
+)
+
+VERSION = re.compile(r"^v\d+\.\d+$")
+WINDOW_SECONDS = 24 * 3600
+HUMAN_AGENT_SECONDS = 7 * 24 * 3600
+RETIRED_TAGS = frozenset({"ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE"})
+MAX_BATCH = 1000
+TOKEN_ERRORS = {
+    460: "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.",  # noqa: E501
+    463: "Error validating access token: Session has expired.",
+    458: "Error validating access token: The user has not authorized application.",
+    467: "Error validating access token: The user is not logged in.",
+}
+
+
+class GraphError(Exception):
+    def __init__(
+        self, code: int, message: str, subcode: int | None = None, kind: str = "OAuthException"
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.subcode, self.kind = code, message, subcode, kind
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message, "type": self.kind, "code": self.code}
+        if self.subcode is not None:
+            error["error_subcode"] = self.subcode
+        error["fbtrace_id"] = "A" + secrets.token_urlsafe(15)
+        return {"error": error}
+
+
+@dataclass
+class Account:
+    id: str
+    kind: str  # "page" | "instagram"
+    name: str
+    username: str = ""
+
+
+@dataclass
+class Comment:
+    id: str
+    owner_id: str
+    object_id: str  # FB post id or IG media id
+    parent_id: str | None  # None for a top-level comment
+    author_id: str
+    author_name: str
+    text: str
+    created: float
+    deleted: bool = False
+
+
+@dataclass
+class MetaState:
+    app_secret: str
+    core: EmulatorCore
+    verify_token: str = "verify-me"  # noqa: S105 (an emulator default, not a secret)
+    app_id: str = "7000001"
+    require_appsecret_proof: bool = False
+    echo: str = "after"
+    app_call_limit: int = 10_000
+    page_call_limit: int = 10_000
+    usage_window_seconds: int = 3600
+    accounts: dict[str, Account] = field(default_factory=dict)
+    tokens: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    comments: dict[str, Comment] = field(default_factory=dict)
+    last_inbound: dict[tuple[str, str], float] = field(default_factory=dict)
+    usage: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def new_id(self) -> str:
+        return str(100_000_000_000_000 + self.core.next_seq())
+
+    def account(self, account_id: object, kind: str) -> Account:
+        if account_id:
+            found = self.accounts.get(str(account_id))
+            if found is None or found.kind != kind:
+                raise HTTPException(404, f"unknown {kind} id")
+            return found
+        for found in self.accounts.values():
+            if found.kind == kind:
+                return found
+        raise HTTPException(400, f"no {kind} account: POST /_emulator/accounts first")
+
+    def count_call(self, key: str, limit: int) -> tuple[int, float, bool]:
+        """Percent used, seconds to reset, and whether this call is allowed."""
+        now = self.core.clock.time()
+        start, used = self.usage.get(key, (now, 0))
+        if now >= start + self.usage_window_seconds:
+            start, used = now, 0
+        allowed = used < limit
+        used += 1 if allowed else 0
+        self.usage[key] = (start, used)
+        return (
+            min(100, used * 100 // max(1, limit)),
+            start + self.usage_window_seconds - now,
+            allowed,
+        )
+
+
+def _serialize(payload: dict[str, Any]) -> bytes:
+    # Meta escapes non-ASCII (\u00e4, lowercase hex) and signs those exact bytes.
+    return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _combine(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Held updates become batches: one body per ``object`` with many entries."""
+    batches: list[dict[str, Any]] = []
+    current: dict[str, dict[str, Any]] = {}
+    for payload in payloads:
+        kind = payload["object"]
+        batch = current.get(kind)
+        if batch is None or len(batch["entry"]) >= MAX_BATCH:
+            batch = {"object": kind, "entry": []}
+            current[kind] = batch
+            batches.append(batch)
+        batch["entry"].extend(payload["entry"])
+    return batches
+
+
+def create_meta_emulator(
+    app_secret: str,
+    *,
+    verify_token: str = "verify-me",  # noqa: S107
+    webhook_url: str | None = None,
+    max_retries: int = 3,
+    retry_delay_seconds: float = 5.0,
+    require_appsecret_proof: bool = False,
+    echo: str = "after",
+) -> FastAPI:
+    """A Meta emulator signing webhooks with ``app_secret``."""
+    deliverer = WebhookDeliverer(
+        serialize=_serialize,
+        sign=lambda raw: {META_SIGNATURE_HEADER: meta_signature(app_secret, raw)},
+        combine=_combine,
+        config=DeliveryConfig(
+            url=webhook_url, max_retries=max_retries, retry_delay_seconds=retry_delay_seconds
+        ),
+    )
+    state = MetaState(app_secret=app_secret, core=EmulatorCore(deliverer))
+    state.verify_token = verify_token
+    state.require_appsecret_proof = require_appsecret_proof
+    state.echo = echo
+    core = state.core
+    app = FastAPI(title="Meta Graph emulator", docs_url=None, redoc_url=None)
+    app.state.meta = state
+    add_common_routes(app, core)
+
+    def now_ms() -> int:
+        return int(core.clock.time() * 1000)
+
+    # -- request plumbing ------------------------------------------------------------
+
+    async def params_of(request: Request) -> dict[str, Any]:
+        """Query, form and JSON parameters merged; form values may be JSON strings."""
+        params: dict[str, Any] = dict(request.query_params)
+        raw = await request.body()
+        content_type = request.headers.get("content-type", "")
+        if raw and "json" in content_type:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise GraphError(100, "(#100) Invalid JSON body", kind="OAuthException") from None
+            if isinstance(body, dict):
+                params.update(body)
+        elif raw:
+            for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
+                params[key] = value
+        for key in ("recipient", "message"):
+            if isinstance(params.get(key), str) and params[key].startswith("{"):
+                try:
+                    params[key] = json.loads(params[key])
+                except ValueError:
+                    raise GraphError(100, f"(#100) Invalid {key} parameter") from None
+        return params
+
+    def authenticate(request: Request, params: dict[str, Any]) -> Account:
+        auth = request.headers.get("authorization", "")
+        token = (
+            auth[7:]
+            if auth.lower().startswith("bearer ")
+            else str(params.get("access_token") or "")
+        )
+        if not token:
+            raise GraphError(104, "An access token is required to request this resource.")
+        entry = state.tokens.get(token)
+        if entry is None:
+            raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
+        account_id, dead_subcode = entry
+        if dead_subcode is not None:
+            message = TOKEN_ERRORS.get(dead_subcode, "Error validating access token.")
+            raise GraphError(190, message, dead_subcode)
+        if state.require_appsecret_proof:
+            proof = str(params.get("appsecret_proof") or "")
+            if not proof:
+                raise GraphError(
+                    100, "appsecret_proof argument must be passed", kind="GraphMethodException"
+                )
+            if not constant_time_equals(proof, appsecret_proof(app_secret, token)):
+                raise GraphError(
+                    100,
+                    "Invalid appsecret_proof provided in the API argument",
+                    kind="GraphMethodException",
+                )
+        return state.accounts[account_id]
+
+    async def graph_call(request: Request, version: str, handler: Any) -> JSONResponse:
+        headers: dict[str, str] = {}
+        try:
+            if not VERSION.match(version):
+                raise GraphError(2500, "Unknown path components: /" + version)
+            percent, _, app_ok = state.count_call("app", state.app_call_limit)
+            headers["x-app-usage"] = json.dumps(
+                {"call_count": percent, "total_cputime": percent // 2, "total_time": percent // 2}
+            )
+            fault = core.faults.take()
+            if fault is not None:
+                code = int(fault.extra.get("code", 2))
+                subcode = fault.extra.get("error_subcode")
+                message = str(fault.extra.get("message", "An unexpected error has occurred."))
+                error = GraphError(code, message, subcode, "OAuthException")
+                return JSONResponse(error.body(), fault.status, headers)
+            if not app_ok:
+                raise GraphError(4, "(#4) Application request limit reached")
+            params = await params_of(request)
+            account = authenticate(request, params)
+            percent, reset, page_ok = state.count_call(account.id, state.page_call_limit)
+            regain = 0 if page_ok else max(1, int(reset // 60))
+            usage = {"type": "pages", "call_count": percent, "total_cputime": percent // 2}
+            usage |= {"total_time": percent // 2, "estimated_time_to_regain_access": regain}
+            headers["x-business-use-case-usage"] = json.dumps({account.id: [usage]})
+            if not page_ok:
+                raise GraphError(32, "(#32) Page request limit reached")
+            body = await handler(request, params, account)
+            return JSONResponse(body, 200, headers)
+        except GraphError as exc:
+            status = 500 if exc.code in (1, 2) else 400
+            return JSONResponse(exc.body(), status, headers)
+
+    def record(request: Request, endpoint: str, params: dict[str, Any], new_id: str) -> None:
+        body = {k: v for k, v in params.items() if k not in ("access_token", "appsecret_proof")}
+        entry = {"endpoint": endpoint, "path": request.url.path, "body": body, "id": new_id}
+        core.sent.append(entry | {"at": core.clock.now().isoformat()})
+
+    async def echo_payload(payload: dict[str, Any]) -> None:
+        if state.echo == "before":
+            await core.deliverer.deliver(payload)
+        elif state.echo == "after":
+            core.deliverer.deliver_later(payload, delay=0.01)
+
+    async def deliver(payload: dict[str, Any], wait: bool) -> list[dict[str, Any]]:
+        if wait:
+            return await core.deliverer.deliver(payload)
+        core.deliverer.deliver_later(payload)
+        return []
+
+    # -- webhook payloads --------------------------------------------------------------
+
+    def feed_payload(comment: Comment, verb: str) -> dict[str, Any]:
+        value: dict[str, Any] = {
+            "from": {"id": comment.author_id, "name": comment.author_name},
+            "post": {
+                "status_type": "added_photos",
+                "is_published": True,
+                "updated_time": core.clock.now().strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                "promotion_status": "inactive",
+                "id": comment.object_id,
+            },
+            "post_id": comment.object_id,
+            "comment_id": comment.id,
+            "created_time": int(comment.created),
+            "item": "comment",
+            "parent_id": comment.parent_id or comment.object_id,
+            "verb": verb,
+        }
+        if verb != "remove":
+            value["message"] = comment.text
+        change = {"field": "feed", "value": value}
+        entry = {"id": comment.owner_id, "time": int(core.clock.time()), "changes": [change]}
+        return {"object": "page", "entry": [entry]}
+
+    def ig_comment_payload(comment: Comment) -> dict[str, Any]:
+        value: dict[str, Any] = {
+            "from": {"id": comment.author_id, "username": comment.author_name},
+            "media": {"id": comment.object_id, "media_product_type": "FEED"},
+            "id": comment.id,
+            "text": comment.text,
+        }
+        if comment.parent_id:
+            value["parent_id"] = comment.parent_id
+        change = {"field": "comments", "value": value}
+        entry = {"id": comment.owner_id, "time": int(core.clock.time()), "changes": [change]}
+        return {"object": "instagram", "entry": [entry]}
+
+    def messaging_payload(
+        owner: Account, sender: str, recipient: str, message: dict[str, Any]
+    ) -> dict[str, Any]:
+        event = {
+            "sender": {"id": sender},
+            "recipient": {"id": recipient},
+            "timestamp": now_ms(),
+            "message": message,
+        }
+        entry = {"id": owner.id, "time": now_ms(), "messaging": [event]}
+        return {"object": "page" if owner.kind == "page" else "instagram", "entry": [entry]}
+
+    def new_mid(owner: Account) -> str:
+        prefix = "m_" if owner.kind == "page" else "aWdfZAG1faXRlbToxOklH"
+        return prefix + secrets.token_urlsafe(30)
+
+    # -- Graph endpoints ---------------------------------------------------------------
+
+    async def reply_comment(
+        request: Request, params: dict[str, Any], account: Account, object_id: str, edge: str
+    ) -> dict[str, Any]:
+        message = params.get("message")
+        if not isinstance(message, str) or not message.strip():
+            raise GraphError(100, "(#100) Missing message or attachment", kind="OAuthException")
+        parent = state.comments.get(object_id)
+        expected_kind = "page" if edge == "comments" else "instagram"
+        missing = GraphError(
+            100,
+            f"Unsupported post request. Object with ID '{object_id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",  # noqa: E501
+            33,
+            "GraphMethodException",
+        )
+        if account.kind != expected_kind:
+            raise missing
+        if parent is None or parent.deleted:
+            if edge == "replies" or not object_id.startswith(account.id + "_"):
+                raise missing
+            object_ref, parent_id = object_id, None  # a comment on the post itself
+        else:
+            if parent.owner_id != account.id:
+                raise missing
+            object_ref = parent.object_id
+            parent_id = parent.parent_id or parent.id  # replies nest one level only
+        comment = Comment(
+            id=f"{object_ref.split('_')[-1]}_{state.new_id()}"
+            if edge == "comments"
+            else state.new_id(),
+            owner_id=account.id,
+            object_id=object_ref,
+            parent_id=parent_id,
+            author_id=account.id,
+            author_name=account.name if edge == "comments" else account.username,
+            text=message,
+            created=core.clock.time(),
+        )
+        state.comments[comment.id] = comment
+        record(request, f"POST /{{id}}/{edge}", params, comment.id)
+        await echo_payload(
+            feed_payload(comment, "add") if edge == "comments" else ig_comment_payload(comment)
+        )
+        return {"id": comment.id}
+
+    @app.post("/{version}/{object_id}/comments")
+    async def fb_comment_reply(version: str, object_id: str, request: Request) -> JSONResponse:
+        async def handler(req: Request, params: dict[str, Any], account: Account) -> dict[str, Any]:
+            return await reply_comment(req, params, account, object_id, "comments")
+
+        return await graph_call(request, version, handler)
+
+    @app.post("/{version}/{object_id}/replies")
+    async def ig_comment_reply(version: str, object_id: str, request: Request) -> JSONResponse:
+        async def handler(req: Request, params: dict[str, Any], account: Account) -> dict[str, Any]:
+            return await reply_comment(req, params, account, object_id, "replies")
+
+        return await graph_call(request, version, handler)
+
+    @app.post("/{version}/{owner_id}/messages")
+    async def send_message(version: str, owner_id: str, request: Request) -> JSONResponse:
+        async def handler(req: Request, params: dict[str, Any], account: Account) -> dict[str, Any]:
+            if owner_id not in ("me", account.id):
+                raise GraphError(100, "(#100) The page/account id does not match the access token")
+            recipient = params.get("recipient")
+            message = params.get("message")
+            if not isinstance(recipient, dict) or not recipient.get("id"):
+                raise GraphError(100, "(#100) param recipient must be non-empty.")
+            if not isinstance(message, dict) or not isinstance(message.get("text"), str):
+                raise GraphError(100, "(#100) param message must be non-empty.")
+            text = message["text"]
+            too_long = len(text) > 2000 if account.kind == "page" else len(text.encode()) > 1000
+            if too_long:
+                raise GraphError(
+                    100, "(#100) Length of param message[text] must be less than or equal to 2000"
+                )
+            kind = params.get("messaging_type")
+            tag = params.get("tag")
+            if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"):
+                raise GraphError(
+                    100,
+                    "(#100) param messaging_type must be one of "
+                    "{RESPONSE, UPDATE, MESSAGE_TAG, UTILITY}",
+                )
+            if kind == "MESSAGE_TAG" and tag != "HUMAN_AGENT":
+                detail = "retired" if tag in RETIRED_TAGS else "invalid"
+                raise GraphError(100, f"(#100) Param tag is {detail}: {tag}")
+            customer = str(recipient["id"])
+            last = state.last_inbound.get((account.id, customer))
+            if last is None:
+                raise GraphError(100, "(#100) No matching user found", 2018001)
+            window = HUMAN_AGENT_SECONDS if kind == "MESSAGE_TAG" else WINDOW_SECONDS
+            if core.clock.time() - last > window:
+                raise GraphError(
+                    10, "(#10) This message is sent outside of allowed window.", 2018278
+                )
+            mid = new_mid(account)
+            record(req, "POST /{id}/messages", params, mid)
+            echo = {"mid": mid, "text": text, "is_echo": True, "app_id": int(state.app_id)}
+            await echo_payload(messaging_payload(account, account.id, customer, echo))
+            return {"recipient_id": customer, "message_id": mid}
+
+        return await graph_call(request, version, handler)
+
+    # -- control -----------------------------------------------------------------------
+
+    @app.post("/_emulator/accounts", tags=["emulator"])
+    async def add_account(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        kind = str(spec.get("kind", "page"))
+        if kind not in ("page", "instagram"):
+            raise HTTPException(400, "kind is page or instagram")
+        account_id = str(spec.get("id") or state.new_id())
+        name = str(spec.get("name") or f"{kind} {account_id}")
+        account = Account(account_id, kind, name, str(spec.get("username") or name))
+        state.accounts[account_id] = account
+        return asdict(account)
+
+    @app.post("/_emulator/tokens", tags=["emulator"])
+    async def issue_token(spec: dict[str, Any] = Body(...)) -> dict[str, str]:
+        account_id = str(spec.get("account_id", ""))
+        if account_id not in state.accounts:
+            raise HTTPException(404, "unknown account_id")
+        token = "EAA" + secrets.token_urlsafe(40)
+        state.tokens[token] = (account_id, None)
+        return {"access_token": token, "token_type": "bearer"}
+
+    @app.post("/_emulator/tokens/invalidate", tags=["emulator"])
+    async def invalidate(spec: dict[str, Any] = Body(...)) -> dict[str, int]:
+        subcode = int(spec.get("subcode", 460))
+        hits = [
+            token
+            for token, (account_id, _) in state.tokens.items()
+            if token == spec.get("access_token") or account_id == str(spec.get("account_id"))
+        ]
+        for token in hits:
+            state.tokens[token] = (state.tokens[token][0], subcode)
+        return {"invalidated": len(hits)}
+
+    @app.put("/_emulator/config", tags=["emulator"])
+    async def configure(changes: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        allowed = (
+            "verify_token",
+            "require_appsecret_proof",
+            "app_call_limit",
+            "page_call_limit",
+            "usage_window_seconds",
+            "echo",
+        )
+        for key, value in changes.items():
+            if key not in allowed:
+                raise HTTPException(400, f"unknown setting {key!r}")
+            setattr(state, key, value)
+        state.usage.clear()
+        return {key: getattr(state, key) for key in allowed}
+
+    known_customers: dict[str, str] = {}
+
+    def customer_of(spec: dict[str, Any], default_name: str) -> tuple[str, str]:
+        """The customer's (page-scoped) id and name; the same name keeps the same id."""
+        customer = dict(spec.get("customer") or {})
+        name = str(customer.get("name") or customer.get("username") or default_name)
+        if customer.get("id"):
+            return str(customer["id"]), name
+        if name not in known_customers:
+            known_customers[name] = str(2_000_000_000_000_000 + core.next_seq())
+        return known_customers[name], name
+
+    @app.post("/_emulator/customer/page_comment", tags=["emulator"])
+    async def customer_page_comment(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        page = state.account(spec.get("page_id"), "page")
+        customer_id, name = customer_of(spec, "Customer")
+        parent = state.comments.get(str(spec.get("parent_id") or ""))
+        post_id = (
+            parent.object_id
+            if parent
+            else str(spec.get("post_id") or f"{page.id}_{state.new_id()}")
+        )
+        comment = Comment(
+            id=f"{post_id.split('_')[-1]}_{state.new_id()}",
+            owner_id=page.id,
+            object_id=post_id,
+            parent_id=(parent.parent_id or parent.id) if parent else None,
+            author_id=customer_id,
+            author_name=name,
+            text=str(spec.get("message", "")),
+            created=core.clock.time(),
+        )
+        state.comments[comment.id] = comment
+        attempts = await deliver(feed_payload(comment, "add"), bool(spec.get("wait", True)))
+        return {
+            "comment_id": comment.id,
+            "post_id": post_id,
+            "from_id": customer_id,
+            "deliveries": attempts,
+        }
+
+    @app.post("/_emulator/customer/page_comment/{comment_id}/{verb}", tags=["emulator"])
+    async def customer_page_comment_change(
+        comment_id: str, verb: str, spec: dict[str, Any] | None = Body(None)
+    ) -> dict[str, Any]:
+        comment = state.comments.get(comment_id)
+        if comment is None or verb not in ("edit", "remove"):
+            raise HTTPException(404, "unknown comment or verb")
+        spec = spec or {}
+        if verb == "edit":
+            comment.text = str(spec.get("message", comment.text))
+        else:
+            comment.deleted = True
+        payload = feed_payload(comment, "edited" if verb == "edit" else "remove")
+        return {"deliveries": await deliver(payload, bool(spec.get("wait", True)))}
+
+    async def customer_dm(owner: Account, spec: dict[str, Any]) -> dict[str, Any]:
+        customer_id, _ = customer_of(spec, "Customer")
+        mid = new_mid(owner)
+        message: dict[str, Any] = {"mid": mid, "text": str(spec.get("text", ""))}
+        if spec.get("reply_to_mid"):
+            message["reply_to"] = {"mid": str(spec["reply_to_mid"])}
+        state.last_inbound[(owner.id, customer_id)] = core.clock.time()
+        payload = messaging_payload(owner, customer_id, owner.id, message)
+        attempts = await deliver(payload, bool(spec.get("wait", True)))
+        return {"mid": mid, "sender_id": customer_id, "deliveries": attempts}
+
+    @app.post("/_emulator/customer/messenger_dm", tags=["emulator"])
+    async def customer_messenger_dm(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        return await customer_dm(state.account(spec.get("page_id"), "page"), spec)
+
+    @app.post("/_emulator/customer/ig_dm", tags=["emulator"])
+    async def customer_ig_dm(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        return await customer_dm(state.account(spec.get("ig_id"), "instagram"), spec)
+
+    @app.post("/_emulator/customer/ig_comment", tags=["emulator"])
+    async def customer_ig_comment(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        owner = state.account(spec.get("ig_id"), "instagram")
+        customer_id, name = customer_of(spec, "customer")
+        parent = state.comments.get(str(spec.get("parent_id") or ""))
+        media_id = parent.object_id if parent else str(spec.get("media_id") or state.new_id())
+        comment = Comment(
+            id=state.new_id(),
+            owner_id=owner.id,
+            object_id=media_id,
+            parent_id=(parent.parent_id or parent.id) if parent else None,
+            author_id=customer_id,
+            author_name=name,
+            text=str(spec.get("text", "")),
+            created=core.clock.time(),
+        )
+        state.comments[comment.id] = comment
+        attempts = await deliver(ig_comment_payload(comment), bool(spec.get("wait", True)))
+        return {
+            "comment_id": comment.id,
+            "media_id": media_id,
+            "from_id": customer_id,
+            "deliveries": attempts,
+        }
+
+    @app.post("/_emulator/webhook/verify", tags=["emulator"])
+    async def verify_webhook() -> dict[str, Any]:
+        url = core.deliverer.config.url
+        if not url:
+            raise HTTPException(400, "no webhook url configured")
+        challenge = str(secrets.randbelow(10**9) + 10**9)
+        params = {
+            "hub.mode": "subscribe",
+            "hub.challenge": challenge,
+            "hub.verify_token": state.verify_token,
+        }
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            try:
+                response = await client.get(url, params=params)
+            except httpx.HTTPError as exc:
+                return {"valid": False, "status": None, "error": type(exc).__name__}
+        valid = response.status_code == 200 and response.text == challenge
+        return {"valid": valid, "status": response.status_code}
+
+    return app
