@@ -47,23 +47,7 @@ MENTION_FIELDS = {
 }
 # X keeps the 800 most recent mentions reachable: 8 pages of 100.
 MAX_POLL_PAGES = 8
-# Snowflake ids carry their creation time: milliseconds since this epoch, shifted 22.
-_SNOWFLAKE_EPOCH_MS = 1288834974657
 _URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
-_IGNORED_EVENT_KEYS = frozenset(
-    {
-        "favorite_events",
-        "follow_events",
-        "unfollow_events",
-        "block_events",
-        "unblock_events",
-        "mute_events",
-        "unmute_events",
-        "direct_message_indicate_typing_events",
-        "direct_message_mark_read_events",
-        "tweet_delete_events",
-    }
-)
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -198,7 +182,10 @@ class XConnector:
             raise VerificationError("x-twitter-webhooks-signature mismatch", status_code=403)
 
     def parse_webhook(self, raw_body: bytes, resolve_account: AccountResolver) -> ParsedEvent:
-        """Turn one Account Activity body into messages, echoes and revocations."""
+        """Turn one Account Activity body into messages, echoes and revocations.
+
+        Like, follow, typing, read and delete arrays carry nothing to answer and are
+        ignored."""
         try:
             payload = json.loads(raw_body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -498,6 +485,8 @@ class XConnector:
     # -- polling -----------------------------------------------------------------
 
     def _since_id(self, cursor: str | None) -> str | None:
+        # Snowflake ids are milliseconds (since X's epoch) shifted left by 22 bits, so
+        # subtracting overlap_ms << 22 moves the id that far back in time.
         if not cursor or not self.poll_overlap_seconds or not cursor.isdigit():
             return cursor
         overlap = int(self.poll_overlap_seconds * 1000) << 22

@@ -226,6 +226,40 @@ def test_error_classification_by_code(code: int, subcode: int | None, failure: s
     assert result.code == (f"{code}/{subcode}" if subcode else str(code))
 
 
+@pytest.mark.anyio
+async def test_injected_transport_rate_limit_uses_usage_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        usage = {"type": "pages", "call_count": 100, "total_cputime": 40, "total_time": 40}
+        usage["estimated_time_to_regain_access"] = 30
+        error: dict[str, Any] = {"message": "(#32) Page limit", "type": "OAuthException"}
+        error |= {"code": 32, "fbtrace_id": "Az"}
+        return httpx.Response(
+            400,
+            json={"error": error},
+            headers={"x-business-use-case-usage": json.dumps({PAGE_ID: [usage]})},
+        )
+
+    page = AccountRef(1, Platform.FACEBOOK, PAGE_ID, "p", secrets={"access_token": "EAAtok"})
+    transport = httpx.MockTransport(answer)
+    async with MetaConnector(SECRET, base_url="https://graph.example", transport=transport) as m:
+        before = datetime.now(UTC)
+        with pytest.raises(SendError) as caught:
+            await m.send(page, comment_reply("1_2"))
+        state = m.rate_limit(page)
+    assert caught.value.failure is SendFailure.RATE_LIMITED
+    assert caught.value.retry_at is not None
+    assert 29 * 60 <= (caught.value.retry_at - before).total_seconds() <= 31 * 60
+    assert (state.limit, state.remaining) == (100, 0)
+    request = seen[0]
+    assert request.url.path == "/v21.0/1_2/comments"
+    assert request.url.params["appsecret_proof"] == appsecret_proof(SECRET, "EAAtok")
+    assert "access_token" not in request.url.params  # the token travels in a header
+    assert request.headers["authorization"] == "Bearer EAAtok"
+
+
 def test_error_without_a_code() -> None:
     assert classify_error(502, None).failure is SendFailure.RETRYABLE
     assert classify_error(404, {"oops": 1}).failure is SendFailure.PERMANENT

@@ -316,6 +316,37 @@ async def test_network_error_is_retryable() -> None:
 
 
 @pytest.mark.anyio
+async def test_injected_transport_and_24_hour_limit() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {
+            "x-rate-limit-limit": "100",
+            "x-rate-limit-remaining": "57",
+            "x-rate-limit-reset": "1747663306",
+            "x-user-limit-24hour-limit": "17",
+            "x-user-limit-24hour-remaining": "0",
+            "x-user-limit-24hour-reset": "1747700000",
+        }
+        body = {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429}
+        return httpx.Response(429, json=body, headers=headers)
+
+    account = AccountRef(1, Platform.X, "42", "a", secrets={"access_token": "user-token"})
+    transport = httpx.MockTransport(answer)
+    async with XConnector(SECRET, base_url="https://api.x.example", transport=transport) as x:
+        with pytest.raises(SendError) as caught:
+            await x.send(account, reply("5"))
+    assert caught.value.failure is SendFailure.RATE_LIMITED
+    # The 24-hour counter is spent, so its reset wins over the 15-minute window's.
+    assert caught.value.retry_at == datetime.fromtimestamp(1747700000, tz=UTC)
+    assert seen[0].url == "https://api.x.example/2/tweets"
+    assert seen[0].headers["authorization"] == "Bearer user-token"
+    assert "user-token" not in str(caught.value)
+    assert x.rate_limit(account, "POST /2/tweets").remaining == 57
+
+
+@pytest.mark.anyio
 async def test_direct_message_by_recipient_and_by_conversation(world: XWorld) -> None:
     dm = world.control.post(
         "/_emulator/customer/dm", json={"customer": {"username": "dana"}, "text": "help"}
