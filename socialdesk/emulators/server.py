@@ -37,7 +37,7 @@ class BackgroundServer:
             app,
             log_level=log_level,
             access_log=False,
-            lifespan="on",
+            lifespan="auto",
             ws="none",
             timeout_graceful_shutdown=2,
             timeout_keep_alive=5,
