@@ -1,0 +1,551 @@
+"""Bluesky (AT Protocol): mention/reply polling and threaded replies over XRPC.
+
+Wire format: ../shared/specs/social-platform-apis.md §4. The connector logs in once per
+account (``createSession``) and from then on only refreshes (``refreshSession``) when the
+access token expires: logging in per request runs into the 30-per-5-minutes login limit.
+Tokens handed out are reported through ``on_session`` so the caller can store them and
+pass them back in ``account.secrets`` (``access_jwt``, ``refresh_jwt``) after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from socialdesk.channels.base import (
+    AccountRef,
+    OutboundRequest,
+    PollResult,
+    RateLimitState,
+    ReplyKind,
+    SendError,
+    SendFailure,
+    SendResult,
+)
+from socialdesk.domain.enums import Direction, Platform, Visibility
+from socialdesk.domain.messages import Author, InboundMessage
+
+log = logging.getLogger(__name__)
+
+POST_COLLECTION = "app.bsky.feed.post"
+POLL_REASONS = ("mention", "reply")
+# The cursor of a first poll that found nothing: everything after it is new.
+EPOCH_CURSOR = "1970-01-01T00:00:00.000Z|"
+_AUTH_ERRORS = frozenset(
+    {"InvalidToken", "ExpiredToken", "AuthMissing", "AuthenticationRequired",
+     "AccountTakedown", "AccountDeactivated"}
+)  # fmt: skip
+_URL_RE = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]']", re.IGNORECASE)
+_LEADING_HANDLE_RE = re.compile(r"@([\w.-]*\w)[,:]?(?=\s|$)")
+_CACHE_SIZE = 5000
+
+SessionCallback = Callable[[int, str, str], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    did: str
+    handle: str
+    access_jwt: str
+    refresh_jwt: str
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso_now() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def parse_at_uri(uri: str) -> tuple[str, str, str]:
+    """``at://<did>/<collection>/<rkey>`` → (repo, collection, rkey)."""
+    parts = uri.removeprefix("at://").split("/")
+    if not uri.startswith("at://") or len(parts) != 3 or not all(parts):
+        raise SendError(SendFailure.PERMANENT, f"not a record uri: {uri}")
+    return parts[0], parts[1], parts[2]
+
+
+def strip_leading_handles(text: str, handles: set[str]) -> str:
+    """Drop the brand's ``@handle`` from the run of mentions opening a post."""
+    wanted = {h.lower().lstrip("@") for h in handles if h}
+    pos, kept = 0, []
+    while True:
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        match = _LEADING_HANDLE_RE.match(text, pos)
+        if match is None:
+            break
+        if match.group(1).lower() not in wanted:
+            kept.append(match.group(0))
+        pos = match.end()
+    rest = text[pos:].lstrip()
+    result = " ".join([*kept, rest]) if rest else " ".join(kept)
+    return result.strip() or text.strip()
+
+
+def link_facets(text: str) -> list[dict[str, Any]]:
+    """Rich-text facets making the URLs in ``text`` links (offsets in UTF-8 bytes)."""
+    facets = []
+    for match in _URL_RE.finditer(text):
+        start = len(text[: match.start()].encode())
+        end = start + len(match.group(0).encode())
+        facets.append(
+            {
+                "index": {"byteStart": start, "byteEnd": end},
+                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": match.group(0)}],
+            }
+        )
+    return facets
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return str(body.get("error") or ""), str(body.get("message") or body.get("error") or "")
+    return "", response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def classify_error(response: httpx.Response) -> SendError:
+    """Map an XRPC error to a ``SendError`` by status and error name, not message text."""
+    status = response.status_code
+    name, message = _error_of(response)
+    message = message or name or f"HTTP {status}"
+    code = name or str(status)
+    if status == 429:
+        reset = response.headers.get("ratelimit-reset", "")
+        retry_at = datetime.fromtimestamp(int(reset), tz=UTC) if reset.isdigit() else None
+        return SendError(SendFailure.RATE_LIMITED, message, code=code, retry_at=retry_at)
+    if status == 401 or name in _AUTH_ERRORS:
+        return SendError(SendFailure.AUTH_REVOKED, message, code=code)
+    if status >= 500 or status == 408:
+        return SendError(SendFailure.RETRYABLE, message, code=code)
+    return SendError(SendFailure.PERMANENT, message, code=code)
+
+
+def _is_expired(response: httpx.Response) -> bool:
+    return response.status_code == 400 and _error_of(response)[0] == "ExpiredToken"
+
+
+class BlueskyConnector:
+    """Talks to the brand's PDS at ``base_url``.
+
+    ``account.secrets``: ``identifier`` (handle, DID or e-mail; defaults to the account
+    handle) and ``app_password`` for the one login, or ``access_jwt``/``refresh_jwt``
+    (and ``did``) stored from an earlier ``on_session(account_id, access, refresh)``.
+    """
+
+    platform = Platform.BLUESKY
+
+    def __init__(
+        self,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        on_session: SessionCallback | None = None,
+        timeout: float = 10.0,
+        page_limit: int = 50,
+        max_pages: int = 100,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._transport = transport
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+        self.on_session = on_session
+        self.page_limit = min(max(page_limit, 1), 100)
+        self.max_pages = max_pages
+        self._sessions: dict[int, Session] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._limits: dict[int, RateLimitState] = {}
+        # post uri → (cid, reply root strong ref or None): learned while polling/sending.
+        self._posts: OrderedDict[str, tuple[str, dict[str, str] | None]] = OrderedDict()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __aenter__(self) -> BlueskyConnector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- sessions ----------------------------------------------------------------------
+
+    def _lock(self, account: AccountRef) -> asyncio.Lock:
+        return self._locks.setdefault(account.id, asyncio.Lock())
+
+    async def session(self, account: AccountRef) -> Session:
+        """The cached session; restored from stored tokens, else one ``createSession``."""
+        async with self._lock(account):
+            cached = self._sessions.get(account.id)
+            if cached is not None:
+                return cached
+            stored = account.secrets
+            if stored.get("access_jwt") and stored.get("refresh_jwt"):
+                restored = Session(
+                    did=stored.get("did") or account.external_id,
+                    handle=account.handle,
+                    access_jwt=stored["access_jwt"],
+                    refresh_jwt=stored["refresh_jwt"],
+                )
+                self._sessions[account.id] = restored
+                return restored
+            password = stored.get("app_password")
+            if not password:
+                raise SendError(SendFailure.AUTH_REVOKED, "account has no app password")
+            identifier = stored.get("identifier") or account.handle
+            response = await self._post_raw(
+                "com.atproto.server.createSession",
+                json_body={"identifier": identifier, "password": password},
+            )
+            self._record_limits(account, response)
+            if response.status_code >= 400:
+                error = classify_error(response)
+                if response.status_code in (400, 401) and error.failure is SendFailure.PERMANENT:
+                    error = SendError(SendFailure.AUTH_REVOKED, error.reason, code=error.code)
+                log.warning("bluesky login failed for account %s: %s", account.id, error.code)
+                raise error
+            log.info("bluesky: created a session for account %s", account.id)
+            return await self._store_session(account, response)
+
+    async def _refresh(self, account: AccountRef, stale: Session) -> Session:
+        """Trade the refresh token for a new pair, once, however many calls saw the
+        access token expire at the same time."""
+        async with self._lock(account):
+            current = self._sessions.get(account.id)
+            if current is not None and current.access_jwt != stale.access_jwt:
+                return current
+            response = await self._post_raw(
+                "com.atproto.server.refreshSession", bearer=stale.refresh_jwt
+            )
+            if response.status_code >= 400:
+                error = classify_error(response)
+                if error.failure is SendFailure.AUTH_REVOKED or response.status_code == 400:
+                    self._sessions.pop(account.id, None)
+                    reason = f"session refresh failed: {error.reason}"
+                    error = SendError(SendFailure.AUTH_REVOKED, reason, code=error.code)
+                log.warning("bluesky refresh failed for account %s: %s", account.id, error.code)
+                raise error
+            log.info("bluesky: refreshed the session for account %s", account.id)
+            return await self._store_session(account, response, previous=current or stale)
+
+    async def _store_session(
+        self, account: AccountRef, response: httpx.Response, previous: Session | None = None
+    ) -> Session:
+        body = response.json()
+        if not isinstance(body, dict) or not body.get("accessJwt") or not body.get("refreshJwt"):
+            raise SendError(SendFailure.RETRYABLE, "the PDS returned no tokens")
+        session = Session(
+            did=str(body.get("did") or (previous.did if previous else account.external_id)),
+            handle=str(body.get("handle") or (previous.handle if previous else account.handle)),
+            access_jwt=str(body["accessJwt"]),
+            refresh_jwt=str(body["refreshJwt"]),
+        )
+        self._sessions[account.id] = session
+        if self.on_session is not None:
+            outcome = self.on_session(account.id, session.access_jwt, session.refresh_jwt)
+            if inspect.isawaitable(outcome):
+                await outcome
+        return session
+
+    # -- HTTP --------------------------------------------------------------------------
+
+    async def _post_raw(
+        self, nsid: str, *, json_body: Mapping[str, object] | None = None, bearer: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return await self._send_http("POST", nsid, json_body=json_body, headers=headers)
+
+    async def _send_http(
+        self,
+        method: str,
+        nsid: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        json_body: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            return await self._http().request(
+                method,
+                f"{self._base_url}/xrpc/{nsid}",
+                params=list(params),
+                json=json_body,
+                headers=dict(headers or {}),
+            )
+        except httpx.TimeoutException:
+            raise SendError(SendFailure.RETRYABLE, "timed out talking to Bluesky") from None
+        except httpx.TransportError as exc:
+            raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
+
+    async def _xrpc(
+        self,
+        account: AccountRef,
+        method: str,
+        nsid: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        json_body: Mapping[str, object] | None = None,
+    ) -> dict[str, Any]:
+        """One authenticated call; an expired access token is refreshed and the call
+        retried once."""
+        session = await self.session(account)
+        for attempt in range(2):
+            response = await self._send_http(
+                method,
+                nsid,
+                params=params,
+                json_body=json_body,
+                headers={"Authorization": f"Bearer {session.access_jwt}"},
+            )
+            self._record_limits(account, response)
+            if attempt == 0 and _is_expired(response):
+                session = await self._refresh(account, session)
+                continue
+            break
+        if response.status_code >= 400:
+            error = classify_error(response)
+            log.warning("bluesky %s for account %s: %s", nsid, account.id, error.code)
+            raise error
+        if not response.content:
+            return {}
+        try:
+            body = response.json()
+        except ValueError:
+            raise SendError(SendFailure.RETRYABLE, "Bluesky answered with non-JSON") from None
+        return body if isinstance(body, dict) else {}
+
+    def _record_limits(self, account: AccountRef, response: httpx.Response) -> None:
+        headers = response.headers
+        if "ratelimit-limit" not in headers:
+            return
+        limit, remaining, reset = (
+            headers.get(f"ratelimit-{name}", "") for name in ("limit", "remaining", "reset")
+        )
+        self._limits[account.id] = RateLimitState(
+            limit=int(limit) if limit.isdigit() else None,
+            remaining=int(remaining) if remaining.isdigit() else None,
+            reset_at=datetime.fromtimestamp(int(reset), tz=UTC) if reset.isdigit() else None,
+        )
+
+    def rate_limit(self, account: AccountRef) -> RateLimitState:
+        """The ``RateLimit-*`` headers last seen for this account."""
+        return self._limits.get(account.id, RateLimitState())
+
+    def _remember(self, uri: str, cid: str, root: dict[str, str] | None) -> None:
+        self._posts[uri] = (cid, root)
+        self._posts.move_to_end(uri)
+        while len(self._posts) > _CACHE_SIZE:
+            self._posts.popitem(last=False)
+
+    # -- polling -----------------------------------------------------------------------
+
+    async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
+        """Mentions and replies newer than ``cursor`` (``"<indexedAt>|<uri>"`` of the
+        newest notification already processed), oldest first; then ``updateSeen``.
+
+        Pages are walked newest-first until the cursor's uri (or anything indexed
+        before it) shows up. Without a cursor only the newest page is read."""
+        stop_uri, stop_time = None, None
+        if cursor:
+            when, _, stop_uri = cursor.partition("|")
+            stop_time = _parse_time(when)
+        fresh: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        page_cursor: str | None = None
+        reached = False
+        for _ in range(self.max_pages):
+            params = [("limit", str(self.page_limit))] + [("reasons", r) for r in POLL_REASONS]
+            if page_cursor:
+                params.append(("cursor", page_cursor))
+            body = await self._xrpc(
+                account, "GET", "app.bsky.notification.listNotifications", params=params
+            )
+            items = [n for n in body.get("notifications") or [] if isinstance(n, dict)]
+            for item in items:
+                indexed = _parse_time(item.get("indexedAt"))
+                if item.get("uri") == stop_uri or (
+                    stop_time is not None and indexed is not None and indexed < stop_time
+                ):
+                    reached = True
+                    break
+                key = (str(item.get("uri")), str(item.get("reason")))
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(item)
+            page_cursor = body.get("cursor") if isinstance(body.get("cursor"), str) else None
+            if reached or not items or not page_cursor or cursor is None:
+                break
+        else:
+            log.warning(
+                "bluesky poll for account %s stopped after %d pages", account.id, self.max_pages
+            )
+        if not fresh:
+            return PollResult(messages=[], cursor=cursor or EPOCH_CURSOR)
+        newest = fresh[0]
+        messages = []
+        for item in reversed(fresh):
+            message = self.parse_notification(account, item)
+            if message is not None:
+                messages.append(message)
+        try:
+            await self._xrpc(
+                account,
+                "POST",
+                "app.bsky.notification.updateSeen",
+                json_body={"seenAt": newest["indexedAt"]},
+            )
+        except SendError as exc:
+            log.warning("bluesky updateSeen failed for account %s: %s", account.id, exc.code)
+        return PollResult(messages=messages, cursor=f"{newest['indexedAt']}|{newest['uri']}")
+
+    def parse_notification(
+        self, account: AccountRef, notification: Mapping[str, Any]
+    ) -> InboundMessage | None:
+        """A ``mention``/``reply`` notification of a post → ``InboundMessage``."""
+        record = notification.get("record")
+        uri, cid = notification.get("uri"), notification.get("cid")
+        if (
+            notification.get("reason") not in POLL_REASONS
+            or not isinstance(record, dict)
+            or record.get("$type") != POST_COLLECTION
+            or not isinstance(uri, str)
+            or not isinstance(cid, str)
+        ):
+            return None
+        author_json = notification.get("author")
+        author_json = author_json if isinstance(author_json, dict) else {}
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else None
+        parent = reply.get("parent") if reply else None
+        root = reply.get("root") if reply else None
+        parent_uri = parent.get("uri") if isinstance(parent, dict) else None
+        root_ref = root if isinstance(root, dict) and root.get("uri") and root.get("cid") else None
+        self._remember(uri, cid, root_ref)
+        session = self._sessions.get(account.id)
+        did = str(author_json.get("did") or "")
+        own = did in {account.external_id, session.did if session else ""} - {""}
+        text = str(record.get("text") or "")
+        created = _parse_time(record.get("createdAt")) or _parse_time(notification.get("indexedAt"))
+        extra: dict[str, object] = {
+            "cid": cid,
+            "reason": notification.get("reason"),
+            "indexed_at": notification.get("indexedAt"),
+            "text": text,
+        }
+        if root_ref:
+            extra["root_cid"] = root_ref["cid"]
+        if isinstance(parent, dict) and parent.get("cid"):
+            extra["parent_cid"] = parent["cid"]
+        handles = {account.handle, session.handle if session else ""}
+        return InboundMessage(
+            channel_account_id=account.id,
+            platform=Platform.BLUESKY,
+            platform_message_id=uri,
+            author=Author(
+                external_user_id=did,
+                handle=str(author_json.get("handle") or "") or None,
+                display_name=str(author_json.get("displayName") or "") or None,
+            ),
+            body=strip_leading_handles(text, handles),
+            created_at=created or datetime.now(UTC),
+            direction=Direction.OUTBOUND if own else Direction.INBOUND,
+            visibility=Visibility.PUBLIC,
+            reply_to_id=parent_uri if isinstance(parent_uri, str) else None,
+            references=(str(root_ref["uri"]),) if root_ref else (),
+            extra=extra,
+        )
+
+    # -- sending -----------------------------------------------------------------------
+
+    async def send(self, account: AccountRef, request: OutboundRequest) -> SendResult:
+        """A reply post threaded under ``in_reply_to_id`` (root taken from the parent)."""
+        if request.kind is not ReplyKind.PUBLIC_REPLY or request.visibility is Visibility.PRIVATE:
+            raise SendError(SendFailure.PERMANENT, "Bluesky direct messages are not supported")
+        if not request.in_reply_to_id:
+            raise SendError(SendFailure.PERMANENT, "a Bluesky reply needs in_reply_to_id")
+        parent, root = await self._thread_refs(account, request.in_reply_to_id)
+        created_at = _iso_now()
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": request.body,
+            "createdAt": created_at,
+            "reply": {"root": root, "parent": parent},
+        }
+        facets = link_facets(request.body)
+        if facets:
+            record["facets"] = facets
+        session = await self.session(account)
+        body = await self._xrpc(
+            account,
+            "POST",
+            "com.atproto.repo.createRecord",
+            json_body={"repo": session.did, "collection": POST_COLLECTION, "record": record},
+        )
+        uri, cid = body.get("uri"), body.get("cid")
+        if not isinstance(uri, str) or not isinstance(cid, str):
+            raise SendError(SendFailure.RETRYABLE, "createRecord returned no uri")
+        self._remember(uri, cid, root)
+        return SendResult(platform_message_id=uri, sent_at=_parse_time(created_at))
+
+    async def _thread_refs(
+        self, account: AccountRef, parent_uri: str
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """(parent, root) strong refs: the root is the parent's own ``reply.root`` when it
+        is itself a reply, else the parent."""
+        cached = self._posts.get(parent_uri)
+        if cached is not None:
+            parent = {"uri": parent_uri, "cid": cached[0]}
+            return parent, cached[1] or parent
+        posts = (
+            await self._xrpc(
+                account, "GET", "app.bsky.feed.getPosts", params=[("uris", parent_uri)]
+            )
+        ).get("posts") or []
+        found = next((p for p in posts if isinstance(p, dict) and p.get("uri") == parent_uri), None)
+        if found is not None:
+            cid, record = found.get("cid"), found.get("record")
+        else:
+            repo, collection, rkey = parse_at_uri(parent_uri)
+            params = [("repo", repo), ("collection", collection), ("rkey", rkey)]
+            got = await self._xrpc(account, "GET", "com.atproto.repo.getRecord", params=params)
+            cid, record = got.get("cid"), got.get("value")
+        if not isinstance(cid, str):
+            raise SendError(SendFailure.PERMANENT, f"cannot find the post {parent_uri}")
+        reply = record.get("reply") if isinstance(record, dict) else None
+        root = reply.get("root") if isinstance(reply, dict) else None
+        root_ref = (
+            {"uri": str(root["uri"]), "cid": str(root["cid"])}
+            if isinstance(root, dict) and root.get("uri") and root.get("cid")
+            else None
+        )
+        self._remember(parent_uri, cid, root_ref)
+        parent = {"uri": parent_uri, "cid": cid}
+        return parent, root_ref or parent

@@ -1,0 +1,710 @@
+"""A local Bluesky PDS + AppView: sessions, notifications and posts over XRPC.
+
+Wire format: ../shared/specs/social-platform-apis.md §4. One brand account (handle, DID
+and app password) and customers created on the fly by the control API.
+
+XRPC (``/xrpc/<nsid>``)
+- ``com.atproto.server.createSession`` — limited to 30 per 5 min (counted in stats);
+  ``refreshSession`` (``Bearer <refreshJwt>``, rotates: the old refresh token is revoked).
+  Expired access token → 400 ``ExpiredToken``; unknown or wrong-scope token → 400
+  ``InvalidToken``; no token → 401 ``AuthMissing``.
+- ``app.bsky.notification.listNotifications`` — ``limit`` 1..100 (default 50), repeated
+  ``reasons``, ``cursor``; newest first, the cursor pages toward older entries.
+  ``app.bsky.notification.updateSeen``.
+- ``com.atproto.repo.createRecord`` (``app.bsky.feed.post``: ≤ 300 graphemes and 3000
+  bytes, ``reply`` needs ``root`` and ``parent`` strong refs), ``com.atproto.repo.getRecord``,
+  ``app.bsky.feed.getPosts``.
+- Authenticated answers carry ``RateLimit-Limit/Remaining/Reset`` (unix seconds) and
+  ``RateLimit-Policy``; over the limit: 429 ``RateLimitExceeded``.
+
+Control API (``/_emulator``)
+- ``POST /customer/mention`` ``{"handle", "display_name"?, "text"}`` — a post mentioning
+  the brand (``@brand.handle`` is prepended when missing). Returns ``{"uri", "cid"}``.
+- ``POST /customer/reply`` ``{"handle", "text", "parent_uri"}`` — a reply; the brand gets a
+  ``reply`` notification when it wrote the parent.
+- ``POST /customer/like`` ``{"handle", "uri"}`` — a ``like`` notification.
+- ``POST /session/expire`` — every access token issued so far is now expired.
+- ``POST /session/revoke`` — every refresh token is revoked (app password revoked).
+- ``GET /stats`` — ``createSession``, ``refreshSession`` call counts, ``updateSeen`` values.
+- ``GET /sent`` — records the client created; ``GET /requests`` — every XRPC call.
+- ``POST /faults`` ``{"status", "error"?, "message"?, "count"?, "nsid"?}``,
+  ``POST /rate_limit`` ``{"limit", "window_seconds"}``, ``POST /clock`` ``{"advance_seconds"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+POST_COLLECTION = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def _iso(moment: datetime) -> str:
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _parse_datetime(value: object) -> datetime | None:
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def grapheme_count(text: str) -> int:
+    """Approximate extended grapheme clusters: combining marks, variation selectors,
+    skin tones, tags and ZWJ sequences join the previous cluster; flags are pairs."""
+    count = 0
+    after_zwj = False
+    open_flag = False
+    previous = ""
+    for ch in text:
+        cp = ord(ch)
+        extends = (
+            unicodedata.category(ch) in ("Mn", "Me", "Mc")
+            or 0xFE00 <= cp <= 0xFE0F
+            or 0x1F3FB <= cp <= 0x1F3FF
+            or 0xE0020 <= cp <= 0xE007F
+            or cp == 0x200D
+            or (ch == "\n" and previous == "\r")
+        )
+        previous = ch
+        if count and (extends or after_zwj):
+            after_zwj = cp == 0x200D
+            continue
+        after_zwj = False
+        if 0x1F1E6 <= cp <= 0x1F1FF:
+            open_flag = not open_flag
+            if not open_flag:
+                continue
+        else:
+            open_flag = False
+        count += 1
+    return count
+
+
+def _fake_cid(payload: object) -> str:
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).digest()
+    return "bafyrei" + base64.b32encode(digest).decode().lower().rstrip("=")[:52]
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    signature = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    return f"{part({'typ': 'at+jwt', 'alg': 'HS256'})}.{part(claims)}.{signature}"
+
+
+@dataclass
+class _Profile:
+    did: str
+    handle: str
+    display_name: str
+    created_at: datetime
+
+
+@dataclass
+class _Post:
+    uri: str
+    cid: str
+    author: _Profile
+    record: dict[str, Any]
+    indexed_at: datetime
+
+
+@dataclass
+class _Notification:
+    recipient: str
+    post: _Post
+    reason: str
+    reason_subject: str | None
+    indexed_at: datetime
+    seq: int
+
+
+@dataclass
+class _Token:
+    did: str
+    scope: str
+    expires_at: datetime
+    revoked: bool = False
+
+
+@dataclass
+class _Window:
+    limit: int
+    seconds: int
+    start: int = 0
+    used: int = 0
+
+    def take(self, now: datetime) -> tuple[bool, dict[str, str]]:
+        start = int(now.timestamp()) // self.seconds * self.seconds
+        if start != self.start:
+            self.start, self.used = start, 0
+        allowed = self.used < self.limit
+        if allowed:
+            self.used += 1
+        return allowed, {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(max(0, self.limit - self.used)),
+            "RateLimit-Reset": str(start + self.seconds),
+            "RateLimit-Policy": f"{self.limit};w={self.seconds}",
+        }
+
+
+@dataclass
+class BlueskyEmulator:
+    """The service's state. ``app.state.emulator`` holds it for in-process inspection."""
+
+    brand_handle: str = "acme.bsky.social"
+    brand_did: str = "did:plc:acmebrand5ocialdesk00"
+    app_password: str = "abcd-efgh-ijkl-mnop"  # noqa: S105 - a fake app password
+    access_ttl: timedelta = timedelta(minutes=120)
+    refresh_ttl: timedelta = timedelta(days=90)
+    clock_offset: timedelta = timedelta()
+    profiles: dict[str, _Profile] = field(default_factory=dict)
+    posts: dict[str, _Post] = field(default_factory=dict)
+    notifications: list[_Notification] = field(default_factory=list)
+    seen_at: dict[str, datetime] = field(default_factory=dict)
+    tokens: dict[str, _Token] = field(default_factory=dict)
+    stats: dict[str, Any] = field(
+        default_factory=lambda: {"createSession": 0, "refreshSession": 0, "updateSeen": []}
+    )
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    session_window: _Window = field(default_factory=lambda: _Window(30, 300))
+    api_window: _Window = field(default_factory=lambda: _Window(3000, 300))
+    brand: _Profile = field(init=False)
+    _last_tid: int = 0
+    _last_indexed: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
+
+    def __post_init__(self) -> None:
+        self.brand = self.profile(self.brand_handle, "Acme Support", did=self.brand_did)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
+    def index_time(self) -> datetime:
+        """Strictly rising indexedAt values (millisecond precision, as serialised)."""
+        now = self.now()
+        moment = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if moment <= self._last_indexed:
+            moment = self._last_indexed + timedelta(milliseconds=1)
+        self._last_indexed = moment
+        return moment
+
+    def tid(self) -> str:
+        value = max(int(self.now().timestamp() * 1_000_000), self._last_tid + 1)
+        self._last_tid = value
+        number = (value << 10) | 7
+        return "".join(_TID_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(13)))
+
+    def profile(
+        self, handle: str, display_name: str | None = None, did: str | None = None
+    ) -> _Profile:
+        handle = handle.lstrip("@").lower()
+        for existing in self.profiles.values():
+            if existing.handle == handle:
+                return existing
+        if did is None:
+            did = "did:plc:" + hashlib.sha256(handle.encode()).hexdigest()[:24]
+        created = _Profile(did, handle, display_name or handle.split(".")[0].title(), self.now())
+        self.profiles[did] = created
+        return created
+
+    def profile_json(self, profile: _Profile) -> dict[str, Any]:
+        return {
+            "did": profile.did,
+            "handle": profile.handle,
+            "displayName": profile.display_name,
+            "avatar": f"https://cdn.bsky.example/avatar/{profile.did}.jpg",
+            "viewer": {"muted": False, "blockedBy": False},
+            "labels": [],
+            "createdAt": _iso(profile.created_at),
+        }
+
+    def issue_tokens(self, did: str) -> tuple[str, str]:
+        now = self.now()
+        pair = []
+        for scope, ttl in (
+            ("com.atproto.access", self.access_ttl),
+            ("com.atproto.refresh", self.refresh_ttl),
+        ):
+            claims = {"scope": scope, "sub": did, "iat": int(now.timestamp())}
+            claims |= {"exp": int((now + ttl).timestamp()), "jti": secrets.token_hex(8)}
+            token = _jwt(claims)
+            self.tokens[token] = _Token(did, scope, now + ttl)
+            pair.append(token)
+        return pair[0], pair[1]
+
+    def check_token(self, header: str, scope: str) -> _Token | tuple[int, str, str]:
+        kind, _, token = header.partition(" ")
+        if kind.lower() != "bearer" or not token:
+            return 401, "AuthMissing", "Authentication Required"
+        found = self.tokens.get(token)
+        if found is None or found.scope != scope:
+            return 400, "InvalidToken", "Token could not be verified"
+        if found.revoked:
+            return 400, "ExpiredToken", "Token has been revoked"
+        if found.expires_at <= self.now():
+            return 400, "ExpiredToken", "Token has expired"
+        return found
+
+    def create_post(
+        self, author: _Profile, record: dict[str, Any], rkey: str | None = None
+    ) -> _Post:
+        uri = f"at://{author.did}/{POST_COLLECTION}/{rkey or self.tid()}"
+        post = _Post(uri, _fake_cid([uri, record]), author, record, self.index_time())
+        self.posts[uri] = post
+        parent_uri = (record.get("reply") or {}).get("parent", {}).get("uri")
+        parent = self.posts.get(parent_uri or "")
+        notified: set[str] = set()
+        if parent is not None and parent.author is not author:
+            self._notify(parent.author.did, post, "reply", parent.uri)
+            notified.add(parent.author.did)
+        for facet in record.get("facets") or []:
+            for feature in facet.get("features") or []:
+                did = feature.get("did")
+                is_mention = str(feature.get("$type", "")).endswith("#mention")
+                if is_mention and did in self.profiles and did not in notified | {author.did}:
+                    self._notify(did, post, "mention", None)
+                    notified.add(did)
+        return post
+
+    def _notify(self, recipient: str, post: _Post, reason: str, subject: str | None) -> None:
+        seq = len(self.notifications)
+        self.notifications.append(
+            _Notification(recipient, post, reason, subject, post.indexed_at, seq)
+        )
+
+    def customer_record(self, text: str, parent: _Post | None = None) -> dict[str, Any]:
+        """A customer's post record with mention facets for the handles it names."""
+        facets = []
+        raw = text.encode()
+        for profile in self.profiles.values():
+            needle = f"@{profile.handle}".encode()
+            start = raw.lower().find(needle)
+            if start >= 0:
+                facets.append(
+                    {
+                        "index": {"byteStart": start, "byteEnd": start + len(needle)},
+                        "features": [
+                            {"$type": "app.bsky.richtext.facet#mention", "did": profile.did}
+                        ],
+                    }
+                )
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": _iso(self.now()),
+        }
+        record["langs"] = ["en"]
+        if facets:
+            record["facets"] = facets
+        if parent is not None:
+            parent_ref = {"uri": parent.uri, "cid": parent.cid}
+            root = (parent.record.get("reply") or {}).get("root") or parent_ref
+            record["reply"] = {"root": root, "parent": parent_ref}
+        return record
+
+    def notification_json(self, n: _Notification) -> dict[str, Any]:
+        seen = self.seen_at.get(n.recipient)
+        body: dict[str, Any] = {
+            "uri": n.post.uri,
+            "cid": n.post.cid,
+            "author": self.profile_json(n.post.author),
+            "reason": n.reason,
+            "record": n.post.record,
+            "isRead": seen is not None and n.indexed_at <= seen,
+            "indexedAt": _iso(n.indexed_at),
+            "labels": [],
+        }
+        if n.reason_subject:
+            body["reasonSubject"] = n.reason_subject
+        return body
+
+    def post_view(self, post: _Post) -> dict[str, Any]:
+        replies = sum(
+            1
+            for p in self.posts.values()
+            if (p.record.get("reply") or {}).get("parent", {}).get("uri") == post.uri
+        )
+        return {
+            "uri": post.uri,
+            "cid": post.cid,
+            "author": self.profile_json(post.author),
+            "record": post.record,
+            "replyCount": replies,
+            "repostCount": 0,
+            "likeCount": 0,
+            "quoteCount": 0,
+            "indexedAt": _iso(post.indexed_at),
+            "labels": [],
+        }
+
+
+def _validate_post(record: object) -> str | None:
+    """The lexicon check createRecord runs on ``app.bsky.feed.post``; None when valid."""
+    prefix = "Invalid app.bsky.feed.post record: "
+    if not isinstance(record, dict):
+        return "Input/record must be an object"
+    if record.get("$type") != POST_COLLECTION:
+        return prefix + 'Record/$type must be "app.bsky.feed.post"'
+    text = record.get("text")
+    if not isinstance(text, str):
+        return prefix + 'Record must have the property "text"'
+    if grapheme_count(text) > MAX_GRAPHEMES:
+        return prefix + f"Record/text must not be longer than {MAX_GRAPHEMES} graphemes"
+    if len(text.encode()) > MAX_BYTES:
+        return prefix + f"Record/text must not be longer than {MAX_BYTES} characters"
+    if _parse_datetime(record.get("createdAt")) is None:
+        return (
+            prefix
+            + "Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)"
+        )
+    reply = record.get("reply")
+    if reply is not None:
+        if not isinstance(reply, dict):
+            return prefix + "Record/reply must be an object"
+        for name in ("root", "parent"):
+            ref = reply.get(name)
+            if not isinstance(ref, dict):
+                return prefix + f'Record/reply must have the property "{name}"'
+            if not str(ref.get("uri") or "").startswith("at://") or not isinstance(
+                ref.get("cid"), str
+            ):
+                return prefix + f"Record/reply/{name} must be a strong ref (uri and cid)"
+    return None
+
+
+def create_bluesky_app(**options: Any) -> FastAPI:
+    """A FastAPI app emulating the brand's PDS; options go to ``BlueskyEmulator``."""
+    emu = BlueskyEmulator(**options)
+    app = FastAPI(title="Bluesky emulator")
+    app.state.emulator = emu
+
+    def error(
+        status: int, name: str, message: str, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
+        return JSONResponse(
+            {"error": name, "message": message}, status_code=status, headers=headers
+        )
+
+    @app.middleware("http")
+    async def log_calls(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        if request.url.path.startswith("/xrpc/"):
+            emu.requests.append(
+                {
+                    "method": request.method,
+                    "nsid": request.url.path.removeprefix("/xrpc/"),
+                    "query": str(request.url.query),
+                    "status": response.status_code,
+                }
+            )
+        return response
+
+    def take_fault(nsid: str) -> JSONResponse | None:
+        for fault in emu.faults:
+            if fault["remaining"] > 0 and fault.get("nsid") in (None, nsid):
+                fault["remaining"] -= 1
+                return error(fault["status"], fault["error"], fault["message"])
+        return None
+
+    def authorize(request: Request, nsid: str) -> tuple[_Profile, dict[str, str]] | Response:
+        checked = emu.check_token(request.headers.get("authorization", ""), "com.atproto.access")
+        if isinstance(checked, tuple):
+            return error(*checked)
+        allowed, headers = emu.api_window.take(emu.now())
+        if not allowed:
+            return error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
+        fault = take_fault(nsid)
+        if fault is not None:
+            fault.headers.update(headers)
+            return fault
+        return emu.profiles[checked.did], headers
+
+    @app.post("/xrpc/com.atproto.server.createSession")
+    async def create_session(request: Request) -> Response:
+        emu.stats["createSession"] += 1
+        allowed, headers = emu.session_window.take(emu.now())
+        if not allowed:
+            return error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
+        body = await request.json()
+        identifier = str(body.get("identifier") or "").lower().lstrip("@")
+        if (
+            identifier not in (emu.brand.handle, emu.brand.did)
+            or body.get("password") != emu.app_password
+        ):
+            return error(401, "AuthenticationRequired", "Invalid identifier or password", headers)
+        access, refresh = emu.issue_tokens(emu.brand.did)
+        return JSONResponse(
+            {
+                "accessJwt": access,
+                "refreshJwt": refresh,
+                "handle": emu.brand.handle,
+                "did": emu.brand.did,
+                "email": "support@acme.example",
+                "emailConfirmed": True,
+                "active": True,
+            },
+            headers=headers,
+        )
+
+    @app.post("/xrpc/com.atproto.server.refreshSession")
+    async def refresh_session(request: Request) -> Response:
+        emu.stats["refreshSession"] += 1
+        checked = emu.check_token(request.headers.get("authorization", ""), "com.atproto.refresh")
+        if isinstance(checked, tuple):
+            return error(*checked)
+        checked.revoked = True
+        access, refresh = emu.issue_tokens(checked.did)
+        profile = emu.profiles[checked.did]
+        return JSONResponse(
+            {
+                "accessJwt": access,
+                "refreshJwt": refresh,
+                "handle": profile.handle,
+                "did": profile.did,
+                "active": True,
+            }
+        )
+
+    @app.get("/xrpc/app.bsky.notification.listNotifications")
+    async def list_notifications(request: Request) -> Response:
+        auth = authorize(request, "app.bsky.notification.listNotifications")
+        if isinstance(auth, Response):
+            return auth
+        me, headers = auth
+        query = request.query_params
+        try:
+            limit = int(query.get("limit", "50"))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            return error(400, "InvalidRequest", "Error: limit must be between 1 and 100", headers)
+        reasons = set(query.getlist("reasons"))
+        pool = sorted(
+            (
+                n
+                for n in emu.notifications
+                if n.recipient == me.did and (not reasons or n.reason in reasons)
+            ),
+            key=lambda n: (n.indexed_at, n.seq),
+            reverse=True,
+        )
+        if query.get("cursor"):
+            when, _, seq = query["cursor"].partition("::")
+            position = (_parse_datetime(when) or emu.now(), int(seq) if seq.isdigit() else -1)
+            pool = [n for n in pool if (n.indexed_at, n.seq) < position]
+        page = pool[:limit]
+        body: dict[str, Any] = {"notifications": [emu.notification_json(n) for n in page]}
+        if page:
+            body["cursor"] = f"{_iso(page[-1].indexed_at)}::{page[-1].seq}"
+        if me.did in emu.seen_at:
+            body["seenAt"] = _iso(emu.seen_at[me.did])
+        body["priority"] = False
+        return JSONResponse(body, headers=headers)
+
+    @app.post("/xrpc/app.bsky.notification.updateSeen")
+    async def update_seen(request: Request) -> Response:
+        auth = authorize(request, "app.bsky.notification.updateSeen")
+        if isinstance(auth, Response):
+            return auth
+        me, headers = auth
+        body = await request.json()
+        seen = _parse_datetime(body.get("seenAt"))
+        if seen is None:
+            return error(
+                400, "InvalidRequest", "Input/seenAt must be an valid atproto datetime", headers
+            )
+        emu.seen_at[me.did] = seen
+        emu.stats["updateSeen"].append(body["seenAt"])
+        return Response(status_code=200, headers=headers)
+
+    @app.post("/xrpc/com.atproto.repo.createRecord")
+    async def create_record(request: Request) -> Response:
+        auth = authorize(request, "com.atproto.repo.createRecord")
+        if isinstance(auth, Response):
+            return auth
+        me, headers = auth
+        body = await request.json()
+        if body.get("repo") not in (me.did, me.handle):
+            return error(
+                400, "InvalidRequest", "Input/repo must be the authenticated account", headers
+            )
+        if body.get("collection") != POST_COLLECTION:
+            return error(
+                400, "InvalidRequest", "Emulator supports app.bsky.feed.post only", headers
+            )
+        problem = _validate_post(body.get("record"))
+        if problem is not None:
+            return error(400, "InvalidRequest", problem, headers)
+        post = emu.create_post(me, body["record"], body.get("rkey"))
+        emu.sent.append(
+            {
+                "endpoint": "com.atproto.repo.createRecord",
+                "body": body,
+                "uri": post.uri,
+                "cid": post.cid,
+            }
+        )
+        result = {
+            "uri": post.uri,
+            "cid": post.cid,
+            "commit": {"cid": _fake_cid(["commit", post.uri]), "rev": emu.tid()},
+            "validationStatus": "valid",
+        }
+        return JSONResponse(result, headers=headers)
+
+    @app.get("/xrpc/com.atproto.repo.getRecord")
+    async def get_record(request: Request) -> Response:
+        auth = authorize(request, "com.atproto.repo.getRecord")
+        if isinstance(auth, Response):
+            return auth
+        _, headers = auth
+        query = request.query_params
+        repo = query.get("repo", "")
+        profile = emu.profiles.get(repo) or next(
+            (p for p in emu.profiles.values() if p.handle == repo.lower()), None
+        )
+        uri = (
+            f"at://{profile.did if profile else repo}/{query.get('collection')}/{query.get('rkey')}"
+        )
+        post = emu.posts.get(uri)
+        if post is None:
+            return error(400, "RecordNotFound", f"Could not locate record: {uri}", headers)
+        return JSONResponse(
+            {"uri": post.uri, "cid": post.cid, "value": post.record}, headers=headers
+        )
+
+    @app.get("/xrpc/app.bsky.feed.getPosts")
+    async def get_posts(request: Request) -> Response:
+        auth = authorize(request, "app.bsky.feed.getPosts")
+        if isinstance(auth, Response):
+            return auth
+        _, headers = auth
+        uris = request.query_params.getlist("uris")
+        if len(uris) > 25:
+            return error(
+                400, "InvalidRequest", "Error: uris must not have more than 25 elements", headers
+            )
+        posts = [emu.post_view(emu.posts[u]) for u in uris if u in emu.posts]
+        return JSONResponse({"posts": posts}, headers=headers)
+
+    # -- control API -------------------------------------------------------------------
+
+    @app.post("/_emulator/customer/mention")
+    async def customer_mention(request: Request) -> dict[str, str]:
+        body = await request.json()
+        author = emu.profile(
+            str(body.get("handle") or "customer.bsky.social"), body.get("display_name")
+        )
+        text = str(body.get("text") or "")
+        if f"@{emu.brand.handle}" not in text.lower():
+            text = f"@{emu.brand.handle} {text}"
+        post = emu.create_post(author, emu.customer_record(text))
+        return {"uri": post.uri, "cid": post.cid}
+
+    @app.post("/_emulator/customer/reply")
+    async def customer_reply(request: Request) -> Response:
+        body = await request.json()
+        author = emu.profile(
+            str(body.get("handle") or "customer.bsky.social"), body.get("display_name")
+        )
+        parent = emu.posts.get(str(body.get("parent_uri")))
+        if parent is None:
+            return error(400, "RecordNotFound", "Could not locate record")
+        post = emu.create_post(author, emu.customer_record(str(body.get("text") or ""), parent))
+        return JSONResponse({"uri": post.uri, "cid": post.cid})
+
+    @app.post("/_emulator/customer/like")
+    async def customer_like(request: Request) -> Response:
+        body = await request.json()
+        author = emu.profile(str(body.get("handle") or "customer.bsky.social"))
+        post = emu.posts.get(str(body.get("uri")))
+        if post is None:
+            return error(400, "RecordNotFound", "Could not locate record")
+        like = _Post(
+            f"at://{author.did}/app.bsky.feed.like/{emu.tid()}", "", author, {}, emu.index_time()
+        )
+        like.record = {"$type": "app.bsky.feed.like", "subject": {"uri": post.uri, "cid": post.cid}}
+        like.cid = _fake_cid(like.record)
+        emu._notify(post.author.did, like, "like", post.uri)
+        return JSONResponse({"uri": like.uri})
+
+    @app.post("/_emulator/session/expire")
+    async def expire_sessions() -> dict[str, int]:
+        expired = 0
+        for token in emu.tokens.values():
+            if token.scope == "com.atproto.access" and token.expires_at > emu.now():
+                token.expires_at = emu.now()
+                expired += 1
+        return {"expired": expired}
+
+    @app.post("/_emulator/session/revoke")
+    async def revoke_sessions() -> dict[str, int]:
+        refresh = [t for t in emu.tokens.values() if t.scope == "com.atproto.refresh"]
+        for token in refresh:
+            token.revoked = True
+        return {"revoked": len(refresh)}
+
+    @app.get("/_emulator/stats")
+    async def stats() -> dict[str, Any]:
+        return emu.stats
+
+    @app.get("/_emulator/sent")
+    async def sent() -> list[dict[str, Any]]:
+        return emu.sent
+
+    @app.get("/_emulator/requests")
+    async def requests() -> list[dict[str, Any]]:
+        return emu.requests
+
+    @app.post("/_emulator/faults")
+    async def faults(request: Request) -> dict[str, int]:
+        body = await request.json()
+        status = int(body["status"])
+        name = body.get("error") or ("InternalServerError" if status >= 500 else "InvalidRequest")
+        emu.faults.append(
+            {
+                "status": status,
+                "error": name,
+                "message": str(body.get("message") or name),
+                "remaining": int(body.get("count", 1)),
+                "nsid": body.get("nsid"),
+            }
+        )
+        return {"queued": len(emu.faults)}
+
+    @app.post("/_emulator/rate_limit")
+    async def rate_limit(request: Request) -> dict[str, int]:
+        body = await request.json()
+        emu.api_window = _Window(int(body.get("limit", 3000)), int(body.get("window_seconds", 300)))
+        return {"limit": emu.api_window.limit, "window_seconds": emu.api_window.seconds}
+
+    @app.post("/_emulator/clock")
+    async def clock(request: Request) -> dict[str, str]:
+        body = await request.json()
+        emu.clock_offset += timedelta(seconds=float(body.get("advance_seconds", 0)))
+        return {"now": _iso(emu.now())}
+
+    return app
