@@ -4,6 +4,7 @@ from socialdesk.store.models.audit import AuditEntry
 from socialdesk.store.models.base import Base
 from socialdesk.store.models.channels import ChannelAccount, RawEvent
 from socialdesk.store.models.contacts import Contact, ContactIdentity
+from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
 from socialdesk.store.models.tickets import Message, Ticket, TicketEvent, TicketTag
 
@@ -16,6 +17,7 @@ __all__ = [
     "ContactIdentity",
     "Membership",
     "Message",
+    "OutboxEntry",
     "RawEvent",
     "Team",
     "TeamMember",

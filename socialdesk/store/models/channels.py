@@ -29,6 +29,9 @@ class ChannelAccount(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     poll_cursor: Mapped[str | None] = mapped_column(Text, default=None)
+    last_polled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The network's last rate-limit answer: {"limit", "remaining", "reset_at"}.
+    rate_limit: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_received_at: Mapped[datetime | None] = mapped_column(default=None)
     last_sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = created_at_column()
