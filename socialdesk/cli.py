@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -99,15 +98,14 @@ def replay(
     workspace: Annotated[str, typer.Option(help="workspace slug")] = "default",
 ) -> None:
     """Load customer-support history (Kaggle twcs CSV) through the full pipeline."""
-    from socialdesk.pipeline.ingest import Pipeline
+    from socialdesk.pipeline.build import build_pipeline
     from socialdesk.replay.service import replay_twcs
     from socialdesk.replay.twcs import TwcsFormatError
 
     if not path.is_file():
         raise fail(f"no such file: {path}")
     db = _database()
-    settings = get_settings()
-    pipeline = Pipeline(thread_window=timedelta(hours=settings.thread_window_hours))
+    pipeline = build_pipeline(get_settings())
     with _progress() as progress:
         task = progress.add_task(f"replaying {path.name}", total=None)
         try:

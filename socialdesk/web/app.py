@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
@@ -13,7 +12,7 @@ from socialdesk import __version__
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
-from socialdesk.pipeline.ingest import Pipeline
+from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
 from socialdesk.web import hooks
@@ -44,7 +43,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.meta_connector = MetaConnector(
         settings.meta_app_secret, settings.meta_verify_token, base_url=settings.meta_graph_base_url
     )
-    app.state.pipeline = Pipeline(thread_window=timedelta(hours=settings.thread_window_hours))
+    app.state.pipeline = build_pipeline(settings)
     app.state.raw_event_worker = RawEventWorker(
         app.state.db,
         app.state.pipeline,

@@ -1,0 +1,22 @@
+"""The one place that decides which steps the inbound pipeline runs.
+
+Triage, routing, SLA and automation register their ``PipelineStep`` here, so the web
+app, the replay command and the benchmarks all process posts the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from socialdesk.config import Settings
+from socialdesk.pipeline.ingest import Pipeline, PipelineStep
+
+
+def default_steps(settings: Settings) -> list[PipelineStep]:
+    return []
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    return Pipeline(
+        thread_window=timedelta(hours=settings.thread_window_hours), steps=default_steps(settings)
+    )
