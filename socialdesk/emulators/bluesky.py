@@ -361,6 +361,14 @@ class BlueskyEmulator:
         }
 
 
+class _Reject(Exception):
+    """Ends a request early with ``response`` (bad token, rate limit, injected fault)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def _validate_post(record: object) -> str | None:
     """The lexicon check createRecord runs on ``app.bsky.feed.post``; None when valid."""
     prefix = "Invalid app.bsky.feed.post record: "
@@ -429,18 +437,32 @@ def create_bluesky_app(**options: Any) -> FastAPI:
                 return error(fault["status"], fault["error"], fault["message"])
         return None
 
-    def authorize(request: Request, nsid: str) -> tuple[_Profile, dict[str, str]] | Response:
+    @app.exception_handler(_Reject)
+    async def rejected(request: Request, exc: _Reject) -> Response:
+        return exc.response
+
+    def authorize(request: Request, nsid: str) -> tuple[_Profile, dict[str, str]]:
+        """(account, rate-limit headers); raises ``_Reject`` with the error answer."""
         checked = emu.check_token(request.headers.get("authorization", ""), "com.atproto.access")
         if isinstance(checked, tuple):
-            return error(*checked)
+            raise _Reject(error(*checked))
         allowed, headers = emu.api_window.take(emu.now())
         if not allowed:
-            return error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
+            raise _Reject(error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers))
         fault = take_fault(nsid)
         if fault is not None:
             fault.headers.update(headers)
-            return fault
+            raise _Reject(fault)
         return emu.profiles[checked.did], headers
+
+    async def json_input(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise _Reject(error(400, "InvalidRequest", "Request body must be a JSON object"))
+        return body
 
     @app.post("/xrpc/com.atproto.server.createSession")
     async def create_session(request: Request) -> Response:
@@ -448,7 +470,7 @@ def create_bluesky_app(**options: Any) -> FastAPI:
         allowed, headers = emu.session_window.take(emu.now())
         if not allowed:
             return error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
-        body = await request.json()
+        body = await json_input(request)
         identifier = str(body.get("identifier") or "").lower().lstrip("@")
         if (
             identifier not in (emu.brand.handle, emu.brand.did)
@@ -490,10 +512,7 @@ def create_bluesky_app(**options: Any) -> FastAPI:
 
     @app.get("/xrpc/app.bsky.notification.listNotifications")
     async def list_notifications(request: Request) -> Response:
-        auth = authorize(request, "app.bsky.notification.listNotifications")
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
+        me, headers = authorize(request, "app.bsky.notification.listNotifications")
         query = request.query_params
         try:
             limit = int(query.get("limit", "50"))
@@ -526,11 +545,8 @@ def create_bluesky_app(**options: Any) -> FastAPI:
 
     @app.post("/xrpc/app.bsky.notification.updateSeen")
     async def update_seen(request: Request) -> Response:
-        auth = authorize(request, "app.bsky.notification.updateSeen")
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
-        body = await request.json()
+        me, headers = authorize(request, "app.bsky.notification.updateSeen")
+        body = await json_input(request)
         seen = _parse_datetime(body.get("seenAt"))
         if seen is None:
             return error(
@@ -542,11 +558,8 @@ def create_bluesky_app(**options: Any) -> FastAPI:
 
     @app.post("/xrpc/com.atproto.repo.createRecord")
     async def create_record(request: Request) -> Response:
-        auth = authorize(request, "com.atproto.repo.createRecord")
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
-        body = await request.json()
+        me, headers = authorize(request, "com.atproto.repo.createRecord")
+        body = await json_input(request)
         if body.get("repo") not in (me.did, me.handle):
             return error(
                 400, "InvalidRequest", "Input/repo must be the authenticated account", headers
@@ -577,10 +590,7 @@ def create_bluesky_app(**options: Any) -> FastAPI:
 
     @app.get("/xrpc/com.atproto.repo.getRecord")
     async def get_record(request: Request) -> Response:
-        auth = authorize(request, "com.atproto.repo.getRecord")
-        if isinstance(auth, Response):
-            return auth
-        _, headers = auth
+        _, headers = authorize(request, "com.atproto.repo.getRecord")
         query = request.query_params
         repo = query.get("repo", "")
         profile = emu.profiles.get(repo) or next(
@@ -598,10 +608,7 @@ def create_bluesky_app(**options: Any) -> FastAPI:
 
     @app.get("/xrpc/app.bsky.feed.getPosts")
     async def get_posts(request: Request) -> Response:
-        auth = authorize(request, "app.bsky.feed.getPosts")
-        if isinstance(auth, Response):
-            return auth
-        _, headers = auth
+        _, headers = authorize(request, "app.bsky.feed.getPosts")
         uris = request.query_params.getlist("uris")
         if len(uris) > 25:
             return error(

@@ -386,6 +386,14 @@ class MastodonEmulator:
         return None
 
 
+class _Reject(Exception):
+    """Ends a request early with ``response`` (bad token, rate limit, injected fault)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def _text_length(text: str) -> int:
     """Mastodon's count: code points, a URL counts 23, a remote mention its local part."""
     text = _URL_RE.sub("x" * CHARACTERS_RESERVED_PER_URL, text)
@@ -420,18 +428,22 @@ def create_mastodon_app(**options: Any) -> FastAPI:
             )
         return response
 
-    def authorize(request: Request) -> tuple[_Account, dict[str, str]] | Response:
-        """(account, rate-limit headers), or the error response that ends the call."""
+    @app.exception_handler(_Reject)
+    async def rejected(request: Request, exc: _Reject) -> Response:
+        return exc.response
+
+    def authorize(request: Request) -> tuple[_Account, dict[str, str]]:
+        """(account, rate-limit headers); raises ``_Reject`` with the error answer."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or token not in emu.tokens or token in emu.revoked:
-            return error(401, INVALID_TOKEN["error"])
+            raise _Reject(error(401, INVALID_TOKEN["error"]))
         allowed, headers = emu.take_rate_limit(token)
         if not allowed:
             headers["X-RateLimit-Remaining"] = "0"
-            return error(429, "Too many requests", headers)
+            raise _Reject(error(429, "Too many requests", headers))
         fault = emu.take_fault(request.method, request.url.path)
         if fault is not None and not fault.after_commit:
-            return error(fault.status, fault.error, headers)
+            raise _Reject(error(fault.status, fault.error, headers))
         if fault is not None:
             request.state.fault_after = fault
         return emu.accounts[emu.tokens[token]], headers
@@ -464,18 +476,12 @@ def create_mastodon_app(**options: Any) -> FastAPI:
 
     @app.get("/api/v1/accounts/verify_credentials")
     async def verify_credentials(request: Request) -> Response:
-        auth = authorize(request)
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
+        me, headers = authorize(request)
         return answer(request, emu.account_json(me), headers)
 
     @app.get("/api/v1/accounts/{account_id}")
     async def get_account(request: Request, account_id: str) -> Response:
-        auth = authorize(request)
-        if isinstance(auth, Response):
-            return auth
-        _, headers = auth
+        _, headers = authorize(request)
         account = emu.accounts.get(account_id)
         if account is None:
             return error(404, "Record not found", headers)
@@ -483,10 +489,7 @@ def create_mastodon_app(**options: Any) -> FastAPI:
 
     @app.get("/api/v1/notifications")
     async def notifications(request: Request) -> Response:
-        auth = authorize(request)
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
+        me, headers = authorize(request)
         query = request.query_params
         types = set(query.getlist("types[]"))
         excluded = set(query.getlist("exclude_types[]"))
@@ -526,10 +529,7 @@ def create_mastodon_app(**options: Any) -> FastAPI:
 
     @app.post("/api/v1/statuses")
     async def post_status(request: Request) -> Response:
-        auth = authorize(request)
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
+        me, headers = authorize(request)
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/json"):
             try:
@@ -587,10 +587,7 @@ def create_mastodon_app(**options: Any) -> FastAPI:
 
     @app.get("/api/v1/statuses/{status_id}")
     async def get_status(request: Request, status_id: str) -> Response:
-        auth = authorize(request)
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
+        me, headers = authorize(request)
         status = emu.statuses.get(status_id)
         if status is None or not emu.can_see(me, status):
             return error(404, "Record not found", headers)
@@ -598,10 +595,7 @@ def create_mastodon_app(**options: Any) -> FastAPI:
 
     @app.delete("/api/v1/statuses/{status_id}")
     async def delete_status(request: Request, status_id: str) -> Response:
-        auth = authorize(request)
-        if isinstance(auth, Response):
-            return auth
-        me, headers = auth
+        me, headers = authorize(request)
         status = emu.statuses.get(status_id)
         if status is None or status.account is not me:
             return error(404, "Record not found", headers)

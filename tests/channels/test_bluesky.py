@@ -14,6 +14,7 @@ import pytest
 
 from socialdesk.channels.base import (
     AccountRef,
+    Connector,
     OutboundRequest,
     ReplyKind,
     SendError,
@@ -417,3 +418,8 @@ def test_text_helpers() -> None:
     [facet] = link_facets("é see https://acme.example/x.")
     assert facet["index"] == {"byteStart": 7, "byteEnd": 29}  # "é" is two bytes
     assert facet["features"][0]["uri"] == "https://acme.example/x"
+
+
+def test_implements_the_connector_protocol() -> None:
+    connector: Connector = BlueskyConnector("http://127.0.0.1:9")  # checked by mypy
+    assert connector.platform is Platform.BLUESKY

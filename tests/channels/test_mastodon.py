@@ -18,6 +18,7 @@ import pytest
 
 from socialdesk.channels.base import (
     AccountRef,
+    Connector,
     OutboundRequest,
     ReplyKind,
     SendError,
@@ -407,3 +408,8 @@ def test_instance_configuration_and_delete(instance: Instance) -> None:
         "POST /api/v1/statuses",
         f"DELETE /api/v1/statuses/{result.platform_message_id}",
     ]
+
+
+def test_implements_the_connector_protocol() -> None:
+    connector: Connector = MastodonConnector("http://127.0.0.1:9")  # checked by mypy
+    assert connector.platform is Platform.MASTODON
