@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, record_ticket_change
+from socialdesk.delivery.outbox import enqueue
 from socialdesk.domain.enums import (
     DeliveryState,
     Direction,
@@ -79,6 +80,11 @@ def reply(
     )
     session.add(message)
     session.flush()
+    if message.channel_account_id is not None:
+        enqueue(session, message)
+    else:
+        message.delivery_state = str(DeliveryState.FAILED)
+        message.delivery_error = "this ticket has no channel account to reply through"
     waited = (now - ticket.awaiting_since).total_seconds() if ticket.awaiting_since else None
     record_ticket_change(
         session,

@@ -10,8 +10,10 @@ from sqlalchemy import text
 
 from socialdesk import __version__
 from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
+from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
@@ -26,7 +28,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.raw_event_worker.start()
+        app.state.delivery_worker.start()
         yield
+        app.state.delivery_worker.stop()
         app.state.raw_event_worker.stop()
 
     app = FastAPI(
@@ -52,6 +56,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             hooks.META_SOURCE: app.state.meta_connector.parse_webhook,
         },
     )
+    app.state.delivery_worker = DeliveryWorker(app.state.db, ConnectorRegistry(settings))
     app.include_router(hooks.router)
 
     api = APIRouter(prefix="/api/v1")

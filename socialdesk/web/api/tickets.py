@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -189,8 +189,17 @@ def events(ticket_id: int, session: ReadSession, user: CurrentUser) -> list[Tick
 
 
 @router.post("/{ticket_id}/replies", response_model=MessageOut, status_code=201)
-def reply(ticket_id: int, body: ReplyRequest, session: WriteSession, user: CurrentUser) -> Any:
+def reply(
+    ticket_id: int,
+    body: ReplyRequest,
+    session: WriteSession,
+    user: CurrentUser,
+    background: BackgroundTasks,
+    request: Request,
+) -> Any:
     ticket = load_ticket(session, user, ticket_id)
+    # Wake the delivery worker once the reply is committed (after the response).
+    background.add_task(request.app.state.delivery_worker.kick)
     return actions.reply(
         session,
         ticket,

@@ -1,0 +1,70 @@
+"""Builds one connector per network from settings; the only place that knows them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from socialdesk.channels.base import AccountRef, Connector
+from socialdesk.channels.bluesky import BlueskyConnector
+from socialdesk.channels.mastodon import MastodonConnector
+from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.x import XConnector
+from socialdesk.config import Settings
+from socialdesk.domain.enums import Platform
+
+META_PLATFORMS = (Platform.FACEBOOK, Platform.MESSENGER, Platform.INSTAGRAM)
+
+
+@dataclass
+class ConnectorRegistry:
+    """Connectors for accounts. Mastodon and Bluesky live on many hosts, so their
+    connectors are made per base URL (the account's ``settings["base_url"]``)."""
+
+    settings: Settings
+    transport: httpx.AsyncBaseTransport | None = None
+    _by_key: dict[str, Any] = field(default_factory=dict)
+
+    def for_account(self, account: AccountRef) -> Connector | None:
+        platform = account.platform
+        if platform == Platform.X:
+            return self._get(
+                "x",
+                lambda: XConnector(
+                    self.settings.x_consumer_secret,
+                    base_url=self.settings.x_api_base_url,
+                    transport=self.transport,
+                ),
+            )
+        if platform in META_PLATFORMS:
+            return self._get(
+                "meta",
+                lambda: MetaConnector(
+                    self.settings.meta_app_secret,
+                    self.settings.meta_verify_token,
+                    base_url=self.settings.meta_graph_base_url,
+                    transport=self.transport,
+                ),
+            )
+        base_url = str(account.settings.get("base_url") or "")
+        if platform == Platform.MASTODON and base_url:
+            return self._get(
+                f"mastodon:{base_url}", lambda: MastodonConnector(base_url, self.transport)
+            )
+        if platform == Platform.BLUESKY and base_url:
+            return self._get(
+                f"bluesky:{base_url}", lambda: BlueskyConnector(base_url, self.transport)
+            )
+        return None
+
+    def _get(self, key: str, make: Any) -> Any:
+        if key not in self._by_key:
+            self._by_key[key] = make()
+        return self._by_key[key]
+
+    async def aclose(self) -> None:
+        for connector in self._by_key.values():
+            await connector.aclose()
+        self._by_key.clear()

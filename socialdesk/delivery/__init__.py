@@ -1,0 +1,1 @@
+"""Outbound delivery: the transactional outbox and the worker that drains it."""

@@ -1,0 +1,84 @@
+"""Queue a reply for delivery (same transaction as the reply) and describe what to send."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialdesk.channels.base import OutboundRequest, ReplyKind
+from socialdesk.domain.enums import Direction, Platform, Visibility
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import ContactIdentity, Message, OutboxEntry, Ticket
+
+
+def reply_kind(platform: str | None, visibility: str) -> ReplyKind:
+    if platform == Platform.EMAIL:
+        return ReplyKind.EMAIL
+    if platform == Platform.MESSENGER or visibility == Visibility.PRIVATE:
+        return ReplyKind.DIRECT_MESSAGE
+    return ReplyKind.PUBLIC_REPLY
+
+
+def enqueue(session: Session, message: Message) -> OutboxEntry:
+    entry = OutboxEntry(
+        message_id=message.id,
+        channel_account_id=message.channel_account_id,
+        kind=str(reply_kind(message.platform, message.visibility)),
+        state="queued",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        # Stable across retries: networks that honour it (Mastodon) never post twice.
+        idempotency_key=f"socialdesk-message-{message.id}",
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    return entry
+
+
+def build_request(
+    session: Session, entry: OutboxEntry, message: Message, ticket: Ticket
+) -> OutboundRequest:
+    """What to send: the reply goes under the customer's newest message of the same
+    kind on this account (their latest public post for a public reply, the DM
+    conversation for a private one)."""
+    kind = ReplyKind(entry.kind)
+    wants_private = kind is not ReplyKind.PUBLIC_REPLY
+    candidates = session.scalars(
+        select(Message)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.direction == str(Direction.INBOUND),
+            Message.channel_account_id == message.channel_account_id,
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(50)
+    ).all()
+    target = next(
+        (m for m in candidates if (m.visibility == Visibility.PRIVATE) == wants_private), None
+    ) or (candidates[0] if candidates else None)
+    recipient = None
+    if ticket.contact_id is not None and message.platform:
+        recipient = session.scalar(
+            select(ContactIdentity.external_user_id).where(
+                ContactIdentity.contact_id == ticket.contact_id,
+                ContactIdentity.platform == message.platform,
+            )
+        )
+    references: tuple[str, ...] = ()
+    if target is not None and kind is ReplyKind.EMAIL:
+        previous = tuple(str(r) for r in target.meta.get("references", []))
+        references = (
+            (*previous, target.platform_message_id) if target.platform_message_id else previous
+        )
+    return OutboundRequest(
+        kind=kind,
+        body=message.body,
+        idempotency_key=entry.idempotency_key,
+        in_reply_to_id=target.platform_message_id if target else None,
+        recipient_id=recipient,
+        conversation_id=target.conversation_id if target else None,
+        subject=ticket.subject if kind is ReplyKind.EMAIL else None,
+        references=references,
+        visibility=Visibility(message.visibility),
+        human_agent_tag=bool(message.meta.get("human_agent_tag")),
+    )

@@ -1,0 +1,335 @@
+"""The delivery worker: claims queued replies, sends them, records what happened.
+
+Never posts twice:
+- a double click is stopped earlier (the reply action's ``client_key``);
+- the outbox row is set to ``sending`` and committed *before* the network call, so a
+  crash between the network's success and our commit leaves a ``sending`` row; the
+  next claim of that row first looks the post up on the network (``find_recent_post``)
+  and only sends again when it is not there;
+- a duplicate-content refusal (X 403) is resolved the same way, never by a blind retry;
+- networks with an idempotency key (Mastodon) get the same key on every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from socialdesk.auth.secret_box import decrypt_secrets
+from socialdesk.channels.base import (
+    AccountRef,
+    Connector,
+    OutboundRequest,
+    SendError,
+    SendFailure,
+    SendResult,
+)
+from socialdesk.channels.registry import ConnectorRegistry
+from socialdesk.delivery.outbox import build_request
+from socialdesk.domain.enums import AccountStatus, DeliveryState, Platform
+from socialdesk.live import LiveEvent, queue_live_event
+from socialdesk.store.db import Database, utcnow
+from socialdesk.store.models import ChannelAccount, Message, OutboxEntry, Ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    max_attempts: int = 8
+    first_backoff: timedelta = timedelta(seconds=2)
+    max_backoff: timedelta = timedelta(hours=1)
+    # How long a claimed row belongs to one worker before another may take it over.
+    claim_for: timedelta = timedelta(minutes=2)
+
+    def backoff(self, attempts: int) -> timedelta:
+        return min(self.first_backoff * (2 ** max(0, attempts - 1)), self.max_backoff)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    entry_id: int
+    message_id: int
+    resumed: bool  # the row was left in "sending" by a worker that died
+
+
+def account_ref(account: ChannelAccount) -> AccountRef:
+    return AccountRef(
+        id=account.id,
+        platform=Platform(account.platform),
+        external_id=account.external_id,
+        handle=account.handle,
+        secrets=decrypt_secrets(account.secrets_encrypted),
+        settings=account.settings,
+    )
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        registry: ConnectorRegistry,
+        policy: DeliveryPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        after_send: Callable[[Claim, SendResult], Awaitable[None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.policy = policy or DeliveryPolicy()
+        self.clock = clock
+        # A test hook that runs between the network's answer and our commit.
+        self.after_send = after_send
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one pass ---------------------------------------------------------------------
+
+    def claim(self, limit: int = 20) -> list[Claim]:
+        now = self.clock()
+        with self.db.write() as s:
+            entries = s.scalars(
+                select(OutboxEntry)
+                .where(
+                    or_(
+                        (OutboxEntry.state == "queued") & (OutboxEntry.next_attempt_at <= now),
+                        (OutboxEntry.state == "sending") & (OutboxEntry.claimed_until < now),
+                    )
+                )
+                .order_by(OutboxEntry.id)
+                .limit(limit)
+            ).all()
+            claims = []
+            for entry in entries:
+                claims.append(Claim(entry.id, entry.message_id, resumed=entry.state == "sending"))
+                entry.state = "sending"
+                entry.attempts += 1
+                entry.claimed_until = now + self.policy.claim_for
+                message = s.get(Message, entry.message_id)
+                if message is not None:
+                    message.delivery_state = str(DeliveryState.SENDING)
+            return claims
+
+    async def run_once(self, limit: int = 20) -> int:
+        claims = self.claim(limit)
+        for claim in claims:
+            try:
+                await self.deliver(claim)
+            except Exception:  # a bug must not stall the queue; the row is retried later
+                log.exception("delivery of outbox entry %s failed unexpectedly", claim.entry_id)
+        return len(claims)
+
+    async def deliver(self, claim: Claim) -> None:
+        with self.db.session() as s:
+            entry = s.get(OutboxEntry, claim.entry_id)
+            message = s.get(Message, claim.message_id)
+            ticket = s.get(Ticket, message.ticket_id) if message else None
+            account = (
+                s.get(ChannelAccount, entry.channel_account_id)
+                if entry and entry.channel_account_id
+                else None
+            )
+            if entry is None or message is None or ticket is None:
+                return
+            if account is None:
+                self._fail(claim, "the channel account of this ticket no longer exists")
+                return
+            if account.status == AccountStatus.NEEDS_REAUTH:
+                self._fail(
+                    claim, f"{account.platform} account @{account.handle} needs re-authorization"
+                )
+                return
+            ref = account_ref(account)
+            request = build_request(s, entry, message, ticket)
+        connector = self.registry.for_account(ref)
+        if connector is None:
+            self._fail(
+                claim, f"no connector configured for {ref.platform} (set settings.base_url?)"
+            )
+            return
+        if claim.resumed:
+            found = await self._look_up(connector, ref, request)
+            if found is not None:
+                self._sent(
+                    claim, ref, connector, found, note="found on the network after a restart"
+                )
+                return
+        try:
+            result = await connector.send(ref, request)
+        except SendError as error:
+            await self._handle_error(claim, ref, connector, request, error)
+            return
+        if self.after_send is not None:
+            await self.after_send(claim, result)
+        self._sent(claim, ref, connector, result)
+
+    async def _look_up(
+        self, connector: Connector, account: AccountRef, request: OutboundRequest
+    ) -> SendResult | None:
+        find = getattr(connector, "find_recent_post", None)
+        if find is None:
+            return None
+        try:
+            found: Any = await find(account, request.body, request.in_reply_to_id)
+        except SendError:
+            return None
+        if found is None:
+            return None
+        if isinstance(found, SendResult):
+            return found
+        return SendResult(platform_message_id=str(found))
+
+    async def _handle_error(
+        self,
+        claim: Claim,
+        account: AccountRef,
+        connector: Connector,
+        request: OutboundRequest,
+        error: SendError,
+    ) -> None:
+        failure = error.failure
+        if failure is SendFailure.DUPLICATE:
+            found = await self._look_up(connector, account, request)
+            if found is not None:
+                self._sent(
+                    claim, account, connector, found, note="the network already had this post"
+                )
+            else:
+                self._fail(claim, f"{error.reason} (and no matching post was found)")
+        elif failure is SendFailure.AUTH_REVOKED:
+            self._fail(claim, error.reason, revoke_account=account.id)
+        elif failure is SendFailure.RATE_LIMITED:
+            retry_at = error.retry_at or (self.clock() + self.policy.backoff(1))
+            self._retry(
+                claim, f"rate limited until {retry_at.isoformat()}", retry_at, count_attempt=False
+            )
+        elif failure is SendFailure.RETRYABLE:
+            with self.db.session() as s:
+                entry = s.get(OutboxEntry, claim.entry_id)
+                attempts = entry.attempts if entry else self.policy.max_attempts
+            if attempts >= self.policy.max_attempts:
+                self._fail(claim, f"{error.reason} (gave up after {attempts} attempts)")
+            else:
+                self._retry(claim, error.reason, self.clock() + self.policy.backoff(attempts))
+        else:  # PERMANENT, OUTSIDE_WINDOW: retrying cannot help; show the network's reason
+            self._fail(claim, error.reason)
+
+    # -- recording outcomes -------------------------------------------------------------
+
+    def _sent(
+        self,
+        claim: Claim,
+        account: AccountRef,
+        connector: Connector,
+        result: SendResult,
+        note: str | None = None,
+    ) -> None:
+        now = self.clock()
+        limits = connector.rate_limit(account)
+        with self.db.write() as s:
+            entry = s.get(OutboxEntry, claim.entry_id)
+            message = s.get(Message, claim.message_id)
+            if entry is None or message is None:
+                return
+            entry.state = "sent"
+            entry.sent_at = result.sent_at or now
+            entry.claimed_until = None
+            entry.last_error = note
+            message.platform_message_id = result.platform_message_id
+            if result.conversation_id and not message.conversation_id:
+                message.conversation_id = result.conversation_id
+            message.delivery_state = str(DeliveryState.SENT)
+            message.delivery_error = None
+            channel = s.get(ChannelAccount, account.id)
+            if channel is not None:
+                channel.last_sent_at = now
+                channel.rate_limit = {
+                    "limit": limits.limit,
+                    "remaining": limits.remaining,
+                    "reset_at": limits.reset_at.isoformat() if limits.reset_at else None,
+                }
+            queue_live_event(
+                s,
+                LiveEvent(
+                    "message.updated",
+                    message.workspace_id,
+                    {"ticket_id": message.ticket_id, "message_id": message.id},
+                ),
+            )
+
+    def _retry(
+        self, claim: Claim, reason: str, at: datetime, *, count_attempt: bool = True
+    ) -> None:
+        with self.db.write() as s:
+            entry = s.get(OutboxEntry, claim.entry_id)
+            message = s.get(Message, claim.message_id)
+            if entry is None or message is None:
+                return
+            entry.state = "queued"
+            entry.next_attempt_at = at
+            entry.claimed_until = None
+            entry.last_error = reason
+            if not count_attempt:
+                entry.attempts = max(0, entry.attempts - 1)
+            message.delivery_state = str(DeliveryState.QUEUED)
+            message.delivery_error = f"will retry: {reason}"
+
+    def _fail(self, claim: Claim, reason: str, revoke_account: int | None = None) -> None:
+        with self.db.write() as s:
+            entry = s.get(OutboxEntry, claim.entry_id)
+            message = s.get(Message, claim.message_id)
+            if entry is None or message is None:
+                return
+            entry.state = "failed"
+            entry.claimed_until = None
+            entry.last_error = reason
+            message.delivery_state = str(DeliveryState.FAILED)
+            message.delivery_error = reason
+            if revoke_account is not None:
+                channel = s.get(ChannelAccount, revoke_account)
+                if channel is not None:
+                    channel.status = str(AccountStatus.NEEDS_REAUTH)
+                    channel.status_reason = reason
+            queue_live_event(
+                s,
+                LiveEvent(
+                    "message.updated",
+                    message.workspace_id,
+                    {"ticket_id": message.ticket_id, "message_id": message.id},
+                ),
+            )
+
+    # -- background thread ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._loop()), name="delivery", daemon=True
+        )
+        self._thread.start()
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            await asyncio.to_thread(self._kick.wait, 1.0)
+            self._kick.clear()
+            try:
+                while not self._stop.is_set() and await self.run_once():
+                    pass
+            except Exception:  # the worker must survive to retry later
+                log.exception("delivery pass failed")
+        await self.registry.aclose()
