@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
 from socialdesk.domain.enums import Direction, Platform, Visibility
+from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import ContactIdentity, Message, OutboxEntry, Ticket
 
@@ -82,3 +86,27 @@ def build_request(
         visibility=Visibility(message.visibility),
         human_agent_tag=bool(message.meta.get("human_agent_tag")),
     )
+
+
+def check_window(
+    platform: Platform,
+    request: OutboundRequest,
+    last_inbound_at: datetime | None,
+    now: datetime,
+    *,
+    human_typed: bool,
+    customer_email: str | None,
+) -> OutboundRequest | str:
+    """Meta's messaging window: the request (tagged HUMAN_AGENT when 24 h to 7 d have
+    passed and a person typed it), or the reason it cannot be sent, with alternatives."""
+    if request.kind is not ReplyKind.DIRECT_MESSAGE:
+        return request
+    decision = decide_messaging_window(
+        platform, last_inbound_at, now, human_typed=human_typed, customer_email=customer_email
+    )
+    if decision.decision is SendDecision.ALLOWED:
+        return request
+    if decision.decision is SendDecision.HUMAN_AGENT_ONLY:
+        return replace(request, human_agent_tag=True)
+    options = ", ".join(str(a).replace("_", " ") for a in decision.alternatives) or "none"
+    return f"outside Meta's messaging window ({decision.reason}); alternatives: {options}"

@@ -32,11 +32,11 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.delivery.outbox import build_request
+from socialdesk.delivery.outbox import build_request, check_window
 from socialdesk.domain.enums import AccountStatus, DeliveryState, Platform
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
-from socialdesk.store.models import ChannelAccount, Message, OutboxEntry, Ticket
+from socialdesk.store.models import ChannelAccount, Contact, Message, OutboxEntry, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,19 @@ class DeliveryWorker:
                 return
             ref = account_ref(account)
             request = build_request(s, entry, message, ticket)
+            contact_email = s.scalar(select(Contact.email).where(Contact.id == ticket.contact_id))
+            window = check_window(
+                ref.platform,
+                request,
+                ticket.last_inbound_at,
+                self.clock(),
+                human_typed=message.author_user_id is not None,
+                customer_email=contact_email,
+            )
+        if isinstance(window, str):
+            self._fail(claim, window)
+            return
+        request = window
         connector = self.registry.for_account(ref)
         if connector is None:
             self._fail(
