@@ -15,6 +15,7 @@ from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
 from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.pipeline.build import build_pipeline
+from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
 from socialdesk.web import hooks
@@ -29,7 +30,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.raw_event_worker.start()
         app.state.delivery_worker.start()
+        app.state.poller.start()
         yield
+        app.state.poller.stop()
         app.state.delivery_worker.stop()
         app.state.raw_event_worker.stop()
 
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         },
     )
     app.state.delivery_worker = DeliveryWorker(app.state.db, ConnectorRegistry(settings))
+    app.state.poller = PollScheduler(app.state.db, app.state.pipeline, ConnectorRegistry(settings))
     app.include_router(hooks.router)
 
     api = APIRouter(prefix="/api/v1")

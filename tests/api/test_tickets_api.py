@@ -139,3 +139,51 @@ def test_contacts_and_their_tickets(api: Api, agent: httpx.Client) -> None:
     merged = agent.post(f"/contacts/{cid}/merge", json={"other_contact_id": other}).json()
     assert len(merged["identities"]) == 2
     assert agent.post(f"/contacts/{cid}/merge", json={"other_contact_id": cid}).status_code == 422
+
+
+def test_move_to_private_invites_publicly_and_dm_lands_in_same_ticket(
+    api: Api, agent: httpx.Client
+) -> None:
+    acct = _seed(api)
+    ticket = agent.get("/tickets", params={"q": "crashes"}).json()["data"][0]
+    r = agent.post(f"/tickets/{ticket['id']}/move-to-private", json={"mode": "invite"})
+    assert r.status_code == 201, r.text
+    assert r.json()["visibility"] == "public" and "DM" in r.json()["body"]
+    assert (
+        agent.post(f"/tickets/{ticket['id']}/move-to-private", json={"mode": "dm"}).status_code
+        == 422
+    )
+    assert (
+        agent.post(
+            f"/tickets/{ticket['id']}/move-to-private", json={"mode": "carrier pigeon"}
+        ).status_code
+        == 422
+    )
+    # The customer answers by DM: it joins the same ticket.
+    ingest(
+        api.db,
+        post(
+            acct,
+            "dm-77",
+            "my account is a2@example.com",
+            author="a2",
+            minutes=30,
+            conversation="c-a2",
+        ),
+    )
+    detail = agent.get(f"/tickets/{ticket['id']}").json()
+    dm = [m for m in detail["messages"] if m["platform_message_id"] == "dm-77"]
+    assert len(dm) == 1 and dm[0]["visibility"] == "private"
+    kinds = [e["kind"] for e in agent.get(f"/tickets/{ticket['id']}/events").json()]
+    assert "moved_to_private" in kinds
+
+
+def test_channel_health_reports_activity_and_queue(api: Api, agent: httpx.Client) -> None:
+    acct = _seed(api)
+    ticket = agent.get("/tickets").json()["data"][0]
+    agent.post(f"/tickets/{ticket['id']}/replies", json={"body": "On it"})
+    health = agent.get(f"/channel-accounts/{acct}/health").json()
+    assert health["needs_reauthorization"] is False
+    assert health["silence"]["reason"]
+    assert health["queued_replies"] + health["failed_replies"] >= 1
+    assert agent.get("/channel-accounts/999999/health").status_code == 404

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -219,3 +219,31 @@ class AuditOut(BaseModel):
     object_id: int | None
     data: dict[str, Any]
     created_at: datetime
+
+
+class MoveToPrivateRequest(BaseModel):
+    mode: Literal["invite", "dm"] = "invite"
+    body: str | None = Field(default=None, max_length=10_000)
+
+
+class SilenceOut(BaseModel):
+    silent: bool
+    usual_gap_seconds: float | None
+    quiet_for_seconds: float | None
+    reason: str
+
+
+class ChannelHealthOut(BaseModel):
+    account_id: int
+    platform: str
+    handle: str
+    status: str
+    needs_reauthorization: bool
+    status_reason: str | None
+    last_received_at: datetime | None
+    last_sent_at: datetime | None
+    last_polled_at: datetime | None
+    rate_limit: dict[str, Any]
+    silence: SilenceOut
+    queued_replies: int
+    failed_replies: int

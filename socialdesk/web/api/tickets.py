@@ -6,6 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.domain.enums import Platform, Priority
 from socialdesk.store.models import Contact, Ticket, TicketEvent, User
@@ -24,6 +25,7 @@ from socialdesk.web.api.schemas import (
     ContactOut,
     IdentityOut,
     MessageOut,
+    MoveToPrivateRequest,
     NoteRequest,
     ReplyRequest,
     TicketDetail,
@@ -252,3 +254,17 @@ def update(
         actions.set_status(session, ticket, user, body.status)
     session.flush()
     return _detail(session, ticket)
+
+
+@router.post("/{ticket_id}/move-to-private", response_model=MessageOut, status_code=201)
+def move_to_private(
+    ticket_id: int,
+    body: MoveToPrivateRequest,
+    session: WriteSession,
+    user: CurrentUser,
+    background: BackgroundTasks,
+    request: Request,
+) -> Any:
+    ticket = load_ticket(session, user, ticket_id)
+    background.add_task(request.app.state.delivery_worker.kick)
+    return private_actions.move_to_private(session, ticket, user, mode=body.mode, body=body.body)

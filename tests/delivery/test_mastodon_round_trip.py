@@ -1,0 +1,93 @@
+"""Mastodon end to end: a customer's mention is polled into a ticket, the agent's reply
+is delivered under it with an Idempotency-Key, and polling again adds nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from socialdesk.actions import tickets as ticket_actions
+from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
+from socialdesk.channels.registry import ConnectorRegistry
+from socialdesk.config import Settings
+from socialdesk.delivery.worker import DeliveryWorker
+from socialdesk.domain.enums import Platform, Role
+from socialdesk.emulators.mastodon import create_mastodon_app
+from socialdesk.emulators.server import serve_app
+from socialdesk.pipeline.ingest import Pipeline
+from socialdesk.pipeline.polling import PollScheduler, poll_account
+from socialdesk.store.db import Database
+from socialdesk.store.models import ChannelAccount, Message, Ticket, User
+
+
+@pytest.fixture
+def instance() -> Iterator[httpx.Client]:
+    with serve_app(create_mastodon_app()) as url, httpx.Client(base_url=url) as client:
+        yield client
+
+
+def test_mention_poll_reply_round_trip(db: Database, instance: httpx.Client) -> None:
+    asyncio.run(_round_trip(db, instance))
+
+
+async def _round_trip(db: Database, instance: httpx.Client) -> None:
+    brand = instance.get(
+        "/api/v1/accounts/verify_credentials", headers={"Authorization": "Bearer brand-token"}
+    )
+    brand_id = brand.json()["id"] if brand.status_code == 200 else "1"
+    with db.write() as s:
+        ws = ensure_workspace(s)
+        create_user(s, "agent@example.com", "correct horse battery", Role.AGENT, workspace=ws)
+        account_id = create_channel_account(
+            s,
+            None,
+            workspace_id=ws.id,
+            platform=Platform.MASTODON,
+            handle="acmehelp@mastodon.test",
+            external_id=str(brand_id),
+            secrets={"access_token": "brand-token"},
+            settings={"base_url": str(instance.base_url).rstrip("/")},
+        ).id
+    registry = ConnectorRegistry(Settings())
+    pipeline = Pipeline()
+    scheduler = PollScheduler(db, pipeline, registry)
+    assert scheduler.due_accounts() == [account_id]
+    assert (await poll_account(db, pipeline, registry, account_id)).error is None  # sets the cursor
+
+    mention = instance.post(
+        "/_emulator/customer/mention",
+        json={"username": "ana", "text": "my parcel says delivered but it is not here"},
+    )
+    assert mention.status_code in (200, 201), mention.text
+    outcome = await poll_account(db, pipeline, registry, account_id)
+    assert (outcome.fetched, outcome.stored, outcome.error) == (1, 1, None)
+    assert (await poll_account(db, pipeline, registry, account_id)).stored == 0
+
+    with db.write() as s:
+        ticket = s.scalar(select(Ticket))
+        agent = s.scalar(select(User))
+        assert ticket is not None and agent is not None and "delivered" in ticket.subject
+        customer_status = s.scalar(select(Message.platform_message_id))
+        ticket_actions.reply(s, ticket, agent, "Sorry! We've opened a trace with the courier.")
+    await DeliveryWorker(db, registry).run_once()
+
+    sent = instance.get("/_emulator/sent").json()
+    statuses = [entry for entry in sent if "statuses" in str(entry.get("endpoint", entry))]
+    assert len(statuses) == 1
+    assert customer_status is not None and customer_status in str(statuses[0])
+    assert "idempotency" in str(statuses[0]).lower()
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 2
+        reply = s.scalar(select(Message).where(Message.direction == "outbound"))
+        assert reply is not None and reply.delivery_state == "sent" and reply.platform_message_id
+        account = s.get(ChannelAccount, account_id)
+        assert (
+            account is not None
+            and account.last_polled_at is not None
+            and account.last_sent_at is not None
+        )
+    await registry.aclose()
