@@ -172,7 +172,7 @@ def message_ids(value: object) -> list[str]:
 
 class _TextExtractor(HTMLParser):
     _BLOCK = frozenset(
-        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr"}
+        {"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr"}
     )
     _SKIP = frozenset({"script", "style", "head", "title"})
 
@@ -190,7 +190,7 @@ class _TextExtractor(HTMLParser):
         if tag == "blockquote":
             self._quote_depth += 1
         if tag == "li":
-            self.parts.append("- ")
+            self.parts.append("\n- ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP:
@@ -208,7 +208,7 @@ class _TextExtractor(HTMLParser):
             data = "\n".join("> " + line for line in data.splitlines() if line.strip())
             self.parts.append("\n" + data + "\n")
             return
-        self.parts.append(" ".join(data.split()) if data.strip() else " ")
+        self.parts.append(re.sub(r"\s+", " ", data))
 
 
 def html_to_text(markup: str) -> str:
