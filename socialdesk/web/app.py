@@ -18,7 +18,7 @@ from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
-from socialdesk.web import hooks
+from socialdesk.web import hooks, pages
 from socialdesk.web.api import auth, channel_accounts, contacts, people, tickets
 from socialdesk.web.errors import install_error_handlers
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in (auth, tickets, contacts, channel_accounts, people):
         api.include_router(module.router)
     app.include_router(api)
+    pages.install(app)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

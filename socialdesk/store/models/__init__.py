@@ -4,20 +4,31 @@ from socialdesk.store.models.audit import AuditEntry
 from socialdesk.store.models.base import Base
 from socialdesk.store.models.channels import ChannelAccount, RawEvent
 from socialdesk.store.models.contacts import Contact, ContactIdentity
+from socialdesk.store.models.inbox import (
+    ApprovalDraft,
+    CannedResponse,
+    LoginFailure,
+    PostingRight,
+    WebSession,
+)
 from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
 from socialdesk.store.models.tickets import Message, Ticket, TicketEvent, TicketTag
 
 __all__ = [
     "ApiToken",
+    "ApprovalDraft",
     "AuditEntry",
     "Base",
+    "CannedResponse",
     "ChannelAccount",
     "Contact",
     "ContactIdentity",
+    "LoginFailure",
     "Membership",
     "Message",
     "OutboxEntry",
+    "PostingRight",
     "RawEvent",
     "Team",
     "TeamMember",
@@ -25,5 +36,6 @@ __all__ = [
     "TicketEvent",
     "TicketTag",
     "User",
+    "WebSession",
     "Workspace",
 ]

@@ -1,0 +1,55 @@
+"""The agent inbox: server-rendered pages (Jinja2 + HTMX), live updates over SSE."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from socialdesk.web import live_stream
+from socialdesk.web.pages import approvals, auth, conversation, inbox, settings
+from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, render
+from socialdesk.web.sessions import CsrfRefused, LoginRequired
+
+TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    for module in (auth, inbox, conversation, approvals, settings, live_stream):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _: LoginRequired) -> Response:
+        if is_htmx(request) or request.url.path.startswith("/live"):
+            return HTMLResponse("Signed out; reload the page.", status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, _: CsrfRefused) -> Response:
+        return _error(request, 403, "This request lacked a valid CSRF token; reload the page.")
+
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> Response:
+        return _error(request, exc.status_code, exc.message)
+
+
+def _error(request: Request, status_code: int, message: str) -> Response:
+    if is_htmx(request):
+        return HTMLResponse(
+            f'<p class="error" role="alert">{_escape(message)}</p>', status_code=status_code
+        )
+    user = getattr(request.state, "web_user", None)
+    return render(
+        request,
+        "error.html",
+        user,
+        status_code=status_code,
+        title=TITLES.get(status_code, "Error"),
+        message=message,
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

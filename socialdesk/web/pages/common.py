@@ -1,0 +1,108 @@
+"""What every page shares: the Jinja2 environment, filters, loading a ticket, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from socialdesk.actions.recording import ActionError
+from socialdesk.domain.enums import Platform
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import Ticket
+from socialdesk.web.sessions import WebUser
+
+WEB_DIR = Path(__file__).resolve().parents[1]
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+NETWORK_LABELS: dict[str, tuple[str, str]] = {
+    # platform: (short glyph shown in the icon, accessible name)
+    str(Platform.X): ("X", "X (Twitter)"),
+    str(Platform.FACEBOOK): ("f", "Facebook"),
+    str(Platform.MESSENGER): ("m", "Messenger"),
+    str(Platform.INSTAGRAM): ("ig", "Instagram"),
+    str(Platform.MASTODON): ("M", "Mastodon"),
+    str(Platform.BLUESKY): ("bs", "Bluesky"),
+    str(Platform.EMAIL): ("@", "E-mail"),
+    str(Platform.WEB): ("w", "Web form"),
+}
+WRITER_ROLES = frozenset({"admin", "lead", "agent", "marketing"})
+
+
+class PageError(Exception):
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+def waiting(since: datetime | None, now: datetime | None = None) -> str:
+    """'3m', '5h', '2d' since a moment; '' when nobody is waiting."""
+    if since is None:
+        return ""
+    seconds = max(0, int(((now or utcnow()) - since).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400 * 2:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def reach(followers: int | None) -> str:
+    if followers is None:
+        return ""
+    if followers >= 1_000_000:
+        return f"{followers / 1_000_000:.1f}M"
+    if followers >= 10_000:
+        return f"{followers // 1000}k"
+    if followers >= 1000:
+        return f"{followers / 1000:.1f}k"
+    return str(followers)
+
+
+def stamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def network(platform: str | None) -> tuple[str, str]:
+    return NETWORK_LABELS.get(platform or "", ("?", platform or "unknown"))
+
+
+templates.env.filters["waiting"] = waiting
+templates.env.filters["reach"] = reach
+templates.env.filters["stamp"] = stamp
+templates.env.globals["network"] = network
+
+
+def render(
+    request: Request, name: str, user: WebUser | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    context.setdefault("csrf_token", user.csrf_token if user else "")
+    return templates.TemplateResponse(
+        request, name, {"user": user, **context}, status_code=status_code
+    )
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def load_ticket(session: Session, user: WebUser, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.workspace_id not in user.workspace_ids:
+        raise PageError(404, f"Ticket {ticket_id} was not found.")
+    return ticket
+
+
+def require_writer(user: WebUser) -> None:
+    if user.role not in WRITER_ROLES:
+        raise PageError(403, "Your role can read tickets but not change them.")
+
+
+def action_error(exc: ActionError) -> PageError:
+    return PageError(exc.status_code, exc.message)

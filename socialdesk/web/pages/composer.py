@@ -1,0 +1,120 @@
+"""The composer's server side: the exact per-network counter and thread preview, and
+canned responses with their variables filled in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import or_, select
+
+from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.domain.length_rules import (
+    allows_threading,
+    check_length,
+    rule_for,
+    split_into_thread,
+)
+from socialdesk.store.db import Database
+from socialdesk.store.models import CannedResponse, Contact, ContactIdentity
+from socialdesk.web.pages.common import load_ticket, render
+from socialdesk.web.sessions import FormUser, PageUser, WebUser
+
+router = APIRouter(include_in_schema=False)
+SHORT_LIMIT = 500  # networks at or under this limit get a canned response's short variant
+
+
+def visibility_of(kind: str) -> Visibility:
+    return Visibility.PRIVATE if kind == "dm" else Visibility.PUBLIC
+
+
+def preview(platform: str, kind: str, body: str) -> dict[str, Any]:
+    network = Platform(platform)
+    visibility = visibility_of(kind)
+    check = check_length(body, network, visibility=visibility)
+    parts: list[str] = []
+    problem = ""
+    if not check.fits:
+        if visibility == Visibility.PUBLIC and allows_threading(network):
+            parts = split_into_thread(body, network, visibility=visibility)
+        else:
+            problem = f"Too long for {network.value}: shorten it by {-(check.remaining or 0)}."
+    return {"check": check, "parts": parts, "problem": problem, "empty": not body.strip()}
+
+
+def fill_variables(text: str, *, customer: str, handle: str, agent: WebUser) -> str:
+    first = (customer or handle or "there").split()[0]
+    values = {
+        "first_name": first,
+        "name": customer or handle or "there",
+        "handle": f"@{handle}" if handle else "",
+        "agent_name": agent.label,
+        "agent_initials": agent.initials,
+    }
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+@router.post("/tickets/{ticket_id}/composer", response_class=HTMLResponse)
+def composer_preview(
+    request: Request,
+    ticket_id: int,
+    user: FormUser,
+    body: Annotated[str, Form(max_length=20_000)] = "",
+    kind: Annotated[str, Form()] = "public",
+) -> Response:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        platform = load_ticket(session, user, ticket_id).platform
+    return render(request, "composer_preview.html", user, **preview(platform, kind, body))
+
+
+@router.get("/tickets/{ticket_id}/canned", response_class=HTMLResponse)
+def canned(
+    request: Request,
+    ticket_id: int,
+    user: PageUser,
+    q: Annotated[str, Query(max_length=40)] = "",
+    kind: str = "public",
+) -> Response:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        query = select(CannedResponse).where(CannedResponse.workspace_id == ticket.workspace_id)
+        if q:
+            pattern = f"%{q.lower()}%"
+            query = query.where(
+                or_(CannedResponse.shortcut.like(pattern), CannedResponse.title.ilike(pattern))
+            )
+        found = list(session.scalars(query.order_by(CannedResponse.shortcut).limit(8)))
+        customer, handle = "", ""
+        if ticket.contact_id:
+            contact = session.get(Contact, ticket.contact_id)
+            customer = contact.display_name if contact else ""
+            handle = (
+                session.scalar(
+                    select(ContactIdentity.handle)
+                    .where(ContactIdentity.contact_id == ticket.contact_id)
+                    .where(ContactIdentity.platform == ticket.platform)
+                    .limit(1)
+                )
+                or ""
+            )
+        limit = rule_for(Platform(ticket.platform), visibility_of(kind)).limit
+        small = limit is not None and limit <= SHORT_LIMIT
+        items = [
+            (
+                c.shortcut,
+                c.title,
+                fill_variables(
+                    c.short_body if small and c.short_body else c.body,
+                    customer=customer,
+                    handle=handle,
+                    agent=user,
+                ),
+            )
+            for c in found
+        ]
+    return render(request, "canned_menu.html", user, items=items, q=q)

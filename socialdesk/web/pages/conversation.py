@@ -1,0 +1,249 @@
+"""The conversation page: the whole thread, the customer panel, ticket controls, the
+composer (replies, notes) and collision warnings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialdesk.actions import inbox as inbox_actions
+from socialdesk.actions import tickets as actions
+from socialdesk.actions.recording import ActionError
+from socialdesk.domain.enums import Platform, Priority, TicketStatus
+from socialdesk.live import LiveEvent, bus
+from socialdesk.store.db import Database
+from socialdesk.store.models import (
+    ApprovalDraft,
+    ChannelAccount,
+    Contact,
+    Ticket,
+    User,
+)
+from socialdesk.store.repos.tickets import identities_of, messages_of, tags_for
+from socialdesk.web.pages import composer, presence
+from socialdesk.web.pages.common import (
+    action_error,
+    is_htmx,
+    load_ticket,
+    render,
+    require_writer,
+)
+from socialdesk.web.pages.inbox import forget_counts, team_members
+from socialdesk.web.sessions import FormUser, PageUser, WebUser
+
+router = APIRouter(include_in_schema=False)
+router.include_router(composer.router)
+STATUSES = [s for s in TicketStatus if s != TicketStatus.NEW]
+
+
+def _actor(session: Session, user: WebUser) -> User:
+    actor = session.get(User, user.id)
+    assert actor is not None
+    return actor
+
+
+def thread_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, Any]:
+    drafts = list(
+        session.scalars(
+            select(ApprovalDraft)
+            .where(ApprovalDraft.ticket_id == ticket.id, ApprovalDraft.state != "approved")
+            .order_by(ApprovalDraft.id)
+        )
+    )
+    return {"ticket": ticket, "messages": messages_of(session, ticket.id), "drafts": drafts}
+
+
+def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, Any]:
+    contact = session.get(Contact, ticket.contact_id) if ticket.contact_id else None
+    identities = identities_of(session, contact.id) if contact else []
+    other_tickets = (
+        list(
+            session.execute(
+                select(Ticket.id, Ticket.subject, Ticket.status, Ticket.platform)
+                .where(Ticket.contact_id == contact.id, Ticket.id != ticket.id)
+                .order_by(Ticket.last_message_at.desc())
+                .limit(10)
+            )
+        )
+        if contact
+        else []
+    )
+    account = (
+        session.get(ChannelAccount, ticket.channel_account_id)
+        if ticket.channel_account_id
+        else None
+    )
+    can_post = (
+        user.role in ("admin", "lead")
+        or inbox_actions.may_post(session, _actor(session, user), ticket.channel_account_id)
+        if user.role != "viewer"
+        else False
+    )
+    return {
+        **thread_context(session, user, ticket),
+        "contact": contact,
+        "identities": identities,
+        "other_tickets": other_tickets,
+        "account": account,
+        "tags": tags_for(session, [ticket.id])[ticket.id],
+        "members": team_members(session, user),
+        "statuses": STATUSES,
+        "priorities": list(Priority),
+        "can_post": can_post,
+        "can_write": user.role != "viewer",
+        "dm_possible": ticket.platform != Platform.EMAIL,
+        "others": presence.others(ticket.id, user.id),
+        "client_key": uuid.uuid4().hex,
+        "nav": "inbox",
+    }
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+def ticket_page(request: Request, ticket_id: int, user: PageUser) -> Response:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        context = page_context(session, user, ticket)
+    if presence.touch(ticket_id, user.id, user.label, typing=False):
+        _announce_presence(ticket.workspace_id, ticket_id, user.id)
+    return render(request, "conversation.html", user, **context)
+
+
+@router.get("/tickets/{ticket_id}/thread", response_class=HTMLResponse)
+def thread(request: Request, ticket_id: int, user: PageUser) -> Response:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        context = thread_context(session, user, ticket)
+    return render(request, "thread.html", user, **context)
+
+
+def _done(request: Request, ticket_id: int, user: WebUser, notice: str = "") -> Response:
+    """After a write: HTMX gets the fresh thread, a plain form post a redirect."""
+    forget_counts()
+    if not is_htmx(request):
+        return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
+    database: Database = request.app.state.db
+    with database.session() as session:
+        context = thread_context(session, user, load_ticket(session, user, ticket_id))
+    response = render(request, "thread.html", user, notice=notice, **context)
+    response.headers["HX-Trigger"] = "sd:sent"
+    return response
+
+
+@router.post("/tickets/{ticket_id}/reply")
+def reply(
+    request: Request,
+    ticket_id: int,
+    user: FormUser,
+    body: Annotated[str, Form(max_length=20_000)],
+    kind: Annotated[Literal["public", "dm"], Form()] = "public",
+    solve: Annotated[str, Form()] = "",
+    client_key: Annotated[str | None, Form(max_length=64)] = None,
+) -> Response:
+    require_writer(user)
+    database: Database = request.app.state.db
+    notice = ""
+    with database.write() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        actor = _actor(session, user)
+        visibility = composer.visibility_of(kind)
+        try:
+            if inbox_actions.may_post(session, actor, ticket.channel_account_id):
+                actions.reply(
+                    session, ticket, actor, body, visibility=visibility, client_key=client_key
+                )
+                if solve:
+                    actions.set_status(session, ticket, actor, TicketStatus.SOLVED)
+            else:
+                inbox_actions.submit_for_approval(
+                    session, ticket, actor, body, visibility=visibility, solve_after=bool(solve)
+                )
+                notice = "You may not post on this account: your reply went to a lead for approval."
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    presence.touch(ticket_id, user.id, user.label, typing=False)
+    return _done(request, ticket_id, user, notice)
+
+
+@router.post("/tickets/{ticket_id}/note")
+def note(
+    request: Request,
+    ticket_id: int,
+    user: FormUser,
+    body: Annotated[str, Form(max_length=20_000)],
+) -> Response:
+    require_writer(user)
+    database: Database = request.app.state.db
+    with database.write() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        try:
+            actions.add_note(session, ticket, _actor(session, user), body)
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    return _done(request, ticket_id, user)
+
+
+@router.post("/tickets/{ticket_id}/update")
+def update(
+    request: Request,
+    ticket_id: int,
+    user: FormUser,
+    assignee_id: Annotated[str | None, Form()] = None,
+    status: Annotated[TicketStatus | None, Form()] = None,
+    priority: Annotated[Priority | None, Form()] = None,
+    tags: Annotated[str | None, Form(max_length=2000)] = None,
+    assign_me: Annotated[str, Form()] = "",
+) -> Response:
+    require_writer(user)
+    database: Database = request.app.state.db
+    with database.write() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        actor = _actor(session, user)
+        try:
+            if assign_me:
+                actions.assign(session, ticket, actor, actor.id)
+            elif assignee_id is not None:
+                chosen = int(assignee_id) if assignee_id.isdigit() else None
+                actions.assign(session, ticket, actor, chosen)
+            if priority is not None:
+                actions.set_priority(session, ticket, actor, priority)
+            if tags is not None:
+                actions.set_tags(session, ticket, actor, tags.split(","))
+            if status is not None:
+                actions.set_status(session, ticket, actor, status)
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    forget_counts()
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/presence", response_class=HTMLResponse)
+def ping(
+    request: Request,
+    ticket_id: int,
+    user: FormUser,
+    typing: Annotated[str, Form()] = "",
+    leaving: Annotated[str, Form()] = "",
+) -> Response:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        workspace_id = load_ticket(session, user, ticket_id).workspace_id
+    if leaving:
+        presence.leave(ticket_id, user.id)
+        _announce_presence(workspace_id, ticket_id, user.id)
+        return HTMLResponse("")
+    if presence.touch(ticket_id, user.id, user.label, typing=bool(typing)):
+        _announce_presence(workspace_id, ticket_id, user.id)
+    return render(request, "presence.html", user, others=presence.others(ticket_id, user.id))
+
+
+def _announce_presence(workspace_id: int, ticket_id: int, user_id: int) -> None:
+    bus.publish(
+        LiveEvent("presence.changed", workspace_id, {"ticket_id": ticket_id, "user_id": user_id})
+    )

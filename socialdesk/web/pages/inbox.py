@@ -1,0 +1,344 @@
+"""The inbox: views with counts, filters by channel and account, sorting, pagination,
+bulk assign and solve."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from threading import Lock
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Row, case, func, select
+from sqlalchemy.orm import Session
+
+from socialdesk.actions import tickets as actions
+from socialdesk.actions.recording import ActionError
+from socialdesk.domain.enums import UNSOLVED_STATUSES, Platform, TicketStatus
+from socialdesk.store.db import Database
+from socialdesk.store.models import (
+    ChannelAccount,
+    Contact,
+    ContactIdentity,
+    Membership,
+    Ticket,
+    User,
+)
+from socialdesk.store.repos.tickets import CursorError, TicketFilter, list_tickets
+from socialdesk.web.pages.common import (
+    PageError,
+    action_error,
+    is_htmx,
+    load_ticket,
+    render,
+    require_writer,
+)
+from socialdesk.web.sessions import FormUser, PageUser, WebUser
+
+router = APIRouter()
+PAGE_SIZE = 25
+UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
+View = Literal["unassigned", "mine", "open", "pending", "solved"]
+VIEWS: list[tuple[str, str]] = [
+    ("unassigned", "Unassigned"),
+    ("mine", "Mine"),
+    ("open", "All open"),
+    ("pending", "Pending"),
+    ("solved", "Solved"),
+]
+SORTS = [("newest", "Newest"), ("oldest", "Oldest"), ("urgent", "Most urgent")]
+# Counts are one grouped scan; a few seconds of staleness keeps the page fast with
+# hundreds of thousands of tickets. Live events refresh the list, not the counts.
+COUNT_TTL_SECONDS = 5.0
+
+
+@dataclass
+class Counts:
+    views: dict[str, int]
+    by_account: dict[int, int]
+    by_platform: dict[str, int]
+
+
+_count_cache: dict[tuple[Any, ...], tuple[float, Counts]] = {}
+_count_lock = Lock()
+
+
+def _counts(session: Session, user: WebUser, platform_of: dict[int, str]) -> Counts:
+    key = (user.workspace_ids, user.id)
+    now = time.monotonic()
+    with _count_lock:
+        hit = _count_cache.get(key)
+    if hit and now - hit[0] < COUNT_TTL_SECONDS:
+        return hit[1]
+    t = Ticket
+    rows = session.execute(
+        select(
+            t.status,
+            t.channel_account_id,
+            t.assignee_id.is_(None).label("unassigned"),
+            case((t.assignee_id == user.id, True), else_=False).label("mine"),
+            func.count(),
+        )
+        .where(
+            t.workspace_id.in_(user.workspace_ids),
+            t.status.in_(sorted(UNSOLVED | {str(TicketStatus.SOLVED)})),
+        )
+        .group_by(t.status, t.channel_account_id, "unassigned", "mine")
+    ).all()
+    views = dict.fromkeys((v for v, _ in VIEWS), 0)
+    by_account: dict[int, int] = {}
+    by_platform: dict[str, int] = {}
+    for status, account_id, unassigned, mine, n in rows:
+        if status == TicketStatus.SOLVED:
+            views["solved"] += n
+            continue
+        views["open"] += n
+        views["pending"] += n if status == TicketStatus.PENDING else 0
+        views["unassigned"] += n if unassigned else 0
+        views["mine"] += n if mine else 0
+        if account_id is not None:
+            by_account[account_id] = by_account.get(account_id, 0) + n
+            platform = platform_of.get(account_id)
+            if platform:
+                by_platform[platform] = by_platform.get(platform, 0) + n
+    counts = Counts(views, by_account, by_platform)
+    with _count_lock:
+        _count_cache[key] = (now, counts)
+    return counts
+
+
+def forget_counts() -> None:
+    with _count_lock:
+        _count_cache.clear()
+
+
+def _filter(user: WebUser, view: str, channel: str | None, account: int | None) -> TicketFilter:
+    statuses: set[str] = set(UNSOLVED)
+    if view == "pending":
+        statuses = {str(TicketStatus.PENDING)}
+    elif view == "solved":
+        statuses = {str(TicketStatus.SOLVED)}
+    return TicketFilter(
+        workspace_ids=list(user.workspace_ids),
+        statuses=statuses,
+        platforms={channel} if channel else None,
+        account_id=account,
+        assignee_id=user.id if view == "mine" else None,
+        unassigned=view == "unassigned",
+    )
+
+
+def _urgent_page(session: Session, f: TicketFilter, page: int) -> tuple[list[Row[Any]], bool]:
+    """Priority first, then who has waited longest: offset pages (this order has no key)."""
+    t = Ticket
+    rank = case(
+        (t.priority == "urgent", 0), (t.priority == "high", 1), (t.priority == "normal", 2),
+        else_=3,
+    )  # fmt: skip
+    query = (
+        select(t.id)
+        .where(t.workspace_id.in_(f.workspace_ids), t.status.in_(sorted(f.statuses or UNSOLVED)))
+        .order_by(rank, t.awaiting_since.is_(None), t.awaiting_since, t.id)
+    )
+    if f.platforms:
+        query = query.where(t.platform.in_(sorted(f.platforms)))
+    if f.account_id is not None:
+        query = query.where(t.channel_account_id == f.account_id)
+    if f.unassigned:
+        query = query.where(t.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        query = query.where(t.assignee_id == f.assignee_id)
+    ids = list(session.scalars(query.offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    more = len(ids) > PAGE_SIZE
+    ids = ids[:PAGE_SIZE]
+    if not ids:
+        return [], False
+    return _rows_for(session, ids), more
+
+
+def _rows_for(session: Session, ids: list[int]) -> list[Row[Any]]:
+    t = Ticket
+    order = {ticket_id: i for i, ticket_id in enumerate(ids)}
+    rows: list[Row[Any]] = list(
+        session.execute(
+            select(
+                t.id, t.subject, t.status, t.priority, t.platform, t.channel_account_id,
+                t.assignee_id, t.contact_id, t.awaiting_since, t.last_message_at, t.sentiment,
+                t.sla_breached, Contact.display_name.label("contact_name"),
+            )
+            .outerjoin(Contact, Contact.id == t.contact_id)
+            .where(t.id.in_(ids))
+        )
+    )  # fmt: skip
+    rows.sort(key=lambda r: order[r.id])
+    return rows
+
+
+def _reach_of(session: Session, contact_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+    """Per contact: a handle and the largest follower count across their identities."""
+    found: dict[int, tuple[str, int | None]] = {}
+    if not contact_ids:
+        return found
+    for contact_id, handle, followers in session.execute(
+        select(
+            ContactIdentity.contact_id, ContactIdentity.handle, ContactIdentity.follower_count
+        ).where(ContactIdentity.contact_id.in_(contact_ids))
+    ):
+        best = found.get(contact_id)
+        if best is None or (followers or 0) > (best[1] or 0):
+            found[contact_id] = (handle or "", followers)
+    return found
+
+
+def team_members(session: Session, user: WebUser) -> list[tuple[int, str]]:
+    """Users who can be assigned tickets in the signed-in user's workspaces."""
+    return [
+        (uid, name or email)
+        for uid, name, email in session.execute(
+            select(User.id, User.name, User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.workspace_id.in_(user.workspace_ids),
+                User.is_active.is_(True),
+                User.role != "viewer",
+            )
+            .distinct()
+            .order_by(User.name, User.email)
+        )
+    ]
+
+
+def inbox_context(
+    session: Session,
+    user: WebUser,
+    *,
+    view: str,
+    channel: str | None,
+    account: int | None,
+    sort: str,
+    cursor: str | None,
+    page: int,
+) -> dict[str, Any]:
+    accounts = list(
+        session.execute(
+            select(
+                ChannelAccount.id,
+                ChannelAccount.platform,
+                ChannelAccount.handle,
+                ChannelAccount.status,
+            )
+            .where(ChannelAccount.workspace_id.in_(user.workspace_ids))
+            .order_by(ChannelAccount.platform, ChannelAccount.handle)
+        )
+    )
+    counts = _counts(session, user, {a.id: a.platform for a in accounts})
+    f = _filter(user, view, channel, account)
+    next_cursor: str | None = None
+    more = False
+    if sort == "urgent":
+        rows, more = _urgent_page(session, f, page)
+    else:
+        try:
+            listed, next_cursor = list_tickets(
+                session, f, sort="oldest" if sort == "oldest" else "newest",
+                limit=PAGE_SIZE, cursor=cursor,
+            )  # fmt: skip
+        except CursorError as exc:
+            raise PageError(400, "That page link is no longer valid.") from exc
+        rows = listed
+    reach = _reach_of(session, sorted({r.contact_id for r in rows if r.contact_id}))
+    members = team_members(session, user)
+    names = dict(members)
+    base = {"view": view, "channel": channel or "", "account": account or "", "sort": sort}
+    base = {k: v for k, v in base.items() if v not in ("", None)}
+    next_url = None
+    if next_cursor:
+        next_url = "/inbox?" + urlencode({**base, "cursor": next_cursor})
+    elif more:
+        next_url = "/inbox?" + urlencode({**base, "page": page + 1})
+    return {
+        "rows": rows,
+        "reach": reach,
+        "names": names,
+        "members": members,
+        "accounts": accounts,
+        "platforms": sorted({a.platform for a in accounts}),
+        "counts": counts,
+        "views": VIEWS,
+        "sorts": SORTS,
+        "view": view,
+        "channel": channel or "",
+        "account": account,
+        "sort": sort,
+        "paged": bool(cursor) or page > 0,
+        "next_url": next_url,
+        "first_url": "/inbox?" + urlencode(base),
+        "self_url": "/inbox?" + urlencode({**base, **({"cursor": cursor} if cursor else {})}),
+        "query": urlencode(base),
+    }
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
+def inbox(
+    request: Request,
+    user: PageUser,
+    view: View = "open",
+    channel: Platform | None = None,
+    account: int | None = None,
+    sort: Literal["newest", "oldest", "urgent"] = "newest",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Response:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        context = inbox_context(
+            session,
+            user,
+            view=view,
+            channel=str(channel) if channel else None,
+            account=account,
+            sort=sort,
+            cursor=cursor,
+            page=page,
+        )
+    template = "inbox_list.html" if is_htmx(request) else "inbox.html"
+    return render(request, template, user, **context)
+
+
+@router.post("/inbox/bulk", include_in_schema=False)
+def bulk(
+    request: Request,
+    user: FormUser,
+    action: Annotated[Literal["assign_me", "assign", "solve"], Form()],
+    ticket_id: Annotated[list[int] | None, Form()] = None,
+    assignee_id: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    require_writer(user)
+    database: Database = request.app.state.db
+    if ticket_id:
+        with database.write() as session:
+            actor = session.get(User, user.id)
+            assert actor is not None
+            for tid in ticket_id[:100]:
+                ticket = load_ticket(session, user, tid)
+                try:
+                    if action == "solve":
+                        actions.set_status(session, ticket, actor, TicketStatus.SOLVED)
+                    elif action == "assign_me":
+                        actions.assign(session, ticket, actor, actor.id)
+                    else:
+                        chosen = int(assignee_id) if assignee_id.isdigit() else None
+                        actions.assign(session, ticket, actor, chosen)
+                except ActionError as exc:
+                    raise action_error(exc) from exc
+        forget_counts()
+    target = back if back.startswith("/inbox") else "/inbox"
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,222 @@
+"""Browser sessions for the inbox: a random cookie token (only its SHA-256 is stored),
+a per-session CSRF token that every form and HTMX request must echo, and a lockout
+after repeated failed sign-ins."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy import delete, select, update
+
+from socialdesk.auth.passwords import DUMMY_HASH, verify_password
+from socialdesk.auth.tokens import token_digest
+from socialdesk.store.db import Database, utcnow
+from socialdesk.store.models import LoginFailure, Membership, User, WebSession
+
+SESSION_COOKIE = "socialdesk_session"
+# Before sign-in there is no session; the login form uses a double-submit cookie.
+LOGIN_CSRF_COOKIE = "socialdesk_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+IDLE_TIMEOUT = timedelta(hours=12)
+_TOUCH_INTERVAL = timedelta(minutes=5)
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+
+
+class LoginRequired(Exception):
+    """No valid session: pages redirect to the sign-in form, HTMX gets a 401."""
+
+
+class CsrfRefused(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    """The signed-in user as pages need them (a plain value, safe across sessions)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    csrf_token: str
+    session_id: int
+    workspace_ids: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email
+
+    @property
+    def initials(self) -> str:
+        parts = (self.name or self.email.split("@")[0]).replace(".", " ").split()
+        return "".join(p[0] for p in parts[:2]).upper()
+
+
+def _db(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(IDLE_TIMEOUT.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def login_csrf_token(request: Request) -> str:
+    return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+
+def set_login_csrf_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+
+
+def is_locked(database: Database, email: str) -> bool:
+    with database.session() as s:
+        row = s.get(LoginFailure, email)
+        return bool(row and row.locked_until and row.locked_until > utcnow())
+
+
+def authenticate(database: Database, email: str, password: str) -> User | None:
+    """The user for these credentials, or None; counts failures and locks the address."""
+    email = email.strip().lower()
+    now = utcnow()
+    with database.session() as s:
+        user = s.scalar(select(User).where(User.email == email))
+        ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+        if user is not None:
+            s.expunge(user)
+    with database.write() as s:
+        if ok and user is not None and user.is_active:
+            s.execute(delete(LoginFailure).where(LoginFailure.email == email))
+            return user
+        row = s.get(LoginFailure, email)
+        if row is None:
+            row = LoginFailure(email=email, failures=0, last_failure_at=now)
+            s.add(row)
+        elif now - row.last_failure_at > FAILURE_WINDOW:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        if row.failures >= MAX_FAILURES:
+            row.locked_until = now + LOCKOUT
+    return None
+
+
+def start_session(database: Database, user_id: int) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with database.write() as s:
+        # Old sessions of this browser's user that idled out are cleared on the way.
+        s.execute(
+            delete(WebSession).where(WebSession.user_id == user_id, WebSession.expires_at < now)
+        )
+        s.add(
+            WebSession(
+                token_hash=token_digest(token),
+                user_id=user_id,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                expires_at=now + IDLE_TIMEOUT,
+                last_seen_at=now,
+            )
+        )
+    return token
+
+
+def end_session(database: Database, session_id: int) -> None:
+    with database.write() as s:
+        s.execute(delete(WebSession).where(WebSession.id == session_id))
+
+
+def _load(request: Request) -> WebUser | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    database = _db(request)
+    now = utcnow()
+    with database.session() as s:
+        row = s.execute(
+            select(WebSession, User)
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.token_hash == token_digest(token))
+        ).first()
+        if row is None:
+            return None
+        web_session, user = row
+        if web_session.expires_at <= now or not user.is_active:
+            return None
+        workspaces = tuple(
+            s.scalars(select(Membership.workspace_id).where(Membership.user_id == user.id))
+        )
+        found = WebUser(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            csrf_token=web_session.csrf_token,
+            session_id=web_session.id,
+            workspace_ids=workspaces,
+        )
+        stale = now - web_session.last_seen_at > _TOUCH_INTERVAL
+    if stale:
+        with database.write() as s:
+            s.execute(
+                update(WebSession)
+                .where(WebSession.id == found.session_id)
+                .values(last_seen_at=now, expires_at=now + IDLE_TIMEOUT)
+            )
+    return found
+
+
+def web_user(request: Request) -> WebUser:
+    """The signed-in user, or LoginRequired."""
+    cached = getattr(request.state, "web_user", None)
+    if cached is not None:
+        assert isinstance(cached, WebUser)
+        return cached
+    found = _load(request)
+    if found is None:
+        raise LoginRequired
+    request.state.web_user = found
+    return found
+
+
+async def csrf_checked_user(request: Request) -> WebUser:
+    """For every state-changing request: the signed-in user whose CSRF token came along
+    in the ``X-CSRF-Token`` header (HTMX) or the ``csrf_token`` form field."""
+    user = web_user(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent, user.csrf_token):
+        raise CsrfRefused
+    return user
+
+
+PageUser = Annotated[WebUser, Depends(web_user)]
+FormUser = Annotated[WebUser, Depends(csrf_checked_user)]

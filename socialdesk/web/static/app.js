@@ -1,0 +1,198 @@
+// socialdesk inbox: live updates (SSE), keyboard shortcuts, composer helpers, presence.
+(function () {
+  "use strict";
+  const body = document.body;
+  const page = body.dataset.page || "";
+  const csrf = body.dataset.csrf || "";
+  const ticketId = body.dataset.ticketId ? Number(body.dataset.ticketId) : null;
+
+  function post(url, fields) {
+    const data = new URLSearchParams(fields);
+    return fetch(url, { method: "POST", body: data, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
+  }
+  function toast(text) {
+    const el = document.createElement("div");
+    el.className = "toast"; el.setAttribute("role", "alert"); el.textContent = text;
+    body.appendChild(el); setTimeout(() => el.remove(), 5000);
+  }
+  document.addEventListener("htmx:responseError", (e) => {
+    const tmp = document.createElement("div");
+    tmp.innerHTML = e.detail.xhr.responseText || "";
+    toast(tmp.textContent.trim() || "The request failed (" + e.detail.xhr.status + ")");
+  });
+
+  // ---- live updates ------------------------------------------------------------------
+  const status = document.getElementById("live-status");
+  if (status && window.EventSource) {
+    const source = new EventSource("/live");
+    source.addEventListener("ready", () => { status.textContent = "live"; status.classList.add("on"); });
+    source.onerror = () => { status.textContent = "reconnecting…"; status.classList.remove("on"); };
+    source.addEventListener("inbox", (e) => {
+      const data = JSON.parse(e.data);
+      if (page === "inbox") {
+        // Do not pull the list from under someone who is selecting rows for a bulk action.
+        if (!document.querySelector(".ticket-row input[type=checkbox]:checked")) {
+          htmx.trigger(body, "sd:inbox-changed");
+        }
+      } else if (page === "ticket" && data.ticket_ids.includes(ticketId)) {
+        htmx.trigger(body, "sd:ticket-changed");
+      }
+    });
+    source.addEventListener("presence", (e) => {
+      if (page === "ticket" && JSON.parse(e.data).ticket_id === ticketId) pingPresence();
+    });
+    window.addEventListener("pagehide", () => source.close());
+  }
+
+  // ---- inbox list --------------------------------------------------------------------
+  let selected = -1;
+  function rows() { return Array.from(document.querySelectorAll(".ticket-row")); }
+  function select(i) {
+    const all = rows(); if (!all.length) return;
+    selected = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach((r, j) => r.classList.toggle("selected", j === selected));
+    const link = all[selected].querySelector(".row-link");
+    if (link) link.focus();
+  }
+  document.addEventListener("change", (e) => {
+    if (e.target.matches("[data-select-all]")) {
+      document.querySelectorAll(".ticket-row input[type=checkbox]").forEach((c) => { c.checked = e.target.checked; });
+    }
+  });
+  let known = new Set(rows().map((r) => r.dataset.ticketId));
+  document.addEventListener("htmx:afterSwap", () => {
+    rows().forEach((r) => { if (!known.has(r.dataset.ticketId)) r.classList.add("fresh"); });
+    known = new Set(rows().map((r) => r.dataset.ticketId));
+    selected = -1;
+  });
+
+  // ---- conversation: composer, canned responses, presence ------------------------------
+  const composer = document.getElementById("composer-body");
+  const replyForm = document.getElementById("composer-form");
+  const noteForm = document.getElementById("note-form");
+  const menu = document.getElementById("canned-menu");
+  let typingUntil = 0;
+
+  function setMode(mode) {
+    if (!replyForm || !noteForm) return;
+    const note = mode === "note";
+    replyForm.hidden = note; noteForm.hidden = !note;
+    document.getElementById("tab-reply").setAttribute("aria-selected", String(!note));
+    document.getElementById("tab-note").setAttribute("aria-selected", String(note));
+    (note ? document.getElementById("note-body") : composer).focus();
+  }
+  document.querySelectorAll("[data-mode]").forEach((b) => b.addEventListener("click", () => setMode(b.dataset.mode)));
+
+  function pingPresence(leaving) {
+    if (!ticketId) return;
+    const fields = { typing: Date.now() < typingUntil ? "1" : "" };
+    if (leaving) fields.leaving = "1";
+    const sent = post("/tickets/" + ticketId + "/presence", fields);
+    if (leaving) return;
+    sent.then((r) => r.ok ? r.text() : "").then((html) => {
+      const box = document.getElementById("presence");
+      if (box && box.innerHTML.trim() !== html.trim()) box.innerHTML = html;
+    }).catch(() => {});
+  }
+  if (page === "ticket") {
+    setInterval(() => pingPresence(false), 5000);
+    window.addEventListener("pagehide", () => {
+      navigator.sendBeacon && navigator.sendBeacon("/tickets/" + ticketId + "/presence",
+        new Blob([new URLSearchParams({ leaving: "1", csrf_token: csrf }).toString()], { type: "application/x-www-form-urlencoded" }));
+    });
+  }
+
+  function slashQuery() {
+    const upto = composer.value.slice(0, composer.selectionStart);
+    const m = /(^|\s)\/([\w-]*)$/.exec(upto);
+    return m ? { q: m[2], start: upto.length - m[2].length - 1 } : null;
+  }
+  function menuItems() { return Array.from(menu.querySelectorAll(".canned-item")); }
+  function closeMenu() { menu.hidden = true; menu.innerHTML = ""; }
+  function insertCanned(item) {
+    const found = slashQuery(); if (!found) return closeMenu();
+    const end = composer.selectionStart;
+    composer.value = composer.value.slice(0, found.start) + item.dataset.text + composer.value.slice(end);
+    const caret = found.start + item.dataset.text.length;
+    composer.setSelectionRange(caret, caret);
+    closeMenu(); composer.focus();
+    htmx.trigger(composer, "sd:refresh-count");
+  }
+  let menuRequest = 0;
+  if (composer && menu) {
+    composer.addEventListener("input", () => {
+      const wasTyping = Date.now() < typingUntil;
+      typingUntil = Date.now() + 6000;
+      if (!wasTyping) pingPresence(false);
+      const found = slashQuery();
+      if (!found) return closeMenu();
+      const kind = (replyForm.querySelector("input[name=kind]:checked") || {}).value || "public";
+      const mine = ++menuRequest;
+      fetch("/tickets/" + ticketId + "/canned?q=" + encodeURIComponent(found.q) + "&kind=" + kind, { credentials: "same-origin" })
+        .then((r) => r.text()).then((html) => {
+          if (mine !== menuRequest) return;
+          menu.innerHTML = html; menu.hidden = false;
+        });
+    });
+    composer.addEventListener("keydown", (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === "Enter") { e.preventDefault(); htmx.trigger(replyForm, "submit"); return; }
+      if (menu.hidden) return;
+      const items = menuItems(); let i = items.findIndex((x) => x.getAttribute("aria-selected") === "true");
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault(); if (!items.length) return;
+        i = (i + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+        items.forEach((x, j) => x.setAttribute("aria-selected", String(j === i)));
+      } else if ((e.key === "Enter" || e.key === "Tab") && items[i]) {
+        e.preventDefault(); insertCanned(items[i]);
+      } else if (e.key === "Escape") { closeMenu(); }
+    });
+    menu.addEventListener("click", (e) => { const item = e.target.closest(".canned-item"); if (item) insertCanned(item); });
+    replyForm.addEventListener("change", (e) => { if (e.target.name === "kind") htmx.trigger(composer, "sd:refresh-count"); });
+  }
+  body.addEventListener("sd:sent", (e) => {
+    const form = e.target.closest ? e.target.closest("form") : null;
+    if (form) { form.reset(); }
+    typingUntil = 0;
+    if (composer) htmx.trigger(composer, "sd:refresh-count");
+    const key = replyForm && replyForm.querySelector("input[name=client_key]");
+    if (key) key.value = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/-/g, "");
+  });
+
+  // ---- keyboard shortcuts --------------------------------------------------------------
+  const help = document.getElementById("help");
+  document.querySelectorAll("[data-help-open]").forEach((b) => b.addEventListener("click", () => help.showModal()));
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (t.closest && t.closest("input, textarea, select, [contenteditable]")) {
+      if (e.key === "Escape") t.blur();
+      return;
+    }
+    if (help && help.open) return;
+    const key = e.key;
+    if (key === "?") { e.preventDefault(); help && help.showModal(); return; }
+    if (page === "inbox") {
+      if (key === "j") { e.preventDefault(); select(selected + 1); }
+      else if (key === "k") { e.preventDefault(); select(selected - 1); }
+      else if ((key === "o" || key === "Enter") && selected >= 0) { e.preventDefault(); location.href = rows()[selected].dataset.href; }
+      else if (key === "x" && selected >= 0) { const c = rows()[selected].querySelector("input[type=checkbox]"); c.checked = !c.checked; }
+    } else if (page === "ticket") {
+      if (key === "r") { e.preventDefault(); setMode("reply"); }
+      else if (key === "n") { e.preventDefault(); setMode("note"); }
+      else if (key === "a") { const f = document.getElementById("assign-me-form"); if (f) { e.preventDefault(); f.requestSubmit(); } }
+      else if (key === "s") { const f = document.getElementById("solve-form"); if (f) { e.preventDefault(); f.requestSubmit(); } }
+      else if (key === "j" || key === "k") {
+        e.preventDefault();
+        const list = JSON.parse(sessionStorage.getItem("sd:list") || "[]");
+        const i = list.indexOf(ticketId);
+        const next = list[i + (key === "j" ? 1 : -1)];
+        if (i >= 0 && next) location.href = "/tickets/" + next;
+      }
+    }
+  });
+  // Remember the list order so j/k on a ticket moves through the same queue.
+  if (page === "inbox") {
+    const save = () => sessionStorage.setItem("sd:list", JSON.stringify(rows().map((r) => Number(r.dataset.ticketId))));
+    save(); document.addEventListener("htmx:afterSwap", save);
+  }
+})();
