@@ -153,6 +153,29 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """Run the background workers (webhook processing, delivery, polling) on their own,
+    for installs that serve the web app with SOCIALDESK_RUN_WORKERS=false."""
+    import signal
+    import threading
+
+    from socialdesk.web.app import create_app
+
+    web = create_app(get_settings())
+    workers = [web.state.raw_event_worker, web.state.delivery_worker, web.state.poller]
+    for item in workers:
+        item.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print("workers running; Ctrl-C to stop")
+    while not stop.wait(0.5):
+        pass
+    for item in reversed(workers):
+        item.stop()
+
+
+@app.command()
 def demo(
     data_dir: Annotated[Path, typer.Option(help="the shared data folder")] = DEFAULT_DEMO_DATA,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
@@ -216,6 +239,21 @@ def bench_list(
     from socialdesk.bench.listing import run_list_bench
 
     run_list_bench(console, tickets=tickets, requests=requests, database_url=database_url)
+
+
+@bench_app.command("webhooks")
+def bench_webhooks(
+    events: Annotated[int, typer.Option(help="signed events to send")] = 5_000,
+    clients: Annotated[int, typer.Option(help="concurrent HTTP clients")] = 8,
+    runs: Annotated[int, typer.Option(help="repetitions; the median is reported")] = 3,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+) -> None:
+    """Acknowledged webhook events/s and latency, X and Meta, over loopback."""
+    from socialdesk.bench.webhooks import run_webhook_bench
+
+    run_webhook_bench(console, events=events, clients=clients, runs=runs, database_url=database_url)
 
 
 if __name__ == "__main__":

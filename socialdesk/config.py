@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     x_api_base_url: str = "https://api.x.com"
     meta_graph_base_url: str = "https://graph.facebook.com"
     max_webhook_body_bytes: int = Field(default=1_000_000)
+    # The web process also runs the raw-event, delivery and polling workers; turn off
+    # when `socialdesk worker` runs them in processes of their own.
+    run_workers: bool = True
 
 
 @lru_cache(maxsize=1)

@@ -58,7 +58,7 @@ def _resolver(db: Database) -> Callable[[Platform, str], AccountRef | None]:
 
 
 def process_pending(
-    db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser], limit: int = 500
+    db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser], limit: int = 100
 ) -> BatchOutcome:
     outcome = BatchOutcome()
     with db.session() as s:

@@ -21,6 +21,7 @@ from socialdesk.store.db import Database
 from socialdesk.web import hooks, pages
 from socialdesk.web.api import auth, channel_accounts, contacts, people, tickets
 from socialdesk.web.errors import install_error_handlers
+from socialdesk.web.raw_inbox import RawInbox
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -28,13 +29,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.raw_event_worker.start()
-        app.state.delivery_worker.start()
-        app.state.poller.start()
+        # With run_workers off, a separate `socialdesk worker` process does this work.
+        workers = (
+            [app.state.raw_event_worker, app.state.delivery_worker, app.state.poller]
+            if settings.run_workers
+            else []
+        )
+        for worker in workers:
+            worker.start()
         yield
-        app.state.poller.stop()
-        app.state.delivery_worker.stop()
-        app.state.raw_event_worker.stop()
+        for worker in reversed(workers):
+            worker.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.delivery_worker = DeliveryWorker(app.state.db, ConnectorRegistry(settings))
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, ConnectorRegistry(settings))
+    app.state.raw_inbox = RawInbox(app.state.db)
     app.include_router(hooks.router)
 
     api = APIRouter(prefix="/api/v1")

@@ -16,9 +16,9 @@ from socialdesk.channels.base import VerificationError
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.x import XConnector
 from socialdesk.domain.enums import RawEventStatus
-from socialdesk.pipeline.raw_events import RawDelivery, mark_failed, store_raw_events
-from socialdesk.store.db import Database
+from socialdesk.pipeline.raw_events import RawDelivery
 from socialdesk.web.errors import error_response
+from socialdesk.web.raw_inbox import RawInbox
 
 router = APIRouter(prefix="/hooks", tags=["webhooks"])
 X_SOURCE = "hooks:x"
@@ -45,20 +45,16 @@ async def _read_limited(request: Request) -> bytes | Response:
     return bytes(body)
 
 
-def _store(request: Request, source: str, body: bytes) -> Response:
-    db: Database = request.app.state.db
+async def _store(request: Request, source: str, body: bytes) -> Response:
     headers = {k: v for k, v in request.headers.items() if k.lower() in _KEPT_HEADERS}
-    text = body.decode("utf-8", errors="replace")
     malformed: str | None = None
     try:
         json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         malformed = f"malformed JSON: {exc}"
-    with db.write() as session:
-        conn = session.connection()
-        (raw_id,) = store_raw_events(conn, [RawDelivery(source, text, headers)])
-        if malformed:
-            mark_failed(conn, raw_id, malformed)
+    inbox: RawInbox = request.app.state.raw_inbox
+    delivery = RawDelivery(source, body.decode("utf-8", errors="replace"), headers)
+    raw_id = await inbox.store(delivery, malformed)
     if malformed:
         return error_response(400, malformed)
     worker = getattr(request.app.state, "raw_event_worker", None)
@@ -91,7 +87,7 @@ async def x_event(request: Request) -> Response:
         connector.verify(request.headers, body)
     except VerificationError as exc:
         return error_response(exc.status_code, exc.reason)
-    return _store(request, X_SOURCE, body)
+    return await _store(request, X_SOURCE, body)
 
 
 @router.get("/meta")
@@ -113,4 +109,4 @@ async def meta_event(request: Request) -> Response:
         connector.verify(request.headers, body)
     except VerificationError as exc:
         return error_response(exc.status_code, exc.reason)
-    return _store(request, META_SOURCE, body)
+    return await _store(request, META_SOURCE, body)
