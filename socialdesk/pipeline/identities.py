@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from socialdesk.domain.messages import Author
 from socialdesk.store.bulk import insert_with_ids
@@ -84,7 +84,65 @@ def resolve_contacts(
         )
     missing = [key for key in authors if key not in found]
     if missing:
-        now = utcnow()
+        found.update(_create_identities(conn, authors, missing))
+    return found
+
+
+def _email_of(author: Author) -> str | None:
+    email = (author.email or "").strip().lower()
+    return email if "@" in email else None
+
+
+def _contacts_by_email(
+    conn: Connection, scopes: set[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    """The oldest unmerged contact per ``(workspace_id, lower-cased e-mail)``."""
+    found: dict[tuple[int, str], int] = {}
+    workspaces = sorted({workspace_id for workspace_id, _ in scopes})
+    emails = sorted({email for _, email in scopes})
+    lowered = func.lower(_contacts.c.email)
+    for part in chunks(emails):
+        rows = conn.execute(
+            select(_contacts.c.id, _contacts.c.workspace_id, lowered.label("email"))
+            .where(
+                _contacts.c.workspace_id.in_(workspaces),
+                lowered.in_(part),
+                _contacts.c.merged_into_id.is_(None),
+            )
+            .order_by(_contacts.c.id)
+        )
+        for row in rows:
+            found.setdefault((row.workspace_id, row.email), row.id)
+    return {scope: contact_id for scope, contact_id in found.items() if scope in scopes}
+
+
+def _create_identities(
+    conn: Connection, authors: dict[IdentityKey, Author], missing: list[IdentityKey]
+) -> dict[IdentityKey, int]:
+    """Identities for new authors. One whose e-mail address a contact of the workspace
+    already has joins that contact (a web-form sender who later writes an e-mail is one
+    person); new identities sharing an address in one batch share one new contact."""
+    email_scopes = {
+        (key[0], email) for key in missing if (email := _email_of(authors[key])) is not None
+    }
+    by_email = _contacts_by_email(conn, email_scopes) if email_scopes else {}
+    contact_of: dict[IdentityKey, int] = {}
+    creators: list[IdentityKey] = []
+    creator_of_scope: dict[tuple[int, str], IdentityKey] = {}
+    sharers: dict[IdentityKey, IdentityKey] = {}
+    for key in missing:
+        email = _email_of(authors[key])
+        scope = (key[0], email) if email else None
+        if scope is not None and scope in by_email:
+            contact_of[key] = by_email[scope]
+        elif scope is not None and scope in creator_of_scope:
+            sharers[key] = creator_of_scope[scope]
+        else:
+            creators.append(key)
+            if scope is not None:
+                creator_of_scope[scope] = key
+    now = utcnow()
+    if creators:
         contact_rows: list[dict[str, Any]] = [
             {
                 "workspace_id": key[0],
@@ -94,24 +152,26 @@ def resolve_contacts(
                 "attributes": {},
                 "created_at": now,
             }
-            for key in missing
+            for key in creators
         ]
         ids = insert_with_ids(conn, _contacts, contact_rows)
-        conn.execute(
-            insert(_identities),
-            [
-                {
-                    "workspace_id": key[0],
-                    "contact_id": contact_id,
-                    "platform": key[1],
-                    "external_user_id": key[2],
-                    "handle": authors[key].handle,
-                    "display_name": authors[key].display_name,
-                    "follower_count": authors[key].follower_count,
-                    "created_at": now,
-                }
-                for key, contact_id in zip(missing, ids, strict=True)
-            ],
-        )
-        found.update(zip(missing, ids, strict=True))
-    return found
+        contact_of.update(zip(creators, ids, strict=True))
+    for key, creator in sharers.items():
+        contact_of[key] = contact_of[creator]
+    conn.execute(
+        insert(_identities),
+        [
+            {
+                "workspace_id": key[0],
+                "contact_id": contact_of[key],
+                "platform": key[1],
+                "external_user_id": key[2],
+                "handle": authors[key].handle,
+                "display_name": authors[key].display_name,
+                "follower_count": authors[key].follower_count,
+                "created_at": now,
+            }
+            for key in missing
+        ],
+    )
+    return {key: contact_of[key] for key in missing}

@@ -18,7 +18,7 @@ from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
-from socialdesk.web import hooks, pages
+from socialdesk.web import hooks, pages, webform
 from socialdesk.web.api import auth, channel_accounts, contacts, people, tickets
 from socialdesk.web.errors import install_error_handlers
 from socialdesk.web.raw_inbox import RawInbox
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, ConnectorRegistry(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
     app.include_router(hooks.router)
+    app.include_router(webform.router)
 
     api = APIRouter(prefix="/api/v1")
     for module in (auth, tickets, contacts, channel_accounts, people):
