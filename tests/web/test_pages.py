@@ -1,0 +1,289 @@
+"""The inbox pages over HTTP: sign-in, CSRF refusal, views, replies, approvals, and the
+number of SQL queries each page costs (pinned, so an N+1 regression fails here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.actions.inbox import save_canned_response, set_posting_right
+from socialdesk.config import get_settings
+from socialdesk.domain.enums import Role
+from socialdesk.store.db import Database
+from socialdesk.store.models import ApprovalDraft, AuditEntry, Message, User
+from socialdesk.web.app import create_app
+from socialdesk.web.pages import inbox as inbox_page
+from tests.pipeline.helpers import ingest, make_account, post
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app_db(db: Database) -> Database:
+    with db.write() as s:
+        ws = ensure_workspace(s)
+        for email, role in (
+            ("admin@example.com", Role.ADMIN),
+            ("lead@example.com", Role.LEAD),
+            ("agent@example.com", Role.AGENT),
+            ("viewer@example.com", Role.VIEWER),
+        ):
+            create_user(s, email, PASSWORD, role, name=email.split("@")[0].title(), workspace=ws)
+    inbox_page.forget_counts()
+    return db
+
+
+@pytest.fixture
+def client(app_db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(get_settings(), app_db), follow_redirects=False) as c:
+        yield c
+
+
+def login_token(c: TestClient) -> str:
+    page = c.get("/login")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+def sign_in(c: TestClient, email: str, password: str = PASSWORD) -> str:
+    r = c.post("/login", data={"email": email, "password": password, "csrf_token": login_token(c)})
+    assert r.status_code == 303, r.text
+    page = c.get("/inbox")
+    match = re.search(r'data-csrf="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+def seed_ticket(db: Database, body: str = "My parcel never arrived, can you help?") -> int:
+    account = make_account(db)
+    ingest(db, post(account, "p1", body, author="sarah"))
+    with db.session() as s:
+        return int(s.scalar(select(Message.ticket_id).where(Message.platform_message_id == "p1")))
+
+
+def test_pages_need_a_session(client: TestClient) -> None:
+    r = client.get("/inbox?view=mine")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=/inbox?view=mine"
+
+
+def test_sign_in_sets_a_locked_down_cookie_and_logout_ends_it(client: TestClient) -> None:
+    r = client.post(
+        "/login",
+        data={
+            "email": "agent@example.com",
+            "password": PASSWORD,
+            "csrf_token": login_token(client),
+        },
+    )
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    csrf = re.search(r'data-csrf="([^"]+)"', client.get("/inbox").text)
+    assert csrf
+    assert client.post("/logout").status_code == 403  # no CSRF token
+    assert client.post("/logout", data={"csrf_token": csrf.group(1)}).status_code == 303
+    assert client.get("/inbox").status_code == 303
+
+
+def test_login_form_without_csrf_is_refused(client: TestClient) -> None:
+    client.get("/login")
+    r = client.post("/login", data={"email": "agent@example.com", "password": PASSWORD})
+    assert r.status_code == 403
+
+
+def test_lockout_after_repeated_failures(client: TestClient) -> None:
+    for _ in range(5):
+        r = client.post(
+            "/login",
+            data={
+                "email": "agent@example.com",
+                "password": "wrong",
+                "csrf_token": login_token(client),
+            },
+        )
+        assert r.status_code == 401
+    r = client.post(
+        "/login",
+        data={
+            "email": "agent@example.com",
+            "password": PASSWORD,
+            "csrf_token": login_token(client),
+        },
+    )
+    assert r.status_code == 429
+    assert "locked" in r.text
+
+
+def test_inbox_lists_an_ingested_ticket_with_counts(client: TestClient, app_db: Database) -> None:
+    ticket_id = seed_ticket(app_db)
+    sign_in(client, "agent@example.com")
+    page = client.get("/inbox?view=unassigned").text
+    assert f'data-ticket-id="{ticket_id}"' in page
+    assert "My parcel never arrived" in page
+    assert re.search(r'data-count="unassigned">1<', page)
+    assert re.search(r'data-count="mine">0<', page)
+    for query in ("view=solved", "sort=urgent", "sort=oldest", "channel=x", "view=pending"):
+        assert client.get(f"/inbox?{query}").status_code == 200
+
+
+def test_state_changes_without_csrf_are_refused(client: TestClient, app_db: Database) -> None:
+    ticket_id = seed_ticket(app_db)
+    csrf = sign_in(client, "agent@example.com")
+    for path, data in (
+        (f"/tickets/{ticket_id}/note", {"body": "hi"}),
+        (f"/tickets/{ticket_id}/reply", {"body": "hi"}),
+        (f"/tickets/{ticket_id}/update", {"status": "solved"}),
+        ("/inbox/bulk", {"action": "solve", "ticket_id": str(ticket_id)}),
+    ):
+        assert client.post(path, data=data).status_code == 403, path
+        assert client.post(path, data={**data, "csrf_token": "forged"}).status_code == 403
+    r = client.post(f"/tickets/{ticket_id}/note", data={"body": "checked", "csrf_token": csrf})
+    assert r.status_code == 303
+
+
+def test_reply_note_and_bulk_go_through_actions(client: TestClient, app_db: Database) -> None:
+    ticket_id = seed_ticket(app_db)
+    csrf = sign_in(client, "agent@example.com")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    r = client.post(
+        f"/tickets/{ticket_id}/reply",
+        data={"body": "Sorry to hear that, Sarah! Sending a DM.", "kind": "public", "solve": "1"},
+        headers=headers,
+    )
+    assert r.status_code == 200 and "Sending a DM" in r.text and "queued" in r.text
+    client.post(f"/tickets/{ticket_id}/note", data={"body": "VIP"}, headers=headers)
+    with app_db.session() as s:
+        kinds = [m.direction for m in s.scalars(select(Message).order_by(Message.id))]
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert kinds == ["inbound", "outbound", "note"]
+    assert {"ticket.replied", "ticket.status_changed", "ticket.note_added"} <= actions
+    r = client.post(
+        "/inbox/bulk", data={"action": "assign_me", "ticket_id": str(ticket_id)}, headers=headers
+    )
+    assert r.status_code == 303
+    assert f'data-ticket-id="{ticket_id}"' in client.get("/inbox?view=solved").text
+
+
+def test_viewer_cannot_write(client: TestClient, app_db: Database) -> None:
+    ticket_id = seed_ticket(app_db)
+    csrf = sign_in(client, "viewer@example.com")
+    r = client.post(f"/tickets/{ticket_id}/note", data={"body": "x", "csrf_token": csrf})
+    assert r.status_code == 403
+
+
+def test_composer_counts_like_the_network_and_fills_canned_variables(
+    client: TestClient, app_db: Database
+) -> None:
+    ticket_id = seed_ticket(app_db)
+    with app_db.write() as s:
+        admin = s.scalar(select(User).where(User.email == "admin@example.com"))
+        assert admin is not None
+        save_canned_response(
+            s,
+            admin,
+            ensure_workspace(s).id,
+            shortcut="sorry",
+            body="Hi {first_name}, {agent_initials}",
+        )
+    csrf = sign_in(client, "agent@example.com")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    r = client.post(
+        f"/tickets/{ticket_id}/composer",
+        data={"body": "see https://example.com/a/very/long/path", "kind": "public"},
+        headers=headers,
+    )
+    assert "27 / 280" in r.text  # "see " + a URL that X always counts as 23
+    r = client.post(
+        f"/tickets/{ticket_id}/composer",
+        data={"body": "word " * 80, "kind": "public"},
+        headers=headers,
+    )
+    assert "thread of 2 posts" in r.text
+    r = client.get(f"/tickets/{ticket_id}/canned?q=sor")
+    assert 'data-text="Hi sarah, A"' in r.text
+
+
+def test_approval_flow(client: TestClient, app_db: Database) -> None:
+    ticket_id = seed_ticket(app_db)
+    with app_db.write() as s:
+        admin = s.scalar(select(User).where(User.email == "admin@example.com"))
+        agent = s.scalar(select(User).where(User.email == "agent@example.com"))
+        assert admin and agent
+        account_id = s.scalar(select(Message.channel_account_id))
+        assert account_id
+        set_posting_right(s, admin, agent, account_id, False)
+    csrf = sign_in(client, "agent@example.com")
+    r = client.post(
+        f"/tickets/{ticket_id}/reply", data={"body": "Draft answer", "csrf_token": csrf}
+    )
+    assert r.status_code == 303
+    with app_db.session() as s:
+        draft = s.scalar(select(ApprovalDraft))
+        assert draft and draft.state == "pending"
+        assert s.scalar(select(Message).where(Message.direction == "outbound")) is None
+    assert client.get("/approvals").status_code == 403
+    client.cookies.clear()
+    csrf = sign_in(client, "lead@example.com")
+    assert "Draft answer" in client.get("/approvals").text
+    r = client.post(
+        f"/approvals/{draft.id}",
+        data={"decision": "approve", "body": "Edited answer", "csrf_token": csrf},
+    )
+    assert r.status_code == 303
+    with app_db.session() as s:
+        sent = s.scalar(select(Message).where(Message.direction == "outbound"))
+        assert sent and sent.body == "Edited answer" and sent.author_user_id == agent.id
+        assert {"approval.submitted", "approval.approved"} <= set(
+            s.scalars(select(AuditEntry.action))
+        )
+
+
+@contextmanager
+def counting(db: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def before(*args: Any) -> None:
+        # SQLite's explicit BEGIN goes through the cursor too; count real queries only.
+        if args[2].split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+def test_query_counts_per_page_are_pinned(client: TestClient, app_db: Database) -> None:
+    account = make_account(app_db)
+    ingest(
+        app_db,
+        *[post(account, f"q{i}", f"question {i}", author=f"user{i}", minutes=i) for i in range(30)],
+    )
+    sign_in(client, "agent@example.com")
+    with app_db.session() as s:
+        ticket_id = s.scalar(select(Message.ticket_id).where(Message.platform_message_id == "q3"))
+    client.get("/inbox")
+    client.get(f"/tickets/{ticket_id}")  # warm the session touch
+    inbox_page.forget_counts()
+    with counting(app_db) as inbox_queries:
+        assert client.get("/inbox").status_code == 200
+    with counting(app_db) as cached_queries:
+        assert client.get("/inbox?view=unassigned").status_code == 200
+    with counting(app_db) as ticket_queries:
+        assert client.get(f"/tickets/{ticket_id}").status_code == 200
+    # session + memberships, accounts, counts, list, reach, members
+    assert len(inbox_queries) == 7, "\n".join(inbox_queries)
+    assert len(cached_queries) == 6, cached_queries
+    # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
+    # account, user (posting right), posting right, tags, members
+    assert len(ticket_queries) == 13, "\n".join(ticket_queries)
