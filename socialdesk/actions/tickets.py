@@ -19,6 +19,7 @@ from socialdesk.domain.enums import (
     Visibility,
 )
 from socialdesk.live import LiveEvent, queue_live_event
+from socialdesk.sla import hooks as sla_hooks
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Message, Team, Ticket, TicketTag, User
 
@@ -106,6 +107,7 @@ def reply(
     ticket.last_outbound_at = now
     ticket.last_message_at = max(ticket.last_message_at, now)
     ticket.message_count += 1
+    sla_hooks.after_reply(session, ticket, actor, message, now)
     if status_after is not None:
         set_status(session, ticket, actor, status_after)
     queue_live_event(
@@ -204,7 +206,7 @@ def set_status(session: Session, ticket: Ticket, actor: User, status: TicketStat
     record_ticket_change(
         session, ticket, actor, kind, {"from": ticket.status, "to": str(status)}, at=now
     )
-    ticket.status = str(status)
+    previous, ticket.status = ticket.status, str(status)
     if status == TicketStatus.SOLVED:
         ticket.solved_at = now
         ticket.needs_reply = False
@@ -212,6 +214,7 @@ def set_status(session: Session, ticket: Ticket, actor: User, status: TicketStat
         ticket.closed_at = now
     else:
         ticket.solved_at = None
+    sla_hooks.after_status_change(session, ticket, actor, previous, str(status), now)
 
 
 def set_priority(session: Session, ticket: Ticket, actor: User, priority: Priority) -> None:

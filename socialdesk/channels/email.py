@@ -499,6 +499,9 @@ class EmailConnector:
     def rate_limit(self, account: AccountRef) -> RateLimitState:
         return RateLimitState()  # IMAP and SMTP publish no rate-limit state
 
+    async def aclose(self) -> None:
+        """Nothing to close: every poll and send opens and closes its own connection."""
+
     # -- polling -------------------------------------------------------------------
 
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:

@@ -10,10 +10,11 @@ from datetime import timedelta
 
 from socialdesk.config import Settings
 from socialdesk.pipeline.ingest import Pipeline, PipelineStep
+from socialdesk.sla.step import SlaStep
 
 
 def default_steps(settings: Settings) -> list[PipelineStep]:
-    return []
+    return [SlaStep()]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -305,7 +305,7 @@ class Pipeline:
                 [{"b_id": t.id, "updated_at": now, **t.column_values()} for t in existing],
             )
             result.tickets_updated = [t.id for t in existing if t.id is not None]
-        elif new_tickets and self.steps:
+        if new_tickets and self.steps:
             # Steps may have changed fields of tickets created in this batch.
             conn.execute(
                 update(_tickets)

@@ -13,25 +13,41 @@ from socialdesk.store.models.inbox import (
 )
 from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
+from socialdesk.store.models.service_levels import (
+    AutomationRule,
+    CsatResponse,
+    FollowUp,
+    Notification,
+    SlaClock,
+    SlaPolicy,
+    TeamRouting,
+)
 from socialdesk.store.models.tickets import Message, Ticket, TicketEvent, TicketTag
 
 __all__ = [
     "ApiToken",
     "ApprovalDraft",
     "AuditEntry",
+    "AutomationRule",
     "Base",
     "CannedResponse",
     "ChannelAccount",
     "Contact",
     "ContactIdentity",
+    "CsatResponse",
+    "FollowUp",
     "LoginFailure",
     "Membership",
     "Message",
+    "Notification",
     "OutboxEntry",
     "PostingRight",
     "RawEvent",
+    "SlaClock",
+    "SlaPolicy",
     "Team",
     "TeamMember",
+    "TeamRouting",
     "Ticket",
     "TicketEvent",
     "TicketTag",

@@ -1,0 +1,1 @@
+"""Service levels: policies, clocks per ticket, the pipeline step and the periodic scan."""
