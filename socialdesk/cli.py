@@ -153,6 +153,56 @@ def serve(
 
 
 @app.command()
+def emulate(
+    platform: Annotated[str, typer.Argument(help="x, meta, mastodon or bluesky")],
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 9100,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="where to deliver signed webhooks (x, meta)")
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(help="X consumer secret / Meta app secret; defaults to the settings"),
+    ] = None,
+) -> None:
+    """Run a local stand-in for a network's API, speaking its real wire format.
+
+    Point socialdesk at it with SOCIALDESK_X_API_BASE_URL / SOCIALDESK_META_GRAPH_BASE_URL
+    (or a Mastodon/Bluesky account's settings.base_url); act as a customer through its
+    /_emulator routes (see docs/channels.md).
+    """
+    import uvicorn
+
+    settings = get_settings()
+    name = platform.lower()
+    if name == "x":
+        from socialdesk.emulators.x import create_x_emulator
+
+        emulator = create_x_emulator(
+            secret or settings.x_consumer_secret or "emulator-secret", webhook_url=webhook_url
+        )
+    elif name == "meta":
+        from socialdesk.emulators.meta import create_meta_emulator
+
+        emulator = create_meta_emulator(
+            secret or settings.meta_app_secret or "emulator-secret",
+            verify_token=settings.meta_verify_token or "verify-me",
+            webhook_url=webhook_url,
+        )
+    elif name == "mastodon":
+        from socialdesk.emulators.mastodon import create_mastodon_app
+
+        emulator = create_mastodon_app()
+    elif name == "bluesky":
+        from socialdesk.emulators.bluesky import create_bluesky_app
+
+        emulator = create_bluesky_app()
+    else:
+        raise fail(f"no emulator for {platform!r}; use x, meta, mastodon or bluesky")
+    console.print(f"{name} emulator on http://127.0.0.1:{port}")
+    uvicorn.run(emulator, host="127.0.0.1", port=port, log_level="warning")
+
+
+@app.command()
 def worker() -> None:
     """Run the background workers (webhook processing, delivery, polling) on their own,
     for installs that serve the web app with SOCIALDESK_RUN_WORKERS=false."""
