@@ -306,5 +306,19 @@ def bench_webhooks(
     run_webhook_bench(console, events=events, clients=clients, runs=runs, database_url=database_url)
 
 
+@bench_app.command("pages")
+def bench_pages(
+    tickets: Annotated[int, typer.Option(help="tickets in the database")] = 200_000,
+    requests: Annotated[int, typer.Option(help="timed requests per page")] = 200,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+) -> None:
+    """p50/p95 of the inbox page and the conversation page over HTTP, signed in."""
+    from socialdesk.bench.pages import run_pages_bench
+
+    run_pages_bench(console, tickets=tickets, requests=requests, database_url=database_url)
+
+
 if __name__ == "__main__":
     app()

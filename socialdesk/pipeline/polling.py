@@ -175,5 +175,5 @@ class PollScheduler:
                 await self.run_once()
             except Exception:  # the scheduler must survive a bad account
                 log.exception("poll pass failed")
-            await asyncio.to_thread(self._stop.wait, 5.0)
+            await asyncio.to_thread(self._stop.wait, 1.0)
         await self.registry.aclose()

@@ -1,0 +1,166 @@
+"""Meta and Bluesky end to end through the REST API: the customer acts on the emulator,
+the ticket appears in the API, the agent replies through the API, and the reply lands
+at the emulator under the right parent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.config import Settings
+from socialdesk.domain.enums import Role
+from socialdesk.emulators.bluesky import create_bluesky_app
+from socialdesk.emulators.meta import create_meta_emulator
+from socialdesk.emulators.server import serve_app
+from socialdesk.store.db import Database
+from socialdesk.web.app import create_app
+from socialdesk.web.serving import serve
+
+META_SECRET = "emulated_app_secret"
+PASSWORD = "correct horse battery"
+
+
+def _eventually(probe: Callable[[], Any], timeout: float = 15) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def admin_api(db: Database) -> Iterator[Callable[[Settings], Any]]:
+    with db.write() as s:
+        create_user(s, "admin@example.com", PASSWORD, Role.ADMIN, workspace=ensure_workspace(s))
+
+    servers: list[Any] = []
+
+    def start(settings: Settings) -> tuple[str, httpx.Client]:
+        server = serve(create_app(settings, db))
+        base = server.__enter__()
+        servers.append(server)
+        client = httpx.Client(base_url=base + "/api/v1", timeout=10)
+        token = client.post(
+            "/auth/token", json={"email": "admin@example.com", "password": PASSWORD}
+        )
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        return base, client
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+def test_facebook_comment_reply_via_api(admin_api: Callable[[Settings], Any]) -> None:
+    with (
+        serve_app(
+            create_meta_emulator(META_SECRET, verify_token="vt", retry_delay_seconds=0.05)
+        ) as meta_url,
+        httpx.Client(base_url=meta_url) as meta,
+    ):
+        page = meta.post("/_emulator/accounts", json={"kind": "page", "name": "Acme"}).json()
+        token = meta.post("/_emulator/tokens", json={"account_id": page["id"]}).json()[
+            "access_token"
+        ]
+        settings = Settings(
+            meta_app_secret=META_SECRET, meta_verify_token="vt", meta_graph_base_url=meta_url
+        )
+        base, api = admin_api(settings)
+        assert (
+            api.post(
+                "/channel-accounts",
+                json={
+                    "platform": "facebook",
+                    "handle": "Acme",
+                    "external_id": page["id"],
+                    "secrets": {"access_token": token},
+                },
+            ).status_code
+            == 201
+        )
+        meta.put("/_emulator/webhook", json={"url": base + "/hooks/meta"})
+        assert meta.post("/_emulator/webhook/verify").status_code == 200
+        comment = meta.post(
+            "/_emulator/customer/page_comment",
+            json={
+                "page_id": page["id"],
+                "message": "Mi pedido llegó roto",
+                "from": {"name": "Lucía"},
+            },
+        ).json()
+
+        tickets = _eventually(
+            lambda: api.get("/tickets", params={"channel": "facebook"}).json()["data"]
+        )
+        assert tickets[0]["subject"] == "Mi pedido llegó roto"
+        assert (
+            api.post(
+                f"/tickets/{tickets[0]['id']}/replies",
+                json={"body": "¡Lo sentimos! Te escribimos por privado."},
+            ).status_code
+            == 201
+        )
+        sent = _eventually(
+            lambda: [s for s in meta.get("/_emulator/sent").json() if "comments" in s["endpoint"]]
+        )
+        assert comment["comment_id"] in sent[0]["path"]
+        assert sent[0]["body"]["message"] == "¡Lo sentimos! Te escribimos por privado."
+        detail = _eventually(
+            lambda: (
+                (d := api.get(f"/tickets/{tickets[0]['id']}").json())["messages"][-1][
+                    "delivery_state"
+                ]
+                == "sent"
+                and d
+            )
+        )
+        assert [m["direction"] for m in detail["messages"]] == ["inbound", "outbound"]
+
+
+def test_bluesky_mention_reply_via_api(admin_api: Callable[[Settings], Any]) -> None:
+    pds_app = create_bluesky_app()
+    with serve_app(pds_app) as pds_url, httpx.Client(base_url=pds_url) as pds:
+        base, api = admin_api(Settings())
+        emulator = pds_app.state.emulator
+        created = api.post(
+            "/channel-accounts",
+            json={
+                "platform": "bluesky",
+                "handle": emulator.brand_handle,
+                "external_id": emulator.brand_did,
+                "secrets": {"app_password": emulator.app_password},
+                "settings": {"base_url": pds_url, "poll_interval_seconds": 0.2},
+            },
+        )
+        assert created.status_code == 201, created.text
+        mention = pds.post(
+            "/_emulator/customer/mention",
+            json={
+                "handle": "carol.bsky.social",
+                "text": f"@{emulator.brand_handle} my export keeps failing",
+            },
+        ).json()
+
+        tickets = _eventually(
+            lambda: api.get("/tickets", params={"channel": "bluesky"}).json()["data"]
+        )
+        assert "export keeps failing" in tickets[0]["subject"]
+        assert (
+            api.post(
+                f"/tickets/{tickets[0]['id']}/replies",
+                json={"body": "Sorry Carol! Which file type?"},
+            ).status_code
+            == 201
+        )
+        sent = _eventually(
+            lambda: [s for s in pds.get("/_emulator/sent").json() if "createRecord" in str(s)]
+        )
+        record = str(sent[0])
+        assert mention["uri"] in record and "Which file type?" in record
