@@ -127,7 +127,7 @@ def test_facebook_comment_reply_via_api(admin_api: Callable[[Settings], Any]) ->
 def test_bluesky_mention_reply_via_api(admin_api: Callable[[Settings], Any]) -> None:
     pds_app = create_bluesky_app()
     with serve_app(pds_app) as pds_url, httpx.Client(base_url=pds_url) as pds:
-        base, api = admin_api(Settings())
+        _base, api = admin_api(Settings())
         emulator = pds_app.state.emulator
         created = api.post(
             "/channel-accounts",
