@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from socialdesk.actions import tickets as ticket_actions
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
@@ -248,3 +248,39 @@ def test_rate_limited_reply_waits_for_reset(db: Database, x_world: XWorld) -> No
         entry = s.scalar(select(OutboxEntry))
         assert entry is not None and entry.next_attempt_at > entry.created_at
     assert x_world.posts() == []
+
+
+def test_reordered_and_duplicated_webhooks_thread_once(db: Database, x_world: XWorld) -> None:
+    """X redelivers and reorders: a follow-up arriving before its parent, each twice,
+    still gives one ticket with two messages, in the right order."""
+    with serve(create_app(_settings(x_world), db)) as base:
+        _account(db, x_world)
+        x_world.emulator.put(
+            "/_emulator/webhook",
+            json={"url": base + "/hooks/x", "hold": True, "duplicate_deliveries": 1},
+        )
+        first = x_world.customer_tweet("my card was charged twice")
+        follow_up = x_world.emulator.post(
+            "/_emulator/customer/mention",
+            json={
+                "customer": {"username": "jane_doe"},
+                "text": "order 5521, still no refund",
+                "in_reply_to_tweet_id": first["id_str"],
+            },
+        ).json()["tweet"]
+        x_world.emulator.post("/_emulator/webhook/flush", json={"order": "reverse"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with db.session() as s:
+                if (s.scalar(select(func.count()).select_from(Message)) or 0) >= 2:
+                    break
+            time.sleep(0.05)
+        time.sleep(0.5)  # let the duplicate copies arrive too
+        with db.session() as s:
+            messages = s.scalars(select(Message).order_by(Message.created_at, Message.id)).all()
+            assert [m.platform_message_id for m in messages] == [
+                first["id_str"],
+                follow_up["id_str"],
+            ]
+            assert len({m.ticket_id for m in messages}) == 1
+            assert s.scalar(select(func.count()).select_from(Ticket)) == 1
