@@ -320,5 +320,22 @@ def bench_pages(
     run_pages_bench(console, tickets=tickets, requests=requests, database_url=database_url)
 
 
+@bench_app.command("sla")
+def bench_sla(
+    tickets: Annotated[int, typer.Option(help="open tickets in the database")] = 200_000,
+    runs: Annotated[int, typer.Option(help="timed scans; the median is reported")] = 5,
+    interval: Annotated[float, typer.Option(help="minutes between two scans")] = 10.0,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+) -> None:
+    """The periodic SLA scan (warnings and breaches) with many open tickets."""
+    from socialdesk.bench.sla import run_sla_bench
+
+    run_sla_bench(
+        console, tickets=tickets, runs=runs, interval_minutes=interval, database_url=database_url
+    )
+
+
 if __name__ == "__main__":
     app()

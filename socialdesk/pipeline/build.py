@@ -10,11 +10,13 @@ from datetime import timedelta
 
 from socialdesk.config import Settings
 from socialdesk.pipeline.ingest import Pipeline, PipelineStep
+from socialdesk.routing.step import RoutingStep
 from socialdesk.sla.step import SlaStep
 
 
 def default_steps(settings: Settings) -> list[PipelineStep]:
-    return [SlaStep()]
+    # Routing before SLA: the due times follow the priority rules and routing settled.
+    return [RoutingStep(), SlaStep()]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

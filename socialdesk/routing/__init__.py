@@ -1,0 +1,1 @@
+"""Routing: teams with skills, agents with capacity and shifts, explainable decisions."""
