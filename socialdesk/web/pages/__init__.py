@@ -6,9 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from socialdesk.web import live_stream
-from socialdesk.web.pages import approvals, auth, conversation, inbox, settings
+from socialdesk.web.live_stream import router as live_router
+from socialdesk.web.pages.approvals import router as approvals_router
+from socialdesk.web.pages.auth import router as auth_router
 from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, render
+from socialdesk.web.pages.conversation import router as conversation_router
+from socialdesk.web.pages.inbox import router as inbox_router
+from socialdesk.web.pages.settings import router as settings_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
 
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
@@ -16,8 +20,15 @@ TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Confli
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
-    for module in (auth, inbox, conversation, approvals, settings, live_stream):
-        app.include_router(module.router)
+    for router in (
+        auth_router,
+        inbox_router,
+        conversation_router,
+        approvals_router,
+        settings_router,
+        live_router,
+    ):
+        app.include_router(router)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> Response:
