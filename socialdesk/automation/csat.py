@@ -12,7 +12,9 @@ from socialdesk.store.db import utcnow
 from socialdesk.store.models import CsatResponse, Ticket, User
 
 ASK_AFTER_SOLVE = "Does it work now? Reply with a number from 1 (not at all) to 5 (perfectly)."
-_SCORE = re.compile(r"^\s*([1-5])(?:\s*(?:/\s*5|out\s+of\s+5|stars?|⭐+))?\s*[.!]?\s*(.*)$", re.I)
+_SCORE = re.compile(
+    r"^\s*([1-5])(?![0-9])(?:\s*(?:/\s*5|out\s+of\s+5|stars?|⭐+))?\s*[.!]?\s*(.*)$", re.I
+)
 _STARS = re.compile(r"^\s*(⭐{1,5})\s*(.*)$")
 
 

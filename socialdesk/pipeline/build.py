@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from socialdesk.config import Settings
+from socialdesk.automation.step import AutomationStep
 from socialdesk.pipeline.ingest import Pipeline, PipelineStep
 from socialdesk.routing.step import RoutingStep
 from socialdesk.sla.step import SlaStep
 
 
 def default_steps(settings: Settings) -> list[PipelineStep]:
-    # Routing before SLA: the due times follow the priority rules and routing settled.
-    return [RoutingStep(), SlaStep()]
+    # Rules first (they may set team and priority), then routing, then SLA due times.
+    return [AutomationStep(), RoutingStep(), SlaStep()]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

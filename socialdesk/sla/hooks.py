@@ -45,12 +45,23 @@ def after_reply(
     """An agent answered: response clocks are fulfilled, promises become follow-ups."""
     _update_clocks(session, ticket, lambda tracker: tracker.agent_reply(at))
     from socialdesk.automation.followups import schedule_promised_follow_up
+    from socialdesk.automation.step import run_for_ticket
 
     schedule_promised_follow_up(session, ticket, actor, message, at)
+    run_for_ticket(
+        session,
+        ticket,
+        "agent_reply",
+        at,
+        {"text": message.body, "own_post": True, "visibility": message.visibility},
+    )
 
 
 def after_status_change(
     session: Session, ticket: Ticket, actor: User | None, old: str, new: str, at: datetime
 ) -> None:
     """Pending / on hold pause the clocks, open resumes them, solved fulfils them."""
+    from socialdesk.automation.step import run_for_ticket
+
     _update_clocks(session, ticket, lambda tracker: tracker.status_changed(old, new, at))
+    run_for_ticket(session, ticket, "status_change", at, {"previous_status": old})

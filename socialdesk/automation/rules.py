@@ -1,0 +1,176 @@
+"""Automation rules as data: validation of the stored JSON and condition matching. Pure.
+
+A rule is ``event`` → ``conditions`` (all must hold) → ``actions`` (in order)::
+
+    {"event": "ticket_created",
+     "conditions": [{"field": "business_hours", "op": "is", "value": false},
+                    {"field": "channel", "op": "in", "value": ["x", "instagram"]}],
+     "actions": [{"type": "send_canned_reply", "body": "We're back at {next_open}."}]}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from socialdesk.domain.enums import Platform, Priority
+
+EVENTS = (
+    "ticket_created",
+    "customer_message",
+    "agent_reply",
+    "status_change",
+    "sla_warning",
+    "sla_breach",
+)
+# field → (value kind, allowed operators)
+FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "channel": ("str", ("is", "not", "in")),
+    "account": ("int", ("is", "not", "in")),
+    "text": ("str", ("contains", "not_contains", "matches")),
+    "priority": ("str", ("is", "not", "in")),
+    "status": ("str", ("is", "not", "in")),
+    "language": ("str", ("is", "not", "in")),
+    "intent": ("str", ("is", "not", "in")),
+    "tags": ("str", ("has", "not_has", "has_any")),
+    "follower_count": ("int", ("gte", "lte", "gt", "lt")),
+    "vip": ("bool", ("is",)),
+    "business_hours": ("bool", ("is",)),
+    "own_post": ("bool", ("is",)),
+    "sla_target": ("str", ("is", "in")),
+}
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "assign_team": ("team_id",),
+    "assign_agent": ("user_id",),
+    "set_priority": ("priority",),
+    "add_tag": ("tag",),
+    "send_canned_reply": ("body",),
+    "notify": ("message",),
+    "close_as_noise": (),
+}
+OPTIONAL_ACTION_KEYS = {"once_per_ticket", "user_id", "team_id"}
+
+
+def _check_value(name: str, kind: str, op: str, value: Any) -> Any:
+    if op in ("in", "has_any"):
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"{name}: '{op}' takes a non-empty list")
+        return [_check_value(name, kind, "is", v) for v in value]
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}: true or false")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name}: a whole number")
+        return value
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name}: a non-empty string")
+    if op == "matches":
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{name}: invalid regular expression: {exc}") from None
+    return value if op in ("contains", "not_contains", "matches") else value.lower()
+
+
+def validate_rule(event: Any, conditions: Any, actions: Any) -> tuple[str, list[Any], list[Any]]:
+    """Normalized (event, conditions, actions); ValueError says what is wrong."""
+    if event not in EVENTS:
+        raise ValueError(f"event must be one of {', '.join(EVENTS)}")
+    if not isinstance(conditions, list):
+        raise ValueError("conditions: a list of {field, op, value}")
+    clean_conditions = []
+    for i, cond in enumerate(conditions):
+        where = f"conditions[{i}]"
+        if not isinstance(cond, Mapping) or set(cond) != {"field", "op", "value"}:
+            raise ValueError(f"{where}: an object with field, op and value")
+        field = cond["field"]
+        if field not in FIELDS:
+            raise ValueError(f"{where}.field: unknown field {field!r}; use {', '.join(FIELDS)}")
+        kind, ops = FIELDS[field]
+        if cond["op"] not in ops:
+            raise ValueError(f"{where}.op: {field} takes {', '.join(ops)}")
+        value = _check_value(f"{where}.value", kind, cond["op"], cond["value"])
+        clean_conditions.append({"field": field, "op": cond["op"], "value": value})
+    if not isinstance(actions, list) or not actions:
+        raise ValueError("actions: a non-empty list of {type, ...}")
+    clean_actions = []
+    for i, action in enumerate(actions):
+        where = f"actions[{i}]"
+        if not isinstance(action, Mapping) or action.get("type") not in ACTIONS:
+            raise ValueError(f"{where}.type: one of {', '.join(ACTIONS)}")
+        required = ACTIONS[action["type"]]
+        missing = [k for k in required if action.get(k) in (None, "")]
+        if missing:
+            raise ValueError(f"{where}: {action['type']} needs {missing[0]}")
+        unknown = set(action) - {"type", *required, *OPTIONAL_ACTION_KEYS}
+        if unknown:
+            raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        if action["type"] == "set_priority" and action["priority"] not in set(Priority):
+            raise ValueError(f"{where}.priority: one of {', '.join(Priority)}")
+        if action["type"] == "notify" and not (action.get("user_id") or action.get("team_id")):
+            raise ValueError(f"{where}: notify needs user_id or team_id")
+        clean_actions.append(dict(action))
+    if event.startswith("sla_") and any(a["type"] == "send_canned_reply" for a in clean_actions):
+        raise ValueError("canned replies answer customers; SLA events cannot send them")
+    return event, clean_conditions, clean_actions
+
+
+def condition_holds(cond: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    field, op, value = cond["field"], cond["op"], cond["value"]
+    actual = facts.get(field)
+    if field == "tags":
+        tags = {str(t).lower() for t in actual or ()}
+        if op == "has":
+            return value.lower() in tags
+        if op == "not_has":
+            return value.lower() not in tags
+        return bool(tags & {v.lower() for v in value})
+    if field == "text":
+        text = str(actual or "")
+        if op == "matches":
+            return re.search(value, text, re.IGNORECASE) is not None
+        found = value.lower() in text.lower()
+        return found if op == "contains" else not found
+    if op in ("gte", "lte", "gt", "lt"):
+        if actual is None:
+            return False
+        return {"gte": actual >= value, "lte": actual <= value, "gt": actual > value}.get(
+            op, actual < value
+        )
+    if isinstance(actual, str):
+        actual = actual.lower()
+    if op == "is":
+        return bool(actual == value)
+    if op == "not":
+        return bool(actual != value)
+    return actual in value
+
+
+def conditions_hold(conditions: list[Mapping[str, Any]], facts: Mapping[str, Any]) -> bool:
+    return all(condition_holds(c, facts) for c in conditions)
+
+
+def out_of_hours_acknowledgement(body: str | None = None) -> dict[str, Any]:
+    """The out-of-hours auto-acknowledgement as an ordinary rule (social channels only)."""
+    social = sorted(str(p) for p in Platform if p not in (Platform.EMAIL, Platform.WEB))
+    return {
+        "name": "Out-of-hours acknowledgement",
+        "event": "ticket_created",
+        "conditions": [
+            {"field": "business_hours", "op": "is", "value": False},
+            {"field": "own_post", "op": "is", "value": False},
+            {"field": "channel", "op": "in", "value": social},
+        ],
+        "actions": [
+            {
+                "type": "send_canned_reply",
+                "body": body
+                or "Thanks for reaching out! We're back at {next_open} — "
+                "we've got your message and will answer then.",
+                "once_per_ticket": True,
+            }
+        ],
+    }
