@@ -19,7 +19,14 @@ from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
 from socialdesk.web import hooks, pages, webform
-from socialdesk.web.api import auth, channel_accounts, contacts, people, tickets
+from socialdesk.web.api import (
+    auth,
+    channel_accounts,
+    contacts,
+    people,
+    service_levels,
+    tickets,
+)
 from socialdesk.web.errors import install_error_handlers
 from socialdesk.web.raw_inbox import RawInbox
 
@@ -71,7 +78,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(webform.router)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, tickets, contacts, channel_accounts, people):
+    for module in (auth, tickets, contacts, channel_accounts, people, service_levels):
         api.include_router(module.router)
     app.include_router(api)
     pages.install(app)
