@@ -160,12 +160,17 @@ def apply_message(
 
 
 def _customer_wrote(ticket: TicketState, created_at: datetime, body: str) -> None:
+    # A bare "thanks!" after our answer (waiting on the customer, or solved) closes the
+    # loop; it must not put the ticket back in the queue as needing a reply.
+    answered = (
+        ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED) and not ticket.needs_reply
+    )
+    if answered and is_gratitude_only(body):
+        ticket.events.append(
+            PendingEvent(TicketEventKind.CUSTOMER_ACKNOWLEDGED, created_at, "customer")
+        )
+        return
     if ticket.status == TicketStatus.SOLVED:
-        if is_gratitude_only(body):
-            ticket.events.append(
-                PendingEvent(TicketEventKind.CUSTOMER_ACKNOWLEDGED, created_at, "customer")
-            )
-            return
         ticket.events.append(
             PendingEvent(TicketEventKind.REOPENED, created_at, "customer", {"from": ticket.status})
         )

@@ -228,3 +228,27 @@ def test_same_person_on_two_networks_merges_into_one_contact(db: Database) -> No
 def test_unknown_account_is_skipped_not_fatal(db: Database) -> None:
     result = ingest(db, post(999_999, "1", "hi"))
     assert result.skipped == {SkipReason.UNKNOWN_ACCOUNT: 1}
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "status_after", "needs_reply"),
+    [
+        ("Thanks. Item recovered and waiting collection :D", "pending", False),
+        ("cheers 👍", "pending", False),
+        ("thanks, but where is my refund?", "open", True),
+    ],
+)
+def test_thanks_while_waiting_on_the_customer(
+    db: Database, follow_up: str, status_after: str, needs_reply: bool
+) -> None:
+    acct = make_account(db)
+    ingest(db, post(acct, "1", "lost my phone in a car"))
+    ingest(
+        db,
+        post(
+            acct, "2", "Happy to help! DM us your number", outbound=True, reply_to="1", minutes=11
+        ),
+    )
+    ingest(db, post(acct, "3", follow_up, reply_to="2", minutes=600))
+    ticket = _ticket_of(db, "3")
+    assert (ticket.status, ticket.needs_reply) == (status_after, needs_reply)
