@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from socialdesk.config import Settings
 from socialdesk.automation.step import AutomationStep
+from socialdesk.config import Settings
 from socialdesk.pipeline.ingest import Pipeline, PipelineStep
 from socialdesk.routing.step import RoutingStep
 from socialdesk.sla.step import SlaStep
