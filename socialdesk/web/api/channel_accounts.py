@@ -138,7 +138,7 @@ def _health(session: Session, account: ChannelAccount) -> ChannelHealthOut:
             select(OutboxEntry.state, func.count())
             .where(
                 OutboxEntry.channel_account_id == account.id,
-                OutboxEntry.state.in_(["queued", "failed"]),
+                OutboxEntry.state.in_(["queued", "sending", "failed"]),
             )
             .group_by(OutboxEntry.state)
         )
@@ -160,7 +160,7 @@ def _health(session: Session, account: ChannelAccount) -> ChannelHealthOut:
             quiet_for_seconds=silence.quiet_for.total_seconds() if silence.quiet_for else None,
             reason=silence.reason,
         ),
-        queued_replies=counts.get("queued", 0),
+        queued_replies=counts.get("queued", 0) + counts.get("sending", 0),
         failed_replies=counts.get("failed", 0),
     )
 
