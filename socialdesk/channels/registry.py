@@ -9,6 +9,7 @@ import httpx
 
 from socialdesk.channels.base import AccountRef, Connector
 from socialdesk.channels.bluesky import BlueskyConnector
+from socialdesk.channels.email import EmailConnector
 from socialdesk.channels.mastodon import MastodonConnector
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.x import XConnector
@@ -48,6 +49,8 @@ class ConnectorRegistry:
                     transport=self.transport,
                 ),
             )
+        if platform == Platform.EMAIL:
+            return self._get("email", EmailConnector)
         base_url = str(account.settings.get("base_url") or "")
         if platform == Platform.MASTODON and base_url:
             return self._get(
