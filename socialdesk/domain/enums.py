@@ -104,19 +104,6 @@ class TicketEventKind(StrEnum):
     PRIORITY_CHANGED = "priority_changed"
     TAGS_CHANGED = "tags_changed"
     MERGED = "merged"
-    # Service levels (socialdesk/sla): one event per clock change, so reports can rebuild them.
-    SLA_STARTED = "sla_started"
-    SLA_PAUSED = "sla_paused"
-    SLA_RESUMED = "sla_resumed"
-    SLA_FULFILLED = "sla_fulfilled"
-    SLA_WARNING = "sla_warning"
-    SLA_BREACHED = "sla_breached"
-    # Automation and follow-through (socialdesk/automation).
-    RULE_FIRED = "rule_fired"
-    AUTO_REPLIED = "auto_replied"
-    NOTIFIED = "notified"
-    FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
-    CSAT_RECORDED = "csat_recorded"
     MOVED_TO_PRIVATE = "moved_to_private"
     # Service levels (socialdesk/sla): one event per clock change, so reports can rebuild them.
     SLA_STARTED = "sla_started"
