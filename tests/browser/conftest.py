@@ -7,23 +7,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from playwright import sync_api as playwright_api
 
-from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
 from socialdesk.actions.inbox import save_canned_response
 from socialdesk.config import get_settings
-from socialdesk.domain.enums import Role
+from socialdesk.domain.enums import Platform, Role
+from socialdesk.emulators.server import serve_app
+from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database
 from socialdesk.store.models import User
 from socialdesk.web.app import create_app
 from socialdesk.web.pages import inbox as inbox_page
 from socialdesk.web.serving import serve
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery"
+
+
+X_SECRET = "browser-test-consumer-secret"
 
 
 @dataclass
@@ -31,6 +36,35 @@ class Site:
     url: str
     db: Database
     ids: dict[str, int]
+    x: httpx.Client  # the X emulator, to act as the customer and see what we posted
+    x_brand_id: str
+    x_token: str
+
+    def x_account(self) -> int:
+        """The brand's X account, connected to the emulator with a working token."""
+        with self.db.write() as s:
+            return create_channel_account(
+                s,
+                None,
+                workspace_id=ensure_workspace(s).id,
+                platform=Platform.X,
+                handle="AcmeSupport",
+                external_id=self.x_brand_id,
+                secrets={"access_token": self.x_token},
+            ).id
+
+    def customer_tweets(self, username: str, text: str) -> dict[str, Any]:
+        r = self.x.post(
+            "/_emulator/customer/mention",
+            json={"customer": {"username": username, "name": username}, "text": text},
+        )
+        r.raise_for_status()
+        return dict(r.json()["tweet"])
+
+    def posted_tweets(self) -> list[dict[str, Any]]:
+        return [
+            e for e in self.x.get("/_emulator/sent").json() if e["endpoint"] == "POST /2/tweets"
+        ]
 
 
 def seed_users(db: Database) -> dict[str, int]:
@@ -63,7 +97,7 @@ def seed_users(db: Database) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed at /usr/bin/chromium")
+        pytest.fail("Debian's chromium is missing at /usr/bin/chromium (apt-get install chromium)")
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -74,8 +108,16 @@ def browser() -> Iterator[Any]:
 def site(db: Database) -> Iterator[Site]:
     ids = seed_users(db)
     inbox_page.forget_counts()
-    with serve(create_app(get_settings(), db)) as url:
-        yield Site(url, db, ids)
+    emulator = create_x_emulator(X_SECRET, retry_delay_seconds=0.05)
+    with serve_app(emulator) as x_url, httpx.Client(base_url=x_url, timeout=10) as x:
+        brand = x.post("/_emulator/users", json={"username": "AcmeSupport"}).json()
+        token = x.post("/_emulator/tokens", json={"user_id": brand["id"]}).json()["access_token"]
+        settings = get_settings().model_copy(
+            update={"x_consumer_secret": X_SECRET, "x_api_base_url": x_url}
+        )
+        with serve(create_app(settings, db)) as url:
+            x.put("/_emulator/webhook", json={"url": url + "/hooks/x"})
+            yield Site(url, db, ids, x, brand["id"], token)
 
 
 def sign_in(page: Any, site: Site, email: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -16,14 +17,15 @@ pytestmark = pytest.mark.browser
 
 
 def test_live_ticket_canned_reply_and_collision(browser: Any, site: Site) -> None:
-    account = make_account(site.db)
+    site.x_account()
     agent_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     page = agent_ctx.new_page()
     sign_in(page, site, "agent@example.com")
     page.wait_for_selector("#live-status.on")
 
-    # A customer posts; the ticket shows up in the open inbox without a reload.
-    ingest(site.db, post(account, "live-1", "Where is my refund??", author="jordan"))
+    # A customer tweets at the brand on the X emulator; the signed webhook brings it in
+    # and the ticket shows up in the open inbox without a reload.
+    tweet = site.customer_tweets("jordan", "Where is my refund??")
     row = page.locator(".ticket-row", has_text="Where is my refund??")
     row.wait_for(timeout=10_000)
 
@@ -55,9 +57,18 @@ def test_live_ticket_canned_reply_and_collision(browser: Any, site: Site) -> Non
     assert box.input_value() == ""
     # The lead's open thread picks the reply up live as well.
     lead.locator(".msg.outbound", has_text="Could you DM us").wait_for(timeout=10_000)
+    # The delivery worker posts it on X, under the customer's tweet.
+    deadline = time.monotonic() + 15
+    while not site.posted_tweets() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (posted,) = site.posted_tweets()
+    assert posted["body"]["reply"]["in_reply_to_tweet_id"] == tweet["id_str"]
+    assert posted["body"]["text"] == expected
+    page.locator(".msg.outbound .delivery", has_text="sent").wait_for(timeout=10_000)
     with site.db.session() as s:
         sent = s.scalar(select(Message).where(Message.direction == "outbound"))
-        assert sent is not None and sent.delivery_state == "queued"
+        assert sent is not None and sent.delivery_state == "sent"
+        assert sent.platform_message_id == posted["id"]
     agent_ctx.close()
     lead_ctx.close()
 
