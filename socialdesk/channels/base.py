@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, Self
+
+import httpx
 
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import InboundMessage
@@ -141,3 +143,33 @@ class Connector(Protocol):
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult: ...
 
     def rate_limit(self, account: AccountRef) -> RateLimitState: ...
+
+
+class LazyHttpClient:
+    """One ``httpx.AsyncClient`` per connector, created on first use (inside the event
+    loop that uses it) and closed by ``aclose``; an injected client is left open."""
+
+    _client: httpx.AsyncClient | None = None
+    _transport: httpx.AsyncBaseTransport | None = None
+    _timeout: float = 10.0
+    _base_url: str = ""
+    _owns_client: bool = True
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self._base_url, transport=self._transport, timeout=self._timeout
+            )
+            self._owns_client = True
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._owns_client:
+            await self._client.aclose()
+            self._client = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -23,6 +23,7 @@ import httpx
 
 from socialdesk.channels.base import (
     AccountRef,
+    LazyHttpClient,
     OutboundRequest,
     PollResult,
     RateLimitState,
@@ -146,7 +147,7 @@ def _is_expired(response: httpx.Response) -> bool:
     return response.status_code == 400 and _error_of(response)[0] == "ExpiredToken"
 
 
-class BlueskyConnector:
+class BlueskyConnector(LazyHttpClient):
     """Talks to the brand's PDS at ``base_url``.
 
     ``account.secrets``: ``identifier`` (handle, DID or e-mail; defaults to the account
@@ -180,22 +181,6 @@ class BlueskyConnector:
         self._posts: OrderedDict[str, tuple[str, dict[str, str] | None]] = OrderedDict()
 
     # -- lifecycle ---------------------------------------------------------------------
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def __aenter__(self) -> BlueskyConnector:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- sessions ----------------------------------------------------------------------
 

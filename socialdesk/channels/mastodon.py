@@ -21,6 +21,7 @@ import httpx
 
 from socialdesk.channels.base import (
     AccountRef,
+    LazyHttpClient,
     OutboundRequest,
     PollResult,
     RateLimitState,
@@ -166,7 +167,7 @@ def classify_error(response: httpx.Response) -> SendError:
     return SendError(SendFailure.PERMANENT, message, code=code)
 
 
-class MastodonConnector:
+class MastodonConnector(LazyHttpClient):
     """Talks to one Mastodon instance at ``base_url`` with the brand's bearer token
     (``account.secrets["access_token"]``).
 
@@ -200,22 +201,6 @@ class MastodonConnector:
         self._acct_by_account: OrderedDict[str, str] = OrderedDict()
 
     # -- lifecycle ---------------------------------------------------------------------
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def __aenter__(self) -> MastodonConnector:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- HTTP --------------------------------------------------------------------------
 

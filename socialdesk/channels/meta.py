@@ -22,6 +22,7 @@ import httpx
 from socialdesk.channels.base import (
     AccountRef,
     AccountResolver,
+    LazyHttpClient,
     OutboundRequest,
     ParsedEvent,
     PayloadError,
@@ -101,7 +102,7 @@ def dm_conversation_id(owner_id: str, customer_id: str) -> str:
     return f"{owner_id}:{customer_id}"
 
 
-class MetaConnector:
+class MetaConnector(LazyHttpClient):
     """Talks to the Graph API through ``base_url``; transport or client injectable.
 
     With ``app_secret`` set, every call carries ``appsecret_proof``.
@@ -130,24 +131,6 @@ class MetaConnector:
         self._owns_client = client is None
         self._timeout = timeout
         self._limits: dict[int, RateLimitState] = {}
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self._base_url, transport=self._transport, timeout=self._timeout
-            )
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None and self._owns_client:
-            await self._client.aclose()
-            self._client = None
-
-    async def __aenter__(self) -> MetaConnector:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- webhooks ----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import httpx
 from socialdesk.channels.base import (
     AccountRef,
     AccountResolver,
+    LazyHttpClient,
     OutboundRequest,
     ParsedEvent,
     PayloadError,
@@ -107,7 +108,7 @@ def _normalize_text(text: str) -> str:
     return " ".join(_URL_RE.sub("<url>", text).split())
 
 
-class XConnector:
+class XConnector(LazyHttpClient):
     """Talks to X through ``base_url``; an ``httpx`` transport or client can be injected.
 
     ``app_id`` is our X app id: DMs whose ``source_app_id`` is ours are echoes.
@@ -141,24 +142,6 @@ class XConnector:
         self._limits: dict[tuple[int, str], RateLimitState] = {}
 
     # -- lifecycle ---------------------------------------------------------------
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self._base_url, transport=self._transport, timeout=self._timeout
-            )
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None and self._owns_client:
-            await self._client.aclose()
-            self._client = None
-
-    async def __aenter__(self) -> XConnector:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- webhooks ----------------------------------------------------------------
 
