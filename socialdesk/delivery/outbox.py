@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
 from socialdesk.domain.enums import Direction, Platform, Visibility
+from socialdesk.domain.length_rules import allows_threading, check_length, split_into_thread
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import ContactIdentity, Message, OutboxEntry, Ticket
@@ -110,3 +111,18 @@ def check_window(
         return replace(request, human_agent_tag=True)
     options = ", ".join(str(a).replace("_", " ") for a in decision.alternatives) or "none"
     return f"outside Meta's messaging window ({decision.reason}); alternatives: {options}"
+
+
+def thread_parts(platform: Platform, request: OutboundRequest) -> list[str] | str:
+    """The reply as it will be posted: one part, a numbered chain where the network
+    allows threads, or the reason it cannot be sent as written."""
+    visibility = Visibility.PUBLIC if request.kind is ReplyKind.PUBLIC_REPLY else Visibility.PRIVATE
+    check = check_length(request.body, platform, visibility=visibility)
+    if check.fits:
+        return [request.body]
+    if request.kind is ReplyKind.PUBLIC_REPLY and allows_threading(platform):
+        return split_into_thread(request.body, platform)
+    return (
+        f"too long for {platform}: {check.length} of {check.limit} {check.unit}; "
+        "shorten it or split it into several replies"
+    )

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.delivery.outbox import build_request, check_window
+from socialdesk.delivery.outbox import build_request, check_window, thread_parts
 from socialdesk.domain.enums import AccountStatus, DeliveryState, Platform
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
@@ -161,27 +161,70 @@ class DeliveryWorker:
             self._fail(claim, window)
             return
         request = window
+        parts = thread_parts(ref.platform, request)
+        if isinstance(parts, str):
+            self._fail(claim, parts)
+            return
         connector = self.registry.for_account(ref)
         if connector is None:
             self._fail(
                 claim, f"no connector configured for {ref.platform} (set settings.base_url?)"
             )
             return
+        with self.db.session() as s:
+            stored = s.get(Message, claim.message_id)
+            posted: list[str] = list(stored.meta.get("thread_ids", [])) if stored else []
+        # A long answer goes out as a chain: each part replies to the previous one. Parts
+        # already posted (recorded after each success) are not sent again after a restart.
+        first: SendResult | None = None
+        for index, body in enumerate(parts):
+            part = (
+                request
+                if len(parts) == 1
+                else replace(
+                    request,
+                    body=body,
+                    in_reply_to_id=posted[-1] if posted else request.in_reply_to_id,
+                    idempotency_key=f"{request.idempotency_key}-part{index + 1}",
+                )
+            )
+            if index < len(posted):
+                continue
+            result = await self._send_part(claim, ref, connector, part)
+            if result is None:
+                return  # the failure or retry is recorded
+            if len(parts) > 1:
+                posted.append(result.platform_message_id)
+                self._record_part(claim, posted)
+            first = first or result
+        if first is None and posted:
+            first = SendResult(platform_message_id=posted[0])
+        if first is not None:
+            if len(parts) > 1:
+                first = replace(first, platform_message_id=posted[0])
+            self._sent(claim, ref, connector, first)
+
+    async def _send_part(
+        self, claim: Claim, ref: AccountRef, connector: Connector, request: OutboundRequest
+    ) -> SendResult | None:
         if claim.resumed:
             found = await self._look_up(connector, ref, request)
             if found is not None:
-                self._sent(
-                    claim, ref, connector, found, note="found on the network after a restart"
-                )
-                return
+                return replace(found, sent_at=found.sent_at or self.clock())
         try:
             result = await connector.send(ref, request)
         except SendError as error:
             await self._handle_error(claim, ref, connector, request, error)
-            return
+            return None
         if self.after_send is not None:
             await self.after_send(claim, result)
-        self._sent(claim, ref, connector, result)
+        return result
+
+    def _record_part(self, claim: Claim, posted: list[str]) -> None:
+        with self.db.write() as s:
+            message = s.get(Message, claim.message_id)
+            if message is not None:
+                message.meta = {**message.meta, "thread_ids": list(posted)}
 
     async def _look_up(
         self, connector: Connector, account: AccountRef, request: OutboundRequest

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
-from socialdesk.delivery.outbox import check_window
+from socialdesk.delivery.outbox import check_window, thread_parts
 from socialdesk.domain.enums import Platform
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -56,3 +56,23 @@ def test_messaging_window_decides_tag_or_refusal(
     else:
         assert isinstance(outcome, OutboundRequest)
         assert outcome.human_agent_tag is (expect == "tagged")
+
+
+@pytest.mark.parametrize(
+    ("platform", "kind", "length", "expect"),
+    [
+        (Platform.X, ReplyKind.PUBLIC_REPLY, 100, 1),
+        (Platform.X, ReplyKind.PUBLIC_REPLY, 700, 3),
+        (Platform.MASTODON, ReplyKind.PUBLIC_REPLY, 1200, 3),
+        (Platform.MESSENGER, ReplyKind.DIRECT_MESSAGE, 2500, "too long"),
+        (Platform.FACEBOOK, ReplyKind.PUBLIC_REPLY, 2500, 1),
+        (Platform.EMAIL, ReplyKind.EMAIL, 50_000, 1),
+    ],
+)
+def test_thread_parts(platform: Platform, kind: ReplyKind, length: int, expect: int | str) -> None:
+    words = ("word " * length)[:length]
+    outcome = thread_parts(platform, OutboundRequest(kind=kind, body=words, idempotency_key="k"))
+    if isinstance(expect, str):
+        assert isinstance(outcome, str) and expect in outcome
+    else:
+        assert isinstance(outcome, list) and len(outcome) == expect

@@ -284,3 +284,26 @@ def test_reordered_and_duplicated_webhooks_thread_once(db: Database, x_world: XW
             ]
             assert len({m.ticket_id for m in messages}) == 1
             assert s.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_long_answer_goes_out_as_a_numbered_chain(db: Database, x_world: XWorld) -> None:
+    account = _account(db, x_world)
+    tweet = x_world.customer_tweet("how do I move my data to the new phone?")
+    steps = " ".join(
+        f"Step {n}: open Settings, tap Backup, then choose the account to copy."
+        for n in range(1, 8)
+    )
+    message_id = _ticket_with_reply(db, account, tweet, steps)
+    asyncio.run(_worker(db, x_world).run_once())
+    posts = x_world.posts()
+    assert len(posts) >= 2
+    parents = [p["body"]["reply"]["in_reply_to_tweet_id"] for p in posts]
+    assert parents == [
+        tweet["id_str"],
+        *[p["id"] for p in posts[:-1]],
+    ]  # each part answers the last
+    assert posts[0]["body"]["text"].endswith(f"1/{len(posts)}")
+    message = _message(db, message_id)
+    assert message.delivery_state == "sent"
+    assert message.platform_message_id == posts[0]["id"]
+    assert message.meta["thread_ids"] == [p["id"] for p in posts]
