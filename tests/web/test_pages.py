@@ -17,7 +17,7 @@ from socialdesk.actions.inbox import save_canned_response, set_posting_right
 from socialdesk.config import get_settings
 from socialdesk.domain.enums import Role
 from socialdesk.store.db import Database
-from socialdesk.store.models import ApprovalDraft, AuditEntry, Message, User
+from socialdesk.store.models import ApprovalDraft, AuditEntry, Message, TicketEvent, User
 from socialdesk.web.app import create_app
 from socialdesk.web.pages import inbox as inbox_page
 from tests.pipeline.helpers import ingest, make_account, post
@@ -287,3 +287,35 @@ def test_query_counts_per_page_are_pinned(client: TestClient, app_db: Database) 
     # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
     # account, user (posting right), posting right, tags, members
     assert len(ticket_queries) == 13, "\n".join(ticket_queries)
+
+
+def test_move_to_private_invites_or_sends_a_dm(client: TestClient, app_db: Database) -> None:
+    ticket_id = seed_ticket(app_db)
+    csrf = sign_in(client, "agent@example.com")
+    page = client.get(f"/tickets/{ticket_id}").text
+    assert f'action="/tickets/{ticket_id}/private"' in page
+    assert client.post(f"/tickets/{ticket_id}/private", data={"mode": "invite"}).status_code == 403
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    r = client.post(f"/tickets/{ticket_id}/private", data={"mode": "invite"}, headers=headers)
+    assert r.status_code == 200 and "public invitation to DM" in r.text
+    assert "send us a DM" in r.text
+    r = client.post(
+        f"/tickets/{ticket_id}/private",
+        data={"mode": "dm", "body": "Hi Sarah, could you share your order number?"},
+        headers=headers,
+    )
+    assert r.status_code == 200 and "order number" in r.text
+    assert (
+        client.post(
+            f"/tickets/{ticket_id}/private", data={"mode": "dm"}, headers=headers
+        ).status_code
+        == 422
+    )
+    with app_db.session() as s:
+        sent = [
+            (m.visibility, m.direction)
+            for m in s.scalars(select(Message).where(Message.direction == "outbound"))
+        ]
+        events = set(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket_id)))
+    assert sorted(sent) == [("private", "outbound"), ("public", "outbound")]
+    assert "moved_to_private" in events

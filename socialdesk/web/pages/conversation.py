@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import inbox as inbox_actions
+from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import Platform, Priority, TicketStatus
@@ -27,6 +28,7 @@ from socialdesk.store.models import (
 from socialdesk.store.repos.tickets import identities_of, messages_of, tags_for
 from socialdesk.web.pages import composer, presence
 from socialdesk.web.pages.common import (
+    PageError,
     action_error,
     is_htmx,
     load_ticket,
@@ -97,6 +99,10 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "can_post": can_post,
         "can_write": user.role != "viewer",
         "dm_possible": ticket.platform != Platform.EMAIL,
+        "direct_dm": ticket.platform in private_actions.DIRECT_DM_PLATFORMS,
+        "default_invite": private_actions.DEFAULT_INVITES.get(
+            ticket.platform, private_actions.FALLBACK_INVITE
+        ),
         "others": presence.others(ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
@@ -168,6 +174,34 @@ def reply(
         except ActionError as exc:
             raise action_error(exc) from exc
     presence.touch(ticket_id, user.id, user.label, typing=False)
+    return _done(request, ticket_id, user, notice)
+
+
+@router.post("/tickets/{ticket_id}/private")
+def move_to_private(
+    request: Request,
+    ticket_id: int,
+    user: FormUser,
+    mode: Annotated[Literal["invite", "dm"], Form()] = "invite",
+    body: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    """Invite the customer publicly to DM, or open the DM where the network allows."""
+    require_writer(user)
+    database: Database = request.app.state.db
+    with database.write() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        actor = _actor(session, user)
+        if not inbox_actions.may_post(session, actor, ticket.channel_account_id):
+            raise PageError(403, "You may not post on this account.")
+        try:
+            private_actions.move_to_private(session, ticket, actor, mode=mode, body=body or None)
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    notice = (
+        "Moved to private: the direct message is queued."
+        if mode == "dm"
+        else "Moved to private: the public invitation to DM is queued."
+    )
     return _done(request, ticket_id, user, notice)
 
 
