@@ -27,8 +27,8 @@ from socialdesk.channels.bluesky import (
     strip_leading_handles,
 )
 from socialdesk.domain.enums import Direction, Platform, Visibility
-from socialdesk.emulators._loopback import loopback
 from socialdesk.emulators.bluesky import create_bluesky_app, grapheme_count
+from socialdesk.loopback import serve_app as loopback
 
 T = TypeVar("T")
 TEXTS = json.loads(

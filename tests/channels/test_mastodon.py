@@ -33,8 +33,8 @@ from socialdesk.channels.mastodon import (
     with_mention,
 )
 from socialdesk.domain.enums import Direction, Platform, Visibility
-from socialdesk.emulators._loopback import loopback
 from socialdesk.emulators.mastodon import create_mastodon_app
+from socialdesk.loopback import serve_app as loopback
 
 T = TypeVar("T")
 TEXTS = json.loads(
