@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -319,3 +320,50 @@ def test_move_to_private_invites_or_sends_a_dm(client: TestClient, app_db: Datab
         events = set(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket_id)))
     assert sorted(sent) == [("private", "outbound"), ("public", "outbound")]
     assert "moved_to_private" in events
+
+
+def test_second_public_reply_within_two_minutes_asks_for_confirmation(
+    client: TestClient, app_db: Database
+) -> None:
+    ticket_id = seed_ticket(app_db)
+    csrf = sign_in(client, "lead@example.com")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    url = f"/tickets/{ticket_id}/reply"
+    first = {"body": "We're on it!", "kind": "public", "client_key": "k1"}
+    assert "We&#39;re on it!" in client.post(url, data=first, headers=headers).text
+    # The same submit retried is not a second reply.
+    assert client.post(url, data=first, headers=headers).headers.get("hx-retarget") is None
+    client.cookies.clear()
+    csrf = sign_in(client, "agent@example.com")
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    second = {"body": "Hello! Can you DM us?", "kind": "public", "client_key": "k2", "solve": "1"}
+    r = client.post(url, data=second, headers=headers)
+    assert r.status_code == 200 and r.headers["hx-retarget"] == "#reply-confirm"
+    assert "Send anyway" in r.text and "Lead" in r.text and 'name="confirm"' in r.text
+    # A DM is not guarded, and a plain form post gets the confirm page (409).
+    dm = {"body": "Private note to you", "kind": "dm", "client_key": "k3"}
+    assert client.post(url, data=dm, headers=headers).headers.get("hx-retarget") is None
+    r = client.post(url, data={**second, "csrf_token": csrf})
+    assert r.status_code == 409 and "Send anyway" in r.text and "Can you DM us?" in r.text
+    with app_db.session() as s:
+        public = s.scalars(
+            select(Message.body).where(
+                Message.direction == "outbound", Message.visibility == "public"
+            )
+        ).all()
+    assert public == ["We're on it!"]
+    r = client.post(url, data={**second, "confirm": "1"}, headers=headers)
+    assert r.status_code == 200 and "hx-retarget" not in r.headers and "Can you DM us?" in r.text
+    with app_db.write() as s:
+        bodies = s.scalars(
+            select(Message.body)
+            .where(Message.direction == "outbound", Message.visibility == "public")
+            .order_by(Message.id)
+        ).all()
+        assert bodies == ["We're on it!", "Hello! Can you DM us?"]
+        for m in s.scalars(select(Message).where(Message.direction == "outbound")):
+            m.created_at = m.created_at - timedelta(minutes=3)
+    # Outside the window a public reply goes straight out.
+    third = {"body": "Following up", "kind": "public", "client_key": "k4"}
+    r = client.post(url, data=third, headers=headers)
+    assert "hx-retarget" not in r.headers and "Following up" in r.text

@@ -4,6 +4,7 @@ composer (replies, notes) and collision warnings."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -15,13 +16,14 @@ from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
-from socialdesk.domain.enums import Platform, Priority, TicketStatus
+from socialdesk.domain.enums import Direction, Platform, Priority, TicketStatus, Visibility
 from socialdesk.live import LiveEvent, bus
-from socialdesk.store.db import Database
+from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     ApprovalDraft,
     ChannelAccount,
     Contact,
+    Message,
     Ticket,
     User,
 )
@@ -39,6 +41,8 @@ from socialdesk.web.pages.inbox import forget_counts, team_members
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
+# A second public reply to the same ticket within this window asks for confirmation.
+SECOND_REPLY_WINDOW = timedelta(minutes=2)
 router.include_router(composer.router)
 STATUSES = [s for s in TicketStatus if s != TicketStatus.NEW]
 
@@ -142,6 +146,26 @@ def _done(request: Request, ticket_id: int, user: WebUser, notice: str = "") -> 
     return response
 
 
+def recent_public_reply(session: Session, ticket_id: int, client_key: str | None) -> Message | None:
+    """A public reply stored on the ticket (by anyone) within the window, other than
+    the one this very request already stored (a retried submit carries its key)."""
+    candidates = session.scalars(
+        select(Message)
+        .where(
+            Message.ticket_id == ticket_id,
+            Message.direction == str(Direction.OUTBOUND),
+            Message.visibility == str(Visibility.PUBLIC),
+            Message.created_at >= utcnow() - SECOND_REPLY_WINDOW,
+        )
+        .order_by(Message.id.desc())
+        .limit(5)
+    ).all()
+    for message in candidates:
+        if not client_key or message.meta.get("client_key") != client_key:
+            return message
+    return None
+
+
 @router.post("/tickets/{ticket_id}/reply")
 def reply(
     request: Request,
@@ -151,6 +175,7 @@ def reply(
     kind: Annotated[Literal["public", "dm"], Form()] = "public",
     solve: Annotated[str, Form()] = "",
     client_key: Annotated[str | None, Form(max_length=64)] = None,
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
     require_writer(user)
     database: Database = request.app.state.db
@@ -159,6 +184,13 @@ def reply(
         ticket = load_ticket(session, user, ticket_id)
         actor = _actor(session, user)
         visibility = composer.visibility_of(kind)
+        if kind == "public" and not confirm:
+            earlier = recent_public_reply(session, ticket.id, client_key)
+            if earlier is not None:
+                return _confirm_second_reply(
+                    request, user, ticket, earlier, body=body, kind=kind, solve=solve,
+                    client_key=client_key,
+                )  # fmt: skip
         try:
             if inbox_actions.may_post(session, actor, ticket.channel_account_id):
                 actions.reply(
@@ -175,6 +207,29 @@ def reply(
             raise action_error(exc) from exc
     presence.touch(ticket_id, user.id, user.label, typing=False)
     return _done(request, ticket_id, user, notice)
+
+
+def _confirm_second_reply(
+    request: Request,
+    user: WebUser,
+    ticket: Ticket,
+    earlier: Message,
+    **fields: Any,
+) -> Response:
+    """Ask before a second public reply: HTMX gets the confirm step inside the composer
+    (200, retargeted), a plain form post a page with the same form (409)."""
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "earlier": earlier,
+        "fields": fields,
+        "ago": max(0, int((utcnow() - earlier.created_at).total_seconds())),
+    }
+    if is_htmx(request):
+        response = render(request, "reply_confirm.html", user, **context)
+        response.headers["HX-Retarget"] = "#reply-confirm"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "reply_confirm_page.html", user, status_code=409, nav="inbox", **context)
 
 
 @router.post("/tickets/{ticket_id}/private")

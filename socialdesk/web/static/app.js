@@ -152,10 +152,19 @@
   body.addEventListener("sd:sent", (e) => {
     const form = e.target.closest ? e.target.closest("form") : null;
     if (form) { form.reset(); }
+    const pending = document.getElementById("reply-confirm");
+    if (pending) pending.innerHTML = "";
     typingUntil = 0;
     if (composer) htmx.trigger(composer, "sd:refresh-count");
     const key = replyForm && replyForm.querySelector("input[name=client_key]");
     if (key) key.value = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/-/g, "");
+  });
+
+  document.addEventListener("click", (e) => {
+    if (e.target.closest && e.target.closest("[data-confirm-cancel]")) {
+      const pending = document.getElementById("reply-confirm");
+      if (pending) pending.innerHTML = "";
+    }
   });
 
   // ---- keyboard shortcuts --------------------------------------------------------------
