@@ -118,3 +118,6 @@ class TicketEventKind(StrEnum):
     NOTIFIED = "notified"
     FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
     CSAT_RECORDED = "csat_recorded"
+    # "Does it work now?" after solving: asked once, then answered (csat_recorded) or not.
+    CSAT_ASKED = "csat_asked"
+    CSAT_UNANSWERED = "csat_unanswered"

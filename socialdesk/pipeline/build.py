@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from socialdesk.automation.check_in import CheckInStep
 from socialdesk.automation.step import AutomationStep
 from socialdesk.config import Settings
 from socialdesk.pipeline.ingest import Pipeline, PipelineStep
@@ -16,8 +17,9 @@ from socialdesk.sla.step import SlaStep
 
 
 def default_steps(settings: Settings) -> list[PipelineStep]:
-    # Rules first (they may set team and priority), then routing, then SLA due times.
-    return [AutomationStep(), RoutingStep(), SlaStep()]
+    # Answers to "Does it work now?" first (a satisfied one keeps the ticket solved),
+    # then rules (they may set team and priority), then routing, then SLA due times.
+    return [CheckInStep(), AutomationStep(), RoutingStep(), SlaStep()]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from socialdesk.domain.enums import TicketStatus
 from socialdesk.sla.store import load_clocks, load_policies, policy_for, save_clocks
 from socialdesk.sla.tracker import TicketClocks
 from socialdesk.store.models import Message, Ticket, TicketEvent, User
@@ -60,8 +61,12 @@ def after_reply(
 def after_status_change(
     session: Session, ticket: Ticket, actor: User | None, old: str, new: str, at: datetime
 ) -> None:
-    """Pending / on hold pause the clocks, open resumes them, solved fulfils them."""
+    """Pending / on hold pause the clocks, open resumes them, solved fulfils them; an
+    agent solving the ticket may ask "Does it work now?" (``ask_after_solve``)."""
+    from socialdesk.automation.check_in import ask_after_solve
     from socialdesk.automation.step import run_for_ticket
 
     _update_clocks(session, ticket, lambda tracker: tracker.status_changed(old, new, at))
+    if new == TicketStatus.SOLVED and actor is not None:
+        ask_after_solve(session, ticket, at)
     run_for_ticket(session, ticket, "status_change", at, {"previous_status": old})
