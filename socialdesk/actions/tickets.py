@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from socialdesk.actions.mentions import notify_mentions
 from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.delivery.outbox import enqueue
 from socialdesk.domain.enums import (
@@ -143,6 +144,7 @@ def add_note(session: Session, ticket: Ticket, actor: User, body: str) -> Messag
     record_ticket_change(
         session, ticket, actor, TicketEventKind.NOTE_ADDED, {"message_id": note.id}, at=now
     )
+    notify_mentions(session, ticket, actor, note)
     queue_live_event(
         session,
         LiveEvent(

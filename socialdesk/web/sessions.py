@@ -11,12 +11,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from socialdesk.auth.passwords import DUMMY_HASH, verify_password
 from socialdesk.auth.tokens import token_digest
 from socialdesk.store.db import Database, utcnow
-from socialdesk.store.models import LoginFailure, Membership, User, WebSession
+from socialdesk.store.models import LoginFailure, Membership, Notification, User, WebSession
 
 SESSION_COOKIE = "socialdesk_session"
 # Before sign-in there is no session; the login form uses a double-submit cookie.
@@ -49,6 +49,8 @@ class WebUser:
     csrf_token: str
     session_id: int
     workspace_ids: tuple[int, ...]
+    # Unread in-app notifications (mentions…), read with the session row.
+    unread_notifications: int = 0
 
     @property
     def label(self) -> str:
@@ -157,14 +159,20 @@ def _load(request: Request) -> WebUser | None:
     database = _db(request)
     now = utcnow()
     with database.session() as s:
+        unread = (
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+            .scalar_subquery()
+        )
         row = s.execute(
-            select(WebSession, User)
+            select(WebSession, User, unread)
             .join(User, User.id == WebSession.user_id)
             .where(WebSession.token_hash == token_digest(token))
         ).first()
         if row is None:
             return None
-        web_session, user = row
+        web_session, user, unread_count = row
         if web_session.expires_at <= now or not user.is_active:
             return None
         workspaces = tuple(
@@ -178,6 +186,7 @@ def _load(request: Request) -> WebUser | None:
             csrf_token=web_session.csrf_token,
             session_id=web_session.id,
             workspace_ids=workspaces,
+            unread_notifications=int(unread_count or 0),
         )
         stale = now - web_session.last_seen_at > _TOUCH_INTERVAL
     if stale:

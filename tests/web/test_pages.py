@@ -18,7 +18,14 @@ from socialdesk.actions.inbox import save_canned_response, set_posting_right
 from socialdesk.config import get_settings
 from socialdesk.domain.enums import Role
 from socialdesk.store.db import Database
-from socialdesk.store.models import ApprovalDraft, AuditEntry, Message, TicketEvent, User
+from socialdesk.store.models import (
+    ApprovalDraft,
+    AuditEntry,
+    Message,
+    Notification,
+    TicketEvent,
+    User,
+)
 from socialdesk.web.app import create_app
 from socialdesk.web.pages import inbox as inbox_page
 from tests.pipeline.helpers import ingest, make_account, post
@@ -367,3 +374,37 @@ def test_second_public_reply_within_two_minutes_asks_for_confirmation(
     third = {"body": "Following up", "kind": "public", "client_key": "k4"}
     r = client.post(url, data=third, headers=headers)
     assert "hx-retarget" not in r.headers and "Following up" in r.text
+
+
+def test_mentions_in_notes_notify_the_user(client: TestClient, app_db: Database) -> None:
+    ticket_id = seed_ticket(app_db)
+    csrf = sign_in(client, "agent@example.com")
+    assert 'data-unread="' not in client.get("/inbox").text
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    body = "@lead please check, and @admin@example.com too; mail x@agent.com, @agent, @nobody"
+    r = client.post(f"/tickets/{ticket_id}/note", data={"body": body}, headers=headers)
+    assert r.status_code == 200
+    with app_db.session() as s:
+        mentioned = {
+            s.get(User, n.user_id).email  # type: ignore[union-attr]
+            for n in s.scalars(select(Notification))
+        }
+    assert mentioned == {"lead@example.com", "admin@example.com"}  # not the author
+    client.cookies.clear()
+    csrf = sign_in(client, "lead@example.com")
+    assert 'data-unread="1"' in client.get("/inbox").text
+    page = client.get("/notifications").text
+    assert "Agent</strong> mentioned you" in page and f"#{ticket_id}" in page
+    assert client.post("/notifications/read", data={}).status_code == 403  # no CSRF
+    with app_db.session() as s:
+        lead_note = s.scalar(
+            select(Notification.id)
+            .join(User, User.id == Notification.user_id)
+            .where(User.email == "lead@example.com")
+        )
+    r = client.post(
+        "/notifications/read",
+        data={"csrf_token": csrf, "notification_id": str(lead_note), "open_ticket": ticket_id},
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/tickets/{ticket_id}"
+    assert 'data-unread="' not in client.get("/inbox").text
