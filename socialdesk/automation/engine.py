@@ -182,26 +182,42 @@ class Runner:
         elif kind == "notify":
             self._notify(rule, action, at)
         elif kind == "close_as_noise" and t.status != TicketStatus.CLOSED:
-            self.emit(
-                TicketEventKind.STATUS_CHANGED,
-                at,
-                actor,
-                {"from": t.status, "to": str(TicketStatus.CLOSED), "rule_id": rule.id},
-            )
-            old, t.status, t.needs_reply = t.status, str(TicketStatus.CLOSED), False
-            if trigger.depth < MAX_DEPTH:
-                queue.append(
-                    Trigger(
-                        "status_change",
-                        at,
-                        {**trigger.facts, "status": t.status, "previous_status": old},
-                        trigger.fired_by | {rule.id},
-                        trigger.depth + 1,
-                    )
-                )
+            self._set_status(rule, TicketStatus.CLOSED, trigger, queue)
+        elif kind == "set_status" and t.status not in (action["status"], TicketStatus.CLOSED):
+            self._set_status(rule, TicketStatus(action["status"]), trigger, queue)
         else:
             return f"{kind}: nothing to change"
         return kind
+
+    def _set_status(
+        self, rule: RuleSpec, status: TicketStatus, trigger: Trigger, queue: list[Trigger]
+    ) -> None:
+        t, at = self.ticket, trigger.at
+        self.emit(
+            TicketEventKind.STATUS_CHANGED,
+            at,
+            f"rule:{rule.id}",
+            {"from": t.status, "to": str(status), "rule_id": rule.id},
+        )
+        old, t.status = t.status, str(status)
+        if status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
+            t.needs_reply = False
+        if status == TicketStatus.SOLVED:
+            t.solved_at = at
+        elif status != TicketStatus.CLOSED:
+            t.solved_at = None
+        if status == TicketStatus.CLOSED and hasattr(t, "closed_at"):
+            t.closed_at = at
+        if trigger.depth < MAX_DEPTH:
+            queue.append(
+                Trigger(
+                    "status_change",
+                    at,
+                    {**trigger.facts, "status": t.status, "previous_status": old},
+                    trigger.fired_by | {rule.id},
+                    trigger.depth + 1,
+                )
+            )
 
     def _reply(
         self, rule: RuleSpec, action: Mapping[str, Any], trigger: Trigger, facts: Mapping[str, Any]

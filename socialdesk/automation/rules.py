@@ -23,7 +23,10 @@ EVENTS = (
     "status_change",
     "sla_warning",
     "sla_breach",
+    "time_elapsed",
 )
+# Facts of the periodic scan (``time_elapsed`` rules): whole minutes since the instant.
+TIME_FIELDS = ("minutes_since_last_customer_message", "minutes_since_status_change")
 # field → (value kind, allowed operators)
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "channel": ("str", ("is", "not", "in")),
@@ -39,6 +42,8 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "business_hours": ("bool", ("is",)),
     "own_post": ("bool", ("is",)),
     "sla_target": ("str", ("is", "in")),
+    "minutes_since_last_customer_message": ("int", ("gte", "lte", "gt", "lt")),
+    "minutes_since_status_change": ("int", ("gte", "lte", "gt", "lt")),
 }
 ACTIONS: dict[str, tuple[str, ...]] = {
     "assign_team": ("team_id",),
@@ -48,7 +53,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "send_canned_reply": ("body",),
     "notify": ("message",),
     "close_as_noise": (),
+    "set_status": ("status",),
 }
+# What a rule may set a ticket to (closing is ``close_as_noise``; new is never set back).
+RULE_STATUSES = ("open", "pending", "on_hold", "solved")
 OPTIONAL_ACTION_KEYS = {"once_per_ticket", "user_id", "team_id"}
 
 
@@ -110,11 +118,22 @@ def validate_rule(event: Any, conditions: Any, actions: Any) -> tuple[str, list[
             raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}")
         if action["type"] == "set_priority" and action["priority"] not in set(Priority):
             raise ValueError(f"{where}.priority: one of {', '.join(Priority)}")
+        if action["type"] == "set_status" and action["status"] not in RULE_STATUSES:
+            raise ValueError(f"{where}.status: one of {', '.join(RULE_STATUSES)}")
         if action["type"] == "notify" and not (action.get("user_id") or action.get("team_id")):
             raise ValueError(f"{where}: notify needs user_id or team_id")
         clean_actions.append(dict(action))
     if event.startswith("sla_") and any(a["type"] == "send_canned_reply" for a in clean_actions):
         raise ValueError("canned replies answer customers; SLA events cannot send them")
+    if event == "time_elapsed" and not any(
+        c["field"] in TIME_FIELDS and c["op"] in ("gte", "gt") for c in clean_conditions
+    ):
+        raise ValueError(
+            "time_elapsed rules need a minutes_since_* condition with gte or gt "
+            "(otherwise they would fire on every ticket at once)"
+        )
+    if event != "time_elapsed" and any(c["field"] in TIME_FIELDS for c in clean_conditions):
+        raise ValueError("minutes_since_* conditions are for time_elapsed rules")
     return event, clean_conditions, clean_actions
 
 

@@ -148,11 +148,19 @@ class AutomationStep:
 
 
 def run_for_ticket(
-    session: Session, ticket: Ticket, event: str, at: datetime, facts: dict[str, Any]
+    session: Session,
+    ticket: Ticket,
+    event: str,
+    at: datetime,
+    facts: dict[str, Any],
+    rules: Sequence[RuleSpec] | None = None,
 ) -> None:
-    """Rules for a change made through an action (agent reply, status change) or the scan."""
+    """Rules for a change made through an action (agent reply, status change) or the
+    scan (``rules``: only these; default: the workspace's). A status a rule sets moves
+    the SLA clocks like an agent's change would."""
     conn = session.connection()
-    rules: Sequence[RuleSpec] = load_rules(conn, [ticket.workspace_id])[ticket.workspace_id]
+    if rules is None:
+        rules = load_rules(conn, [ticket.workspace_id])[ticket.workspace_id]
     if not any(r.event == event for r in rules):
         return
     session.flush()
@@ -184,7 +192,13 @@ def run_for_ticket(
             )
         )
 
+    before = ticket.status
     Runner(conn, ticket, ctx, emit).run(rules, Trigger(event, at, {**base, **facts}))
+    if ticket.status != before:
+        from socialdesk.sla.hooks import update_clocks
+
+        after = ticket.status
+        update_clocks(session, ticket, lambda tracker: tracker.status_changed(before, after, at))
 
 
 def run_sla_rules(session: Session, notices: Sequence[SlaNotice]) -> None:
@@ -203,8 +217,13 @@ def run_sla_rules(session: Session, notices: Sequence[SlaNotice]) -> None:
 
 
 def run_sla_cycle(db: Database, now: datetime | None = None) -> list[SlaNotice]:
-    """One periodic pass: record warnings and breaches, then run the SLA rules."""
+    """One periodic pass: record warnings and breaches, run the SLA rules, then the
+    ``time_elapsed`` rules."""
+    from socialdesk.automation.elapsed import run_time_rules
+
+    now = now or utcnow()
     with db.write() as session:
-        notices = scan_sla(session.connection(), now or utcnow())
+        notices = scan_sla(session.connection(), now)
         run_sla_rules(session, notices)
+        run_time_rules(session, now)
     return notices

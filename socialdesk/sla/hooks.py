@@ -14,9 +14,7 @@ from socialdesk.sla.tracker import TicketClocks
 from socialdesk.store.models import Message, Ticket, TicketEvent, User
 
 
-def _update_clocks(
-    session: Session, ticket: Ticket, change: Callable[[TicketClocks], None]
-) -> None:
+def update_clocks(session: Session, ticket: Ticket, change: Callable[[TicketClocks], None]) -> None:
     conn = session.connection()
     policies = load_policies(conn, [ticket.workspace_id]).get(ticket.workspace_id, [])
     policy = policy_for(policies, ticket.sla_policy_id, ticket.platform)
@@ -44,7 +42,7 @@ def after_reply(
     session: Session, ticket: Ticket, actor: User | None, message: Message, at: datetime
 ) -> None:
     """An agent answered: response clocks are fulfilled, promises become follow-ups."""
-    _update_clocks(session, ticket, lambda tracker: tracker.agent_reply(at))
+    update_clocks(session, ticket, lambda tracker: tracker.agent_reply(at))
     from socialdesk.automation.followups import schedule_promised_follow_up
     from socialdesk.automation.step import run_for_ticket
 
@@ -66,7 +64,7 @@ def after_status_change(
     from socialdesk.automation.check_in import ask_after_solve
     from socialdesk.automation.step import run_for_ticket
 
-    _update_clocks(session, ticket, lambda tracker: tracker.status_changed(old, new, at))
+    update_clocks(session, ticket, lambda tracker: tracker.status_changed(old, new, at))
     if new == TicketStatus.SOLVED and actor is not None:
         ask_after_solve(session, ticket, at)
     run_for_ticket(session, ticket, "status_change", at, {"previous_status": old})
