@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
+from socialdesk.actions import tickets as actions
 from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.actions.inbox import save_canned_response, set_posting_right
+from socialdesk.actions.tickets import assign
 from socialdesk.config import get_settings
 from socialdesk.domain.enums import Role
 from socialdesk.store.db import Database
@@ -23,7 +25,10 @@ from socialdesk.store.models import (
     AuditEntry,
     Message,
     Notification,
+    Team,
+    Ticket,
     TicketEvent,
+    TicketTag,
     User,
 )
 from socialdesk.web.app import create_app
@@ -289,9 +294,9 @@ def test_query_counts_per_page_are_pinned(client: TestClient, app_db: Database) 
         assert client.get("/inbox?view=unassigned").status_code == 200
     with counting(app_db) as ticket_queries:
         assert client.get(f"/tickets/{ticket_id}").status_code == 200
-    # session + memberships, accounts, counts, list, reach, members
-    assert len(inbox_queries) == 7, "\n".join(inbox_queries)
-    assert len(cached_queries) == 6, cached_queries
+    # session + memberships, accounts, teams, counts, list, reach, members
+    assert len(inbox_queries) == 8, "\n".join(inbox_queries)
+    assert len(cached_queries) == 7, cached_queries
     # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
     # account, user (posting right), posting right, tags, members
     assert len(ticket_queries) == 13, "\n".join(ticket_queries)
@@ -408,3 +413,48 @@ def test_mentions_in_notes_notify_the_user(client: TestClient, app_db: Database)
     )
     assert r.status_code == 303 and r.headers["location"] == f"/tickets/{ticket_id}"
     assert 'data-unread="' not in client.get("/inbox").text
+
+
+def test_by_team_view_with_counts_and_bulk_add_tag(client: TestClient, app_db: Database) -> None:
+    account = make_account(app_db)
+    ingest(
+        app_db, *[post(account, f"t{i}", f"team question {i}", author=f"u{i}") for i in range(3)]
+    )
+    with app_db.write() as s:
+        ws = ensure_workspace(s)
+        billing = Team(workspace_id=ws.id, name="Billing")
+        s.add_all([billing, Team(workspace_id=ws.id, name="Shipping")])
+        s.flush()
+        lead = s.scalar(select(User).where(User.email == "lead@example.com"))
+        assert lead is not None
+        tickets = list(s.scalars(select(Ticket).order_by(Ticket.id)))
+        for ticket in tickets[:2]:
+            assign(s, ticket, lead, None, team_id=billing.id)
+        actions.set_tags(s, tickets[0], lead, ["refund"])
+        billing_id, ids = billing.id, [t.id for t in tickets]
+    csrf = sign_in(client, "agent@example.com")
+    page = client.get("/inbox").text
+    assert re.search(rf'data-team-count="{billing_id}">2<', page) and "Shipping" in page
+    for sort in ("newest", "urgent"):
+        listed = client.get(f"/inbox?view=open&team={billing_id}&sort={sort}").text
+        assert "team Billing" in listed
+        found = {int(x) for x in re.findall(r'data-ticket-id="(\d+)"', listed)}
+        assert found == set(ids[:2]), sort
+    data = {"action": "tag", "tag": "Escalated", "ticket_id": [str(i) for i in ids[:2]]}
+    assert client.post("/inbox/bulk", data=data).status_code == 403  # no CSRF
+    r = client.post("/inbox/bulk", data={**data, "csrf_token": csrf})
+    assert r.status_code == 303
+    r = client.post("/inbox/bulk", data={**data, "tag": " ", "csrf_token": csrf})
+    assert r.status_code == 422
+    with app_db.session() as s:
+        tags = {
+            tid: sorted(s.scalars(select(TicketTag.tag).where(TicketTag.ticket_id == tid)))
+            for tid in ids
+        }
+        audited = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "ticket.tags_changed")
+        )
+    assert tags == {ids[0]: ["escalated", "refund"], ids[1]: ["escalated"], ids[2]: []}
+    assert audited == 3

@@ -1,5 +1,5 @@
-"""The inbox: views with counts, filters by channel and account, sorting, pagination,
-bulk assign and solve."""
+"""The inbox: views with counts, filters by channel, account and team, sorting,
+pagination, bulk assign, tag and solve."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from socialdesk.store.models import (
     Contact,
     ContactIdentity,
     Membership,
+    Team,
     Ticket,
     User,
 )
@@ -59,6 +60,7 @@ class Counts:
     views: dict[str, int]
     by_account: dict[int, int]
     by_platform: dict[str, int]
+    by_team: dict[int, int]
 
 
 _count_cache: dict[tuple[Any, ...], tuple[float, Counts]] = {}
@@ -77,6 +79,7 @@ def _counts(session: Session, user: WebUser, platform_of: dict[int, str]) -> Cou
         select(
             t.status,
             t.channel_account_id,
+            t.team_id,
             t.assignee_id.is_(None).label("unassigned"),
             case((t.assignee_id == user.id, True), else_=False).label("mine"),
             func.count(),
@@ -85,12 +88,13 @@ def _counts(session: Session, user: WebUser, platform_of: dict[int, str]) -> Cou
             t.workspace_id.in_(user.workspace_ids),
             t.status.in_(sorted(UNSOLVED | {str(TicketStatus.SOLVED)})),
         )
-        .group_by(t.status, t.channel_account_id, "unassigned", "mine")
+        .group_by(t.status, t.channel_account_id, t.team_id, "unassigned", "mine")
     ).all()
     views = dict.fromkeys((v for v, _ in VIEWS), 0)
     by_account: dict[int, int] = {}
     by_platform: dict[str, int] = {}
-    for status, account_id, unassigned, mine, n in rows:
+    by_team: dict[int, int] = {}
+    for status, account_id, team_id, unassigned, mine, n in rows:
         if status == TicketStatus.SOLVED:
             views["solved"] += n
             continue
@@ -98,12 +102,14 @@ def _counts(session: Session, user: WebUser, platform_of: dict[int, str]) -> Cou
         views["pending"] += n if status == TicketStatus.PENDING else 0
         views["unassigned"] += n if unassigned else 0
         views["mine"] += n if mine else 0
+        if team_id is not None:
+            by_team[team_id] = by_team.get(team_id, 0) + n
         if account_id is not None:
             by_account[account_id] = by_account.get(account_id, 0) + n
             platform = platform_of.get(account_id)
             if platform:
                 by_platform[platform] = by_platform.get(platform, 0) + n
-    counts = Counts(views, by_account, by_platform)
+    counts = Counts(views, by_account, by_platform, by_team)
     with _count_lock:
         _count_cache[key] = (now, counts)
     return counts
@@ -114,7 +120,9 @@ def forget_counts() -> None:
         _count_cache.clear()
 
 
-def _filter(user: WebUser, view: str, channel: str | None, account: int | None) -> TicketFilter:
+def _filter(
+    user: WebUser, view: str, channel: str | None, account: int | None, team: int | None = None
+) -> TicketFilter:
     statuses: set[str] = set(UNSOLVED)
     if view == "pending":
         statuses = {str(TicketStatus.PENDING)}
@@ -125,6 +133,7 @@ def _filter(user: WebUser, view: str, channel: str | None, account: int | None) 
         statuses=statuses,
         platforms={channel} if channel else None,
         account_id=account,
+        team_id=team,
         assignee_id=user.id if view == "mine" else None,
         unassigned=view == "unassigned",
     )
@@ -146,6 +155,8 @@ def _urgent_page(session: Session, f: TicketFilter, page: int) -> tuple[list[Row
         query = query.where(t.platform.in_(sorted(f.platforms)))
     if f.account_id is not None:
         query = query.where(t.channel_account_id == f.account_id)
+    if f.team_id is not None:
+        query = query.where(t.team_id == f.team_id)
     if f.unassigned:
         query = query.where(t.assignee_id.is_(None))
     elif f.assignee_id is not None:
@@ -220,6 +231,7 @@ def inbox_context(
     sort: str,
     cursor: str | None,
     page: int,
+    team: int | None = None,
 ) -> dict[str, Any]:
     accounts = list(
         session.execute(
@@ -233,8 +245,15 @@ def inbox_context(
             .order_by(ChannelAccount.platform, ChannelAccount.handle)
         )
     )
+    teams = list(
+        session.execute(
+            select(Team.id, Team.name)
+            .where(Team.workspace_id.in_(user.workspace_ids))
+            .order_by(Team.name)
+        )
+    )
     counts = _counts(session, user, {a.id: a.platform for a in accounts})
-    f = _filter(user, view, channel, account)
+    f = _filter(user, view, channel, account, team)
     next_cursor: str | None = None
     more = False
     if sort == "urgent":
@@ -251,7 +270,13 @@ def inbox_context(
     reach = _reach_of(session, sorted({r.contact_id for r in rows if r.contact_id}))
     members = team_members(session, user)
     names = dict(members)
-    base = {"view": view, "channel": channel or "", "account": account or "", "sort": sort}
+    base = {
+        "view": view,
+        "channel": channel or "",
+        "account": account or "",
+        "team": team or "",
+        "sort": sort,
+    }
     base = {k: v for k, v in base.items() if v not in ("", None)}
     next_url = None
     if next_cursor:
@@ -271,6 +296,8 @@ def inbox_context(
         "view": view,
         "channel": channel or "",
         "account": account,
+        "teams": teams,
+        "team": team,
         "sort": sort,
         "paged": bool(cursor) or page > 0,
         "next_url": next_url,
@@ -292,6 +319,7 @@ def inbox(
     view: View = "open",
     channel: Platform | None = None,
     account: int | None = None,
+    team: int | None = None,
     sort: Literal["newest", "oldest", "urgent"] = "newest",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=0, le=10_000)] = 0,
@@ -307,6 +335,7 @@ def inbox(
             sort=sort,
             cursor=cursor,
             page=page,
+            team=team,
         )
     template = "inbox_list.html" if is_htmx(request) else "inbox.html"
     return render(request, template, user, **context)
@@ -316,13 +345,17 @@ def inbox(
 def bulk(
     request: Request,
     user: FormUser,
-    action: Annotated[Literal["assign_me", "assign", "solve"], Form()],
+    action: Annotated[Literal["assign_me", "assign", "solve", "tag"], Form()],
     ticket_id: Annotated[list[int] | None, Form()] = None,
     assignee_id: Annotated[str, Form()] = "",
+    tag: Annotated[str, Form(max_length=200)] = "",
     back: Annotated[str, Form()] = "/inbox",
 ) -> Response:
     require_writer(user)
     database: Database = request.app.state.db
+    new_tags = [t for t in tag.split(",") if t.strip()]
+    if action == "tag" and not new_tags:
+        raise PageError(422, "Type a tag to add to the selected tickets.")
     if ticket_id:
         with database.write() as session:
             actor = session.get(User, user.id)
@@ -332,6 +365,9 @@ def bulk(
                 try:
                     if action == "solve":
                         actions.set_status(session, ticket, actor, TicketStatus.SOLVED)
+                    elif action == "tag":
+                        current = actions.current_tags(session, ticket.id)
+                        actions.set_tags(session, ticket, actor, [*current, *new_tags])
                     elif action == "assign_me":
                         actions.assign(session, ticket, actor, actor.id)
                     else:

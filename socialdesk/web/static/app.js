@@ -167,6 +167,15 @@
     }
   });
 
+  // Enter in the bulk tag field adds the tag (not the form's first button, assign to me).
+  const bulkTag = document.getElementById("bulk-tag");
+  if (bulkTag) bulkTag.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    const button = bulkTag.form && bulkTag.form.querySelector("button[name=action][value=tag]");
+    if (button) button.click();
+  });
+
   // ---- keyboard shortcuts --------------------------------------------------------------
   const help = document.getElementById("help");
   document.querySelectorAll("[data-help-open]").forEach((b) => b.addEventListener("click", () => help.showModal()));
