@@ -20,18 +20,27 @@ from sqlalchemy import Connection, insert, select
 from socialdesk.automation.rules import conditions_hold
 from socialdesk.delivery.outbox import reply_kind
 from socialdesk.domain.business_hours import next_business_start
-from socialdesk.domain.enums import DeliveryState, Direction, TicketEventKind, TicketStatus
+from socialdesk.domain.enums import (
+    DeliveryState,
+    Direction,
+    Priority,
+    Role,
+    TicketEventKind,
+    TicketStatus,
+)
 from socialdesk.sla.policies import PolicySpec
 from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
     AutomationRule,
+    Membership,
     Message,
     Notification,
     OutboxEntry,
     TeamMember,
     TicketEvent,
     TicketTag,
+    User,
 )
 from socialdesk.store.models.base import table_of
 
@@ -43,6 +52,8 @@ _notifications = table_of(Notification)
 _tags = table_of(TicketTag)
 _events = table_of(TicketEvent)
 _members = table_of(TeamMember)
+_users = table_of(User)
+_memberships = table_of(Membership)
 
 Emit = Callable[[TicketEventKind, datetime, str, dict[str, Any]], None]
 
@@ -181,6 +192,10 @@ class Runner:
             return self._reply(rule, action, trigger, facts)
         elif kind == "notify":
             self._notify(rule, action, at)
+        elif kind == "notify_email":
+            self._notify_email(rule, action, at)
+        elif kind == "escalate":
+            return self._escalate(rule, action, at)
         elif kind == "close_as_noise" and t.status != TicketStatus.CLOSED:
             self._set_status(rule, TicketStatus.CLOSED, trigger, queue)
         elif kind == "set_status" and t.status not in (action["status"], TicketStatus.CLOSED):
@@ -275,6 +290,124 @@ class Runner:
             {"rule_id": rule.id, "message_id": message_id},
         )
         return "send_canned_reply"
+
+    def _escalate(self, rule: RuleSpec, action: Mapping[str, Any], at: datetime) -> str:
+        """Urgent priority, the escalation team if given, and an in-app note to the leads."""
+        t, actor = self.ticket, f"rule:{rule.id}"
+        if t.priority != Priority.URGENT:
+            self.emit(
+                TicketEventKind.PRIORITY_CHANGED,
+                at,
+                actor,
+                {"from": t.priority, "to": str(Priority.URGENT), "rule_id": rule.id},
+            )
+            t.priority = str(Priority.URGENT)
+        team_id = action.get("team_id")
+        if team_id is not None and t.team_id != team_id:
+            self.emit(
+                TicketEventKind.TEAM_CHANGED,
+                at,
+                actor,
+                {"from": t.team_id, "to": team_id, "rule_id": rule.id},
+            )
+            t.team_id = team_id
+        leads = sorted(
+            r.id
+            for r in self.conn.execute(
+                select(_users.c.id)
+                .join(_memberships, _memberships.c.user_id == _users.c.id)
+                .where(
+                    _memberships.c.workspace_id == t.workspace_id,
+                    _users.c.role == str(Role.LEAD),
+                    _users.c.is_active.is_(True),
+                )
+            )
+        )
+        body = str(action.get("message") or f"Escalated by rule {rule.name!r}: {t.subject}")
+        if leads:
+            self.conn.execute(
+                insert(_notifications),
+                [
+                    {
+                        "workspace_id": t.workspace_id,
+                        "user_id": lead,
+                        "team_id": team_id,
+                        "ticket_id": t.id,
+                        "kind": "escalation",
+                        "body": body[:2000],
+                        "data": {"rule_id": rule.id},
+                        "created_at": utcnow(),
+                    }
+                    for lead in leads
+                ],
+            )
+        self.emit(
+            TicketEventKind.ESCALATED,
+            at,
+            actor,
+            {"rule_id": rule.id, "team_id": team_id, "notified": leads},
+        )
+        return "escalate"
+
+    def _notify_email(self, rule: RuleSpec, action: Mapping[str, Any], at: datetime) -> None:
+        """Record the intent to e-mail someone: a ``notifications`` row with kind ``email``.
+
+        No SMTP sender exists yet, so nothing is sent; the row (``user_id`` null, so it
+        never shows as an in-app notification) says to whom and what.
+        """
+        t = self.ticket
+        user_ids = [action["user_id"]] if action.get("user_id") else []
+        if action.get("team_id"):
+            user_ids += [
+                r.user_id
+                for r in self.conn.execute(
+                    select(_members.c.user_id).where(_members.c.team_id == action["team_id"])
+                )
+            ]
+        user_ids = sorted(set(user_ids))
+        to = (
+            [
+                r.email
+                for r in self.conn.execute(
+                    select(_users.c.email).where(
+                        _users.c.id.in_(user_ids), _users.c.is_active.is_(True)
+                    )
+                )
+            ]
+            if user_ids
+            else []
+        )
+        if action.get("to"):
+            to.append(str(action["to"]))
+        to = sorted(set(to))
+        self.conn.execute(
+            insert(_notifications),
+            [
+                {
+                    "workspace_id": t.workspace_id,
+                    "user_id": None,
+                    "team_id": action.get("team_id"),
+                    "ticket_id": t.id,
+                    "kind": "email",
+                    "body": str(action["message"])[:2000],
+                    "data": {
+                        "channel": "email",
+                        "to": to,
+                        "user_ids": user_ids,
+                        "rule_id": rule.id,
+                        "state": "intent",
+                        "reason": "no SMTP sender configured; recorded, not sent",
+                    },
+                    "created_at": utcnow(),
+                }
+            ],
+        )
+        self.emit(
+            TicketEventKind.NOTIFIED,
+            at,
+            f"rule:{rule.id}",
+            {"rule_id": rule.id, "channel": "email", "to": to},
+        )
 
     def _notify(self, rule: RuleSpec, action: Mapping[str, Any], at: datetime) -> None:
         t = self.ticket

@@ -54,10 +54,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "notify": ("message",),
     "close_as_noise": (),
     "set_status": ("status",),
+    "escalate": (),
+    "notify_email": ("message",),
 }
 # What a rule may set a ticket to (closing is ``close_as_noise``; new is never set back).
 RULE_STATUSES = ("open", "pending", "on_hold", "solved")
-OPTIONAL_ACTION_KEYS = {"once_per_ticket", "user_id", "team_id"}
+OPTIONAL_ACTION_KEYS = {"once_per_ticket", "user_id", "team_id", "to", "message"}
 
 
 def _check_value(name: str, kind: str, op: str, value: Any) -> Any:
@@ -120,6 +122,12 @@ def validate_rule(event: Any, conditions: Any, actions: Any) -> tuple[str, list[
             raise ValueError(f"{where}.priority: one of {', '.join(Priority)}")
         if action["type"] == "set_status" and action["status"] not in RULE_STATUSES:
             raise ValueError(f"{where}.status: one of {', '.join(RULE_STATUSES)}")
+        if action["type"] == "notify_email":
+            to = action.get("to")
+            if to is not None and (not isinstance(to, str) or "@" not in to):
+                raise ValueError(f"{where}.to: an e-mail address")
+            if not (to or action.get("user_id") or action.get("team_id")):
+                raise ValueError(f"{where}: notify_email needs to, user_id or team_id")
         if action["type"] == "notify" and not (action.get("user_id") or action.get("team_id")):
             raise ValueError(f"{where}: notify needs user_id or team_id")
         clean_actions.append(dict(action))

@@ -116,6 +116,7 @@ class TicketEventKind(StrEnum):
     RULE_FIRED = "rule_fired"
     AUTO_REPLIED = "auto_replied"
     NOTIFIED = "notified"
+    ESCALATED = "escalated"
     FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
     CSAT_RECORDED = "csat_recorded"
     # "Does it work now?" after solving: asked once, then answered (csat_recorded) or not.

@@ -8,13 +8,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.automation.elapsed import time_facts
 from socialdesk.automation.rules import conditions_hold, validate_rule
 from socialdesk.automation.step import run_sla_cycle
 from socialdesk.config import Settings
+from socialdesk.domain.enums import Role
 from socialdesk.pipeline.build import build_pipeline
-from socialdesk.store.db import Database
-from socialdesk.store.models import TicketEvent
+from socialdesk.store.db import Database, utcnow
+from socialdesk.store.models import Notification, Team, TicketEvent
 from tests.automation.test_automation_db import add_rule
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy, ticket_of
@@ -156,3 +158,78 @@ def test_pending_tickets_are_solved_after_two_hours_of_silence_once(db: Database
     with db.session() as s:
         kinds = list(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == pending.id)))
     assert "sla_fulfilled" in kinds and kinds.count("status_changed") == 2
+
+
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [
+        ({"type": "notify_email", "message": "hi"}, "needs to, user_id or team_id"),
+        ({"type": "notify_email", "message": "hi", "to": "not-an-address"}, "e-mail address"),
+        ({"type": "notify_email", "to": "lead@ex.com"}, "needs message"),
+    ],
+)
+def test_notify_email_is_validated(action: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        validate_rule("ticket_created", [], [action])
+
+
+def test_unanswered_tickets_are_escalated_and_mailed(db: Database) -> None:
+    with db.write() as s:
+        ws = ensure_workspace(s)
+        lead = create_user(s, "lead@ex.com", "password123", Role.LEAD, workspace=ws)
+        create_user(s, "agent@ex.com", "password123", Role.AGENT, workspace=ws)
+        team = Team(workspace_id=ws.id, name="escalations", skills=[], created_at=utcnow())
+        s.add(team)
+        s.flush()
+        lead_id, team_id = lead.id, team.id
+    add_rule(
+        db,
+        name="unanswered for an hour",
+        event="time_elapsed",
+        conditions=[
+            {"field": "status", "op": "in", "value": ["new", "open"]},
+            {"field": "minutes_since_last_customer_message", "op": "gte", "value": 60},
+        ],
+        actions=[
+            {"type": "escalate", "team_id": team_id},
+            {"type": "notify_email", "user_id": lead_id, "to": "oncall@ex.com", "message": "late"},
+        ],
+    )
+    acct = make_account(db)
+    ingest(db, post(acct, "1", "@AcmeSupport my account was hacked"), pipeline=PIPELINE)
+    run_sla_cycle(db, T0 + timedelta(minutes=61))
+    run_sla_cycle(db, T0 + timedelta(minutes=120))  # once per ticket
+
+    ticket = ticket_of(db, "1")
+    assert ticket.priority == "urgent" and ticket.team_id == team_id
+    with db.session() as s:
+        notes = s.scalars(select(Notification).order_by(Notification.id)).all()
+        in_app = [(n.user_id, n.kind) for n in notes if n.user_id is not None]
+        [mail] = [n for n in notes if n.kind == "email"]
+        kinds = list(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)))
+    assert in_app == [(lead_id, "escalation")]  # leads only, not the agent
+    assert mail.user_id is None and mail.body == "late" and mail.ticket_id == ticket.id
+    assert mail.data["channel"] == "email" and mail.data["state"] == "intent"
+    assert mail.data["to"] == ["lead@ex.com", "oncall@ex.com"]
+    assert kinds.count("escalated") == 1 and kinds.count("notified") == 1
+
+
+def test_escalate_from_the_pipeline_without_a_team(db: Database) -> None:
+    add_rule(
+        db,
+        name="legal threats",
+        event="ticket_created",
+        conditions=[{"field": "text", "op": "contains", "value": "lawyer"}],
+        actions=[{"type": "escalate", "message": "legal threat on X"}],
+    )
+    with db.write() as s:
+        lead_id = create_user(
+            s, "lead@ex.com", "password123", Role.LEAD, workspace=ensure_workspace(s)
+        ).id
+    acct = make_account(db)
+    ingest(db, post(acct, "1", "@AcmeSupport my lawyer will call you"), pipeline=PIPELINE)
+    ticket = ticket_of(db, "1")
+    assert ticket.priority == "urgent" and ticket.team_id is None
+    with db.session() as s:
+        [note] = s.scalars(select(Notification)).all()
+    assert (note.user_id, note.kind, note.body) == (lead_id, "escalation", "legal threat on X")
