@@ -204,15 +204,21 @@ def emulate(
 
 @app.command()
 def worker() -> None:
-    """Run the background workers (webhook processing, delivery, polling) on their own,
-    for installs that serve the web app with SOCIALDESK_RUN_WORKERS=false."""
+    """Run the background workers (webhook processing, delivery, polling, the SLA scan
+    and time rules) on their own, for installs that serve the web app with
+    SOCIALDESK_RUN_WORKERS=false."""
     import signal
     import threading
 
     from socialdesk.web.app import create_app
 
     web = create_app(get_settings())
-    workers = [web.state.raw_event_worker, web.state.delivery_worker, web.state.poller]
+    workers = [
+        web.state.raw_event_worker,
+        web.state.delivery_worker,
+        web.state.poller,
+        web.state.sla_worker,
+    ]
     for item in workers:
         item.start()
     stop = threading.Event()

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # The web process also runs the raw-event, delivery and polling workers; turn off
     # when `socialdesk worker` runs them in processes of their own.
     run_workers: bool = True
+    # How often the workers run the SLA scan and the time_elapsed rules.
+    sla_scan_seconds: float = 60.0
 
 
 @lru_cache(maxsize=1)

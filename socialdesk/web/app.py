@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
 from socialdesk import __version__
+from socialdesk.automation.worker import SlaScanWorker
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.x import XConnector
@@ -38,7 +39,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # With run_workers off, a separate `socialdesk worker` process does this work.
         workers = (
-            [app.state.raw_event_worker, app.state.delivery_worker, app.state.poller]
+            [
+                app.state.raw_event_worker,
+                app.state.delivery_worker,
+                app.state.poller,
+                app.state.sla_worker,
+            ]
             if settings.run_workers
             else []
         )
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.delivery_worker = DeliveryWorker(app.state.db, ConnectorRegistry(settings))
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, ConnectorRegistry(settings))
+    app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.raw_inbox = RawInbox(app.state.db)
     app.include_router(hooks.router)
     app.include_router(webform.router)
