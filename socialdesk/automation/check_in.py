@@ -54,6 +54,7 @@ _YES = re.compile(
     r"|all\s+good\b|fixed\b|perfect\b|solved\b|sorted\b|great\b)",
     re.I,
 )
+_MENTIONS = re.compile(r"^(?:\s*@[\w.]+)+[\s,:]*")
 _events = table_of(TicketEvent)
 _tickets = table_of(Ticket)
 _csat = table_of(CsatResponse)
@@ -65,6 +66,7 @@ def parse_check_in_answer(text: str) -> tuple[int, str] | None:
     A 1-5 score as ``parse_csat_answer`` reads it; otherwise "no / still broken" is 1
     and "yes / it works" is 5, with the whole text as the comment.
     """
+    text = _MENTIONS.sub("", text)  # "@AcmeSupport 5/5": replies on X open with handles
     scored = parse_csat_answer(text)
     if scored is not None:
         return scored[0], scored[1].lstrip(",;:- ").strip()

@@ -40,6 +40,8 @@ PIPELINE = build_pipeline(Settings())
         ("what about my refund?", None),
         ("thanks!", None),
         ("10/10", None),
+        ("@AcmeSupport @sam 5/5", (5, "")),
+        ("@AcmeSupport still broken", (1, "still broken")),
     ],
 )
 def test_check_in_answers(text: str, expected: tuple[int, str] | None) -> None:
