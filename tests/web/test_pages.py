@@ -458,3 +458,22 @@ def test_by_team_view_with_counts_and_bulk_add_tag(client: TestClient, app_db: D
         )
     assert tags == {ids[0]: ["escalated", "refund"], ids[1]: ["escalated"], ids[2]: []}
     assert audited == 3
+
+
+def test_most_urgent_sort_orders_by_priority_then_waiting(
+    client: TestClient, app_db: Database
+) -> None:
+    account = make_account(app_db)
+    ingest(app_db, *[post(account, f"u{i}", f"urgent sort {i}", author=f"w{i}") for i in range(5)])
+    with app_db.write() as s:
+        tickets = list(s.scalars(select(Ticket).order_by(Ticket.id)))
+        now = tickets[0].last_message_at
+        setup = [("normal", 10), ("high", 5), ("urgent", None), ("high", 50), ("normal", None)]
+        for ticket, (priority, minutes) in zip(tickets, setup, strict=True):
+            ticket.priority = priority
+            ticket.awaiting_since = None if minutes is None else now - timedelta(minutes=minutes)
+        ids = [t.id for t in tickets]
+    sign_in(client, "agent@example.com")
+    page = client.get("/inbox?sort=urgent").text
+    listed = [int(x) for x in re.findall(r'data-ticket-id="(\d+)"', page)]
+    assert listed == [ids[2], ids[3], ids[1], ids[0], ids[4]]

@@ -21,6 +21,10 @@ class Ticket(Base):
         Index("ix_tickets_account_last", "channel_account_id", "last_message_at", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status", "last_message_at"),
         Index("ix_tickets_contact_status", "contact_id", "status"),
+        # "Most urgent" (web/pages/inbox.py): one index range per priority, in waiting order.
+        Index(
+            "ix_tickets_ws_priority_awaiting", "workspace_id", "priority", "awaiting_since", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

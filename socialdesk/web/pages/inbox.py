@@ -11,12 +11,18 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import Row, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
-from socialdesk.domain.enums import UNSOLVED_STATUSES, Platform, TicketStatus
+from socialdesk.domain.enums import (
+    PRIORITY_RANK,
+    UNSOLVED_STATUSES,
+    Platform,
+    Priority,
+    TicketStatus,
+)
 from socialdesk.store.db import Database
 from socialdesk.store.models import (
     ChannelAccount,
@@ -139,29 +145,63 @@ def _filter(
     )
 
 
+# Every Priority value, most urgent first (a ticket's priority is always one of these).
+URGENT_ORDER = tuple(str(p) for p in sorted(Priority, key=lambda p: -PRIORITY_RANK[p]))
+
+
 def _urgent_page(session: Session, f: TicketFilter, page: int) -> tuple[list[Row[Any]], bool]:
-    """Priority first, then who has waited longest: offset pages (this order has no key)."""
+    """Priority first, then who has waited longest (nobody waiting last), then id.
+
+    Sorting every open ticket by a computed rank cannot use an index, so the page is the
+    merge of small index ranges of ``ix_tickets_ws_priority_awaiting``: per workspace,
+    priority and "waiting or not", the first ``offset + limit`` matching rows in
+    waiting order (a ``UNION ALL`` in one query), ordered again in the outer query.
+    """
     t = Ticket
-    rank = case(
-        (t.priority == "urgent", 0), (t.priority == "high", 1), (t.priority == "normal", 2),
-        else_=3,
-    )  # fmt: skip
-    query = (
-        select(t.id)
-        .where(t.workspace_id.in_(f.workspace_ids), t.status.in_(sorted(f.statuses or UNSOLVED)))
-        .order_by(rank, t.awaiting_since.is_(None), t.awaiting_since, t.id)
+    wanted = (page + 1) * PAGE_SIZE + 1
+    statuses = sorted(f.statuses or UNSOLVED)
+
+    def branch(workspace_id: int, rank: int, priority: str, waiting: bool) -> Any:
+        query = select(
+            t.id.label("id"),
+            literal(rank).label("rank"),
+            literal(0 if waiting else 1).label("idle"),
+            t.awaiting_since.label("since"),
+        ).where(t.workspace_id == workspace_id, t.status.in_(statuses))
+        query = query.where(t.priority == priority)
+        if waiting:
+            query = query.where(t.awaiting_since.is_not(None)).order_by(t.awaiting_since, t.id)
+        else:
+            query = query.where(t.awaiting_since.is_(None)).order_by(t.id)
+        if f.platforms:
+            query = query.where(t.platform.in_(sorted(f.platforms)))
+        if f.account_id is not None:
+            query = query.where(t.channel_account_id == f.account_id)
+        if f.team_id is not None:
+            query = query.where(t.team_id == f.team_id)
+        if f.unassigned:
+            query = query.where(t.assignee_id.is_(None))
+        elif f.assignee_id is not None:
+            query = query.where(t.assignee_id == f.assignee_id)
+        return select(query.limit(wanted).subquery())
+
+    branches = [
+        branch(ws, rank, priority, waiting)
+        for ws in sorted(set(f.workspace_ids))
+        for rank, priority in enumerate(URGENT_ORDER)
+        for waiting in (True, False)
+    ]
+    if not branches:
+        return [], False
+    merged = union_all(*branches).subquery()
+    ids = list(
+        session.scalars(
+            select(merged.c.id)
+            .order_by(merged.c.rank, merged.c.idle, merged.c.since, merged.c.id)
+            .offset(page * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        )
     )
-    if f.platforms:
-        query = query.where(t.platform.in_(sorted(f.platforms)))
-    if f.account_id is not None:
-        query = query.where(t.channel_account_id == f.account_id)
-    if f.team_id is not None:
-        query = query.where(t.team_id == f.team_id)
-    if f.unassigned:
-        query = query.where(t.assignee_id.is_(None))
-    elif f.assignee_id is not None:
-        query = query.where(t.assignee_id == f.assignee_id)
-    ids = list(session.scalars(query.offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
     if not ids:
