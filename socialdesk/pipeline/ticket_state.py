@@ -166,6 +166,9 @@ def _customer_wrote(ticket: TicketState, created_at: datetime, body: str) -> Non
         ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED) and not ticket.needs_reply
     )
     if answered and is_gratitude_only(body):
+        # Mark the message itself too, so no step starts a response clock for it.
+        if ticket.events and ticket.events[-1].kind == TicketEventKind.MESSAGE_RECEIVED:
+            ticket.events[-1].data["acknowledgement"] = True
         ticket.events.append(
             PendingEvent(TicketEventKind.CUSTOMER_ACKNOWLEDGED, created_at, "customer")
         )

@@ -19,7 +19,9 @@ def feed_events(tracker: TicketClocks, ticket: TicketState, events: list[Pending
         kind, at, data = event.kind, event.created_at, event.data
         if kind == TicketEventKind.CREATED:
             tracker.created(at)
-        elif kind == TicketEventKind.MESSAGE_RECEIVED and not data.get("csat_answer"):
+        elif kind == TicketEventKind.MESSAGE_RECEIVED and not (
+            data.get("csat_answer") or data.get("acknowledgement")
+        ):
             tracker.customer_message(at, answered_before=answered_before)
         elif kind == TicketEventKind.REPLIED:
             tracker.agent_reply(at)

@@ -147,3 +147,21 @@ def test_scan_sends_each_warning_and_breach_once(db: Database) -> None:
     assert ticket_of(db, "1").sla_breached
     with db.session() as s:
         assert all(c.next_check_at is None for c in s.scalars(select(SlaClock)))
+
+
+def test_a_bare_thank_you_starts_no_response_clock(db: Database) -> None:
+    add_policy(db)
+    acct = make_account(db)
+    ingest(db, post(acct, "1", "my order never arrived"), pipeline=PIPELINE)
+    ingest(
+        db,
+        post(acct, "2", "Sorry! It ships today.", outbound=True, reply_to="1", minutes=20),
+        pipeline=PIPELINE,
+    )
+    ingest(db, post(acct, "3", "thanks a lot!", reply_to="2", minutes=40), pipeline=PIPELINE)
+    ticket = ticket_of(db, "3")
+    assert ticket.status == "pending" and not ticket.needs_reply
+    assert ticket.next_response_due_at is None
+    assert not [
+        kind for kind, data in events_of(db, ticket.id) if data.get("target") == "next_response"
+    ]
