@@ -69,6 +69,22 @@ def test_live_ticket_canned_reply_and_collision(browser: Any, site: Site) -> Non
         sent = s.scalar(select(Message).where(Message.direction == "outbound"))
         assert sent is not None and sent.delivery_state == "sent"
         assert sent.platform_message_id == posted["id"]
+
+    # Move the conversation to a DM: the message goes to the customer on X privately.
+    page.locator("summary", has_text="Move to private").click()
+    page.get_by_label("Send a direct message").check()
+    page.locator("#private-body").fill("Hi Jordan, could you send us your order number here?")
+    page.locator("#private-form").get_by_role("button", name="Move to private").click()
+    page.locator(".msg.outbound.private", has_text="send us your order number").wait_for()
+    deadline = time.monotonic() + 15
+    dms: list[dict[str, Any]] = []
+    while not dms and time.monotonic() < deadline:
+        dms = [
+            e for e in site.x.get("/_emulator/sent").json() if "dm_conversations" in e["endpoint"]
+        ]
+        time.sleep(0.1)
+    assert len(dms) == 1
+    assert tweet["user"]["id_str"] in dms[0]["path"]
     agent_ctx.close()
     lead_ctx.close()
 
