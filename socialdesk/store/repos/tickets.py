@@ -105,6 +105,8 @@ def list_tickets(
         t.sentiment,
         t.intent,
         t.first_response_due_at,
+        t.next_response_due_at,
+        t.resolution_due_at,
         t.sla_breached,
         t.created_at,
         Contact.display_name.label("contact_name"),

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialdesk.automation.admin import delete_rule, save_rule
@@ -16,8 +16,8 @@ from socialdesk.automation.csat import record_csat
 from socialdesk.automation.rules import out_of_hours_acknowledgement
 from socialdesk.domain.enums import UNSOLVED_STATUSES, Role
 from socialdesk.routing.actions import configure_team, set_availability
-from socialdesk.routing.store import open_counts
 from socialdesk.sla import admin as sla_admin
+from socialdesk.sla import views as sla_views
 from socialdesk.sla.policies import queue_sort_key
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
@@ -190,8 +190,7 @@ def at_risk(
         )
         .join(Ticket, Ticket.id == SlaClock.ticket_id)
         .where(
-            SlaClock.workspace_id.in_(workspace_ids(session, user)),
-            SlaClock.status == "running",
+            sla_views.running_clocks(workspace_ids(session, user)),
             SlaClock.due_at <= horizon,
         )
         .order_by(SlaClock.due_at)
@@ -284,47 +283,7 @@ def availability(
 @router.get("/queue/live")
 def live_queue(session: ReadSession, user: CurrentUser) -> dict[str, Any]:
     """A lead's view: queue sizes, the oldest waiting post per channel, agents' load."""
-    allowed = workspace_ids(session, user)
-    unsolved = and_(Ticket.workspace_id.in_(allowed), Ticket.status.in_(OPEN))
-    sizes = session.execute(
-        select(Ticket.platform, Ticket.status, func.count())
-        .where(unsolved)
-        .group_by(Ticket.platform, Ticket.status)
-    )
-    queues: dict[str, dict[str, int]] = {}
-    for platform, status, count in sizes:
-        queues.setdefault(platform, {})[status] = int(count)
-    oldest = session.execute(
-        select(Ticket.platform, func.min(Ticket.awaiting_since))
-        .where(unsolved, Ticket.needs_reply.is_(True), Ticket.awaiting_since.is_not(None))
-        .group_by(Ticket.platform)
-    )
-    now = utcnow()
-    waiting = {
-        platform: {"since": since, "waited_seconds": (now - since).total_seconds()}
-        for platform, since in oldest
-        if since is not None
-    }
-    members = select(Membership.user_id).where(Membership.workspace_id.in_(allowed))
-    agents = list(
-        session.scalars(
-            select(User).where(User.id.in_(members), User.on_shift.is_(True), User.is_active)
-        )
-    )
-    loads = open_counts(session.connection(), [a.id for a in agents])
-    return {
-        "queues": queues,
-        "oldest_waiting": waiting,
-        "agents_on_shift": [
-            {
-                "user_id": a.id,
-                "name": a.name,
-                "open_tickets": loads.get(a.id, 0),
-                "max_open_tickets": a.max_open_tickets,
-            }
-            for a in sorted(agents, key=lambda a: a.id)
-        ],
-    }
+    return sla_views.live_queue(session, workspace_ids(session, user), utcnow())
 
 
 @router.get("/queue/next")

@@ -12,6 +12,7 @@ from socialdesk.web.pages.auth import router as auth_router
 from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, render
 from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.inbox import router as inbox_router
+from socialdesk.web.pages.live_queue import router as queue_router
 from socialdesk.web.pages.notifications import router as notifications_router
 from socialdesk.web.pages.settings import router as settings_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
         inbox_router,
         conversation_router,
         approvals_router,
+        queue_router,
         notifications_router,
         settings_router,
         live_router,

@@ -18,6 +18,7 @@ from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import Direction, Platform, Priority, TicketStatus, Visibility
 from socialdesk.live import LiveEvent, bus
+from socialdesk.sla import views as sla_views
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     ApprovalDraft,
@@ -110,7 +111,20 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "others": presence.others(ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
+        **_sla_context(session, ticket),
     }
+
+
+def _sla_context(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """The next due time and the breached / at-risk mark (one query over the clocks)."""
+    now = utcnow()
+    mark = sla_views.risk_of(session, [ticket.id], now).get(ticket.id)
+    if mark is None and ticket.sla_breached:
+        mark = sla_views.BREACHED
+    due = sla_views.next_due(
+        ticket.first_response_due_at, ticket.next_response_due_at, ticket.resolution_due_at
+    )
+    return {"sla_due": sla_views.due_label(due, now), "sla_mark": mark}
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)

@@ -23,7 +23,8 @@ from socialdesk.domain.enums import (
     Priority,
     TicketStatus,
 )
-from socialdesk.store.db import Database
+from socialdesk.sla import views as sla_views
+from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     ChannelAccount,
     Contact,
@@ -47,15 +48,21 @@ from socialdesk.web.sessions import FormUser, PageUser, WebUser
 router = APIRouter()
 PAGE_SIZE = 25
 UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
-View = Literal["unassigned", "mine", "open", "pending", "solved"]
+View = Literal["unassigned", "mine", "open", "pending", "solved", "at_risk"]
 VIEWS: list[tuple[str, str]] = [
     ("unassigned", "Unassigned"),
     ("mine", "Mine"),
     ("open", "All open"),
     ("pending", "Pending"),
     ("solved", "Solved"),
+    ("at_risk", "SLA at risk"),
 ]
-SORTS = [("newest", "Newest"), ("oldest", "Oldest"), ("urgent", "Most urgent")]
+SORTS = [
+    ("newest", "Newest"),
+    ("oldest", "Oldest"),
+    ("urgent", "Most urgent"),
+    ("due", "Time due"),
+]
 # Counts are one grouped scan; a few seconds of staleness keeps the page fast with
 # hundreds of thousands of tickets. Live events refresh the list, not the counts.
 COUNT_TTL_SECONDS = 5.0
@@ -115,10 +122,33 @@ def _counts(session: Session, user: WebUser, platform_of: dict[int, str]) -> Cou
             platform = platform_of.get(account_id)
             if platform:
                 by_platform[platform] = by_platform.get(platform, 0) + n
+    # Tickets breached or past their warning share (the SLA at-risk view), one more query.
+    views["at_risk"] = int(
+        session.scalar(
+            select(func.count(t.id)).where(
+                t.id.in_(sla_views.at_risk_tickets(user.workspace_ids, utcnow())),
+                t.status.in_(sorted(UNSOLVED)),
+            )
+        )
+        or 0
+    )
     counts = Counts(views, by_account, by_platform, by_team)
     with _count_lock:
         _count_cache[key] = (now, counts)
     return counts
+
+
+def counts_for(session: Session, user: WebUser) -> Counts:
+    """The (cached) inbox counts, for pages other than the inbox."""
+    platform_of: dict[int, str] = {
+        account_id: platform
+        for account_id, platform in session.execute(
+            select(ChannelAccount.id, ChannelAccount.platform).where(
+                ChannelAccount.workspace_id.in_(user.workspace_ids)
+            )
+        )
+    }
+    return _counts(session, user, platform_of)
 
 
 def forget_counts() -> None:
@@ -209,6 +239,45 @@ def _urgent_page(session: Session, f: TicketFilter, page: int) -> tuple[list[Row
     return _rows_for(session, ids), more
 
 
+def _offset_page(
+    session: Session, f: TicketFilter, page: int, *, at_risk: bool, sort: str
+) -> tuple[list[Row[Any]], bool]:
+    """The SLA at-risk view and the "Time due" sort: soonest due first (tickets without
+    a running clock last), or newest/oldest activity, paged by offset."""
+    t = Ticket
+    query = select(t.id).where(
+        t.workspace_id.in_(sorted(set(f.workspace_ids))),
+        t.status.in_(sorted(f.statuses or UNSOLVED)),
+    )
+    if at_risk:
+        query = query.where(t.id.in_(sla_views.at_risk_tickets(f.workspace_ids, utcnow())))
+    if f.platforms:
+        query = query.where(t.platform.in_(sorted(f.platforms)))
+    if f.account_id is not None:
+        query = query.where(t.channel_account_id == f.account_id)
+    if f.team_id is not None:
+        query = query.where(t.team_id == f.team_id)
+    if f.unassigned:
+        query = query.where(t.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        query = query.where(t.assignee_id == f.assignee_id)
+    if sort == "newest":
+        order: tuple[Any, ...] = (t.last_message_at.desc(), t.id.desc())
+    elif sort == "oldest":
+        order = (t.last_message_at, t.id)
+    else:
+        due = sla_views.next_due_column()
+        order = (due.is_(None), due, t.id)
+    ids = list(
+        session.scalars(query.order_by(*order).offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1))
+    )
+    more = len(ids) > PAGE_SIZE
+    ids = ids[:PAGE_SIZE]
+    if not ids:
+        return [], False
+    return _rows_for(session, ids), more
+
+
 def _rows_for(session: Session, ids: list[int]) -> list[Row[Any]]:
     t = Ticket
     order = {ticket_id: i for i, ticket_id in enumerate(ids)}
@@ -217,7 +286,8 @@ def _rows_for(session: Session, ids: list[int]) -> list[Row[Any]]:
             select(
                 t.id, t.subject, t.status, t.priority, t.platform, t.channel_account_id,
                 t.assignee_id, t.contact_id, t.awaiting_since, t.last_message_at, t.sentiment,
-                t.sla_breached, Contact.display_name.label("contact_name"),
+                t.sla_breached, t.first_response_due_at, t.next_response_due_at,
+                t.resolution_due_at, Contact.display_name.label("contact_name"),
             )
             .outerjoin(Contact, Contact.id == t.contact_id)
             .where(t.id.in_(ids))
@@ -296,7 +366,9 @@ def inbox_context(
     f = _filter(user, view, channel, account, team)
     next_cursor: str | None = None
     more = False
-    if sort == "urgent":
+    if view == "at_risk" or sort == "due":
+        rows, more = _offset_page(session, f, page, at_risk=view == "at_risk", sort=sort)
+    elif sort == "urgent":
         rows, more = _urgent_page(session, f, page)
     else:
         try:
@@ -308,6 +380,17 @@ def inbox_context(
             raise PageError(400, "That page link is no longer valid.") from exc
         rows = listed
     reach = _reach_of(session, sorted({r.contact_id for r in rows if r.contact_id}))
+    now = utcnow()
+    risk = sla_views.risk_of(session, [r.id for r in rows], now)
+    due = {
+        r.id: sla_views.due_label(
+            sla_views.next_due(
+                r.first_response_due_at, r.next_response_due_at, r.resolution_due_at
+            ),
+            now,
+        )
+        for r in rows
+    }
     members = team_members(session, user)
     names = dict(members)
     base = {
@@ -326,6 +409,8 @@ def inbox_context(
     return {
         "rows": rows,
         "reach": reach,
+        "risk": risk,
+        "due": due,
         "names": names,
         "members": members,
         "accounts": accounts,
@@ -360,7 +445,7 @@ def inbox(
     channel: Platform | None = None,
     account: int | None = None,
     team: int | None = None,
-    sort: Literal["newest", "oldest", "urgent"] = "newest",
+    sort: Literal["newest", "oldest", "urgent", "due"] = "newest",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:

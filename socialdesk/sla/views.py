@@ -1,0 +1,139 @@
+"""What the inbox shows of service levels: the next due time of a ticket, whether it is
+breached or at risk, the "SLA at risk" set, and the lead's live queue numbers.
+
+"At risk" is the same reading of ``sla_clocks`` as ``GET /api/v1/sla/at-risk``: running
+clocks only; a clock is at risk once its warning instant (``warn_share`` of the target)
+has passed, and breached once its due instant has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from socialdesk.domain.enums import UNSOLVED_STATUSES
+from socialdesk.routing.store import open_counts
+from socialdesk.store.models import Membership, SlaClock, Ticket, User
+
+OPEN = sorted(str(s) for s in UNSOLVED_STATUSES)
+BREACHED = "breached"
+AT_RISK = "at_risk"
+
+
+def running_clocks(workspace_ids: Iterable[int]) -> ColumnElement[bool]:
+    """Running clocks of these workspaces (the at-risk API's base condition)."""
+    return and_(SlaClock.workspace_id.in_(list(workspace_ids)), SlaClock.status == "running")
+
+
+def at_risk_clause(now: datetime) -> ColumnElement[bool]:
+    """A running clock past its warning instant or its deadline."""
+    return or_(
+        SlaClock.breached.is_(True),
+        SlaClock.warned.is_(True),
+        SlaClock.warning_at <= now,
+        SlaClock.due_at <= now,
+    )
+
+
+def next_due_column() -> ColumnElement[Any]:
+    """The earliest of a ticket's running due times, in SQL (null when none runs)."""
+    t = Ticket
+
+    def least(a: Any, b: Any) -> Any:
+        return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
+
+    return least(least(t.first_response_due_at, t.next_response_due_at), t.resolution_due_at)
+
+
+def next_due(*dues: datetime | None) -> datetime | None:
+    present = [d for d in dues if d is not None]
+    return min(present) if present else None
+
+
+def due_label(due: datetime | None, now: datetime) -> str:
+    """'due in 25 min', 'due in 3 h', 'overdue 1 h', 'overdue 2 d'; '' without a due time."""
+    if due is None:
+        return ""
+    seconds = int((due - now).total_seconds())
+    span = abs(seconds)
+    if span < 3600:
+        amount = f"{max(1, span // 60)} min"
+    elif span < 86400 * 2:
+        amount = f"{span // 3600} h"
+    else:
+        amount = f"{span // 86400} d"
+    return f"due in {amount}" if seconds >= 0 else f"overdue {amount}"
+
+
+def risk_of(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, str]:
+    """Per ticket with a running clock at risk: 'breached' or 'at_risk' (one query)."""
+    if not ticket_ids:
+        return {}
+    marks: dict[int, str] = {}
+    rows = session.execute(
+        select(SlaClock.ticket_id, SlaClock.breached, SlaClock.due_at).where(
+            SlaClock.ticket_id.in_(ticket_ids), SlaClock.status == "running", at_risk_clause(now)
+        )
+    )
+    for ticket_id, breached, due_at in rows:
+        if breached or (due_at is not None and due_at <= now):
+            marks[ticket_id] = BREACHED
+        else:
+            marks.setdefault(ticket_id, AT_RISK)
+    return marks
+
+
+def at_risk_tickets(workspace_ids: Iterable[int], now: datetime) -> Any:
+    """Ids of unsolved tickets with a running clock breached or at risk (a subquery)."""
+    return (
+        select(SlaClock.ticket_id)
+        .where(running_clocks(workspace_ids), at_risk_clause(now))
+        .distinct()
+    )
+
+
+def live_queue(session: Session, allowed: list[int], now: datetime) -> dict[str, Any]:
+    """A lead's view: queue sizes, the oldest waiting post per channel, agents' load."""
+    unsolved = and_(Ticket.workspace_id.in_(allowed), Ticket.status.in_(OPEN))
+    sizes = session.execute(
+        select(Ticket.platform, Ticket.status, func.count())
+        .where(unsolved)
+        .group_by(Ticket.platform, Ticket.status)
+    )
+    queues: dict[str, dict[str, int]] = {}
+    for platform, status, count in sizes:
+        queues.setdefault(platform, {})[status] = int(count)
+    oldest = session.execute(
+        select(Ticket.platform, func.min(Ticket.awaiting_since))
+        .where(unsolved, Ticket.needs_reply.is_(True), Ticket.awaiting_since.is_not(None))
+        .group_by(Ticket.platform)
+    )
+    waiting = {
+        platform: {"since": since, "waited_seconds": (now - since).total_seconds()}
+        for platform, since in oldest
+        if since is not None
+    }
+    members = select(Membership.user_id).where(Membership.workspace_id.in_(allowed))
+    agents = list(
+        session.scalars(
+            select(User).where(User.id.in_(members), User.on_shift.is_(True), User.is_active)
+        )
+    )
+    loads = open_counts(session.connection(), [a.id for a in agents])
+    return {
+        "queues": queues,
+        "oldest_waiting": waiting,
+        "agents_on_shift": [
+            {
+                "user_id": a.id,
+                "name": a.name,
+                "open_tickets": loads.get(a.id, 0),
+                "max_open_tickets": a.max_open_tickets,
+            }
+            for a in sorted(agents, key=lambda a: a.id)
+        ],
+    }
