@@ -67,6 +67,9 @@ class DeliveryState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # Scheduled send: waits in the outbox until its time; cancelled ones never go out.
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
 
 
 class Role(StrEnum):
@@ -105,6 +108,9 @@ class TicketEventKind(StrEnum):
     TAGS_CHANGED = "tags_changed"
     MERGED = "merged"
     MOVED_TO_PRIVATE = "moved_to_private"
+    REPLY_SCHEDULED = "reply_scheduled"
+    SCHEDULED_REPLY_EDITED = "scheduled_reply_edited"
+    SCHEDULED_REPLY_CANCELLED = "scheduled_reply_cancelled"
     # Service levels (socialdesk/sla): one event per clock change, so reports can rebuild them.
     SLA_STARTED = "sla_started"
     SLA_PAUSED = "sla_paused"
