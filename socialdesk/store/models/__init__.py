@@ -9,6 +9,7 @@ from socialdesk.store.models.inbox import (
     CannedResponse,
     LoginFailure,
     PostingRight,
+    SavedFilter,
     WebSession,
 )
 from socialdesk.store.models.outbox import OutboxEntry
@@ -43,6 +44,7 @@ __all__ = [
     "OutboxEntry",
     "PostingRight",
     "RawEvent",
+    "SavedFilter",
     "SlaClock",
     "SlaPolicy",
     "Team",

@@ -1,11 +1,12 @@
-"""The agent inbox: browser sessions, sign-in lockout, canned responses, posting rights
-and the approval queue for replies drafted by users who may not post."""
+"""The agent inbox: browser sessions, sign-in lockout, canned responses, posting rights,
+the approval queue for replies drafted by users who may not post, and saved filters."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
@@ -98,4 +99,21 @@ class ApprovalDraft(Base):
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), default=None
     )
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class SavedFilter(Base):
+    """A named inbox filter set (the inbox's query string as a dict, see
+    ``actions.inbox.clean_filter_query``): private to its owner, or shared with the
+    workspace. Only the owner renames or deletes it."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (Index("ix_saved_filters_ws_user", "workspace_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    shared: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = created_at_column()
