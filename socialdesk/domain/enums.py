@@ -108,6 +108,9 @@ class TicketEventKind(StrEnum):
     TAGS_CHANGED = "tags_changed"
     MERGED = "merged"
     MOVED_TO_PRIVATE = "moved_to_private"
+    # The customer edited or removed a message already stored (data: previous text).
+    MESSAGE_EDITED = "message_edited"
+    MESSAGE_REMOVED = "message_removed"
     REPLY_SCHEDULED = "reply_scheduled"
     SCHEDULED_REPLY_EDITED = "scheduled_reply_edited"
     SCHEDULED_REPLY_CANCELLED = "scheduled_reply_cancelled"

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from socialdesk.domain.enums import Direction, Platform, Visibility
+
+
+class MessageChange(StrEnum):
+    """A delivery about a post we may already have: its author edited or removed it.
+
+    The pipeline updates the stored message instead of dropping the delivery as a
+    duplicate (any network: Meta comment edits today, X or Mastodon edits later)."""
+
+    EDITED = "edited"
+    REMOVED = "removed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +57,7 @@ class InboundMessage:
     subject: str | None = None
     raw_event_id: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # Set when this delivery edits or removes the post ``platform_message_id``; ``body``
+    # is then the new text (edits) and ``changed_at`` when the author changed it.
+    change: MessageChange | None = None
+    changed_at: datetime | None = None
