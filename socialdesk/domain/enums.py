@@ -121,6 +121,8 @@ class TicketEventKind(StrEnum):
     SLA_FULFILLED = "sla_fulfilled"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    # A priority change moved a running clock to the new target (data: old and new due).
+    SLA_RETARGETED = "sla_retargeted"
     # Automation and follow-through (socialdesk/automation).
     RULE_FIRED = "rule_fired"
     AUTO_REPLIED = "auto_replied"

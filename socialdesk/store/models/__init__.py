@@ -12,6 +12,7 @@ from socialdesk.store.models.inbox import (
     SavedFilter,
     WebSession,
 )
+from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
 from socialdesk.store.models.service_levels import (
@@ -41,6 +42,7 @@ __all__ = [
     "Membership",
     "Message",
     "Notification",
+    "NotificationOutboxEntry",
     "OutboxEntry",
     "PostingRight",
     "RawEvent",

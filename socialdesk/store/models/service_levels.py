@@ -54,6 +54,10 @@ class SlaClock(Base):
         Index("ix_sla_clocks_next_check", "next_check_at"),
         Index("ix_sla_clocks_ticket", "ticket_id", "target", "cycle"),
         Index("ix_sla_clocks_ws_status_due", "workspace_id", "status", "due_at"),
+        # "SLA at risk": running clocks past their warning instant, one index range.
+        Index(
+            "ix_sla_clocks_ws_status_warning", "workspace_id", "status", "warning_at", "ticket_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

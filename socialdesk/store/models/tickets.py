@@ -5,10 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Computed, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
+
+# The earliest non-null of the three due columns (LEAST ignores nulls only on PostgreSQL,
+# SQLite's min() returns null on any null: spelled out so both agree). Also in 0008.
+NEXT_DUE_SQL = (
+    "CASE WHEN first_response_due_at IS NOT NULL"
+    " AND (next_response_due_at IS NULL OR first_response_due_at <= next_response_due_at)"
+    " AND (resolution_due_at IS NULL OR first_response_due_at <= resolution_due_at)"
+    " THEN first_response_due_at"
+    " WHEN next_response_due_at IS NOT NULL"
+    " AND (resolution_due_at IS NULL OR next_response_due_at <= resolution_due_at)"
+    " THEN next_response_due_at"
+    " ELSE resolution_due_at END"
+)
 
 
 class Ticket(Base):
@@ -25,6 +38,8 @@ class Ticket(Base):
         Index(
             "ix_tickets_ws_priority_awaiting", "workspace_id", "priority", "awaiting_since", "id"
         ),
+        # "Time due" and "SLA at risk" (sla/views.py): one index range per status, in due order.
+        Index("ix_tickets_ws_status_due", "workspace_id", "status", "next_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -71,6 +86,9 @@ class Ticket(Base):
     next_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
     resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
     sla_breached: Mapped[bool] = mapped_column(default=False)
+    # The earliest running due time, computed by the database from the three columns
+    # above so every writer (pipeline, actions, bulk loads) keeps it right for free.
+    next_due_at: Mapped[datetime | None] = mapped_column(Computed(NEXT_DUE_SQL, persisted=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 
