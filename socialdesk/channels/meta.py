@@ -42,7 +42,7 @@ from socialdesk.channels.signatures import (
     verify_meta_signature,
 )
 from socialdesk.domain.enums import Platform, Visibility
-from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.messages import Author, InboundMessage, MessageChange
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v21.0"
@@ -51,6 +51,12 @@ AUTH_CODES = frozenset({190, 102, 200, 230})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 TRANSIENT_CODES = frozenset({1, 2})
 OUTSIDE_WINDOW = (10, 2018278)
+# Feed verbs we act on, and the change each one is to a comment we may already have.
+FEED_VERBS: dict[str, MessageChange | None] = {
+    "add": None,
+    "edited": MessageChange.EDITED,
+    "remove": MessageChange.REMOVED,
+}
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -351,14 +357,21 @@ class _EntryParser:
             self._messaging(_dict(event, "messaging event"))
 
     def _feed(self, value: dict[str, Any]) -> None:
-        if value.get("item") != "comment" or value.get("verb") not in ("add", "edited"):
+        verb = value.get("verb")
+        if value.get("item") != "comment" or verb not in FEED_VERBS:
             return
         comment_id = _str_id(value.get("comment_id"), "comment_id")
-        author = _dict(value.get("from"), "comment from")
-        author_id = _str_id(author.get("id"), "comment from.id")
+        # A removal may come without ``from``; the stored comment already names its author.
+        if verb == "remove":
+            author = _obj(value.get("from"))
+            author_id = str(author.get("id") or "")
+        else:
+            author = _dict(value.get("from"), "comment from")
+            author_id = _str_id(author.get("id"), "comment from.id")
         if author_id == self.owner_id:
-            self.echoes.append(comment_id)
-            return
+            if verb == "add":
+                self.echoes.append(comment_id)
+            return  # the Page's own comment edited or removed: nothing to record
         account = self._account(Platform.FACEBOOK, Platform.MESSENGER)
         if account is None:
             return
@@ -366,6 +379,7 @@ class _EntryParser:
         parent_id = value.get("parent_id") or post_id
         references = (str(post_id),) if post_id and parent_id != post_id else ()
         created = value.get("created_time", self.entry.get("time"))
+        change = FEED_VERBS[verb]
         self.messages.append(
             InboundMessage(
                 channel_account_id=account.id,
@@ -377,7 +391,10 @@ class _EntryParser:
                 visibility=Visibility.PUBLIC,
                 reply_to_id=str(parent_id) if parent_id else None,
                 references=references,
-                extra={"verb": value["verb"], "post_id": post_id, "page_id": self.owner_id},
+                extra={"verb": verb, "post_id": post_id, "page_id": self.owner_id},
+                change=change,
+                # Meta gives no edit time; the entry's time is when the change happened.
+                changed_at=_timestamp(self.entry.get("time", created)) if change else None,
             )
         )
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from socialdesk.domain.enums import Direction, TicketEventKind, TicketStatus
 from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.pipeline import message_changes
 from socialdesk.pipeline.identities import IdentityKey, chunks, resolve_contacts
 from socialdesk.pipeline.threading import ThreadIndex, load_thread_index
 from socialdesk.pipeline.ticket_state import (
@@ -81,6 +82,8 @@ class IngestResult:
     skipped: dict[str, int] = field(default_factory=dict)
     tickets_created: list[int] = field(default_factory=list)
     tickets_updated: list[int] = field(default_factory=list)
+    # Stored messages this batch edited or marked removed (pipeline/message_changes.py).
+    changed: list[int] = field(default_factory=list)
 
     @property
     def stored(self) -> int:
@@ -99,7 +102,45 @@ class Pipeline:
         self.steps = list(steps)
 
     def ingest(self, conn: Connection, messages: Sequence[InboundMessage]) -> IngestResult:
-        """Store a batch. Safe to call again with the same messages: nothing doubles."""
+        """Store a batch. Safe to call again with the same messages: nothing doubles.
+
+        Edits and removals (``InboundMessage.change``) of stored messages update them
+        instead of being dropped as duplicates; a batch without any takes the plain
+        path below untouched."""
+        if any(m.change is not None for m in messages):
+            return self._ingest_with_changes(conn, messages)
+        return self._ingest_new(conn, messages)
+
+    def _ingest_with_changes(
+        self, conn: Connection, messages: Sequence[InboundMessage]
+    ) -> IngestResult:
+        plain = [i for i, m in enumerate(messages) if m.change is None]
+        changed = [i for i, m in enumerate(messages) if m.change is not None]
+        result = self._ingest_new(conn, [messages[i] for i in plain])
+        ids: dict[int, int | None] = dict(zip(plain, result.message_ids, strict=True))
+        changes = [messages[i] for i in changed]
+        keys = {(m.channel_account_id, m.platform_message_id) for m in changes}
+        # An edit that overtook its original is stored as the message, edited text and all.
+        create = message_changes.to_create(changes, message_changes.load_stored(conn, keys))
+        if create:
+            created = self._ingest_new(conn, [changes[p] for p in create])
+            for p, message_id in zip(create, created.message_ids, strict=True):
+                ids[changed[p]] = message_id
+            for reason, count in created.skipped.items():
+                result.skipped[reason] = result.skipped.get(reason, 0) + count
+            result.tickets_created += created.tickets_created
+            result.tickets_updated += created.tickets_updated
+        outcome = message_changes.apply_changes(conn, changes, set(create))
+        for p, message_id in outcome.ids.items():
+            ids[changed[p]] = message_id
+            if message_id is not None:
+                result.changed.append(message_id)
+        for reason in outcome.skips.values():
+            result.skipped[reason] = result.skipped.get(reason, 0) + 1
+        result.message_ids = [ids.get(i) for i in range(len(messages))]
+        return result
+
+    def _ingest_new(self, conn: Connection, messages: Sequence[InboundMessage]) -> IngestResult:
         result = IngestResult()
         if not messages:
             return result
@@ -355,10 +396,20 @@ def _message_row(p: PlacedMessage, now: Any) -> dict[str, Any]:
         "delivery_state": "none" if inbound else "sent",
         "delivery_error": None,
         "raw_event_id": m.raw_event_id,
-        "meta": {**m.extra, "thread_rule": p.thread_rule, "references": list(m.references)}
-        if m.references
-        else {**m.extra, "thread_rule": p.thread_rule},
+        "meta": _meta(p),
     }
+
+
+def _meta(p: PlacedMessage) -> dict[str, Any]:
+    m = p.source
+    meta: dict[str, Any] = {**m.extra, "thread_rule": p.thread_rule}
+    if m.references:
+        meta["references"] = list(m.references)
+    if m.change is not None:
+        # Created from an edit whose original never reached us: it was edited, but the
+        # earlier text is unknown.
+        meta["edited_at"] = message_changes.changed_at(m).isoformat()
+    return meta
 
 
 def placed_in_input_order(

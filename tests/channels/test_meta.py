@@ -25,6 +25,7 @@ from socialdesk.channels.base import (
 from socialdesk.channels.meta import MetaConnector, classify_error
 from socialdesk.channels.signatures import appsecret_proof, meta_signature
 from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.domain.messages import MessageChange
 from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import RecordedRequest, WebhookRecorder, serve_app
 
@@ -63,7 +64,7 @@ def test_page_feed_comments() -> None:
     event = MetaConnector(SECRET).parse_webhook(
         fixture("page_feed_comments.json"), resolver(PAGE, IG)
     )
-    top, reply, edited = event.messages
+    top, reply, edited, removed = event.messages
     assert top.platform is Platform.FACEBOOK and top.channel_account_id == PAGE.id
     assert top.platform_message_id == "122154321098765_987654321012345"
     assert top.author.external_user_id == "6912345678901234"
@@ -77,7 +78,10 @@ def test_page_feed_comments() -> None:
     assert reply.references == ("104525631234567_122154321098765",)
     assert edited.platform_message_id == top.platform_message_id
     assert edited.extra["verb"] == "edited"
-    # The Page's own comment is an echo; the removal and the reaction are ignored.
+    assert edited.change is MessageChange.EDITED and top.change is None
+    assert edited.changed_at is not None
+    assert removed.change is MessageChange.REMOVED
+    # The Page's own comment is an echo; the reaction is ignored.
     assert event.echoed_message_ids == ["122154321098765_987654321055555"]
 
 
@@ -543,9 +547,12 @@ def test_edit_and_remove_of_a_comment(
     world.post(f"/_emulator/customer/page_comment/{comment['comment_id']}/edit", message="fixed")
     world.post(f"/_emulator/customer/page_comment/{comment['comment_id']}/remove")
     events = [parse(connector, r, world) for r in recorder.posts()]
-    assert [len(e.messages) for e in events] == [1, 1, 0]
+    assert [len(e.messages) for e in events] == [1, 1, 1]
     assert events[1].messages[0].body == "fixed"
-    assert events[1].messages[0].extra["verb"] == "edited"
+    assert events[1].messages[0].change is MessageChange.EDITED
+    removed = events[2].messages[0]
+    assert removed.change is MessageChange.REMOVED
+    assert removed.platform_message_id == comment["comment_id"]
 
 
 def test_retries_duplicates_and_batches(
