@@ -33,4 +33,4 @@ bench: $(STAMP)
 	$(BIN)/socialdesk bench list
 
 clean:
-	rm -rf $(VENV) socialdesk.db socialdesk.db-wal socialdesk.db-shm
+	rm -rf $(VENV) socialdesk.db socialdesk.db-wal socialdesk.db-shm socialdesk.db-writer.lock

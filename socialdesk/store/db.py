@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +29,9 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.startswith("sqlite")
 
 
+BUSY_TIMEOUT_SECONDS = 10
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     # WAL lets the inbox read while the pipeline writes; NORMAL sync is durable across
@@ -32,7 +39,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -43,7 +50,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if is_sqlite(url):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -51,6 +58,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # read-then-write unit cannot interleave with another writer.
         event.listen(engine, "connect", _disable_pysqlite_autobegin)
         event.listen(engine, "begin", _emit_begin_immediate)
+        event.listen(engine, "checkin", _release_writer_lock)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -62,17 +70,83 @@ def _disable_pysqlite_autobegin(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
 
 
+_HELD_WRITER_LOCK = "socialdesk_writer_lock"
+
+
 def _emit_begin_immediate(conn: Any) -> None:
     # Units that write take the write lock up front, so they wait on busy_timeout
     # instead of failing when a deferred read transaction tries to upgrade.
-    if conn.get_execution_options().get("sqlite_immediate"):
+    options = conn.get_execution_options()
+    if options.get("sqlite_immediate"):
+        writer_lock: SqliteWriterLock | None = options.get("sqlite_writer_lock")
+        if writer_lock is not None and _HELD_WRITER_LOCK not in conn.info:
+            writer_lock.acquire()
+            conn.info[_HELD_WRITER_LOCK] = writer_lock
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
 
 
+def _release_writer_lock(_dbapi_conn: Any, record: Any) -> None:
+    # Back in the pool means committed or rolled back: the next writer may go.
+    held = record.info.pop(_HELD_WRITER_LOCK, None) if record is not None else None
+    if held is not None:
+        held.release()
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class SqliteWriterLock:
+    """One writer at a time across threads and processes, woken the moment it is free.
+
+    SQLite's busy handler polls with growing sleeps (up to 100 ms), so a webhook commit
+    that finds the pipeline writing can sleep long after the lock was released. Writers
+    queue on an advisory lock on a side file instead; the kernel wakes the next one when
+    the holder releases. ``busy_timeout`` stays as the safety net for any writer that
+    does not take this lock.
+    """
+
+    def __init__(self, database_path: str) -> None:
+        self.path = f"{database_path}-writer.lock"
+        self._threads = threading.Lock()  # flock does not exclude threads of one process
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int:
+        # A forked child must not share the parent's open file description.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> None:
+        # Two writers on one thread would wait on each other for ever; fail as SQLite's
+        # own busy timeout would instead.
+        if not self._threads.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise sqlite3.OperationalError("database is locked (writer queue)")
+        try:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+        self._threads.release()
+
+    def close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+
+def _sqlite_file(url: str) -> str | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
 
 
 class Database:
@@ -82,7 +156,11 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = make_session_factory(self.engine)
-        self.write_engine = self.engine.execution_options(sqlite_immediate=True)
+        path = _sqlite_file(self.url) if self.is_sqlite else None
+        self.writer_lock = SqliteWriterLock(path) if path else None
+        self.write_engine = self.engine.execution_options(
+            sqlite_immediate=True, sqlite_writer_lock=self.writer_lock
+        )
         self.write_sessions = make_session_factory(self.write_engine)
 
     @property
@@ -103,6 +181,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.writer_lock is not None:
+            self.writer_lock.close()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
