@@ -230,7 +230,8 @@ def set_priority(session: Session, ticket: Ticket, actor: User, priority: Priori
         TicketEventKind.PRIORITY_CHANGED,
         {"from": ticket.priority, "to": str(priority)},
     )
-    ticket.priority = str(priority)
+    previous, ticket.priority = ticket.priority, str(priority)
+    sla_hooks.after_priority_change(session, ticket, previous, utcnow())
 
 
 def normalize_tags(tags: Iterable[str]) -> list[str]:

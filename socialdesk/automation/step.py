@@ -192,8 +192,12 @@ def run_for_ticket(
             )
         )
 
-    before = ticket.status
+    before, before_priority = ticket.status, ticket.priority
     Runner(conn, ticket, ctx, emit).run(rules, Trigger(event, at, {**base, **facts}))
+    if ticket.priority != before_priority:  # set_priority / escalate move the SLA targets
+        from socialdesk.sla.hooks import after_priority_change
+
+        after_priority_change(session, ticket, before_priority, at)
     if ticket.status != before:
         from socialdesk.sla.hooks import update_clocks
 

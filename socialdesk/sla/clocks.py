@@ -187,3 +187,48 @@ def mark_notice(clock: Clock, kind: str) -> None:
         clock.breached = True
         clock.breached_at = clock.due_at
     clock.dirty = True
+
+
+@dataclass(frozen=True, slots=True)
+class Retarget:
+    """What a target change did to one clock (recorded as an ``sla_retargeted`` event)."""
+
+    old_duration: timedelta
+    new_duration: timedelta
+    old_due_at: datetime | None
+    new_due_at: datetime | None
+    elapsed: timedelta  # business time already spent, kept across the change
+    kept_breached: bool  # the clock had breached before; it stays breached
+
+
+def retarget_clock(
+    cal: BusinessCalendar, clock: Clock, duration: timedelta, at: datetime
+) -> Retarget | None:
+    """Give an unfulfilled clock a new target duration at ``at`` (a priority change).
+
+    The due instant is recomputed from the clock's start in business time: the time
+    already spent (paused time excluded) is kept and counts against the new target, so
+    ``due = running_since + (new target - elapsed)`` in business time, which may lie in
+    the past (the next scan then records the breach and runs the breach rules). A clock
+    that already breached stays breached with its original due instant: the ticket *was*
+    late, and a later priority change does not rewrite that. A warning already sent is
+    withdrawn when the new target puts the warning instant back in the future, so the
+    scan warns again at the new instant. ``None`` when nothing changes.
+    """
+    if duration < _ZERO:
+        raise ValueError("an SLA target must not be negative")
+    if clock.status == ClockStatus.FULFILLED or duration == clock.duration:
+        return None
+    old_duration, old_due = clock.duration, clock.due_at
+    spent = clock.elapsed_at(cal, max(at, clock.running_since or at))
+    clock.duration = duration
+    clock.dirty = True
+    if clock.breached:
+        return Retarget(old_duration, duration, old_due, old_due, spent, kept_breached=True)
+    if clock.warned and spent <= duration * clock.warn_share:
+        clock.warned = False
+    if clock.status == ClockStatus.RUNNING:
+        _project(cal, clock)
+    elif not clock.warned:
+        clock.warning_at = None  # paused short of the warning: nothing approaches
+    return Retarget(old_duration, duration, old_due, clock.due_at, spent, kept_breached=False)

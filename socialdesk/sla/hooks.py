@@ -38,6 +38,11 @@ def update_clocks(session: Session, ticket: Ticket, change: Callable[[TicketCloc
     tracker.apply_to(ticket)
 
 
+def after_priority_change(session: Session, ticket: Ticket, previous: str, at: datetime) -> None:
+    """The priority changed (agent, API or rule): running clocks take the new targets."""
+    update_clocks(session, ticket, lambda tracker: tracker.retarget(at, previous))
+
+
 def after_reply(
     session: Session, ticket: Ticket, actor: User | None, message: Message, at: datetime
 ) -> None:

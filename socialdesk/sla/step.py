@@ -28,6 +28,9 @@ def feed_events(tracker: TicketClocks, ticket: TicketState, events: list[Pending
             answered_before = True
         elif kind == TicketEventKind.STATUS_CHANGED:
             tracker.status_changed(str(data.get("from")), str(data.get("to")), at)
+        elif kind == TicketEventKind.PRIORITY_CHANGED:
+            # A rule changed the priority; the tracker already carries the new one.
+            tracker.retarget(at, data.get("from"))
         elif kind == TicketEventKind.REOPENED:
             tracker.status_changed(str(data.get("from")), str(TicketStatus.OPEN), at)
 

@@ -22,6 +22,7 @@ clocks_table = table_of(SlaClock)
 policies_table = table_of(SlaPolicy)
 
 _STORED = (
+    "target_seconds",  # a priority change re-targets a clock (clocks.retarget_clock)
     "status",
     "running_since",
     "paused_since",
@@ -97,6 +98,7 @@ def load_clocks(conn: Connection, ticket_ids: Iterable[int]) -> dict[int, list[C
 
 def _values(clock: Clock) -> dict[str, Any]:
     return {
+        "target_seconds": clock.duration.total_seconds(),
         "status": str(clock.status),
         "running_since": clock.running_since,
         "paused_since": clock.paused_since,
@@ -126,7 +128,6 @@ def save_clocks(conn: Connection, owned: Iterable[tuple[int, int, Clock]]) -> No
                     "policy_id": clock.policy_id,
                     "target": str(clock.target),
                     "cycle": clock.cycle,
-                    "target_seconds": clock.duration.total_seconds(),
                     "warn_share": clock.warn_share,
                     "started_at": clock.started_at,
                     **_values(clock),

@@ -8,7 +8,9 @@ loads the clocks, feeds ticket changes in time order, then stores the clocks and
 * agent reply → first / next response fulfilled;
 * pending (and on hold when the policy says so) → running clocks pause; back to open
   → they resume; solved or closed → every clock is fulfilled; reopened → a new
-  resolution cycle.
+  resolution cycle;
+* priority changed → running and paused clocks take the new priority's targets
+  (``retarget``; see ``clocks.retarget_clock``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from socialdesk.sla.clocks import (
     fulfil_clock,
     pause_clock,
     resume_clock,
+    retarget_clock,
     start_clock,
 )
 from socialdesk.sla.policies import PolicySpec, targets_for
@@ -150,6 +153,38 @@ class TicketClocks:
         self._each_active(every, resume_clock, at)
         if old in _CLOSED:
             self._start(SlaTarget.RESOLUTION, at)
+
+    def retarget(self, at: datetime, previous_priority: str | None = None) -> None:
+        """The ticket's priority (``self.priority``, already the new one) changed: every
+        clock still running or paused takes the target of the new priority. A target the
+        new row does not measure keeps the clock's current one, so a running clock is never
+        dropped silently."""
+        targets = targets_for(self.policy.targets, self.channel, self.priority)
+        for target in (*_RESPONSES, SlaTarget.RESOLUTION):
+            clock, duration = self.active(target), targets.get(target)
+            if clock is None or duration is None:
+                continue
+            moved = retarget_clock(self.policy.calendar, clock, duration, at)
+            if moved is None:
+                continue
+            self.notes.append(
+                ClockNote(
+                    TicketEventKind.SLA_RETARGETED,
+                    at,
+                    {
+                        "target": str(clock.target),
+                        "cycle": clock.cycle,
+                        "policy_id": self.policy.id,
+                        "priority": {"from": previous_priority, "to": self.priority},
+                        "from_minutes": moved.old_duration.total_seconds() / 60,
+                        "to_minutes": moved.new_duration.total_seconds() / 60,
+                        "old_due_at": iso(moved.old_due_at),
+                        "new_due_at": iso(moved.new_due_at),
+                        "elapsed_seconds": moved.elapsed.total_seconds(),
+                        "breached": moved.kept_breached,
+                    },
+                )
+            )
 
     # -- results ------------------------------------------------------------------
 
