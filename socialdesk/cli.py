@@ -205,7 +205,7 @@ def emulate(
 @app.command()
 def worker() -> None:
     """Run the background workers (webhook processing, delivery, polling, the SLA scan
-    and time rules) on their own, for installs that serve the web app with
+    and time rules, e-mail notifications) on their own, for installs that serve the web app with
     SOCIALDESK_RUN_WORKERS=false."""
     import signal
     import threading
@@ -218,6 +218,7 @@ def worker() -> None:
         web.state.delivery_worker,
         web.state.poller,
         web.state.sla_worker,
+        web.state.notify_worker,
     ]
     for item in workers:
         item.start()

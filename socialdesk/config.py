@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     run_workers: bool = True
     # How often the workers run the SLA scan and the time_elapsed rules.
     sla_scan_seconds: float = 60.0
+    # E-mail notifications to agents (notify_email rule actions), sent by the
+    # notification worker from a system sender. No host: rows wait as "not_configured".
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None  # a secret: never logged or shown
+    smtp_starttls: bool = True
+    notify_from: str = "socialdesk@localhost"
+    # Where the desk is reached from a mail client (links in notification e-mails).
+    public_url: str = "http://127.0.0.1:8000"
 
 
 @lru_cache(maxsize=1)

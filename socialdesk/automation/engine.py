@@ -350,11 +350,12 @@ class Runner:
         return "escalate"
 
     def _notify_email(self, rule: RuleSpec, action: Mapping[str, Any], at: datetime) -> None:
-        """Record the intent to e-mail someone: a ``notifications`` row with kind ``email``.
+        """E-mail someone: a ``notifications`` row with kind ``email`` (``user_id`` null, so
+        it never shows as an in-app notification) and a ``notification_outbox`` row in the
+        same transaction, which the notification worker sends over SMTP."""
+        from socialdesk.config import get_settings
+        from socialdesk.notify.outbox import enqueue_email, rule_email
 
-        No SMTP sender exists yet, so nothing is sent; the row (``user_id`` null, so it
-        never shows as an in-app notification) says to whom and what.
-        """
         t = self.ticket
         user_ids = [action["user_id"]] if action.get("user_id") else []
         if action.get("team_id"):
@@ -380,33 +381,51 @@ class Runner:
         if action.get("to"):
             to.append(str(action["to"]))
         to = sorted(set(to))
-        self.conn.execute(
-            insert(_notifications),
-            [
-                {
-                    "workspace_id": t.workspace_id,
-                    "user_id": None,
-                    "team_id": action.get("team_id"),
-                    "ticket_id": t.id,
-                    "kind": "email",
-                    "body": str(action["message"])[:2000],
-                    "data": {
-                        "channel": "email",
-                        "to": to,
-                        "user_ids": user_ids,
-                        "rule_id": rule.id,
-                        "state": "intent",
-                        "reason": "no SMTP sender configured; recorded, not sent",
-                    },
-                    "created_at": utcnow(),
-                }
-            ],
-        )
+        now = utcnow()
+        message = str(action["message"])[:2000]
+        notification_id = self.conn.execute(
+            insert(_notifications).values(
+                workspace_id=t.workspace_id,
+                user_id=None,
+                team_id=action.get("team_id"),
+                ticket_id=t.id,
+                kind="email",
+                body=message,
+                data={
+                    "channel": "email",
+                    "to": to,
+                    "user_ids": user_ids,
+                    "rule_id": rule.id,
+                    "state": "queued" if to else "no_recipient",
+                },
+                created_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        outbox_id = None
+        if to:
+            subject, body = rule_email(
+                rule_name=rule.name,
+                message=message,
+                ticket_id=t.id,
+                ticket_subject=t.subject or "",
+                public_url=get_settings().public_url,
+            )
+            outbox_id = enqueue_email(
+                self.conn,
+                workspace_id=t.workspace_id,
+                recipients=to,
+                subject=subject,
+                body=body,
+                now=now,
+                ticket_id=t.id,
+                notification_id=int(notification_id),
+                rule_id=rule.id,
+            )
         self.emit(
             TicketEventKind.NOTIFIED,
             at,
             f"rule:{rule.id}",
-            {"rule_id": rule.id, "channel": "email", "to": to},
+            {"rule_id": rule.id, "channel": "email", "to": to, "email_outbox_id": outbox_id},
         )
 
     def _notify(self, rule: RuleSpec, action: Mapping[str, Any], at: datetime) -> None:

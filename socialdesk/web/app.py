@@ -15,6 +15,8 @@ from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
 from socialdesk.delivery.worker import DeliveryWorker
+from socialdesk.notify.mailer import SmtpConfig
+from socialdesk.notify.worker import NotificationWorker
 from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
@@ -28,6 +30,7 @@ from socialdesk.web.api import (
     service_levels,
     tickets,
 )
+from socialdesk.web.api import notify_outbox as notify_api
 from socialdesk.web.errors import install_error_handlers
 from socialdesk.web.raw_inbox import RawInbox
 
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.delivery_worker,
                 app.state.poller,
                 app.state.sla_worker,
+                app.state.notify_worker,
             ]
             if settings.run_workers
             else []
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.delivery_worker = DeliveryWorker(app.state.db, ConnectorRegistry(settings))
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, ConnectorRegistry(settings))
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
+    app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
     app.include_router(hooks.router)
     app.include_router(webform.router)
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in (auth, tickets, contacts, channel_accounts, people, service_levels):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(notify_api.router, prefix="/api/v1")
     pages.install(app)
 
     @app.get("/healthz", tags=["meta"])
