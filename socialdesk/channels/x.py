@@ -36,7 +36,18 @@ from socialdesk.channels.signatures import (
     verify_x_signature,
     x_crc_response_token,
 )
-from socialdesk.domain.enums import Direction, Platform, Visibility
+from socialdesk.channels.x_polling import (
+    DM_EVENT_FIELDS,
+    DM_EVENTS_BUCKET,
+    MAX_DM_POLL_PAGES,
+    dm_conversation_id,
+    included_users,
+    parse_poll_cursor,
+    parse_v2_dm,
+    parse_v2_tweet,
+    poll_cursor,
+)
+from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 
 DEFAULT_BASE_URL = "https://api.x.com"
@@ -72,12 +83,6 @@ def _from_ms(value: object) -> datetime:
 def _id_key(value: str) -> tuple[int, str]:
     """Sort key putting numeric ids in numeric order."""
     return (len(value), value)
-
-
-def dm_conversation_id(user_a: str, user_b: str) -> str:
-    """X's one-to-one conversation id: both user ids, lower first, joined by ``-``."""
-    low, high = sorted((user_a, user_b), key=_id_key)
-    return f"{low}-{high}"
 
 
 def newest_id(*ids: str | None) -> str | None:
@@ -477,8 +482,24 @@ class XConnector(LazyHttpClient):
         return str(since) if since > 0 else None
 
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
-        """Mentions newer than ``cursor`` (a tweet id), oldest first; the new cursor is
-        the newest id seen. Raises SendError with the same classes as ``send``."""
+        """Mentions newer than the cursor, and with ``settings.poll_dms`` the DMs too,
+        oldest first. Raises SendError with the same classes as ``send``.
+
+        The cursor is the newest mention id; an account that polls DMs keeps both
+        newest ids in one JSON object (``{"mentions": …, "dms": …}``)."""
+        mentions_since, dms_since = parse_poll_cursor(cursor)
+        messages, newest_mention = await self._poll_mentions(account, mentions_since)
+        if not account.settings.get("poll_dms"):
+            messages.sort(key=lambda m: _id_key(m.platform_message_id))
+            return PollResult(messages=messages, cursor=newest_mention)
+        dms, newest_dm = await self._poll_dms(account, dms_since)
+        messages.extend(dms)
+        messages.sort(key=lambda m: (m.created_at, _id_key(m.platform_message_id)))
+        return PollResult(messages=messages, cursor=poll_cursor(newest_mention, newest_dm))
+
+    async def _poll_mentions(
+        self, account: AccountRef, cursor: str | None
+    ) -> tuple[list[InboundMessage], str | None]:
         params: dict[str, str | int] = {"max_results": self.poll_page_size, **MENTION_FIELDS}
         since_id = self._since_id(cursor)
         if since_id:
@@ -494,14 +515,9 @@ class XConnector(LazyHttpClient):
                 params=params,
             )
             meta = _obj(body.get("meta"))
-            includes = _obj(body.get("includes"))
-            users = {
-                u["id"]: u
-                for u in includes.get("users", [])
-                if isinstance(u, dict) and isinstance(u.get("id"), str)
-            }
+            users = included_users(body)
             for tweet in body.get("data") or []:
-                message = self._parse_v2_tweet(tweet, account, users)
+                message = parse_v2_tweet(tweet, account, users)
                 newest = newest_id(newest, str(tweet.get("id")))
                 if message is not None:
                     messages.append(message)
@@ -510,51 +526,47 @@ class XConnector(LazyHttpClient):
             if not next_token:
                 break
             params["pagination_token"] = str(next_token)
-        messages.sort(key=lambda m: _id_key(m.platform_message_id))
-        return PollResult(messages=messages, cursor=newest)
+        return messages, newest
 
-    @staticmethod
-    def _parse_v2_tweet(
-        tweet: object, account: AccountRef, users: Mapping[str, dict[str, Any]]
-    ) -> InboundMessage | None:
-        if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
-            raise PayloadError("mention without a string id")
-        author_id = str(tweet.get("author_id") or "")
-        if not author_id or author_id == account.external_id:
-            return None
-        user = users.get(author_id, {})
-        metrics = _obj(user.get("public_metrics"))
-        followers = metrics.get("followers_count")
-        created = tweet.get("created_at")
-        parent = next(
-            (
-                ref.get("id")
-                for ref in tweet.get("referenced_tweets") or []
-                if isinstance(ref, dict) and ref.get("type") == "replied_to"
-            ),
-            None,
-        )
-        return InboundMessage(
-            channel_account_id=account.id,
-            platform=Platform.X,
-            platform_message_id=tweet["id"],
-            author=Author(
-                external_user_id=author_id,
-                handle=user.get("username"),
-                display_name=user.get("name"),
-                follower_count=followers if isinstance(followers, int) else None,
-            ),
-            body=html.unescape(str(tweet.get("text", ""))),
-            created_at=(
-                datetime.fromisoformat(created).astimezone(UTC)
-                if isinstance(created, str)
-                else _utcnow()
-            ),
-            direction=Direction.INBOUND,
-            visibility=Visibility.PUBLIC,
-            reply_to_id=parent,
-            extra={"source": "poll", "x_conversation_id": tweet.get("conversation_id")},
-        )
+    async def _poll_dms(
+        self, account: AccountRef, since: str | None
+    ) -> tuple[list[InboundMessage], str | None]:
+        """DM events newer than ``since``. ``GET /2/dm_events`` has no ``since_id`` and
+        lists newest first, so pages are read until an event at or below ``since``.
+        With the window spent (15 calls per 15 min) this poll skips DMs and keeps the
+        cursor; the next poll after the reset catches up."""
+        limits = self.rate_limit(account, DM_EVENTS_BUCKET)
+        if limits.remaining == 0 and limits.reset_at is not None and limits.reset_at > _utcnow():
+            return [], since
+        params: dict[str, str | int] = {"max_results": self.poll_page_size, **DM_EVENT_FIELDS}
+        messages: list[InboundMessage] = []
+        newest = since
+        for _ in range(MAX_DM_POLL_PAGES):
+            try:
+                body = await self._request(
+                    account, "GET", "/2/dm_events", DM_EVENTS_BUCKET, params=params
+                )
+            except SendError as error:
+                if error.failure is SendFailure.RATE_LIMITED:
+                    break  # what was read so far is kept; the rest comes after the reset
+                raise
+            users = included_users(body)
+            reached = False
+            for event in body.get("data") or []:
+                if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+                    raise PayloadError("DM event without a string id")
+                if since and _id_key(event["id"]) <= _id_key(since):
+                    reached = True
+                    break
+                newest = newest_id(newest, event["id"])
+                message = parse_v2_dm(event, account, users)
+                if message is not None:
+                    messages.append(message)
+            next_token = _obj(body.get("meta")).get("next_token")
+            if reached or not next_token:
+                break
+            params["pagination_token"] = str(next_token)
+        return messages, newest
 
 
 def _reset_time(value: str | None) -> datetime | None:

@@ -6,8 +6,9 @@
 API (as X): ``POST /2/tweets``, ``DELETE /2/tweets/{id}``,
 ``GET /2/users/{id}/mentions``, ``GET /2/users/{id}/tweets``,
 ``POST /2/dm_conversations/with/{participant_id}/messages``,
-``POST /2/dm_conversations/{dm_conversation_id}/messages``. Bearer user tokens expire;
-every API response carries ``x-rate-limit-*`` headers and 429 once a window is spent.
+``POST /2/dm_conversations/{dm_conversation_id}/messages``, ``GET /2/dm_events``
+(newest first, ``pagination_token`` / ``meta.next_token``, 15 per 15 min). Bearer
+user tokens expire; every API response carries ``x-rate-limit-*`` headers and 429 once a window is spent.
 
 Control (``/_emulator``, plus the shared routes in ``common``):
 
@@ -309,8 +310,8 @@ def create_x_emulator(
         if recipient is None:
             return JSONResponse(invalid_request("participant_id: unknown user"), 400, headers)
         sender = state.users[user_id]
-        low, high = sorted((sender.id, recipient.id), key=lambda i: (len(i), i))
         event_id = state.new_id()
+        dm = state.add_dm(event_id, sender, recipient, body["text"])
         core.sent.append(
             {
                 "endpoint": "POST /2/dm_conversations/with/:participant_id/messages"
@@ -326,7 +327,7 @@ def create_x_emulator(
         if sender.subscribed:
             payload = state.dm_payload(sender, event_id, sender, recipient, body["text"], True)
             await echo_payload(payload)
-        data = {"dm_conversation_id": f"{low}-{high}", "dm_event_id": event_id}
+        data = {"dm_conversation_id": dm.conversation_id, "dm_event_id": event_id}
         return JSONResponse({"data": data}, 201, headers)
 
     @app.post("/2/dm_conversations/with/{participant_id}/messages")
@@ -336,6 +337,53 @@ def create_x_emulator(
     @app.post("/2/dm_conversations/{conversation_id}/messages")
     async def dm_in(conversation_id: str, request: Request) -> JSONResponse:
         return await send_dm(request, None, conversation_id)
+
+    @app.get("/2/dm_events")
+    async def dm_events(request: Request) -> JSONResponse:
+        """The user's DM events (sent and received), newest first, paged by
+        ``pagination_token``; like X, there is no ``since_id``."""
+        user_id, headers, error = guard(request, "GET /2/dm_events")
+        if error is not None or user_id is None:
+            return error or JSONResponse({}, 500)
+        q = request.query_params
+        try:
+            max_results = int(q.get("max_results", "100"))
+        except ValueError:
+            max_results = 0
+        if not 1 <= max_results <= 100:
+            message = "The `max_results` query parameter value is not between 1 and 100"
+            return JSONResponse(invalid_request(message), 400, headers)
+        types = csv_set(q.get("event_types")) or {"MessageCreate"}
+        events = sorted(
+            (d for d in state.dms.values() if user_id in d.participant_ids),
+            key=lambda d: int(d.id),
+            reverse=True,
+        )
+        if "MessageCreate" not in types:
+            events = []
+        token = q.get("pagination_token")
+        if token:
+            try:
+                until = int(base64.urlsafe_b64decode(token.encode()).decode())
+            except ValueError:
+                return JSONResponse(invalid_request("bad pagination_token"), 400, headers)
+            events = [d for d in events if int(d.id) < until]
+        page, rest = events[:max_results], events[max_results:]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if rest:
+            meta["next_token"] = base64.urlsafe_b64encode(page[-1].id.encode()).decode()
+        if not page:
+            return JSONResponse({"meta": meta}, 200, headers)
+        fields = csv_set(q.get("dm_event.fields"))
+        body: dict[str, Any] = {"data": [state.v2_dm_event(d, fields) for d in page]}
+        if "sender_id" in csv_set(q.get("expansions")):
+            user_fields = csv_set(q.get("user.fields"))
+            senders = sorted({d.sender_id for d in page})
+            body["includes"] = {
+                "users": [state.v2_user(state.users[u], user_fields) for u in senders]
+            }
+        body["meta"] = meta
+        return JSONResponse(body, 200, headers)
 
     # -- control ---------------------------------------------------------------------
 
@@ -409,6 +457,7 @@ def create_x_emulator(
         brand = state.brand(spec.get("brand_user_id"))
         customer = state.user(dict(spec.get("customer") or {}))
         event_id = state.new_id()
+        state.add_dm(event_id, customer, brand, str(spec["text"]))
         payload = state.dm_payload(brand, event_id, customer, brand, str(spec["text"]), False)
         attempts = await deliver(payload, bool(spec.get("wait", True)))
         return {"event": payload["direct_message_events"][0], "deliveries": attempts}

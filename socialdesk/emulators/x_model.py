@@ -46,6 +46,8 @@ DEFAULT_LIMITS = {
     "GET /2/users/:id/mentions": 300,
     "GET /2/users/:id/tweets": 900,
     "POST /2/dm_conversations": 15,
+    # X: 15 requests per 15 minutes per user, which makes DM polling a coarse fallback.
+    "GET /2/dm_events": 15,
 }
 DEFAULT_DAILY = {"POST /2/tweets": 10_000, "POST /2/dm_conversations": 1_440}
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
@@ -100,12 +102,25 @@ class Tweet:
 
 
 @dataclass
+class DirectMessage:
+    """One ``MessageCreate`` DM event, as ``GET /2/dm_events`` lists it."""
+
+    id: str
+    conversation_id: str
+    sender_id: str
+    participant_ids: list[str]
+    text: str
+    created_at: datetime
+
+
+@dataclass
 class XState:
     consumer_secret: str
     app_id: str
     core: EmulatorCore
     users: dict[str, User] = field(default_factory=dict)
     tweets: dict[str, Tweet] = field(default_factory=dict)
+    dms: dict[str, DirectMessage] = field(default_factory=dict)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     daily_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY))
@@ -169,6 +184,19 @@ class XState:
         )
         self.tweets[tweet_id] = tweet
         return tweet
+
+    def add_dm(self, event_id: str, sender: User, recipient: User, text: str) -> DirectMessage:
+        low, high = sorted((sender.id, recipient.id), key=lambda i: (len(i), i))
+        dm = DirectMessage(
+            id=event_id,
+            conversation_id=f"{low}-{high}",
+            sender_id=sender.id,
+            participant_ids=[low, high],
+            text=text,
+            created_at=self.core.clock.now(),
+        )
+        self.dms[event_id] = dm
+        return dm
 
     # -- webhook payloads (v1.1 shapes) -------------------------------------------
 
@@ -273,9 +301,7 @@ class XState:
             "edit_history_tweet_ids": [tweet.id],
         }
         if "created_at" in fields:
-            data["created_at"] = tweet.created_at.strftime("%Y-%m-%dT%H:%M:%S.") + (
-                f"{tweet.created_at.microsecond // 1000:03d}Z"
-            )
+            data["created_at"] = _v2_time(tweet.created_at)
         if "author_id" in fields:
             data["author_id"] = tweet.author_id
         if "conversation_id" in fields:
@@ -286,11 +312,29 @@ class XState:
             data["referenced_tweets"] = [{"type": "replied_to", "id": tweet.in_reply_to_tweet_id}]
         return data
 
+    def v2_dm_event(self, dm: DirectMessage, fields: set[str]) -> dict[str, Any]:
+        """A DM event: ``id``, ``event_type`` and ``text`` always, the rest on request
+        through ``dm_event.fields``."""
+        data: dict[str, Any] = {"id": dm.id, "event_type": "MessageCreate", "text": dm.text}
+        if "dm_conversation_id" in fields:
+            data["dm_conversation_id"] = dm.conversation_id
+        if "created_at" in fields:
+            data["created_at"] = _v2_time(dm.created_at)
+        if "sender_id" in fields:
+            data["sender_id"] = dm.sender_id
+        if "participant_ids" in fields:
+            data["participant_ids"] = list(dm.participant_ids)
+        return data
+
     def v2_user(self, user: User, fields: set[str]) -> dict[str, Any]:
         data: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
         if "public_metrics" in fields:
             data["public_metrics"] = {"followers_count": user.followers_count}
         return data
+
+
+def _v2_time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def short_url(url: str) -> str:

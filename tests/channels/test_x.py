@@ -3,16 +3,19 @@ emulator served over real HTTP on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from socialdesk.actions.admin import create_channel_account, ensure_workspace
 from socialdesk.channels.base import (
     AccountRef,
     OutboundRequest,
@@ -22,11 +25,20 @@ from socialdesk.channels.base import (
     SendFailure,
     VerificationError,
 )
+from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.signatures import x_signature
 from socialdesk.channels.x import XConnector
+from socialdesk.channels.x_polling import parse_poll_cursor, poll_cursor
+from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.emulators.server import RecordedRequest, WebhookRecorder, serve_app
 from socialdesk.emulators.x import create_x_emulator
+from socialdesk.pipeline.ingest import Pipeline
+from socialdesk.pipeline.polling import PollScheduler
+from socialdesk.pipeline.raw_events import RawDelivery, store_raw_events
+from socialdesk.pipeline.webhook_processing import process_pending
+from socialdesk.store.db import Database
+from socialdesk.store.models import ChannelAccount, Message
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x"
 SECRET = "x_consumer_secret_for_tests"
@@ -636,3 +648,127 @@ def test_emulator_api_shapes(world: XWorld) -> None:
         "status": 401,
         "detail": "Unauthorized",
     }
+
+
+# -- DM polling (fallback without webhooks) ----------------------------------------------
+
+
+def customer_dm(world: XWorld, text: str, username: str = "dana") -> dict[str, Any]:
+    spec = {"customer": {"username": username, "name": username.title()}, "text": text}
+    response = world.control.post("/_emulator/customer/dm", json=spec)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+@pytest.mark.anyio
+async def test_poll_dms_pages_and_matches_the_webhook(world: XWorld) -> None:
+    brand = replace(world.brand, settings={"poll_dms": True})
+    sent = [customer_dm(world, f"card charged twice ({n})") for n in range(7)]
+    ids = [s["event"]["id"] for s in sent]
+    async with world.connector(poll_page_size=5) as x:
+        customer_id = sent[0]["event"]["message_create"]["sender_id"]
+        answer = OutboundRequest(ReplyKind.DIRECT_MESSAGE, "On it!", "k", recipient_id=customer_id)
+        await x.send(brand, answer)
+        first = await x.poll(brand, None)
+        assert [m.platform_message_id for m in first.messages] == ids  # ours left out
+        mentions_cursor, dms_cursor = parse_poll_cursor(first.cursor)
+        assert mentions_cursor is None and dms_cursor is not None
+        # The webhook's message for the same DM is the same message.
+        webhook = x.parse_webhook(sent[0]["deliveries"][0]["body"].encode(), resolver)
+        [hooked] = webhook.messages
+        polled = first.messages[0]
+        for attr in ("platform_message_id", "conversation_id", "body", "visibility"):
+            assert getattr(polled, attr) == getattr(hooked, attr)
+        assert polled.author.external_user_id == hooked.author.external_user_id
+        assert polled.author.handle == hooked.author.handle == "dana"
+        assert polled.created_at == hooked.created_at
+        assert polled.extra["source"] == "poll"
+
+        later = customer_dm(world, "hello again", username="sam")
+        second = await x.poll(brand, first.cursor)
+        assert [m.platform_message_id for m in second.messages] == [later["event"]["id"]]
+        third = await x.poll(brand, second.cursor)
+        assert third.messages == [] and third.cursor == second.cursor
+    calls = x.rate_limit(brand, "GET /2/dm_events")
+    # 2 pages + (1 page reaching the cursor) + 1 = 4 of the 15 allowed.
+    assert calls.limit == 15 and calls.remaining == 15 - 4
+
+
+@pytest.mark.anyio
+async def test_poll_dms_waits_out_the_15_minute_window(world: XWorld) -> None:
+    world.control.put("/_emulator/config", json={"rate_limits": {"GET /2/dm_events": 1}})
+    brand = replace(world.brand, settings={"poll_dms": True})
+    customer_dm(world, "first")
+    async with world.connector() as x:
+        first = await x.poll(brand, None)
+        assert len(first.messages) == 1
+        mention = world.mention("public question")["tweet"]["id_str"]
+        customer_dm(world, "second")
+        # The DM window is spent: mentions still arrive, the DM cursor stays.
+        second = await x.poll(brand, first.cursor)
+        assert [m.platform_message_id for m in second.messages] == [mention]
+        assert parse_poll_cursor(second.cursor) == (mention, parse_poll_cursor(first.cursor)[1])
+        assert x.rate_limit(brand, "GET /2/dm_events").remaining == 0
+
+
+def test_poll_cursor_round_trip() -> None:
+    assert parse_poll_cursor(None) == (None, None)
+    assert parse_poll_cursor("1234") == ("1234", None)  # stored before DMs were polled
+    assert parse_poll_cursor(poll_cursor("12", "34")) == ("12", "34")
+    assert parse_poll_cursor(poll_cursor(None, "34")) == (None, "34")
+    assert parse_poll_cursor("{broken") == (None, None)
+
+
+def test_dm_seen_by_webhook_and_by_the_poll_scheduler_is_one_message(
+    db: Database, world: XWorld
+) -> None:
+    with db.write() as s:
+        ws = ensure_workspace(s)
+        account_id = create_channel_account(
+            s,
+            None,
+            workspace_id=ws.id,
+            platform=Platform.X,
+            handle="SpotifyCares",
+            external_id=BRAND_ID,
+            secrets={"access_token": world.token},
+            settings={"poll": True, "poll_dms": True, "poll_interval_seconds": 0},
+        ).id
+    registry = ConnectorRegistry(Settings(x_consumer_secret=SECRET, x_api_base_url=world.url))
+    pipeline = Pipeline()
+    scheduler = PollScheduler(db, pipeline, registry)
+    parsers = {"hooks:x": XConnector(SECRET).parse_webhook}
+
+    def webhook(delivery: dict[str, Any]) -> None:
+        with db.write() as s:
+            store_raw_events(
+                s.connection(), [RawDelivery("hooks:x", delivery["deliveries"][0]["body"])]
+            )
+        assert process_pending(db, pipeline, parsers).failed == 0
+
+    def stored() -> list[tuple[str | None, int, str | None]]:
+        with db.session() as s:
+            return [
+                (m.platform_message_id, m.ticket_id, m.conversation_id)
+                for m in s.scalars(select(Message).order_by(Message.id))
+            ]
+
+    async def scenario() -> None:
+        first = customer_dm(world, "my card was charged twice")
+        webhook(first)  # the webhook path stores it …
+        [outcome] = await scheduler.run_once()
+        assert (outcome.fetched, outcome.stored, outcome.error) == (1, 0, None)  # … and polling
+        second = customer_dm(world, "any news?")
+        [outcome] = await scheduler.run_once()  # polling first this time
+        assert (outcome.fetched, outcome.stored) == (1, 1)
+        webhook(second)
+        rows = stored()
+        assert [r[0] for r in rows] == [first["event"]["id"], second["event"]["id"]]
+        assert len({r[1] for r in rows}) == 1  # one ticket: the DM conversation
+        with db.session() as s:
+            account = s.get(ChannelAccount, account_id)
+            assert account is not None
+            assert parse_poll_cursor(account.poll_cursor)[1] == second["event"]["id"]
+        await registry.aclose()
+
+    asyncio.run(scenario())
