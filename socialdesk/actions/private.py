@@ -26,9 +26,10 @@ DEFAULT_INVITES: dict[str, str] = {
 FALLBACK_INVITE = (
     "We'd like to help with this privately. Please send us a private message with the details."
 )
-# Networks where we may open the private conversation ourselves.
+# Networks where we may open the private conversation ourselves (Bluesky: a convo
+# opened with getConvoForMembers; the customer's privacy settings may still refuse it).
 DIRECT_DM_PLATFORMS = frozenset(
-    {Platform.X, Platform.MESSENGER, Platform.INSTAGRAM, Platform.MASTODON}
+    {Platform.X, Platform.MESSENGER, Platform.INSTAGRAM, Platform.MASTODON, Platform.BLUESKY}
 )
 
 

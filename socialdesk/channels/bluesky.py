@@ -1,4 +1,5 @@
-"""Bluesky (AT Protocol): mention/reply polling and threaded replies over XRPC.
+"""Bluesky (AT Protocol): mention/reply polling and threaded replies over XRPC; direct
+messages (chat log polling, sending, opening a convo) through ``bluesky_chat``.
 
 Wire format: ../shared/specs/social-platform-apis.md §4. The connector logs in once per
 account (``createSession``) and from then on only refreshes (``refreshSession``) when the
@@ -32,6 +33,7 @@ from socialdesk.channels.base import (
     SendFailure,
     SendResult,
 )
+from socialdesk.channels.bluesky_chat import BlueskyChat, join_cursor, split_cursor
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 
@@ -179,6 +181,7 @@ class BlueskyConnector(LazyHttpClient):
         self._limits: dict[int, RateLimitState] = {}
         # post uri → (cid, reply root strong ref or None): learned while polling/sending.
         self._posts: OrderedDict[str, tuple[str, dict[str, str] | None]] = OrderedDict()
+        self.chat = BlueskyChat(self._xrpc, max_pages=max_pages)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -299,9 +302,10 @@ class BlueskyConnector(LazyHttpClient):
         *,
         params: Sequence[tuple[str, str]] = (),
         json_body: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One authenticated call; an expired access token is refreshed and the call
-        retried once."""
+        retried once. ``headers`` adds to the bearer (the chat proxy header)."""
         session = await self.session(account)
         for attempt in range(2):
             response = await self._send_http(
@@ -309,7 +313,7 @@ class BlueskyConnector(LazyHttpClient):
                 nsid,
                 params=params,
                 json_body=json_body,
-                headers={"Authorization": f"Bearer {session.access_jwt}"},
+                headers={**(headers or {}), "Authorization": f"Bearer {session.access_jwt}"},
             )
             self._record_limits(account, response)
             if attempt == 0 and _is_expired(response):
@@ -354,6 +358,26 @@ class BlueskyConnector(LazyHttpClient):
     # -- polling -----------------------------------------------------------------------
 
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
+        """Mentions and replies, then direct messages, newer than ``cursor``.
+
+        The cursor is the notification cursor, followed by `` dm:<rev>`` once the chat
+        log has been read (``bluesky_chat.split_cursor``). Direct messages are read
+        unless the account's ``settings.direct_messages`` is false (an app password
+        without DM access)."""
+        notifications, rev = split_cursor(cursor)
+        result = await self._poll_notifications(account, notifications)
+        if account.settings.get("direct_messages") is False:
+            return PollResult(result.messages, join_cursor(result.cursor, rev))
+        session = await self.session(account)
+        own = {account.external_id, session.did} - {""}
+        dms, rev = await self.chat.poll(account, rev, own)
+        return PollResult([*result.messages, *dms], join_cursor(result.cursor, rev))
+
+    async def open_conversation(self, account: AccountRef, did: str) -> str:
+        """The convo id of a direct conversation with ``did``, created if needed."""
+        return await self.chat.open_convo(account, did)
+
+    async def _poll_notifications(self, account: AccountRef, cursor: str | None) -> PollResult:
         """Mentions and replies newer than ``cursor`` (``"<indexedAt>|<uri>"`` of the
         newest notification already processed), oldest first; then ``updateSeen``.
 
@@ -471,11 +495,18 @@ class BlueskyConnector(LazyHttpClient):
     # -- sending -----------------------------------------------------------------------
 
     async def send(self, account: AccountRef, request: OutboundRequest) -> SendResult:
-        """A reply post threaded under ``in_reply_to_id`` (root taken from the parent)."""
+        """A reply post threaded under ``in_reply_to_id`` (root taken from the parent),
+        or a direct message into the request's convo (``bluesky_chat``)."""
         if request.kind is not ReplyKind.PUBLIC_REPLY or request.visibility is Visibility.PRIVATE:
-            raise SendError(SendFailure.PERMANENT, "Bluesky direct messages are not supported")
+            return await self.chat.send(account, request, link_facets(request.body))
         if not request.in_reply_to_id:
             raise SendError(SendFailure.PERMANENT, "a Bluesky reply needs in_reply_to_id")
+        if request.conversation_id and not request.in_reply_to_id.startswith("at://"):
+            # The customer only wrote by DM: there is no post to answer in public.
+            raise SendError(
+                SendFailure.PERMANENT,
+                "this customer wrote a direct message, not a post: reply privately",
+            )
         parent, root = await self._thread_refs(account, request.in_reply_to_id)
         created_at = _iso_now()
         record: dict[str, Any] = {

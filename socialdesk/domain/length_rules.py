@@ -389,8 +389,9 @@ _PRIVATE_RULES: dict[Platform, LengthRule] = {
     Platform.INSTAGRAM: LengthRule(
         Platform.INSTAGRAM, _BYTES, 1000, utf8_length, source="platform spec 2.3",
     ),
+    # chat.bsky.convo.defs#messageInput: maxGraphemes 1000, maxLength 10000 (bytes).
     Platform.BLUESKY: LengthRule(
-        Platform.BLUESKY, _GRAPHEMES, 1000, grapheme_count,
+        Platform.BLUESKY, _GRAPHEMES, 1000, grapheme_count, byte_limit=10_000,
         source="chat.bsky.convo.sendMessage (platform spec 4)",
     ),
 }  # fmt: skip

@@ -16,6 +16,8 @@ XRPC (``/xrpc/<nsid>``)
   ``app.bsky.feed.getPosts``.
 - Authenticated answers carry ``RateLimit-Limit/Remaining/Reset`` (unix seconds) and
   ``RateLimit-Policy``; over the limit: 429 ``RateLimitExceeded``.
+- Direct messages (``chat.bsky.convo.*`` behind the ``atproto-proxy`` header):
+  ``emulators/bluesky_chat.py``.
 
 Control API (``/_emulator``)
 - ``POST /customer/mention`` ``{"handle", "display_name"?, "text"}`` — a post mentioning
@@ -28,7 +30,8 @@ Control API (``/_emulator``)
 - ``GET /stats`` — ``createSession``, ``refreshSession`` call counts, ``updateSeen`` values.
 - ``GET /sent`` — records the client created; ``GET /requests`` — every XRPC call.
 - ``POST /faults`` ``{"status", "error"?, "message"?, "count"?, "nsid"?}``,
-  ``POST /rate_limit`` ``{"limit", "window_seconds"}``, ``POST /clock`` ``{"advance_seconds"}``.
+  ``POST /rate_limit`` ``{"limit", "window_seconds", "service"?: "chat"}``,
+  ``POST /clock`` ``{"advance_seconds"}``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+
+from socialdesk.emulators.bluesky_chat import ChatState, register_chat_routes
 
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
@@ -192,6 +197,11 @@ class BlueskyEmulator:
     faults: list[dict[str, Any]] = field(default_factory=list)
     session_window: _Window = field(default_factory=lambda: _Window(30, 300))
     api_window: _Window = field(default_factory=lambda: _Window(3000, 300))
+    # The chat service limits on its own, apart from the PDS.
+    chat_window: _Window = field(default_factory=lambda: _Window(3000, 300))
+    chat: ChatState = field(default_factory=ChatState)
+    # False: the app password was made without "Allow access to your direct messages".
+    dm_access: bool = True
     brand: _Profile = field(init=False)
     _last_tid: int = 0
     _last_indexed: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
@@ -441,12 +451,14 @@ def create_bluesky_app(**options: Any) -> FastAPI:
     async def rejected(request: Request, exc: _Reject) -> Response:
         return exc.response
 
-    def authorize(request: Request, nsid: str) -> tuple[_Profile, dict[str, str]]:
+    def authorize(
+        request: Request, nsid: str, window: _Window | None = None
+    ) -> tuple[_Profile, dict[str, str]]:
         """(account, rate-limit headers); raises ``_Reject`` with the error answer."""
         checked = emu.check_token(request.headers.get("authorization", ""), "com.atproto.access")
         if isinstance(checked, tuple):
             raise _Reject(error(*checked))
-        allowed, headers = emu.api_window.take(emu.now())
+        allowed, headers = (window or emu.api_window).take(emu.now())
         if not allowed:
             raise _Reject(error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers))
         fault = take_fault(nsid)
@@ -705,8 +717,12 @@ def create_bluesky_app(**options: Any) -> FastAPI:
     @app.post("/_emulator/rate_limit")
     async def rate_limit(request: Request) -> dict[str, int]:
         body = await request.json()
-        emu.api_window = _Window(int(body.get("limit", 3000)), int(body.get("window_seconds", 300)))
-        return {"limit": emu.api_window.limit, "window_seconds": emu.api_window.seconds}
+        window = _Window(int(body.get("limit", 3000)), int(body.get("window_seconds", 300)))
+        if body.get("service") == "chat":
+            emu.chat_window = window
+        else:
+            emu.api_window = window
+        return {"limit": window.limit, "window_seconds": window.seconds}
 
     @app.post("/_emulator/clock")
     async def clock(request: Request) -> dict[str, str]:
@@ -714,4 +730,13 @@ def create_bluesky_app(**options: Any) -> FastAPI:
         emu.clock_offset += timedelta(seconds=float(body.get("advance_seconds", 0)))
         return {"now": _iso(emu.now())}
 
+    register_chat_routes(
+        app,
+        emu,
+        authorize=authorize,
+        error=error,
+        json_input=json_input,
+        grapheme_count=grapheme_count,
+        iso=_iso,
+    )
     return app
