@@ -4,15 +4,31 @@ breached or at risk, the "SLA at risk" set, and the lead's live queue numbers.
 "At risk" is the same reading of ``sla_clocks`` as ``GET /api/v1/sla/at-risk``: running
 clocks only; a clock is at risk once its warning instant (``warn_share`` of the target)
 has passed, and breached once its due instant has.
+
+Both inbox orders that involve service levels read indexes, not the whole queue (see
+``due_page_ids``): ``tickets.next_due_at`` (the earliest running due time, a column the
+database computes) with ``ix_tickets_ws_status_due``, and the clocks' warning instants
+with ``ix_sla_clocks_ws_status_warning``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES
@@ -40,13 +56,9 @@ def at_risk_clause(now: datetime) -> ColumnElement[bool]:
 
 
 def next_due_column() -> ColumnElement[Any]:
-    """The earliest of a ticket's running due times, in SQL (null when none runs)."""
-    t = Ticket
-
-    def least(a: Any, b: Any) -> Any:
-        return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
-
-    return least(least(t.first_response_due_at, t.next_response_due_at), t.resolution_due_at)
+    """The earliest of a ticket's running due times (null when none runs): the indexed
+    column the database computes from the three due columns."""
+    return Ticket.next_due_at
 
 
 def next_due(*dues: datetime | None) -> datetime | None:
@@ -88,12 +100,91 @@ def risk_of(session: Session, ticket_ids: list[int], now: datetime) -> dict[int,
 
 
 def at_risk_tickets(workspace_ids: Iterable[int], now: datetime) -> Any:
-    """Ids of unsolved tickets with a running clock breached or at risk (a subquery)."""
+    """Ids of tickets with a running clock breached or at risk (a subquery).
+
+    One range of ``ix_sla_clocks_ws_status_warning``: a running clock is at risk exactly
+    when its warning instant has passed. Once passed, the warning instant is fixed (a
+    resume or a re-target recomputes it only while not warned), and it is never later
+    than the due instant, so breached running clocks are in the range too.
+    """
     return (
         select(SlaClock.ticket_id)
-        .where(running_clocks(workspace_ids), at_risk_clause(now))
+        .where(running_clocks(workspace_ids), SlaClock.warning_at <= now)
         .distinct()
     )
+
+
+def at_risk_exists(now: datetime) -> ColumnElement[bool]:
+    """Correlated test for one ticket row (the page walks tickets in index order)."""
+    return exists().where(
+        SlaClock.ticket_id == Ticket.id,
+        SlaClock.status == "running",
+        SlaClock.warning_at <= now,
+    )
+
+
+Narrow = Callable[[Select[Any]], Select[Any]]
+
+
+def due_page_ids(
+    session: Session,
+    workspace_ids: Iterable[int],
+    statuses: Iterable[str],
+    *,
+    sort: str,
+    at_risk: bool,
+    now: datetime,
+    offset: int,
+    limit: int,
+    narrow: Narrow | None = None,
+) -> list[int]:
+    """Ticket ids of one inbox page for the "Time due" sort (soonest running due time
+    first, tickets without one last, then id) and for the "SLA at risk" view in any
+    order (``sort`` "due", "newest" or "oldest").
+
+    Sorting the whole queue by a computed due time cannot use an index; instead each
+    (workspace, status) pair is one ordered range of an index — ``ix_tickets_ws_status_due``
+    for due order, ``ix_tickets_ws_status_last`` for activity order — read only up to
+    ``offset + limit`` rows, and the outer query merges those short lists (a
+    ``UNION ALL``, as the "most urgent" sort does). The at-risk test is a correlated
+    lookup per row walked; at-risk tickets have the earliest due times, so the walk stops
+    early. ``narrow`` adds the caller's other filters (channel, account, team, ...) to
+    every range.
+    """
+    t = Ticket
+    wanted = offset + limit
+    narrow = narrow or (lambda query: query)
+    branches: list[Any] = []
+    for ws in sorted(set(workspace_ids)):
+        for status in sorted(set(statuses)):
+
+            def branch(first: int, key: Any, *order: Any, where: Any) -> Any:
+                query = select(
+                    t.id.label("id"), literal(first).label("part"), key.label("key")
+                ).where(t.workspace_id == ws, t.status == status, where)  # noqa: B023
+                if at_risk:
+                    query = query.where(at_risk_exists(now))
+                return select(narrow(query).order_by(*order).limit(wanted).subquery())
+
+            if sort == "due":
+                due = t.next_due_at
+                branches.append(branch(0, due, due, t.id, where=due.is_not(None)))
+                if not at_risk:  # at-risk tickets always have a running due time
+                    branches.append(branch(1, due, t.id, where=due.is_(None)))
+            elif sort == "newest":
+                last = t.last_message_at
+                branches.append(branch(0, last, last.desc(), t.id.desc(), where=true()))
+            else:
+                last = t.last_message_at
+                branches.append(branch(0, last, last, t.id, where=true()))
+    if not branches:
+        return []
+    merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
+    if sort == "newest":
+        order: tuple[Any, ...] = (merged.c.key.desc(), merged.c.id.desc())
+    else:
+        order = (merged.c.part, merged.c.key, merged.c.id)
+    return list(session.scalars(select(merged.c.id).order_by(*order).offset(offset).limit(limit)))
 
 
 def live_queue(session: Session, allowed: list[int], now: datetime) -> dict[str, Any]:

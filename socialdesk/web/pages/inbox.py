@@ -245,32 +245,25 @@ def _offset_page(
     """The SLA at-risk view and the "Time due" sort: soonest due first (tickets without
     a running clock last), or newest/oldest activity, paged by offset."""
     t = Ticket
-    query = select(t.id).where(
-        t.workspace_id.in_(sorted(set(f.workspace_ids))),
-        t.status.in_(sorted(f.statuses or UNSOLVED)),
-    )
-    if at_risk:
-        query = query.where(t.id.in_(sla_views.at_risk_tickets(f.workspace_ids, utcnow())))
-    if f.platforms:
-        query = query.where(t.platform.in_(sorted(f.platforms)))
-    if f.account_id is not None:
-        query = query.where(t.channel_account_id == f.account_id)
-    if f.team_id is not None:
-        query = query.where(t.team_id == f.team_id)
-    if f.unassigned:
-        query = query.where(t.assignee_id.is_(None))
-    elif f.assignee_id is not None:
-        query = query.where(t.assignee_id == f.assignee_id)
-    if sort == "newest":
-        order: tuple[Any, ...] = (t.last_message_at.desc(), t.id.desc())
-    elif sort == "oldest":
-        order = (t.last_message_at, t.id)
-    else:
-        due = sla_views.next_due_column()
-        order = (due.is_(None), due, t.id)
-    ids = list(
-        session.scalars(query.order_by(*order).offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1))
-    )
+
+    def narrow(query: Any) -> Any:
+        if f.platforms:
+            query = query.where(t.platform.in_(sorted(f.platforms)))
+        if f.account_id is not None:
+            query = query.where(t.channel_account_id == f.account_id)
+        if f.team_id is not None:
+            query = query.where(t.team_id == f.team_id)
+        if f.unassigned:
+            query = query.where(t.assignee_id.is_(None))
+        elif f.assignee_id is not None:
+            query = query.where(t.assignee_id == f.assignee_id)
+        return query
+
+    # Index ranges merged per (workspace, status): see sla_views.due_page_ids.
+    ids = sla_views.due_page_ids(
+        session, f.workspace_ids, f.statuses or UNSOLVED, sort=sort, at_risk=at_risk,
+        now=utcnow(), offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1, narrow=narrow,
+    )  # fmt: skip
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
     if not ids:
