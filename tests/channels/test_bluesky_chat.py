@@ -250,6 +250,13 @@ def test_expired_token_on_the_chat_endpoints_is_refreshed_once(pds: Pds) -> None
             pds.dm("second")
             after = await connector.poll(pds.account, before.cursor)
             pds.control("session/expire")
+            pds.dm("third")
+            # The chat log alone (no notification call first to refresh the token).
+            dms, _ = await connector.chat.poll(
+                pds.account, split_cursor(after.cursor)[1], {pds.did}
+            )
+            assert [m.body for m in dms] == ["third"]
+            pds.control("session/expire")
             sent = await connector.send(
                 pds.account, dm("hello", conversation_id=before.messages[0].conversation_id)
             )
@@ -259,8 +266,10 @@ def test_expired_token_on_the_chat_endpoints_is_refreshed_once(pds: Pds) -> None
     assert [m.body for m in after.messages] == ["second"]
     assert sent.platform_message_id == pds.dm_sends()[0]["message_id"]
     stats = pds.http.get("/_emulator/stats").json()
-    assert stats["createSession"] == 1 and stats["refreshSession"] == 2
+    assert stats["createSession"] == 1 and stats["refreshSession"] == 3
     expired = [c for c in pds.calls("chat.bsky.convo.sendMessage") if c["status"] == 400]
+    assert len(expired) == 1
+    expired = [c for c in pds.calls("chat.bsky.convo.getLog") if c["status"] == 400]
     assert len(expired) == 1
 
 

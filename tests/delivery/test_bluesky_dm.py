@@ -263,3 +263,17 @@ def test_a_dm_the_brand_sent_elsewhere_is_not_taken_for_the_customer(desk: Desk)
         ("inbound", "Thank you"),
     ]
     assert len(desk.dm_sends()) == 1
+
+
+def test_an_app_password_without_dm_access_asks_for_a_new_one(desk: Desk) -> None:
+    desk.emulator.dm_access = False
+    account_id = desk.connect()
+    account = eventually(
+        lambda: (
+            (a := desk.api.get(f"/channel-accounts/{account_id}").json())["status"]
+            == "needs_reauth"
+            and a
+        )
+    )
+    assert account["needs_reauthorization"] is True
+    assert "does not allow direct messages" in account["status_reason"]
