@@ -1,0 +1,1 @@
+"""Reports: what the desk did, as numbers (``activity``) and as pictures (``charts``)."""
