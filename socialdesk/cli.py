@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,7 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from socialdesk.config import get_settings
-from socialdesk.store.db import Database
+from socialdesk.store.db import Database, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer service desk.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (figures go to docs/benchmarks.md).")
@@ -96,6 +99,13 @@ def createuser(
 def replay(
     path: Annotated[Path, typer.Argument(help="a CSV in the twcs format")],
     workspace: Annotated[str, typer.Option(help="workspace slug")] = "default",
+    end_at_now: Annotated[
+        bool,
+        typer.Option(
+            "--end-at-now",
+            help="move every post's time by one offset so the newest is now (for demos)",
+        ),
+    ] = False,
 ) -> None:
     """Load customer-support history (Kaggle twcs CSV) through the full pipeline."""
     from socialdesk.pipeline.build import build_pipeline
@@ -116,6 +126,7 @@ def replay(
                 workspace_slug=workspace,
                 on_start=lambda total: progress.update(task, total=total),
                 on_progress=lambda n: progress.advance(task, n),
+                end_at=utcnow() if end_at_now else None,
             )
         except (TwcsFormatError, UnicodeDecodeError) as exc:
             raise fail(str(exc)) from exc
@@ -126,6 +137,8 @@ def replay(
     table.add_row("brand accounts created", str(report.accounts_created))
     table.add_row("rows failed", str(report.failed))
     table.add_row("rows skipped", str(report.rows_skipped))
+    if report.shifted_by is not None:
+        table.add_row("times moved by", f"{report.shifted_by.days:,} days (newest post is now)")
     for reason, count in sorted(report.skipped.items(), key=lambda kv: -kv[1]):
         table.add_row(f"  skipped: {reason}", str(count))
     console.print(table)
@@ -254,10 +267,12 @@ def demo(
         ):
             if session.scalar(select(User).where(User.email == email)) is None:
                 create_user(session, email, "socialdesk", role, name=name)
+        _demo_service_levels(session)
     for name in ("twcs_head_5000.csv", "twcs_kaggle_sample.csv"):
         path = data_dir / "twcs" / name
         if path.is_file():
-            replay(path)
+            # Moved to end now, so waiting times, due times and charts look like a live desk.
+            replay(path, end_at_now=True)
         else:
             console.print(f"[yellow]demo data not found:[/] {path}")
     console.print(
@@ -265,6 +280,44 @@ def demo(
     )
     if serve_after:
         serve()
+
+
+def _demo_service_levels(session: Session) -> None:
+    """A 24/7 policy so the demo's tickets carry due times and breaches from the start."""
+    from sqlalchemy import select
+
+    from socialdesk.actions.admin import ensure_workspace
+    from socialdesk.sla.admin import create_policy
+    from socialdesk.store.models import SlaPolicy
+
+    workspace = ensure_workspace(session)
+    if session.scalar(select(SlaPolicy.id).where(SlaPolicy.workspace_id == workspace.id)):
+        return
+    create_policy(
+        session,
+        None,
+        workspace.id,
+        name="Demo: social in the hour, e-mail the same day",
+        targets=[
+            {
+                "channel": None,
+                "priority": None,
+                "first_response_minutes": 240,
+                "next_response_minutes": 240,
+                "resolution_minutes": 2880,
+            },
+            {
+                "channel": "x",
+                "priority": None,
+                "first_response_minutes": 60,
+                "next_response_minutes": 120,
+                "resolution_minutes": 1440,
+            },
+            {"channel": None, "priority": "urgent", "first_response_minutes": 15},
+        ],
+        calendar=None,
+        warn_share=0.75,
+    )
 
 
 @bench_app.command("ingest")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -29,6 +30,8 @@ class ReplayReport:
     failed: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # How far the posts' times were moved (``end_at``), so the report can say so.
+    shifted_by: timedelta | None = None
 
     @property
     def rows_skipped(self) -> int:
@@ -43,7 +46,10 @@ def replay_twcs(
     workspace_slug: str = "default",
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    end_at: datetime | None = None,
 ) -> ReplayReport:
+    """Load ``path``; with ``end_at``, every post's time moves by the same amount so the
+    newest lands at ``end_at`` (a demo that looks like today's traffic, gaps intact)."""
     rows, bad = read_rows(path)
     report = ReplayReport(rows_read=len(rows) + sum(bad.values()), skipped=dict(bad))
     with db.write() as session:
@@ -68,6 +74,9 @@ def replay_twcs(
                 report.accounts_created += 1
             account_ids[handle] = account.id
     items, skipped = to_messages(rows, account_ids)
+    if end_at is not None and items:
+        report.shifted_by = end_at - max(m.created_at for m, _ in items)
+        items = [(replace(m, created_at=m.created_at + report.shifted_by), raw) for m, raw in items]
     for reason, count in skipped.items():
         report.skipped[reason] = report.skipped.get(reason, 0) + count
 

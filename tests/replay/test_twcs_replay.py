@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.replay.service import ALREADY_LOADED, replay_twcs
-from socialdesk.replay.twcs import Skip
+from socialdesk.replay.twcs import Skip, read_rows
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message, RawEvent, Ticket, TicketEvent
 
@@ -61,3 +62,20 @@ def test_replaying_twice_changes_nothing(db: Database, shared_data: Path) -> Non
             .having(func.count() >= 3)
         ).all()
         assert len(multi) > 100
+
+
+def test_end_at_moves_every_post_by_one_offset(db: Database, shared_data: Path) -> None:
+    path = shared_data / "twcs" / "twcs_kaggle_sample.csv"
+    end = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    report = replay_twcs(db, path, pipeline=Pipeline(), end_at=end)
+    with db.session() as s:
+        times = {
+            pid: at
+            for pid, at in s.execute(select(Message.platform_message_id, Message.created_at))
+        }
+    rows, _ = read_rows(path)
+    original = {r.tweet_id: r.created_at for r in rows}
+    assert max(times.values()) == end
+    assert report.shifted_by is not None and report.shifted_by.days > 3000
+    offsets = {times[pid] - original[pid] for pid in times}
+    assert offsets == {report.shifted_by}
