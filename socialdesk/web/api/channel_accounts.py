@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import admin
 from socialdesk.auth.secret_box import SecretBoxError, decrypt_secrets
-from socialdesk.domain.channel_health import assess_silence
+from socialdesk.channels.health import account_health
 from socialdesk.domain.enums import AccountStatus, Role
-from socialdesk.store.db import utcnow
-from socialdesk.store.models import ChannelAccount, Message, OutboxEntry, User
+from socialdesk.store.models import ChannelAccount, User
 from socialdesk.web.api.schemas import (
     ChannelAccountCreate,
     ChannelAccountOut,
@@ -122,46 +121,27 @@ def delete(account_id: int, session: WriteSession, user: CurrentUser) -> Respons
 
 
 def _health(session: Session, account: ChannelAccount) -> ChannelHealthOut:
-    received = list(
-        session.scalars(
-            select(Message.received_at)
-            .where(Message.channel_account_id == account.id, Message.direction == "inbound")
-            .order_by(Message.id.desc())
-            .limit(50)
-        )
-    )
-    silence = assess_silence(received, utcnow())
-    # Result has .keys(), so dict(result) would treat it as a mapping: build it by rows.
-    counts: dict[str, int] = {
-        state: count
-        for state, count in session.execute(
-            select(OutboxEntry.state, func.count())
-            .where(
-                OutboxEntry.channel_account_id == account.id,
-                OutboxEntry.state.in_(["queued", "sending", "failed"]),
-            )
-            .group_by(OutboxEntry.state)
-        )
-    }
+    health = account_health(session, account)
+    silence = health.silence
     return ChannelHealthOut(
         account_id=account.id,
         platform=account.platform,
         handle=account.handle,
         status=account.status,
-        needs_reauthorization=account.status == AccountStatus.NEEDS_REAUTH,
+        needs_reauthorization=health.needs_reauthorization,
         status_reason=account.status_reason,
         last_received_at=account.last_received_at,
         last_sent_at=account.last_sent_at,
         last_polled_at=account.last_polled_at,
-        rate_limit=account.rate_limit,
+        rate_limit=health.rate_limit,
         silence=SilenceOut(
             silent=silence.silent,
             usual_gap_seconds=silence.usual_gap.total_seconds() if silence.usual_gap else None,
             quiet_for_seconds=silence.quiet_for.total_seconds() if silence.quiet_for else None,
             reason=silence.reason,
         ),
-        queued_replies=counts.get("queued", 0) + counts.get("sending", 0),
-        failed_replies=counts.get("failed", 0),
+        queued_replies=health.queued_replies,
+        failed_replies=health.failed_replies,
     )
 
 
