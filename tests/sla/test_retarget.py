@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 import httpx
 import pytest
 
+from socialdesk.automation.step import run_sla_cycle
 from socialdesk.config import Settings
 from socialdesk.domain.business_hours import BusinessCalendar
 from socialdesk.domain.sla_clock import SlaTarget
@@ -22,9 +23,11 @@ from socialdesk.sla.clocks import (
 )
 from socialdesk.sla.policies import PolicySpec
 from socialdesk.sla.tracker import TicketClocks
-from socialdesk.store.db import utcnow
+from socialdesk.store.db import Database, utcnow
 from tests.api.conftest import Api
-from tests.pipeline.helpers import ingest, make_account, post
+from tests.automation.test_automation_db import add_rule
+from tests.pipeline.helpers import T0, ingest, make_account, post
+from tests.sla.helpers import add_policy, events_of, ticket_of
 
 # Mon 2025-03-03; office 09:00-17:00 UTC.
 OFFICE = BusinessCalendar.office_hours("UTC", time(9), time(17))
@@ -166,3 +169,60 @@ def test_patch_priority_moves_the_due_time(api: Api, admin: httpx.Client) -> Non
 
     back = admin.patch(f"/tickets/{ticket_id}", json={"priority": "normal"}).json()
     assert _due(back) == created + timedelta(minutes=240)
+
+
+RULE_PIPELINE = build_pipeline(Settings())
+RULE_TARGETS = [
+    {"channel": None, "priority": None, "first_response_minutes": 240,
+     "next_response_minutes": 240, "resolution_minutes": 2880},
+    {"channel": None, "priority": "high", "first_response_minutes": 120,
+     "next_response_minutes": 60, "resolution_minutes": 1440},
+    {"channel": None, "priority": "urgent", "first_response_minutes": 30,
+     "next_response_minutes": 30, "resolution_minutes": 480},
+]  # fmt: skip
+
+
+def test_rules_that_raise_the_priority_move_the_clocks(db: Database) -> None:
+    """A pipeline rule (customer writes again) and a periodic rule (escalate after 60
+    minutes of silence) both re-target; the pure fold stays the source of truth."""
+    add_policy(db, calendar=None, targets=RULE_TARGETS)
+    add_rule(
+        db,
+        name="angry",
+        event="customer_message",
+        conditions=[{"field": "text", "op": "contains", "value": "lawyer"}],
+        actions=[{"type": "set_priority", "priority": "high"}],
+    )
+    add_rule(
+        db,
+        name="silence",
+        event="time_elapsed",
+        conditions=[{"field": "minutes_since_last_customer_message", "op": "gte", "value": 60}],
+        actions=[{"type": "escalate"}],
+    )
+    acct = make_account(db)
+    ingest(db, post(acct, "a1", "where is my parcel"), pipeline=RULE_PIPELINE)
+    ingest(db, post(acct, "a2", "my lawyer says", reply_to="a1", minutes=5), pipeline=RULE_PIPELINE)
+    ticket = ticket_of(db, "a1")
+    assert ticket.priority == "high"
+    moved = [d for k, d in events_of(db, ticket.id) if k == "sla_retargeted"]
+    assert {(d["target"], d["to_minutes"]) for d in moved} == {
+        ("first_response", 120),
+        ("resolution", 1440),
+    }
+    assert ticket.first_response_due_at == T0 + timedelta(minutes=120)
+    run_sla_cycle(db, T0 + timedelta(minutes=70))
+    ticket = ticket_of(db, "a1")
+    assert ticket.priority == "urgent"
+    moved = [d for k, d in events_of(db, ticket.id) if k == "sla_retargeted"][2:]
+    assert {(d["target"], d["to_minutes"]) for d in moved} == {
+        ("first_response", 30),
+        ("resolution", 480),
+    }
+    first = next(d for d in moved if d["target"] == "first_response")
+    assert first["old_due_at"] == (T0 + timedelta(minutes=120)).isoformat()
+    assert first["new_due_at"] == (T0 + timedelta(minutes=30)).isoformat()
+    assert ticket.first_response_due_at == T0 + timedelta(minutes=30)  # already past
+    run_sla_cycle(db, T0 + timedelta(minutes=71))  # the next scan records the breach
+    breaches = [d for k, d in events_of(db, ticket.id) if k == "sla_breached"]
+    assert [d["target"] for d in breaches] == ["first_response"]
