@@ -373,6 +373,18 @@ class BlueskyConnector(LazyHttpClient):
         dms, rev = await self.chat.poll(account, rev, own)
         return PollResult([*result.messages, *dms], join_cursor(result.cursor, rev))
 
+    async def find_sent_message(
+        self, account: AccountRef, request: OutboundRequest
+    ) -> SendResult | None:
+        """A DM of this request already in the convo (see ``BlueskyChat.find_sent``);
+        the delivery worker asks before sending a reply again after a crash."""
+        if request.kind is ReplyKind.PUBLIC_REPLY and request.visibility is not Visibility.PRIVATE:
+            return None
+        session = await self.session(account)
+        return await self.chat.find_sent(
+            account, request, {account.external_id, session.did} - {""}
+        )
+
     async def open_conversation(self, account: AccountRef, did: str) -> str:
         """The convo id of a direct conversation with ``did``, created if needed."""
         return await self.chat.open_convo(account, did)

@@ -282,6 +282,42 @@ class BlueskyChat:
             raise SendError(SendFailure.RETRYABLE, "getConvoForMembers returned no convo")
         return convo_id
 
+    async def find_sent(
+        self, account: AccountRef, request: OutboundRequest, own_dids: set[str]
+    ) -> SendResult | None:
+        """Our message with this text in the request's convo, sent after the customer's
+        message it answers: a worker that died after ``sendMessage`` succeeded finds it
+        here instead of sending it again (chat has no idempotency key)."""
+        convo_id = request.conversation_id
+        if not convo_id and request.recipient_id:
+            convo_id = await self.open_convo(account, request.recipient_id)  # same 1:1 convo
+        if not convo_id:
+            return None
+        body = await self._call(
+            account,
+            "GET",
+            "chat.bsky.convo.getMessages",
+            params=[("convoId", convo_id), ("limit", "50")],
+        )
+        for message in body.get("messages") or []:  # newest first
+            if not isinstance(message, dict):
+                continue
+            if message.get("id") == request.in_reply_to_id:
+                break  # older than what we answer: an earlier answer with the same words
+            sender = message.get("sender")
+            if (
+                isinstance(sender, dict)
+                and sender.get("did") in own_dids
+                and message.get("text") == request.body
+                and isinstance(message.get("id"), str)
+            ):
+                return SendResult(
+                    platform_message_id=message["id"],
+                    conversation_id=convo_id,
+                    sent_at=_parse_time(message.get("sentAt")),
+                )
+        return None
+
     async def send(
         self, account: AccountRef, request: OutboundRequest, facets: list[dict[str, Any]]
     ) -> SendResult:

@@ -229,6 +229,15 @@ class DeliveryWorker:
     async def _look_up(
         self, connector: Connector, account: AccountRef, request: OutboundRequest
     ) -> SendResult | None:
+        # Connectors that search by the whole request (Bluesky DMs: the convo to look in
+        # is in the request, not in the parent id).
+        find_sent = getattr(connector, "find_sent_message", None)
+        if find_sent is not None:
+            try:
+                sent: SendResult | None = await find_sent(account, request)
+            except SendError:
+                return None
+            return sent
         find = getattr(connector, "find_recent_post", None)
         if find is None:
             return None

@@ -12,7 +12,8 @@ XRPC
   the rev of the last entry returned (the same cursor again when nothing is new).
   Entries: ``#logBeginConvo`` and ``#logCreateMessage`` with ``message`` = messageView.
 - ``chat.bsky.convo.getConvo?convoId``, ``getConvoForMembers?members=<did>`` (creates the
-  1:1 convo; 400 ``RecipientNotFound``/``MessagesDisabled``).
+  1:1 convo; 400 ``RecipientNotFound``/``MessagesDisabled``),
+  ``getMessages?convoId&limit&cursor`` (newest first).
 - ``chat.bsky.convo.sendMessage {"convoId","message":{"text","facets"?}}`` — ≤ 1000
   graphemes and 10000 UTF-8 bytes; returns the messageView.
 - An app password made without DM access (``dm_access=False``): 400 ``InvalidToken``
@@ -221,6 +222,30 @@ def register_chat_routes(
                 )
         convo = chat.convo_for(emu, members)
         return JSONResponse({"convo": convo_view(convo, me.did)}, headers=headers)
+
+    @app.get("/xrpc/chat.bsky.convo.getMessages")
+    async def get_messages(request: Request) -> Response:
+        caller = chat_caller(request, "chat.bsky.convo.getMessages")
+        if isinstance(caller, Response):
+            return caller
+        me, headers = caller
+        query = request.query_params
+        convo = own_convo(query.get("convoId", ""), me.did)
+        if convo is None:
+            return error(400, "InvalidConvo", "Convo not found", headers)
+        try:
+            limit = int(query.get("limit", "50"))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            return error(400, "InvalidRequest", "Error: limit must be between 1 and 100", headers)
+        cursor = query.get("cursor") or ""
+        older = [m for m in reversed(convo.messages) if not cursor or m.rev < cursor]
+        page = older[:limit]
+        body: dict[str, Any] = {"messages": [message_view(m, iso) for m in page]}
+        if len(older) > limit:
+            body["cursor"] = page[-1].rev
+        return JSONResponse(body, headers=headers)
 
     @app.post("/xrpc/chat.bsky.convo.sendMessage")
     async def send_message(request: Request) -> Response:

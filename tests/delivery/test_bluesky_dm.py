@@ -9,21 +9,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select, update
 
-from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.actions import tickets as ticket_actions
+from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
 from socialdesk.channels.base import AccountRef, OutboundRequest, ReplyKind
 from socialdesk.channels.bluesky import EPOCH_CURSOR, BlueskyConnector
+from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings
+from socialdesk.delivery.worker import Claim, DeliveryWorker
 from socialdesk.domain.enums import Platform, Role, Visibility
 from socialdesk.emulators.bluesky import create_bluesky_app
 from socialdesk.loopback import serve_app
-from socialdesk.store.db import Database
-from socialdesk.store.models import ChannelAccount, Message, Ticket
+from socialdesk.pipeline.ingest import Pipeline
+from socialdesk.pipeline.polling import poll_account
+from socialdesk.store.db import Database, utcnow
+from socialdesk.store.models import ChannelAccount, Message, Ticket, User
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
 
@@ -277,3 +283,92 @@ def test_an_app_password_without_dm_access_asks_for_a_new_one(desk: Desk) -> Non
     )
     assert account["needs_reauthorization"] is True
     assert "does not allow direct messages" in account["status_reason"]
+
+
+def fresh() -> ConnectorRegistry:
+    """Connectors for one ``asyncio.run`` (their HTTP clients belong to its loop)."""
+    return ConnectorRegistry(Settings())
+
+
+def test_worker_killed_after_send_message_sends_the_dm_once(db: Database) -> None:
+    """``sendMessage`` has no idempotency key: a worker that died between Bluesky's
+    answer and our commit must find the DM in the convo instead of sending it again."""
+    pds_app = create_bluesky_app()
+    emulator = pds_app.state.emulator
+    with serve_app(pds_app) as pds_url, httpx.Client(base_url=pds_url) as pds:
+        with db.write() as s:
+            workspace = ensure_workspace(s)
+            create_user(s, "agent@example.com", PASSWORD, Role.AGENT, workspace=workspace)
+            account_id = create_channel_account(
+                s,
+                None,
+                workspace_id=workspace.id,
+                platform=Platform.BLUESKY,
+                handle=emulator.brand_handle,
+                external_id=emulator.brand_did,
+                secrets={"app_password": emulator.app_password},
+                settings={"base_url": pds_url},
+            ).id
+        # The same words went out earlier in this convo: that answer must not be taken
+        # for the lost one.
+        first = pds.post(
+            "/_emulator/customer/dm", json={"handle": "hal.bsky.social", "text": "hello?"}
+        ).json()
+        outcome = asyncio.run(poll_account(db, Pipeline(), fresh(), account_id))
+        assert outcome.stored == 1, outcome
+        with db.write() as s:
+            ticket = s.scalar(select(Ticket))
+            agent = s.scalar(select(User))
+            assert ticket is not None and agent is not None
+            earlier = ticket_actions.reply(
+                s, ticket, agent, "On it!", visibility=Visibility.PRIVATE
+            ).id
+        assert asyncio.run(DeliveryWorker(db, fresh()).run_once()) == 1
+        pds.post("/_emulator/customer/dm", json={"handle": "hal.bsky.social", "text": "and?"})
+        assert asyncio.run(poll_account(db, Pipeline(), fresh(), account_id)).stored == 1
+        with db.write() as s:
+            ticket = s.scalar(select(Ticket))
+            agent = s.scalar(select(User))
+            assert ticket is not None and agent is not None
+            lost = ticket_actions.reply(
+                s, ticket, agent, "On it!", visibility=Visibility.PRIVATE
+            ).id
+
+        async def crash(_claim: Claim, _result: Any) -> None:
+            raise KeyboardInterrupt  # the process dies after Bluesky accepted the DM
+
+        with pytest.raises(KeyboardInterrupt):
+            asyncio.run(DeliveryWorker(db, fresh(), after_send=crash).run_once())
+        sends = [s for s in emulator.sent if s["endpoint"] == "chat.bsky.convo.sendMessage"]
+        assert len(sends) == 2
+
+        later = DeliveryWorker(db, fresh(), clock=lambda: utcnow() + timedelta(minutes=5))
+        assert asyncio.run(later.run_once()) == 1
+        later = DeliveryWorker(db, fresh(), clock=lambda: utcnow() + timedelta(minutes=5))
+        sends = [s for s in emulator.sent if s["endpoint"] == "chat.bsky.convo.sendMessage"]
+        assert len(sends) == 2  # found in the convo, not sent again
+        with db.session() as s:
+            recorded = {m.id: m for m in s.scalars(select(Message))}
+        assert recorded[lost].delivery_state == "sent"
+        assert recorded[lost].platform_message_id == sends[1]["message_id"]
+        assert recorded[earlier].platform_message_id == sends[0]["message_id"]
+        assert {sends[0]["convo_id"], sends[1]["convo_id"]} == {first["convo_id"]}
+
+        # A worker that died after claiming but before sending: the same words are in the
+        # convo, but only before the customer's newest message, so the DM is sent.
+        pds.post("/_emulator/customer/dm", json={"handle": "hal.bsky.social", "text": "hi?"})
+        assert asyncio.run(poll_account(db, Pipeline(), fresh(), account_id)).stored == 1
+        with db.write() as s:
+            ticket = s.scalar(select(Ticket))
+            agent = s.scalar(select(User))
+            assert ticket is not None and agent is not None
+            unsent = ticket_actions.reply(
+                s, ticket, agent, "On it!", visibility=Visibility.PRIVATE
+            ).id
+        assert len(DeliveryWorker(db, fresh()).claim()) == 1  # ...and the process dies
+        assert asyncio.run(later.run_once()) == 1
+        sends = [s for s in emulator.sent if s["endpoint"] == "chat.bsky.convo.sendMessage"]
+        assert len(sends) == 3
+        with db.session() as s:
+            message = s.get(Message, unsent)
+            assert message is not None and message.platform_message_id == sends[2]["message_id"]
