@@ -107,10 +107,10 @@ def at_risk_tickets(workspace_ids: Iterable[int], now: datetime) -> Any:
     resume or a re-target recomputes it only while not warned), and it is never later
     than the due instant, so breached running clocks are in the range too.
     """
-    return (
-        select(SlaClock.ticket_id)
-        .where(running_clocks(workspace_ids), SlaClock.warning_at <= now)
-        .distinct()
+    # No DISTINCT: ``IN`` does not need it, and with it SQLite walks every clock in
+    # ticket order instead of the warning range.
+    return select(SlaClock.ticket_id).where(
+        running_clocks(workspace_ids), SlaClock.warning_at <= now
     )
 
 
@@ -170,7 +170,9 @@ def due_page_ids(
                 due = t.next_due_at
                 branches.append(branch(0, due, due, t.id, where=due.is_not(None)))
                 if not at_risk:  # at-risk tickets always have a running due time
-                    branches.append(branch(1, due, t.id, where=due.is_(None)))
+                    # Ordered by (null) due, id: exactly the index order, so PostgreSQL
+                    # reads the null range instead of walking the primary key.
+                    branches.append(branch(1, due, due, t.id, where=due.is_(None)))
             elif sort == "newest":
                 last = t.last_message_at
                 branches.append(branch(0, last, last.desc(), t.id.desc(), where=true()))
