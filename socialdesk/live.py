@@ -1,19 +1,35 @@
-"""Live updates: an in-process publish/subscribe bus the inbox streams from.
+"""Live updates: a publish/subscribe bus the inbox streams from, shared by processes.
 
-Writes queue their live events on the session (``queue_live_event``); they are
-published only after the transaction commits, so nobody sees a change that was
-rolled back.
+Writes queue their live events on the session (``queue_live_event``). The events are
+written to the ``live_feed`` table in the same transaction and published to this
+process's pages after the commit, so nobody sees a change that was rolled back. Every
+server process runs a ``LiveRelay`` that reads the feed and publishes what other
+processes (a separate ``socialdesk worker``, a second server) committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
+
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import LiveFeedEntry
+
+if TYPE_CHECKING:
+    from socialdesk.store.db import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +78,44 @@ def queue_live_event(session: Session, item: LiveEvent) -> None:
     session.info.setdefault(_KEY, []).append(item)
 
 
+_origin: tuple[int, str] | None = None
+
+
+def origin() -> str:
+    """This process, as written on the feed (a forked child is a new origin)."""
+    global _origin
+    if _origin is None or _origin[0] != os.getpid():
+        _origin = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
+    return _origin[1]
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    # Live payloads are small dicts of ids and names; anything odd becomes its text.
+    result: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return result
+
+
+@event.listens_for(Session, "before_commit")
+def _write_to_feed(session: Session) -> None:
+    items: list[LiveEvent] = session.info.get(_KEY, [])
+    if not items:
+        return
+    now = utcnow()
+    session.execute(
+        insert(LiveFeedEntry),
+        [
+            {
+                "origin": origin(),
+                "workspace_id": item.workspace_id,
+                "kind": item.kind,
+                "data": _jsonable(item.data),
+                "created_at": now,
+            }
+            for item in items
+        ],
+    )
+
+
 @event.listens_for(Session, "after_commit")
 def _publish_after_commit(session: Session) -> None:
     for item in session.info.pop(_KEY, []):
@@ -71,3 +125,80 @@ def _publish_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
     session.info.pop(_KEY, None)
+
+
+class LiveRelay:
+    """Publishes to this process's pages the live events other processes committed.
+
+    Polls the feed (one indexed range read) a few times a second; rows older than
+    ``KEEP`` are pruned now and then, since a page that was away that long reloads.
+    """
+
+    KEEP = timedelta(minutes=10)
+    PRUNE_EVERY_SECONDS = 60.0
+    BATCH = 500
+
+    def __init__(self, db: Database, target: LiveBus | None = None, interval: float = 0.5):
+        self.db = db
+        self.target = target or bus
+        self.interval = interval
+        self.last_id: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._since_prune = 0.0
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="live-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def poll_once(self) -> int:
+        """Publish what is new on the feed from other processes; how many were published."""
+        with self.db.session() as session:
+            if self.last_id is None:  # start at the end: earlier events were for earlier pages
+                self.last_id = session.scalar(select(func.max(LiveFeedEntry.id))) or 0
+                return 0
+            rows = session.execute(
+                select(
+                    LiveFeedEntry.id,
+                    LiveFeedEntry.origin,
+                    LiveFeedEntry.workspace_id,
+                    LiveFeedEntry.kind,
+                    LiveFeedEntry.data,
+                )
+                .where(LiveFeedEntry.id > self.last_id)
+                .order_by(LiveFeedEntry.id)
+                .limit(self.BATCH)
+            ).all()
+        mine = origin()
+        published = 0
+        for row in rows:
+            self.last_id = row.id
+            if row.origin != mine:
+                self.target.publish(LiveEvent(row.kind, row.workspace_id, dict(row.data or {})))
+                published += 1
+        return published
+
+    def prune(self) -> int:
+        with self.db.write() as session:
+            result = session.execute(
+                delete(LiveFeedEntry).where(LiveFeedEntry.created_at < utcnow() - self.KEEP)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                while self.poll_once() >= self.BATCH:
+                    pass
+                self._since_prune += self.interval
+                if self._since_prune >= self.PRUNE_EVERY_SECONDS:
+                    self._since_prune = 0.0
+                    self.prune()
+            except Exception:
+                log.exception("live relay failed; retrying")

@@ -15,6 +15,7 @@ from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
 from socialdesk.delivery.worker import DeliveryWorker
+from socialdesk.live import LiveRelay
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
 from socialdesk.pipeline.build import build_pipeline
@@ -40,8 +41,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # With run_workers off, a separate `socialdesk worker` process does this work.
-        workers = (
+        # With run_workers off, a separate `socialdesk worker` process does this work;
+        # the relay still brings its live events to this server's pages.
+        workers = [app.state.live_relay] + (
             [
                 app.state.raw_event_worker,
                 app.state.delivery_worker,
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
+    app.state.live_relay = LiveRelay(app.state.db)
     app.include_router(hooks.router)
     app.include_router(webform.router)
 

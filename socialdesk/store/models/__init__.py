@@ -12,6 +12,7 @@ from socialdesk.store.models.inbox import (
     SavedFilter,
     WebSession,
 )
+from socialdesk.store.models.live import LiveFeedEntry, TicketPresence
 from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
@@ -38,6 +39,7 @@ __all__ = [
     "ContactIdentity",
     "CsatResponse",
     "FollowUp",
+    "LiveFeedEntry",
     "LoginFailure",
     "Membership",
     "Message",
@@ -54,6 +56,7 @@ __all__ = [
     "TeamRouting",
     "Ticket",
     "TicketEvent",
+    "TicketPresence",
     "TicketTag",
     "User",
     "WebSession",

@@ -17,7 +17,6 @@ from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import Direction, Platform, Priority, TicketStatus, Visibility
-from socialdesk.live import LiveEvent, bus
 from socialdesk.sla import views as sla_views
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
@@ -108,7 +107,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "default_invite": private_actions.DEFAULT_INVITES.get(
             ticket.platform, private_actions.FALLBACK_INVITE
         ),
-        "others": presence.others(ticket.id, user.id),
+        "others": presence.others(session, ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
         **_sla_context(session, ticket),
@@ -133,8 +132,7 @@ def ticket_page(request: Request, ticket_id: int, user: PageUser) -> Response:
     with database.session() as session:
         ticket = load_ticket(session, user, ticket_id)
         context = page_context(session, user, ticket)
-    if presence.touch(ticket_id, user.id, user.label, typing=False):
-        _announce_presence(ticket.workspace_id, ticket_id, user.id)
+    presence.touch(database, ticket.workspace_id, ticket_id, user.id, user.label, typing=False)
     return render(request, "conversation.html", user, **context)
 
 
@@ -219,7 +217,7 @@ def reply(
                 notice = "You may not post on this account: your reply went to a lead for approval."
         except ActionError as exc:
             raise action_error(exc) from exc
-    presence.touch(ticket_id, user.id, user.label, typing=False)
+    presence.touch(database, ticket.workspace_id, ticket_id, user.id, user.label, typing=False)
     return _done(request, ticket_id, user, notice)
 
 
@@ -338,15 +336,9 @@ def ping(
     with database.session() as session:
         workspace_id = load_ticket(session, user, ticket_id).workspace_id
     if leaving:
-        presence.leave(ticket_id, user.id)
-        _announce_presence(workspace_id, ticket_id, user.id)
+        presence.leave(database, workspace_id, ticket_id, user.id)
         return HTMLResponse("")
-    if presence.touch(ticket_id, user.id, user.label, typing=bool(typing)):
-        _announce_presence(workspace_id, ticket_id, user.id)
-    return render(request, "presence.html", user, others=presence.others(ticket_id, user.id))
-
-
-def _announce_presence(workspace_id: int, ticket_id: int, user_id: int) -> None:
-    bus.publish(
-        LiveEvent("presence.changed", workspace_id, {"ticket_id": ticket_id, "user_id": user_id})
-    )
+    presence.touch(database, workspace_id, ticket_id, user.id, user.label, typing=bool(typing))
+    with database.session() as session:
+        others = presence.others(session, ticket_id, user.id)
+    return render(request, "presence.html", user, others=others)
