@@ -28,6 +28,7 @@ from socialdesk.web.api import (
     channel_accounts,
     contacts,
     people,
+    saved_filters,
     service_levels,
     tickets,
 )
@@ -93,7 +94,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(webform.router)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, tickets, contacts, channel_accounts, people, service_levels):
+    for module in (
+        auth,
+        tickets,
+        contacts,
+        channel_accounts,
+        people,
+        service_levels,
+        saved_filters,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(notify_api.router, prefix="/api/v1")

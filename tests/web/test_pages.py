@@ -298,9 +298,10 @@ def test_query_counts_per_page_are_pinned(client: TestClient, app_db: Database) 
     with counting(app_db) as ticket_queries:
         assert client.get(f"/tickets/{ticket_id}").status_code == 200
     # session + memberships, accounts, teams, counts, SLA-at-risk count (cached with the
-    # counts), list, reach, SLA marks of the page's rows, members
-    assert len(inbox_queries) == 10, "\n".join(inbox_queries)
-    assert len(cached_queries) == 8, cached_queries
+    # counts), saved filters (none here, so no count query for them), list, reach, SLA
+    # marks of the page's rows, members
+    assert len(inbox_queries) == 11, "\n".join(inbox_queries)
+    assert len(cached_queries) == 9, cached_queries
     # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
     # account, user (posting right), posting right, tags, members, SLA mark (running clocks)
     assert len(ticket_queries) == 14, "\n".join(ticket_queries)

@@ -104,7 +104,7 @@ class ApprovalDraft(Base):
 
 class SavedFilter(Base):
     """A named inbox filter set (the inbox's query string as a dict, see
-    ``actions.inbox.clean_filter_query``): private to its owner, or shared with the
+    ``actions.saved_filters.clean_filter_query``): private to its owner, or shared with the
     workspace. Only the owner renames or deletes it."""
 
     __tablename__ = "saved_filters"

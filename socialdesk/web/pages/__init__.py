@@ -14,6 +14,7 @@ from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.live_queue import router as queue_router
 from socialdesk.web.pages.notifications import router as notifications_router
+from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
 
@@ -25,6 +26,7 @@ def install(app: FastAPI) -> None:
     for router in (
         auth_router,
         inbox_router,
+        saved_filters_router,
         conversation_router,
         approvals_router,
         queue_router,

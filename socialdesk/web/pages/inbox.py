@@ -1,19 +1,21 @@
-"""The inbox: views with counts, filters by channel, account and team, sorting,
-pagination, bulk assign, tag and solve."""
+"""The inbox: views with counts, filters by channel, account, team, tag and text,
+saved filters with their counts, sorting, pagination, bulk assign, tag and solve."""
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Row, case, func, literal, select, union_all
+from sqlalchemy import Row, Select, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from socialdesk.actions import saved_filters as saved_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import (
@@ -30,8 +32,11 @@ from socialdesk.store.models import (
     Contact,
     ContactIdentity,
     Membership,
+    Message,
+    SavedFilter,
     Team,
     Ticket,
+    TicketTag,
     User,
 )
 from socialdesk.store.repos.tickets import CursorError, TicketFilter, list_tickets
@@ -74,9 +79,12 @@ class Counts:
     by_account: dict[int, int]
     by_platform: dict[str, int]
     by_team: dict[int, int]
+    # Saved filter id -> tickets matching it (only when the user has saved filters).
+    saved: dict[int, int] = field(default_factory=dict)
 
 
 _count_cache: dict[tuple[Any, ...], tuple[float, Counts]] = {}
+_saved_cache: dict[tuple[Any, ...], tuple[float, dict[int, int]]] = {}
 _count_lock = Lock()
 
 
@@ -154,10 +162,67 @@ def counts_for(session: Session, user: WebUser) -> Counts:
 def forget_counts() -> None:
     with _count_lock:
         _count_cache.clear()
+        _saved_cache.clear()
+
+
+def filter_of_saved(user: Viewer, query: dict[str, Any]) -> tuple[str, TicketFilter]:
+    """The view and ticket filter a saved filter's query stands for, for this user
+    ("mine" is the viewer's own tickets, also in a shared filter)."""
+    view = str(query.get("view", "open"))
+    f = _filter(
+        user, view, query.get("channel"), query.get("account"), query.get("team"),
+        query.get("tag"), query.get("q"),
+    )  # fmt: skip
+    return view, f
+
+
+def saved_counts(session: Session, user: Viewer, saved: list[SavedFilter]) -> dict[int, int]:
+    """Tickets matching each saved filter: one query (a ``UNION ALL`` of counts),
+    cached like the view counts."""
+    if not saved:
+        return {}
+    signature = tuple((s.id, json.dumps(s.query, sort_keys=True)) for s in saved)
+    key = (user.workspace_ids, user.id, signature)
+    now = time.monotonic()
+    with _count_lock:
+        hit = _saved_cache.get(key)
+    if hit and now - hit[0] < COUNT_TTL_SECONDS:
+        return hit[1]
+    t = Ticket
+    branches = []
+    for s in saved:
+        view, f = filter_of_saved(user, s.query)
+        query = select(literal(s.id).label("id"), func.count(t.id).label("n")).where(
+            t.workspace_id.in_(sorted(set(f.workspace_ids))),
+            t.status.in_(sorted(f.statuses or UNSOLVED)),
+        )
+        if view == "at_risk":
+            query = query.where(t.id.in_(sla_views.at_risk_tickets(f.workspace_ids, utcnow())))
+        branches.append(_narrow(query, f))
+    statement = branches[0] if len(branches) == 1 else union_all(*branches)
+    found = {int(row[0]): int(row[1]) for row in session.execute(statement)}
+    with _count_lock:
+        _saved_cache[key] = (now, found)
+    return found
+
+
+class Viewer(Protocol):
+    """Whoever the filter is for: a signed-in page user or an API token's user."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def workspace_ids(self) -> tuple[int, ...]: ...
 
 
 def _filter(
-    user: WebUser, view: str, channel: str | None, account: int | None, team: int | None = None
+    user: Viewer,
+    view: str,
+    channel: str | None,
+    account: int | None,
+    team: int | None = None,
+    tag: str | None = None,
+    q: str | None = None,
 ) -> TicketFilter:
     statuses: set[str] = set(UNSOLVED)
     if view == "pending":
@@ -172,7 +237,38 @@ def _filter(
         team_id=team,
         assignee_id=user.id if view == "mine" else None,
         unassigned=view == "unassigned",
+        tag=tag.strip().lower() if tag and tag.strip() else None,
+        q=q.strip() if q and q.strip() else None,
     )
+
+
+_Q = TypeVar("_Q", bound=Select)
+
+
+def _narrow(query: _Q, f: TicketFilter) -> _Q:
+    """The filters besides workspace and status, as ``list_tickets`` applies them."""
+    t = Ticket
+    if f.platforms:
+        query = query.where(t.platform.in_(sorted(f.platforms)))
+    if f.account_id is not None:
+        query = query.where(t.channel_account_id == f.account_id)
+    if f.team_id is not None:
+        query = query.where(t.team_id == f.team_id)
+    if f.unassigned:
+        query = query.where(t.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        query = query.where(t.assignee_id == f.assignee_id)
+    if f.tag:
+        query = query.where(exists().where(TicketTag.ticket_id == t.id, TicketTag.tag == f.tag))
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                t.subject.ilike(pattern, escape="\\"),
+                exists().where(Message.ticket_id == t.id, Message.body.ilike(pattern, escape="\\")),
+            )
+        )
+    return query
 
 
 # Every Priority value, most urgent first (a ticket's priority is always one of these).
@@ -203,17 +299,7 @@ def _urgent_page(session: Session, f: TicketFilter, page: int) -> tuple[list[Row
             query = query.where(t.awaiting_since.is_not(None)).order_by(t.awaiting_since, t.id)
         else:
             query = query.where(t.awaiting_since.is_(None)).order_by(t.id)
-        if f.platforms:
-            query = query.where(t.platform.in_(sorted(f.platforms)))
-        if f.account_id is not None:
-            query = query.where(t.channel_account_id == f.account_id)
-        if f.team_id is not None:
-            query = query.where(t.team_id == f.team_id)
-        if f.unassigned:
-            query = query.where(t.assignee_id.is_(None))
-        elif f.assignee_id is not None:
-            query = query.where(t.assignee_id == f.assignee_id)
-        return select(query.limit(wanted).subquery())
+        return select(_narrow(query, f).limit(wanted).subquery())
 
     branches = [
         branch(ws, rank, priority, waiting)
@@ -244,25 +330,11 @@ def _offset_page(
 ) -> tuple[list[Row[Any]], bool]:
     """The SLA at-risk view and the "Time due" sort: soonest due first (tickets without
     a running clock last), or newest/oldest activity, paged by offset."""
-    t = Ticket
-
-    def narrow(query: Any) -> Any:
-        if f.platforms:
-            query = query.where(t.platform.in_(sorted(f.platforms)))
-        if f.account_id is not None:
-            query = query.where(t.channel_account_id == f.account_id)
-        if f.team_id is not None:
-            query = query.where(t.team_id == f.team_id)
-        if f.unassigned:
-            query = query.where(t.assignee_id.is_(None))
-        elif f.assignee_id is not None:
-            query = query.where(t.assignee_id == f.assignee_id)
-        return query
-
     # Index ranges merged per (workspace, status): see sla_views.due_page_ids.
     ids = sla_views.due_page_ids(
         session, f.workspace_ids, f.statuses or UNSOLVED, sort=sort, at_risk=at_risk,
-        now=utcnow(), offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1, narrow=narrow,
+        now=utcnow(), offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1,
+        narrow=lambda query: _narrow(query, f),
     )  # fmt: skip
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
@@ -335,6 +407,8 @@ def inbox_context(
     cursor: str | None,
     page: int,
     team: int | None = None,
+    tag: str | None = None,
+    q: str | None = None,
 ) -> dict[str, Any]:
     accounts = list(
         session.execute(
@@ -356,7 +430,9 @@ def inbox_context(
         )
     )
     counts = _counts(session, user, {a.id: a.platform for a in accounts})
-    f = _filter(user, view, channel, account, team)
+    saved = saved_actions.visible_filters(session, user.id, user.workspace_ids)
+    counts.saved = saved_counts(session, user, saved)
+    f = _filter(user, view, channel, account, team, tag, q)
     next_cursor: str | None = None
     more = False
     if view == "at_risk" or sort == "due":
@@ -391,9 +467,12 @@ def inbox_context(
         "channel": channel or "",
         "account": account or "",
         "team": team or "",
+        "tag": f.tag or "",
+        "q": f.q or "",
         "sort": sort,
     }
     base = {k: v for k, v in base.items() if v not in ("", None)}
+    current = saved_actions.clean_filter_query(base)
     next_url = None
     if next_cursor:
         next_url = "/inbox?" + urlencode({**base, "cursor": next_cursor})
@@ -416,7 +495,22 @@ def inbox_context(
         "account": account,
         "teams": teams,
         "team": team,
+        "tag": f.tag or "",
+        "q": f.q or "",
         "sort": sort,
+        "saved_filters": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "shared": s.shared,
+                "own": s.user_id == user.id,
+                "url": "/inbox?" + urlencode(s.query),
+                "current": s.query == current,
+            }
+            for s in saved
+        ],
+        "saved_current": any(s.query == current for s in saved),
+        "filter_fields": current,
         "paged": bool(cursor) or page > 0,
         "next_url": next_url,
         "first_url": "/inbox?" + urlencode(base),
@@ -438,6 +532,8 @@ def inbox(
     channel: Platform | None = None,
     account: int | None = None,
     team: int | None = None,
+    tag: Annotated[str | None, Query(max_length=80)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Literal["newest", "oldest", "urgent", "due"] = "newest",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=0, le=10_000)] = 0,
@@ -454,6 +550,8 @@ def inbox(
             cursor=cursor,
             page=page,
             team=team,
+            tag=tag,
+            q=q,
         )
     template = "inbox_list.html" if is_htmx(request) else "inbox.html"
     return render(request, template, user, **context)
