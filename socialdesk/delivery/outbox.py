@@ -61,8 +61,9 @@ def build_request(
     target = next(
         (m for m in candidates if (m.visibility == Visibility.PRIVATE) == wants_private), None
     ) or (candidates[0] if candidates else None)
-    recipient = None
-    if ticket.contact_id is not None and message.platform:
+    # An e-mail chosen in the composer names its address (contacts may have several).
+    recipient: str | None = message.meta.get("to")
+    if recipient is None and ticket.contact_id is not None and message.platform:
         recipient = session.scalar(
             select(ContactIdentity.external_user_id).where(
                 ContactIdentity.contact_id == ticket.contact_id,
@@ -82,7 +83,7 @@ def build_request(
         in_reply_to_id=target.platform_message_id if target else None,
         recipient_id=recipient,
         conversation_id=target.conversation_id if target else None,
-        subject=ticket.subject if kind is ReplyKind.EMAIL else None,
+        subject=(message.subject or ticket.subject) if kind is ReplyKind.EMAIL else None,
         references=references,
         visibility=Visibility(message.visibility),
         human_agent_tag=bool(message.meta.get("human_agent_tag")),
