@@ -193,3 +193,23 @@ def test_channel_health_reports_activity_and_queue(api: Api, agent: httpx.Client
     assert after["queued_replies"] + after["failed_replies"] == 1
     assert after["needs_reauthorization"] is (after["failed_replies"] == 1)
     assert agent.get("/channel-accounts/999999/health").status_code == 404
+
+
+def test_a_reply_without_visibility_answers_the_way_the_customer_wrote(
+    api: Api, agent: httpx.Client
+) -> None:
+    account = make_account(api.db)
+    ingest(api.db, post(account, "dm1", "my card was charged twice", conversation="conv-9"))
+    ingest(api.db, post(account, "tw1", "@Acme my parcel is late", author="other"))
+    by_body = {t["subject"]: t["id"] for t in agent.get("/tickets").json()["data"]}
+    dm_ticket = next(tid for subject, tid in by_body.items() if "charged" in subject)
+    public_ticket = next(tid for subject, tid in by_body.items() if "parcel" in subject)
+    dm_reply = agent.post(f"/tickets/{dm_ticket}/replies", json={"body": "Sorry! Checking."})
+    assert dm_reply.status_code == 201, dm_reply.text
+    assert dm_reply.json()["visibility"] == "private"
+    public_reply = agent.post(f"/tickets/{public_ticket}/replies", json={"body": "On it!"})
+    assert public_reply.json()["visibility"] == "public"
+    told = agent.post(
+        f"/tickets/{public_ticket}/replies", json={"body": "DM us", "visibility": "private"}
+    )
+    assert told.json()["visibility"] == "private"

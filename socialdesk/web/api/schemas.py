@@ -113,7 +113,8 @@ class TicketDetail(TicketSummary):
 
 class ReplyRequest(BaseModel):
     body: str = Field(min_length=1, max_length=100_000)
-    visibility: Visibility = Visibility.PUBLIC
+    # Unset: the way the customer last wrote (a DM is answered by DM, a post publicly).
+    visibility: Visibility | None = None
     # Status after the reply; "pending" (waiting on the customer) unless told otherwise.
     status: TicketStatus | None = TicketStatus.PENDING
     # The same key on a retried request returns the first reply instead of a second one.

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
-from socialdesk.domain.enums import Platform, Priority
-from socialdesk.store.models import Contact, Ticket, TicketEvent, User
+from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
+from socialdesk.store.models import Contact, Message, Ticket, TicketEvent, User
 from socialdesk.store.repos.tickets import (
     CursorError,
     TicketFilter,
@@ -207,10 +207,21 @@ def reply(
         ticket,
         user,
         body.body,
-        visibility=body.visibility,
+        visibility=body.visibility or customer_visibility(session, ticket),
         status_after=body.status,
         client_key=body.client_key,
     )
+
+
+def customer_visibility(session: Session, ticket: Ticket) -> Visibility:
+    """How the customer last wrote on this ticket (public when they never did)."""
+    latest = session.scalar(
+        select(Message.visibility)
+        .where(Message.ticket_id == ticket.id, Message.direction == str(Direction.INBOUND))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return Visibility(latest) if latest else Visibility.PUBLIC
 
 
 @router.post("/{ticket_id}/notes", response_model=MessageOut, status_code=201)
