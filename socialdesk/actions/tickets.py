@@ -1,8 +1,11 @@
-"""Agent actions on a ticket: reply, note, assign, status, priority, tags."""
+"""Agent actions on a ticket: reply (now, scheduled, or by e-mail), note, assign,
+status, priority, tags."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -11,8 +14,10 @@ from socialdesk.actions.mentions import notify_mentions
 from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.delivery.outbox import enqueue
 from socialdesk.domain.enums import (
+    AccountStatus,
     DeliveryState,
     Direction,
+    Platform,
     Priority,
     Role,
     TicketEventKind,
@@ -22,10 +27,83 @@ from socialdesk.domain.enums import (
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.sla import hooks as sla_hooks
 from socialdesk.store.db import utcnow
-from socialdesk.store.models import Message, Team, Ticket, TicketTag, User
+from socialdesk.store.models import (
+    ChannelAccount,
+    Contact,
+    ContactIdentity,
+    Message,
+    OutboxEntry,
+    Team,
+    Ticket,
+    TicketTag,
+    User,
+)
 
 WRITE_ROLES = frozenset({Role.ADMIN, Role.LEAD, Role.AGENT, Role.MARKETING})
 MAX_TAG_LENGTH = 80
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailRoute:
+    """Where an e-mail reply to this ticket's customer goes out from, and to."""
+
+    account_id: int
+    address: str
+
+
+def check_send_at(send_at: datetime, now: datetime) -> str | None:
+    """Why a scheduled send time cannot be used, or None when it can."""
+    if send_at.tzinfo is None or send_at.utcoffset() is None:
+        return "send_at needs a time zone, e.g. 2026-11-24T09:00:00+01:00"
+    if send_at <= now:
+        return "send_at is in the past"
+    if send_at - now > MAX_SCHEDULE_AHEAD:
+        return f"send_at is more than {MAX_SCHEDULE_AHEAD.days} days ahead"
+    return None
+
+
+def email_subject(ticket_subject: str, first_body: str | None) -> str:
+    """ "Re: <ticket subject>" (or its first line when it has none), never "Re: Re:"."""
+    subject = " ".join((ticket_subject or "").split())
+    if not subject:
+        first = next((line.strip() for line in (first_body or "").splitlines() if line.strip()), "")
+        subject = first[:120] or "your message"
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def email_route(session: Session, ticket: Ticket) -> EmailRoute | None:
+    """The e-mail reply route, when the customer has an address (an e-mail identity,
+    else the contact's address) and the workspace an active e-mail account (the
+    ticket's own when it came in by e-mail)."""
+    if ticket.contact_id is None:
+        return None
+    address = session.scalar(
+        select(ContactIdentity.external_user_id)
+        .where(
+            ContactIdentity.contact_id == ticket.contact_id,
+            ContactIdentity.platform == str(Platform.EMAIL),
+        )
+        .order_by(ContactIdentity.id.desc())
+        .limit(1)
+    ) or session.scalar(select(Contact.email).where(Contact.id == ticket.contact_id))
+    if not address or "@" not in address:
+        return None
+    accounts = list(
+        session.scalars(
+            select(ChannelAccount.id)
+            .where(
+                ChannelAccount.workspace_id == ticket.workspace_id,
+                ChannelAccount.platform == str(Platform.EMAIL),
+                ChannelAccount.status == str(AccountStatus.ACTIVE),
+            )
+            .order_by(ChannelAccount.id)
+        )
+    )
+    if not accounts:
+        return None
+    chosen = ticket.channel_account_id if ticket.channel_account_id in accounts else accounts[0]
+    return EmailRoute(chosen, address)
 
 
 def require_writer(actor: User) -> None:
@@ -42,12 +120,25 @@ def reply(
     visibility: Visibility = Visibility.PUBLIC,
     status_after: TicketStatus | None = TicketStatus.PENDING,
     client_key: str | None = None,
+    send_at: datetime | None = None,
+    via_email: EmailRoute | None = None,
 ) -> Message:
-    """Store an agent's reply as an outbound message queued for delivery."""
+    """Store an agent's reply as an outbound message queued for delivery.
+
+    ``send_at``: a scheduled send. The message waits as ``scheduled`` with its outbox
+    row due at that time (the delivery worker claims only due rows); until then it is
+    not the ticket's answer (no first response, SLA clocks keep running, status kept)
+    and can be edited or cancelled. ``via_email``: sent as an e-mail from that account
+    to that address, whatever network the ticket came from.
+    """
     require_writer(actor)
     body = body.strip()
     if not body:
         raise ActionError("a reply needs a body")
+    if send_at is not None:
+        problem = check_send_at(send_at, utcnow())
+        if problem:
+            raise ActionError(problem, 422)
     if client_key:
         # A double click or a retried request carries the same key: answer with the
         # message stored the first time instead of queueing a second post.
@@ -65,28 +156,57 @@ def reply(
             if message.meta.get("client_key") == client_key:
                 return message
     now = utcnow()
+    meta: dict[str, object] = {"client_key": client_key} if client_key else {}
+    account_id, platform, subject = ticket.channel_account_id, ticket.platform, None
+    if via_email is not None:
+        account_id, platform = via_email.account_id, str(Platform.EMAIL)
+        visibility = Visibility.PRIVATE
+        meta["to"] = via_email.address
+        first = session.scalar(
+            select(Message.body)
+            .where(Message.ticket_id == ticket.id, Message.direction == str(Direction.INBOUND))
+            .order_by(Message.created_at, Message.id)
+            .limit(1)
+        )
+        subject = email_subject(ticket.subject, first)
+    if send_at is not None:
+        meta["scheduled_for"] = send_at.isoformat()
     message = Message(
         ticket_id=ticket.id,
         workspace_id=ticket.workspace_id,
-        channel_account_id=ticket.channel_account_id,
-        platform=ticket.platform,
+        channel_account_id=account_id,
+        platform=platform,
         direction=str(Direction.OUTBOUND),
         visibility=str(visibility),
         author_user_id=actor.id,
         author_name=actor.name or actor.email,
+        subject=subject,
         body=body,
         created_at=now,
         received_at=now,
-        delivery_state=str(DeliveryState.QUEUED),
-        meta={"client_key": client_key} if client_key else {},
+        delivery_state=str(DeliveryState.SCHEDULED if send_at else DeliveryState.QUEUED),
+        meta=meta,
     )
     session.add(message)
     session.flush()
     if message.channel_account_id is not None:
-        enqueue(session, message)
+        entry = enqueue(session, message)
+        if send_at is not None:
+            entry.next_attempt_at = send_at
     else:
         message.delivery_state = str(DeliveryState.FAILED)
         message.delivery_error = "this ticket has no channel account to reply through"
+    if send_at is not None and message.delivery_state == DeliveryState.SCHEDULED:
+        record_ticket_change(
+            session,
+            ticket,
+            actor,
+            TicketEventKind.REPLY_SCHEDULED,
+            {"message_id": message.id, "send_at": send_at.isoformat()},
+            at=now,
+        )
+        _message_event(session, message, "message.created")
+        return message
     waited = (now - ticket.awaiting_since).total_seconds() if ticket.awaiting_since else None
     record_ticket_change(
         session,
@@ -111,14 +231,85 @@ def reply(
     sla_hooks.after_reply(session, ticket, actor, message, now)
     if status_after is not None:
         set_status(session, ticket, actor, status_after)
+    _message_event(session, message, "message.created")
+    return message
+
+
+def _message_event(session: Session, message: Message, kind: str) -> None:
     queue_live_event(
         session,
         LiveEvent(
-            "message.created",
-            ticket.workspace_id,
-            {"ticket_id": ticket.id, "message_id": message.id},
+            kind, message.workspace_id, {"ticket_id": message.ticket_id, "message_id": message.id}
         ),
     )
+
+
+def _scheduled_entry(session: Session, ticket: Ticket, message: Message) -> OutboxEntry:
+    """The scheduled reply's outbox row, locked, while the worker has not claimed it.
+
+    The worker marks a row ``sending`` in its own committed transaction before the
+    network call; reading the row ``FOR UPDATE`` (fresh, not from the identity map)
+    means we either see that claim and refuse, or hold the row so the claim waits and
+    then finds it gone. On SQLite, write transactions are serialized anyway.
+    """
+    if message.ticket_id != ticket.id or message.direction != str(Direction.OUTBOUND):
+        raise ActionError("that message is not a reply on this ticket", 404)
+    entry = session.scalar(
+        select(OutboxEntry)
+        .where(OutboxEntry.message_id == message.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    session.refresh(message)
+    if (
+        entry is None
+        or entry.state != "queued"
+        or message.delivery_state != DeliveryState.SCHEDULED
+    ):
+        raise ActionError(
+            "this reply is no longer scheduled: it is being sent or was cancelled", 409
+        )
+    return entry
+
+
+def edit_scheduled_reply(
+    session: Session, ticket: Ticket, actor: User, message: Message, body: str
+) -> Message:
+    require_writer(actor)
+    body = body.strip()
+    if not body:
+        raise ActionError("a reply needs a body")
+    _scheduled_entry(session, ticket, message)
+    before = message.body
+    message.body = body
+    record_ticket_change(
+        session,
+        ticket,
+        actor,
+        TicketEventKind.SCHEDULED_REPLY_EDITED,
+        {"message_id": message.id, "from": before[:200], "to": body[:200]},
+    )
+    _message_event(session, message, "message.updated")
+    return message
+
+
+def cancel_scheduled_reply(
+    session: Session, ticket: Ticket, actor: User, message: Message
+) -> Message:
+    """Remove the outbox row (so it can never be sent) and mark the message cancelled."""
+    require_writer(actor)
+    entry = _scheduled_entry(session, ticket, message)
+    session.delete(entry)
+    message.delivery_state = str(DeliveryState.CANCELLED)
+    message.meta = {**message.meta, "cancelled_by": actor.id, "cancelled_at": utcnow().isoformat()}
+    record_ticket_change(
+        session,
+        ticket,
+        actor,
+        TicketEventKind.SCHEDULED_REPLY_CANCELLED,
+        {"message_id": message.id, "send_at": message.meta.get("scheduled_for")},
+    )
+    _message_event(session, message, "message.updated")
     return message
 
 

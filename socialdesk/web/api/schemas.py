@@ -119,6 +119,9 @@ class ReplyRequest(BaseModel):
     status: TicketStatus | None = TicketStatus.PENDING
     # The same key on a retried request returns the first reply instead of a second one.
     client_key: str | None = Field(default=None, max_length=100)
+    # Scheduled send: ISO 8601 with a zone, in the future, at most 30 days ahead. The
+    # reply waits as "scheduled" (status unchanged) until then; cancel it before.
+    send_at: datetime | None = None
 
 
 class NoteRequest(BaseModel):

@@ -210,7 +210,20 @@ def reply(
         visibility=body.visibility or customer_visibility(session, ticket),
         status_after=body.status,
         client_key=body.client_key,
+        send_at=body.send_at,
     )
+
+
+@router.post("/{ticket_id}/replies/{message_id}/cancel", response_model=MessageOut)
+def cancel_scheduled_reply(
+    ticket_id: int, message_id: int, session: WriteSession, user: CurrentUser
+) -> Any:
+    """Cancel a scheduled reply before it goes out (409 once it is being sent)."""
+    ticket = load_ticket(session, user, ticket_id)
+    message = session.get(Message, message_id)
+    if message is None or message.ticket_id != ticket.id:
+        raise ApiError(404, f"message {message_id} not found on ticket {ticket_id}")
+    return actions.cancel_scheduled_reply(session, ticket, user, message)
 
 
 def customer_visibility(session: Session, ticket: Ticket) -> Visibility:

@@ -26,11 +26,12 @@ SHORT_LIMIT = 500  # networks at or under this limit get a canned response's sho
 
 
 def visibility_of(kind: str) -> Visibility:
-    return Visibility.PRIVATE if kind == "dm" else Visibility.PUBLIC
+    return Visibility.PRIVATE if kind in ("dm", "email") else Visibility.PUBLIC
 
 
 def preview(platform: str, kind: str, body: str) -> dict[str, Any]:
-    network = Platform(platform)
+    # The e-mail mode is counted as e-mail (no hard limit), whatever the ticket's network.
+    network = Platform.EMAIL if kind == "email" else Platform(platform)
     visibility = visibility_of(kind)
     check = check_length(body, network, visibility=visibility)
     parts: list[str] = []

@@ -4,7 +4,7 @@ composer (replies, notes) and collision warnings."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -16,7 +16,15 @@ from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
-from socialdesk.domain.enums import Direction, Platform, Priority, TicketStatus, Visibility
+from socialdesk.domain.enums import (
+    DeliveryState,
+    Direction,
+    Platform,
+    Priority,
+    TicketStatus,
+    Visibility,
+)
+from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.sla import views as sla_views
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
@@ -61,7 +69,13 @@ def thread_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str,
             .order_by(ApprovalDraft.id)
         )
     )
-    return {"ticket": ticket, "messages": messages_of(session, ticket.id), "drafts": drafts}
+    messages = messages_of(session, ticket.id)
+    scheduled = {
+        m.id: datetime.fromisoformat(str(m.meta["scheduled_for"]))
+        for m in messages
+        if m.meta.get("scheduled_for")
+    }
+    return {"ticket": ticket, "messages": messages, "drafts": drafts, "scheduled_for": scheduled}
 
 
 def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, Any]:
@@ -90,8 +104,11 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         if user.role != "viewer"
         else False
     )
+    route = actions.email_route(session, ticket)
     return {
         **thread_context(session, user, ticket),
+        **_window_context(ticket, route),
+        "email_route": route,
         "contact": contact,
         "identities": identities,
         "other_tickets": other_tickets,
@@ -112,6 +129,26 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "nav": "inbox",
         **_sla_context(session, ticket),
     }
+
+
+def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[str, Any]:
+    """Meta's 24-hour window on a Messenger / Instagram ticket: what a DM can still do,
+    and the e-mail mode as the alternative when the customer has an address."""
+    platform = Platform(ticket.platform)
+    if platform not in (Platform.MESSENGER, Platform.INSTAGRAM):
+        return {"window_hint": "", "prefer_email": False}
+    decision = decide_messaging_window(
+        platform, ticket.last_inbound_at, utcnow(), human_typed=True,
+        customer_email=route.address if route else None,
+    )  # fmt: skip
+    if decision.decision is SendDecision.ALLOWED:
+        return {"window_hint": "", "prefer_email": False}
+    if decision.decision is SendDecision.HUMAN_AGENT_ONLY:
+        hint = "Past Meta's 24-hour window: a direct message goes out tagged as a human reply."
+        return {"window_hint": hint, "prefer_email": False}
+    hint = "Outside Meta's messaging window: a direct message cannot be sent."
+    hint += " Send an e-mail instead." if route else " Answer in public instead."
+    return {"window_hint": hint, "prefer_email": route is not None}
 
 
 def _sla_context(session: Session, ticket: Ticket) -> dict[str, Any]:
@@ -168,6 +205,10 @@ def recent_public_reply(session: Session, ticket_id: int, client_key: str | None
             Message.direction == str(Direction.OUTBOUND),
             Message.visibility == str(Visibility.PUBLIC),
             Message.created_at >= utcnow() - SECOND_REPLY_WINDOW,
+            # A scheduled (or cancelled) reply is not out there yet.
+            Message.delivery_state.not_in(
+                [str(DeliveryState.SCHEDULED), str(DeliveryState.CANCELLED)]
+            ),
         )
         .order_by(Message.id.desc())
         .limit(5)
@@ -184,19 +225,33 @@ def reply(
     ticket_id: int,
     user: FormUser,
     body: Annotated[str, Form(max_length=20_000)],
-    kind: Annotated[Literal["public", "dm"], Form()] = "public",
+    kind: Annotated[Literal["public", "dm", "email"], Form()] = "public",
     solve: Annotated[str, Form()] = "",
     client_key: Annotated[str | None, Form(max_length=64)] = None,
     confirm: Annotated[str, Form()] = "",
+    schedule: Annotated[str, Form()] = "",
+    send_at: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone: the browser
+    turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail."""
     require_writer(user)
     database: Database = request.app.state.db
     notice = ""
+    when = _parse_send_at(send_at) if schedule else None
     with database.write() as session:
         ticket = load_ticket(session, user, ticket_id)
         actor = _actor(session, user)
         visibility = composer.visibility_of(kind)
-        if kind == "public" and not confirm:
+        route = actions.email_route(session, ticket) if kind == "email" else None
+        if kind == "email" and route is None:
+            raise PageError(
+                422, "This customer has no e-mail address, or no e-mail account is set up."
+            )
+        account_id = route.account_id if route else ticket.channel_account_id
+        allowed = inbox_actions.may_post(session, actor, account_id)
+        if when is not None and not allowed:
+            raise PageError(422, "Replies that need a lead's approval cannot be scheduled.")
+        if kind == "public" and not confirm and when is None:
             earlier = recent_public_reply(session, ticket.id, client_key)
             if earlier is not None:
                 return _confirm_second_reply(
@@ -204,10 +259,17 @@ def reply(
                     client_key=client_key,
                 )  # fmt: skip
         try:
-            if inbox_actions.may_post(session, actor, ticket.channel_account_id):
+            if when is not None:
                 actions.reply(
-                    session, ticket, actor, body, visibility=visibility, client_key=client_key
-                )
+                    session, ticket, actor, body, visibility=visibility, client_key=client_key,
+                    send_at=when, via_email=route,
+                )  # fmt: skip
+                notice = "Reply scheduled."
+            elif allowed:
+                actions.reply(
+                    session, ticket, actor, body, visibility=visibility, client_key=client_key,
+                    via_email=route,
+                )  # fmt: skip
                 if solve:
                     actions.set_status(session, ticket, actor, TicketStatus.SOLVED)
             else:
@@ -219,6 +281,58 @@ def reply(
             raise action_error(exc) from exc
     presence.touch(database, ticket.workspace_id, ticket_id, user.id, user.label, typing=False)
     return _done(request, ticket_id, user, notice)
+
+
+def _parse_send_at(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise PageError(422, "Pick a date and time to schedule the reply.") from exc
+    if moment.tzinfo is None:
+        raise PageError(422, "The scheduled time needs a time zone; reload the page.")
+    return moment
+
+
+def _scheduled_message(session: Session, ticket: Ticket, message_id: int) -> Message:
+    message = session.get(Message, message_id)
+    if message is None or message.ticket_id != ticket.id:
+        raise PageError(404, "That message is not on this ticket.")
+    return message
+
+
+@router.post("/tickets/{ticket_id}/messages/{message_id}/cancel")
+def cancel_scheduled(request: Request, ticket_id: int, message_id: int, user: FormUser) -> Response:
+    """Cancel a scheduled reply: its outbox row goes, so it can never be sent."""
+    require_writer(user)
+    database: Database = request.app.state.db
+    with database.write() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        message = _scheduled_message(session, ticket, message_id)
+        try:
+            actions.cancel_scheduled_reply(session, ticket, _actor(session, user), message)
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    return _done(request, ticket_id, user, "Scheduled reply cancelled; it will not be sent.")
+
+
+@router.post("/tickets/{ticket_id}/messages/{message_id}/edit")
+def edit_scheduled(
+    request: Request,
+    ticket_id: int,
+    message_id: int,
+    user: FormUser,
+    body: Annotated[str, Form(max_length=20_000)],
+) -> Response:
+    require_writer(user)
+    database: Database = request.app.state.db
+    with database.write() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        message = _scheduled_message(session, ticket, message_id)
+        try:
+            actions.edit_scheduled_reply(session, ticket, _actor(session, user), message, body)
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    return _done(request, ticket_id, user, "Scheduled reply updated.")
 
 
 def _confirm_second_reply(
