@@ -111,6 +111,9 @@ class TicketEventKind(StrEnum):
     # The customer edited or removed a message already stored (data: previous text).
     MESSAGE_EDITED = "message_edited"
     MESSAGE_REMOVED = "message_removed"
+    # An agent hid / unhid a customer's public comment on the network (data: message id).
+    MESSAGE_HIDDEN = "message_hidden"
+    MESSAGE_UNHIDDEN = "message_unhidden"
     REPLY_SCHEDULED = "reply_scheduled"
     SCHEDULED_REPLY_EDITED = "scheduled_reply_edited"
     SCHEDULED_REPLY_CANCELLED = "scheduled_reply_cancelled"

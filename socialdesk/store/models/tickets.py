@@ -144,6 +144,8 @@ class Message(Base):
         ForeignKey("raw_events.id", ondelete="SET NULL"), default=None
     )
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When an agent hid this public comment on the network (None: visible).
+    hidden_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class TicketEvent(Base):
