@@ -236,14 +236,15 @@ def run_webhook_bench(
     )
     for column in (
         "run",
-        "acked events/s",
+        "acked/s",
         "p50 ms",
         "p99 ms",
-        "baseline req/s",
-        "baseline p99 ms",
+        "base/s",
+        "base p99",
+        "ratio",
         "non-200",
-        "raw stored",
-        "messages",
+        "raw",
+        "msgs",
     ):
         table.add_column(column, justify="right")
     results = []
@@ -258,6 +259,7 @@ def run_webhook_bench(
                 f"{r['p99']:.1f}",
                 f"{r['base_rate']:,.0f}",
                 f"{r['base_p99']:.1f}",
+                f"{r['rate'] / r['base_rate']:.2f}",
                 str(int(r["failures"])),
                 f"{int(r['raw']):,}",
                 f"{int(r['messages']):,}",
@@ -269,6 +271,7 @@ def run_webhook_bench(
         f"{median([r['p99'] for r in results]):.1f}",
         f"{median([r['base_rate'] for r in results]):,.0f}",
         f"{median([r['base_p99'] for r in results]):.1f}",
+        f"{median([r['rate'] / r['base_rate'] for r in results]):.2f}",
         "",
         "",
         "",
