@@ -4,58 +4,21 @@ at the emulator under the right parent."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
-from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.config import Settings
-from socialdesk.domain.enums import Role
 from socialdesk.emulators.bluesky import create_bluesky_app
 from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
-from socialdesk.store.db import Database
-from socialdesk.web.app import create_app
-from socialdesk.web.serving import serve
+from tests.delivery.helpers import admin_api
+from tests.delivery.helpers import eventually as _eventually
+
+__all__ = ["admin_api"]  # a pytest fixture
 
 META_SECRET = "emulated_app_secret"
-PASSWORD = "correct horse battery"
-
-
-def _eventually(probe: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
-@pytest.fixture
-def admin_api(db: Database) -> Iterator[Callable[[Settings], Any]]:
-    with db.write() as s:
-        create_user(s, "admin@example.com", PASSWORD, Role.ADMIN, workspace=ensure_workspace(s))
-
-    servers: list[Any] = []
-
-    def start(settings: Settings) -> tuple[str, httpx.Client]:
-        server = serve(create_app(settings, db))
-        base = server.__enter__()
-        servers.append(server)
-        client = httpx.Client(base_url=base + "/api/v1", timeout=10)
-        token = client.post(
-            "/auth/token", json={"email": "admin@example.com", "password": PASSWORD}
-        )
-        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-        return base, client
-
-    yield start
-    for server in servers:
-        server.__exit__(None, None, None)
 
 
 def test_facebook_comment_reply_via_api(admin_api: Callable[[Settings], Any]) -> None:
