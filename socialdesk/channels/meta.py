@@ -313,6 +313,19 @@ class MetaConnector(LazyHttpClient):
             )
         raise SendError(SendFailure.PERMANENT, f"Meta cannot send {request.kind.value}")
 
+    async def set_hidden(
+        self, account: AccountRef, platform_message_id: str, hidden: bool, platform: Platform
+    ) -> bool:
+        """Hide (or unhide) a Facebook or Instagram comment on the account's page or
+        media: ``POST /{comment-id}`` with ``is_hidden`` (Facebook) or ``hide`` (IG)."""
+        key = "hide" if platform is Platform.INSTAGRAM else "is_hidden"
+        body = await self._post(
+            account, f"/{platform_message_id}", form={key: "true" if hidden else "false"}
+        )
+        if body.get("success") is not True:
+            raise SendError(SendFailure.RETRYABLE, "Meta's answer does not confirm the change")
+        return hidden
+
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
         """Meta delivers by webhook only; polling yields nothing."""
         return PollResult(messages=(), cursor=cursor)

@@ -428,6 +428,21 @@ class XConnector(LazyHttpClient):
             )
         raise SendError(SendFailure.PERMANENT, f"X cannot send {request.kind.value}")
 
+    async def set_hidden(self, account: AccountRef, platform_message_id: str, hidden: bool) -> bool:
+        """Hide (or unhide) a reply. X allows it only in conversations the brand's own
+        tweet started; elsewhere it answers 403, raised as SendError(PERMANENT)."""
+        body = await self._request(
+            account,
+            "PUT",
+            f"/2/tweets/{platform_message_id}/hidden",
+            "PUT /2/tweets/:id/hidden",
+            json_body={"hidden": hidden},
+        )
+        data = _obj(body.get("data"))
+        if data.get("hidden") is not hidden:
+            raise SendError(SendFailure.RETRYABLE, "X's answer does not confirm the hidden state")
+        return hidden
+
     @staticmethod
     def _other_participant(account: AccountRef, request: OutboundRequest) -> str | None:
         conversation = request.conversation_id or ""

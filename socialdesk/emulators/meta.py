@@ -3,7 +3,9 @@
 ``create_meta_emulator(app_secret)`` returns a FastAPI app (state in
 ``app.state.meta``). Graph routes accept any ``/vNN.N/`` prefix:
 ``POST /{v}/{comment-or-post-id}/comments``, ``POST /{v}/{ig-comment-id}/replies``,
-``POST /{v}/{page-or-ig-id|me}/messages``. Errors use Graph's
+``POST /{v}/{page-or-ig-id|me}/messages``, ``POST /{v}/{comment-id}`` (``is_hidden`` on a
+Page comment, ``hide`` on an IG comment; the comment must be the token's account's).
+Errors use Graph's
 ``{"error": {message, type, code, error_subcode, fbtrace_id}}``; responses carry
 ``X-App-Usage`` and, for Page/IG tokens, ``X-Business-Use-Case-Usage``.
 
@@ -21,6 +23,7 @@ Control (``/_emulator``, plus the shared routes in ``common``):
   "page_id"?, "reply_to_mid"?}``; ``POST /_emulator/customer/ig_comment``
   ``{"customer": {"id"?, "username"}, "text", "ig_id"?, "media_id"?, "parent_id"?}``;
   ``POST /_emulator/customer/ig_dm`` ``{"customer": {…}, "text", "ig_id"?}``.
+- ``GET /_emulator/comments/{id}`` — the comment as stored, with ``hidden``.
 - ``POST /_emulator/webhook/verify`` — Meta's ``hub.challenge`` GET against the URL.
 
 With ``hold`` on, held updates are flushed as batched ``entry`` arrays.
@@ -62,6 +65,7 @@ from socialdesk.emulators.meta_model import (
     MetaState,
     combine,
     serialize,
+    set_comment_hidden,
 )
 
 __all__ = ["create_meta_emulator"]
@@ -531,5 +535,23 @@ def create_meta_emulator(
                 return {"valid": False, "status": None, "error": type(exc).__name__}
         valid = response.status_code == 200 and response.text == challenge
         return {"valid": valid, "status": response.status_code}
+
+    @app.get("/_emulator/comments/{comment_id}", tags=["emulator"])
+    async def comment_state(comment_id: str) -> dict[str, Any]:
+        """A comment as the emulator holds it, ``hidden`` and ``deleted`` included."""
+        comment = state.comments.get(comment_id)
+        if comment is None:
+            raise HTTPException(404, "unknown comment")
+        return asdict(comment)
+
+    # Registered last: ``/{version}/{id}`` would otherwise also match ``/_emulator/…``.
+    @app.post("/{version}/{comment_id}")
+    async def hide_comment(version: str, comment_id: str, request: Request) -> JSONResponse:
+        async def handler(req: Request, params: dict[str, Any], account: Account) -> dict[str, Any]:
+            set_comment_hidden(state, account, comment_id, params)
+            record(req, "POST /{comment-id}", params, comment_id)
+            return {"success": True}
+
+        return await graph_call(request, version, handler)
 
     return app

@@ -61,6 +61,7 @@ class Comment:
     text: str
     created: float
     deleted: bool = False
+    hidden: bool = False  # hidden from the public by the page / IG account
 
 
 @dataclass
@@ -108,6 +109,26 @@ class MetaState:
             start + self.usage_window_seconds - now,
             allowed,
         )
+
+
+def set_comment_hidden(
+    state: MetaState, account: Account, comment_id: str, params: dict[str, Any]
+) -> None:
+    """``POST /{comment-id}`` with ``is_hidden`` (Page) or ``hide`` (IG): the comment must
+    be on one of the token's own pages or IG accounts, as Graph checks."""
+    key = "is_hidden" if account.kind == "page" else "hide"
+    comment = state.comments.get(comment_id)
+    if comment is None or comment.deleted or comment.owner_id != account.id:
+        raise GraphError(
+            100,
+            f"Unsupported post request. Object with ID '{comment_id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",  # noqa: E501
+            33,
+            "GraphMethodException",
+        )
+    value = str(params.get(key, "")).lower()
+    if value not in ("true", "false"):
+        raise GraphError(100, f"(#100) param {key} must be a boolean", kind="OAuthException")
+    comment.hidden = value == "true"
 
 
 def serialize(payload: dict[str, Any]) -> bytes:

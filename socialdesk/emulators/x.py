@@ -3,12 +3,14 @@
 ``create_x_emulator(consumer_secret)`` returns a FastAPI app; run it with
 ``socialdesk.emulators.server.serve_app``. State lives in ``app.state.x``.
 
-API (as X): ``POST /2/tweets``, ``DELETE /2/tweets/{id}``,
+API (as X): ``POST /2/tweets``, ``DELETE /2/tweets/{id}``, ``PUT /2/tweets/{id}/hidden``
+(only replies in conversations the caller's tweet started),
 ``GET /2/users/{id}/mentions``, ``GET /2/users/{id}/tweets``,
 ``POST /2/dm_conversations/with/{participant_id}/messages``,
 ``POST /2/dm_conversations/{dm_conversation_id}/messages``, ``GET /2/dm_events``
 (newest first, ``pagination_token`` / ``meta.next_token``, 15 per 15 min). Bearer
-user tokens expire; every API response carries ``x-rate-limit-*`` headers and 429 once a window is spent.
+user tokens expire; every API response carries ``x-rate-limit-*`` headers and 429
+once a window is spent.
 
 Control (``/_emulator``, plus the shared routes in ``common``):
 
@@ -22,6 +24,7 @@ Control (``/_emulator``, plus the shared routes in ``common``):
   "brand_user_id"?, "in_reply_to_tweet_id"?, "wait"?}`` — the customer tweets at the
   brand; the signed ``tweet_create_events`` payload is delivered to the webhook.
 - ``POST /_emulator/customer/dm`` ``{"customer": {…}, "text", "brand_user_id"?}``.
+- ``GET /_emulator/tweets/{id}`` — the tweet as stored, with ``hidden`` and ``deleted``.
 - ``POST /_emulator/webhook/crc`` — X's CRC GET against the webhook URL.
 """
 
@@ -59,6 +62,7 @@ from socialdesk.emulators.x_model import (
     URL_RE,
     XState,
     csv_set,
+    hide_refusal,
     invalid_request,
     problem,
     short_url,
@@ -227,6 +231,31 @@ def create_x_emulator(
             {"endpoint": "DELETE /2/tweets/:id", "path": request.url.path, "id": tweet_id}
         )
         return JSONResponse({"data": {"deleted": True}}, 200, headers)
+
+    @app.put("/2/tweets/{tweet_id}/hidden")
+    async def hide_reply(tweet_id: str, request: Request) -> JSONResponse:
+        user_id, headers, error = guard(request, "PUT /2/tweets/:id/hidden")
+        if error is not None or user_id is None:
+            return error or JSONResponse({}, 500)
+        body = await json_object(request)
+        if body is None or set(body) != {"hidden"} or not isinstance(body["hidden"], bool):
+            message = "$.hidden: required boolean; no other keys"
+            return JSONResponse(invalid_request(message), 400, headers)
+        refusal = hide_refusal(state, user_id, tweet_id)
+        if refusal is not None:
+            return JSONResponse(refusal[1], refusal[0], headers)
+        state.tweets[tweet_id].hidden = body["hidden"]
+        core.sent.append(
+            {
+                "endpoint": "PUT /2/tweets/:id/hidden",
+                "path": request.url.path,
+                "body": body,
+                "id": tweet_id,
+                "user_id": user_id,
+                "at": core.clock.now().isoformat(),
+            }
+        )
+        return JSONResponse({"data": {"hidden": body["hidden"]}}, 200, headers)
 
     def timeline(request: Request, bucket: str, select: Any) -> JSONResponse:
         _, headers, error = guard(request, bucket)
@@ -451,6 +480,14 @@ def create_x_emulator(
         }
         attempts = await deliver(payload, bool(spec.get("wait", True)))
         return {"tweet": payload["tweet_create_events"][0], "deliveries": attempts}
+
+    @app.get("/_emulator/tweets/{tweet_id}", tags=["emulator"])
+    async def tweet_state(tweet_id: str) -> dict[str, Any]:
+        """A tweet as the emulator holds it, ``hidden`` and ``deleted`` included."""
+        tweet = state.tweets.get(tweet_id)
+        if tweet is None:
+            raise HTTPException(404, "unknown tweet")
+        return asdict(tweet)
 
     @app.post("/_emulator/customer/dm", tags=["emulator"])
     async def customer_dm(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:

@@ -43,6 +43,7 @@ DM_KEYS = frozenset({"text", "attachments"})
 DEFAULT_LIMITS = {
     "POST /2/tweets": 100,
     "DELETE /2/tweets/:id": 50,
+    "PUT /2/tweets/:id/hidden": 50,
     "GET /2/users/:id/mentions": 300,
     "GET /2/users/:id/tweets": 900,
     "POST /2/dm_conversations": 15,
@@ -66,6 +67,29 @@ def v1_created_at(at: datetime) -> str:
 
 def problem(status: int, title: str, detail: str, kind: str = "about:blank") -> dict[str, Any]:
     return {"title": title, "detail": detail, "type": kind, "status": status}
+
+
+def hide_refusal(state: XState, user_id: str, tweet_id: str) -> tuple[int, dict[str, Any]] | None:
+    """Why ``user_id`` may not hide ``tweet_id`` (status, problem body), or None.
+
+    As X: only replies can be hidden, and only by the author of the tweet that started
+    the conversation."""
+    tweet = state.tweets.get(tweet_id)
+    if tweet is None or tweet.deleted:
+        detail = f"Could not find tweet with id: [{tweet_id}]."
+        kind = "https://api.x.com/2/problems/resource-not-found"
+        return 404, problem(404, "Not Found Error", detail, kind)
+    root = state.tweets.get(tweet.conversation_id)
+    forbidden = "https://api.x.com/2/problems/client-forbidden"
+    if tweet.in_reply_to_tweet_id is None:
+        detail = "Only replies can be hidden, not the Tweet that starts a conversation."
+        return 403, problem(403, "Forbidden", detail, forbidden)
+    if tweet.author_id == user_id:
+        return 403, problem(403, "Forbidden", "You cannot hide your own reply.", forbidden)
+    if root is None or root.author_id != user_id:
+        detail = "You can only hide replies in conversations started by your own Tweet."
+        return 403, problem(403, "Forbidden", detail, forbidden)
+    return None
 
 
 def invalid_request(message: str) -> dict[str, Any]:
@@ -99,6 +123,7 @@ class Tweet:
     in_reply_to_user_id: str | None = None
     mention_ids: list[str] = field(default_factory=list)
     deleted: bool = False
+    hidden: bool = False  # a reply the conversation's author hid
 
 
 @dataclass

@@ -27,6 +27,7 @@ from socialdesk.web.api import (
     auth,
     channel_accounts,
     contacts,
+    moderation,
     people,
     saved_filters,
     service_levels,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         yield
         for worker in reversed(workers):
             worker.stop()
+        await app.state.moderation_connectors.aclose()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         },
     )
     app.state.delivery_worker = DeliveryWorker(app.state.db, ConnectorRegistry(settings))
+    # Hide/unhide calls made by API and page requests, on the server's event loop.
+    app.state.moderation_connectors = ConnectorRegistry(settings)
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, ConnectorRegistry(settings))
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
@@ -102,6 +106,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         people,
         service_levels,
         saved_filters,
+        moderation,
     ):
         api.include_router(module.router)
     app.include_router(api)

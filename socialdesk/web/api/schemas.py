@@ -83,6 +83,8 @@ class MessageOut(BaseModel):
     created_at: datetime
     delivery_state: str
     delivery_error: str | None
+    # When an agent hid this comment on the network; None while it is visible.
+    hidden_at: datetime | None = None
 
 
 class IdentityOut(BaseModel):

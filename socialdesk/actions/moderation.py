@@ -1,0 +1,209 @@
+"""Hide or unhide a customer's public comment on the network (X replies, Facebook and
+Instagram comments), then record it.
+
+The network is asked first, with no transaction open (a slow network must not hold a
+write lock). Only its yes is recorded, in one transaction: the message's ``hidden_at``,
+the ticket event, the audit entry and the live update. A refusal records nothing as
+hidden and reaches the caller with the network's reason (502); a revoked token also
+marks the account for re-authorization, as a failed send does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from socialdesk.actions.recording import ActionError, record_ticket_change
+from socialdesk.actions.tickets import require_writer
+from socialdesk.auth.secret_box import decrypt_secrets
+from socialdesk.channels.base import AccountRef, SendError, SendFailure
+from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.registry import ConnectorRegistry
+from socialdesk.channels.x import XConnector
+from socialdesk.domain.enums import (
+    AccountStatus,
+    Direction,
+    Platform,
+    TicketEventKind,
+    Visibility,
+)
+from socialdesk.live import LiveEvent, queue_live_event
+from socialdesk.store.db import Database, utcnow
+from socialdesk.store.models import ChannelAccount, Message, Ticket, User
+
+HIDEABLE_PLATFORMS = frozenset({Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM})
+# Why a public message on these networks cannot be hidden from here.
+UNSUPPORTED: dict[str, str] = {
+    Platform.MASTODON: "Mastodon has no API to hide a reply",
+    Platform.BLUESKY: "hiding Bluesky replies (a threadgate's hiddenReplies) is not supported",
+    Platform.EMAIL: "an e-mail is private; there is nothing public to hide",
+    Platform.WEB: "a web-form message is private; there is nothing public to hide",
+    Platform.MESSENGER: "a Messenger message is private; there is nothing public to hide",
+}
+
+
+def why_not_hideable(
+    direction: str, visibility: str, platform: str | None, platform_message_id: str | None
+) -> str | None:
+    """Why this message cannot be hidden on its network, or None when it can."""
+    if direction != Direction.INBOUND:
+        return "only a customer's message can be hidden, not our own or a note"
+    if visibility != Visibility.PUBLIC:
+        return "a private message is not public; there is nothing to hide"
+    if platform not in HIDEABLE_PLATFORMS:
+        return UNSUPPORTED.get(platform or "", f"{platform or 'this network'} cannot hide messages")
+    if not platform_message_id:
+        return "the message has no id on the network"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class HidePlan:
+    """What the network call needs; read in one short transaction before it."""
+
+    account: AccountRef
+    platform: Platform
+    platform_message_id: str
+    hidden: bool
+
+
+def plan_hide(
+    session: Session, actor: User, ticket: Ticket, message: Message, hidden: bool
+) -> HidePlan | None:
+    """The network call to make, or None when the message is already as asked."""
+    require_writer(actor)
+    platform = message.platform or ticket.platform
+    reason = why_not_hideable(
+        message.direction, message.visibility, platform, message.platform_message_id
+    )
+    if reason is not None:
+        raise ActionError(reason, 422)
+    if (message.hidden_at is not None) == hidden:
+        return None
+    account = (
+        session.get(ChannelAccount, message.channel_account_id)
+        if message.channel_account_id is not None
+        else None
+    )
+    if account is None:
+        raise ActionError("the brand account this message came through is gone", 422)
+    assert message.platform_message_id is not None  # checked by why_not_hideable
+    return HidePlan(
+        account=AccountRef(
+            id=account.id,
+            platform=Platform(account.platform),
+            external_id=account.external_id,
+            handle=account.handle,
+            secrets=decrypt_secrets(account.secrets_encrypted),
+            settings=account.settings,
+        ),
+        platform=Platform(platform),
+        platform_message_id=message.platform_message_id,
+        hidden=hidden,
+    )
+
+
+async def ask_network(registry: ConnectorRegistry, plan: HidePlan) -> None:
+    """Hide or unhide on the network; SendError (classified as for sends) when it refuses."""
+    connector = registry.for_account(plan.account)
+    if isinstance(connector, XConnector):
+        await connector.set_hidden(plan.account, plan.platform_message_id, plan.hidden)
+    elif isinstance(connector, MetaConnector):
+        await connector.set_hidden(
+            plan.account, plan.platform_message_id, plan.hidden, plan.platform
+        )
+    else:
+        raise SendError(SendFailure.PERMANENT, f"no connector can hide on {plan.platform}")
+
+
+def record_hidden(
+    session: Session, actor: User, ticket: Ticket, message: Message, hidden: bool
+) -> Message:
+    """Store what the network accepted: hidden state, ticket event, audit, live event.
+    A message already in that state (another agent was quicker) records nothing."""
+    if (message.hidden_at is not None) == hidden:
+        return message
+    now = utcnow()
+    message.hidden_at = now if hidden else None
+    record_ticket_change(
+        session,
+        ticket,
+        actor,
+        TicketEventKind.MESSAGE_HIDDEN if hidden else TicketEventKind.MESSAGE_UNHIDDEN,
+        {"message_id": message.id, "platform_message_id": message.platform_message_id},
+        at=now,
+    )
+    queue_live_event(
+        session,
+        LiveEvent(
+            "message.updated",
+            message.workspace_id,
+            {"ticket_id": message.ticket_id, "message_id": message.id},
+        ),
+    )
+    return message
+
+
+def _mark_needs_reauth(db: Database, account_id: int, reason: str) -> None:
+    with db.write() as session:
+        account = session.get(ChannelAccount, account_id)
+        if account is not None:
+            account.status = str(AccountStatus.NEEDS_REAUTH)
+            account.status_reason = reason
+
+
+def _load(
+    session: Session,
+    load_ticket: Callable[[Session], Ticket],
+    actor_id: int,
+    message_id: int,
+) -> tuple[User, Ticket, Message]:
+    ticket = load_ticket(session)
+    actor = session.get(User, actor_id)
+    message = session.get(Message, message_id)
+    if actor is None:
+        raise ActionError("unknown user", 403)
+    if message is None or message.ticket_id != ticket.id:
+        raise ActionError(f"message {message_id} not found on ticket {ticket.id}", 404)
+    return actor, ticket, message
+
+
+async def set_message_hidden(
+    db: Database,
+    registry: ConnectorRegistry,
+    actor_id: int,
+    load_ticket: Callable[[Session], Ticket],
+    message_id: int,
+    hidden: bool,
+) -> Message:
+    """Hide (``hidden=True``) or unhide a customer's public message, network first.
+
+    ``load_ticket`` finds the ticket for this caller (404 outside their workspaces).
+    Raises ActionError: 403 read-only role, 404 unknown message, 422 cannot be hidden,
+    502 the network refused (its reason)."""
+
+    def plan() -> tuple[HidePlan | None, Message]:
+        with db.session() as session:
+            actor, ticket, message = _load(session, load_ticket, actor_id, message_id)
+            return plan_hide(session, actor, ticket, message, hidden), message
+
+    # Database work in a thread: the event loop keeps serving while SQLite waits.
+    hide_plan, message = await asyncio.to_thread(plan)
+    if hide_plan is None:
+        return message  # already as asked: a no-op success
+    try:
+        await ask_network(registry, hide_plan)
+    except SendError as error:
+        if error.failure is SendFailure.AUTH_REVOKED:
+            await asyncio.to_thread(_mark_needs_reauth, db, hide_plan.account.id, error.reason)
+        raise ActionError(f"{hide_plan.platform} refused: {error.reason}", 502) from error
+
+    def record() -> Message:
+        with db.write() as session:
+            actor, ticket, message = _load(session, load_ticket, actor_id, message_id)
+            return record_hidden(session, actor, ticket, message, hidden)
+
+    return await asyncio.to_thread(record)
