@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from socialdesk.domain.enums import UNSOLVED_STATUSES
+from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
 from socialdesk.routing.store import open_counts
 from socialdesk.store.models import Membership, SlaClock, Ticket, User
 
@@ -154,9 +154,14 @@ def due_page_ids(
     t = Ticket
     wanted = offset + limit
     narrow = narrow or (lambda query: query)
+    wanted_statuses = set(statuses)
+    if at_risk:
+        # Pending pauses every clock (sla/tracker), so no pending ticket is at risk; its
+        # range would otherwise be walked to the end without a match.
+        wanted_statuses.discard(str(TicketStatus.PENDING))
     branches: list[Any] = []
     for ws in sorted(set(workspace_ids)):
-        for status in sorted(set(statuses)):
+        for status in sorted(wanted_statuses):
 
             def branch(first: int, key: Any, *order: Any, where: Any) -> Any:
                 query = select(
