@@ -12,6 +12,7 @@ from socialdesk.channels.bluesky import BlueskyConnector
 from socialdesk.channels.email import EmailConnector
 from socialdesk.channels.mastodon import MastodonConnector
 from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.webform import WebFormConnector
 from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform
@@ -51,6 +52,8 @@ class ConnectorRegistry:
             )
         if platform == Platform.EMAIL:
             return self._get("email", EmailConnector)
+        if platform == Platform.WEB:
+            return self._get("web", WebFormConnector)
         base_url = str(account.settings.get("base_url") or "")
         if platform == Platform.MASTODON and base_url:
             return self._get(

@@ -20,7 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from socialdesk.channels.base import AccountRef
+from socialdesk.channels.base import (
+    AccountRef,
+    OutboundRequest,
+    PollResult,
+    RateLimitState,
+    SendError,
+    SendFailure,
+    SendResult,
+)
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 
@@ -150,3 +158,28 @@ def to_message(
         raw_event_id=raw_event_id,
         extra=extra,
     )
+
+
+class WebFormConnector:
+    """The form has no network behind it: replies are re-routed to the workspace's
+    e-mail account when they are queued (``delivery/outbox.py``). A reply that still
+    reaches this connector (queued before that, or its e-mail account removed since)
+    fails with the reason instead of waiting for a connector that cannot exist."""
+
+    platform = Platform.WEB
+
+    async def send(self, account: AccountRef, request: OutboundRequest) -> SendResult:
+        raise SendError(
+            SendFailure.PERMANENT,
+            "web form tickets are answered by e-mail; connect an e-mail channel account "
+            "and send the reply again",
+        )
+
+    async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
+        return PollResult(messages=(), cursor=cursor)
+
+    def rate_limit(self, account: AccountRef) -> RateLimitState:
+        return RateLimitState()
+
+    async def aclose(self) -> None:
+        return None

@@ -9,33 +9,77 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
-from socialdesk.domain.enums import Direction, Platform, Visibility
+from socialdesk.domain.enums import AccountStatus, DeliveryState, Direction, Platform, Visibility
 from socialdesk.domain.length_rules import allows_threading, check_length, split_into_thread
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.store.db import utcnow
-from socialdesk.store.models import ContactIdentity, Message, OutboxEntry, Ticket
+from socialdesk.store.models import (
+    ChannelAccount,
+    Contact,
+    ContactIdentity,
+    Message,
+    OutboxEntry,
+    Ticket,
+)
+
+# Why a web-form ticket cannot be answered: the form has no way back to the customer.
+NO_EMAIL_ACCOUNT = (
+    "this ticket came from the web form and is answered by e-mail, but the workspace "
+    "has no e-mail channel account: connect one, then send the reply again"
+)
 
 
 def reply_kind(platform: str | None, visibility: str) -> ReplyKind:
-    if platform == Platform.EMAIL:
+    if platform in (Platform.EMAIL, Platform.WEB):
         return ReplyKind.EMAIL
     if platform == Platform.MESSENGER or visibility == Visibility.PRIVATE:
         return ReplyKind.DIRECT_MESSAGE
     return ReplyKind.PUBLIC_REPLY
 
 
+def email_account_for_web(session: Session, message: Message) -> ChannelAccount | None:
+    """The e-mail account that answers a web-form ticket: the form account's
+    ``settings.email_account_id`` if set, else the workspace's first e-mail account."""
+    form = session.get(ChannelAccount, message.channel_account_id)
+    chosen = form.settings.get("email_account_id") if form is not None else None
+    query = select(ChannelAccount).where(
+        ChannelAccount.workspace_id == message.workspace_id,
+        ChannelAccount.platform == str(Platform.EMAIL),
+        ChannelAccount.status != str(AccountStatus.DISABLED),
+    )
+    if chosen:
+        query = query.where(ChannelAccount.id == int(str(chosen)))
+    return session.scalar(query.order_by(ChannelAccount.id).limit(1))
+
+
 def enqueue(session: Session, message: Message) -> OutboxEntry:
+    """Queue ``message`` (flushed, so it has an id). A reply on a web-form ticket goes
+    out through the workspace's e-mail account: the message moves to that account, so
+    the customer's answer to it threads by Message-ID; without one it fails at once
+    with the reason."""
+    failure: str | None = None
+    if message.platform == Platform.WEB:
+        mailbox = email_account_for_web(session, message)
+        if mailbox is None:
+            failure = NO_EMAIL_ACCOUNT
+        else:
+            message.channel_account_id = mailbox.id
+            message.platform = str(Platform.EMAIL)
     entry = OutboxEntry(
         message_id=message.id,
         channel_account_id=message.channel_account_id,
         kind=str(reply_kind(message.platform, message.visibility)),
-        state="queued",
+        state="failed" if failure else "queued",
         attempts=0,
         next_attempt_at=utcnow(),
         # Stable across retries: networks that honour it (Mastodon) never post twice.
         idempotency_key=f"socialdesk-message-{message.id}",
         created_at=utcnow(),
+        last_error=failure,
     )
+    if failure:
+        message.delivery_state = str(DeliveryState.FAILED)
+        message.delivery_error = failure
     session.add(entry)
     return entry
 
@@ -53,7 +97,8 @@ def build_request(
         .where(
             Message.ticket_id == ticket.id,
             Message.direction == str(Direction.INBOUND),
-            Message.channel_account_id == message.channel_account_id,
+            # A web-form ticket answered by e-mail: the form and the customer's mails.
+            Message.channel_account_id.in_({message.channel_account_id, ticket.channel_account_id}),
         )
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(50)
@@ -70,17 +115,22 @@ def build_request(
                 ContactIdentity.platform == message.platform,
             )
         )
+    if kind is ReplyKind.EMAIL and recipient is None and ticket.contact_id is not None:
+        # A web-form contact has no e-mail identity yet: the address given on the form.
+        recipient = session.scalar(select(Contact.email).where(Contact.id == ticket.contact_id))
+    in_reply_to = target.platform_message_id if target else None
     references: tuple[str, ...] = ()
-    if target is not None and kind is ReplyKind.EMAIL:
-        previous = tuple(str(r) for r in target.meta.get("references", []))
-        references = (
-            (*previous, target.platform_message_id) if target.platform_message_id else previous
-        )
+    if kind is ReplyKind.EMAIL:
+        if target is None or target.platform != Platform.EMAIL:
+            in_reply_to = None  # a form submission has no Message-ID to answer
+        else:
+            previous = tuple(str(r) for r in target.meta.get("references", []))
+            references = (*previous, in_reply_to) if in_reply_to else previous
     return OutboundRequest(
         kind=kind,
         body=message.body,
         idempotency_key=entry.idempotency_key,
-        in_reply_to_id=target.platform_message_id if target else None,
+        in_reply_to_id=in_reply_to,
         recipient_id=recipient,
         conversation_id=target.conversation_id if target else None,
         subject=(message.subject or ticket.subject) if kind is ReplyKind.EMAIL else None,
