@@ -290,3 +290,29 @@ def _conversation_page(api: httpx.Client, ticket_id: int) -> str:
         response = web.get(f"/tickets/{ticket_id}")
         assert response.status_code == 200
         return response.text
+
+
+def test_edit_delivered_before_its_comment_keeps_the_edited_text(
+    db: Database, desk: tuple[httpx.Client, httpx.Client, str]
+) -> None:
+    meta, api, page_id = desk
+    meta.put("/_emulator/webhook", json={"hold": True})
+    comment = meta.post(
+        "/_emulator/customer/page_comment",
+        json={"page_id": page_id, "message": "refund pls", "customer": {"name": "Bo"}},
+    ).json()
+    meta.post(
+        f"/_emulator/customer/page_comment/{comment['comment_id']}/edit",
+        json={"message": "Could I get a refund, please?"},
+    )
+    meta.put("/_emulator/webhook", json={"hold": False})
+    flushed = meta.post("/_emulator/webhook/flush", json={"order": "reverse"}).json()
+    assert flushed
+    tickets = _eventually(
+        lambda: api.get("/tickets", params={"channel": "facebook"}).json()["data"]
+    )
+    detail = _eventually(
+        lambda: (d := api.get(f"/tickets/{tickets[0]['id']}").json())["messages"] and d
+    )
+    assert [m["body"] for m in detail["messages"]] == ["Could I get a refund, please?"]
+    assert ">edited</span>" in _conversation_page(api, tickets[0]["id"])
