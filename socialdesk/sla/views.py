@@ -55,7 +55,7 @@ def at_risk_clause(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def next_due_column() -> ColumnElement[Any]:
+def next_due_column() -> Any:
     """The earliest of a ticket's running due times (null when none runs): the indexed
     column the database computes from the three due columns."""
     return Ticket.next_due_at
@@ -126,6 +126,27 @@ def at_risk_exists(now: datetime) -> ColumnElement[bool]:
 Narrow = Callable[[Select[Any]], Select[Any]]
 
 
+def _range(
+    ws: int,
+    status: str,
+    risk_at: datetime | None,
+    narrow: Narrow,
+    wanted: int,
+    part: int,
+    key: Any,
+    order: tuple[Any, ...],
+    where: Any,
+) -> Any:
+    """One ordered index range of ``due_page_ids``, cut at ``wanted`` rows."""
+    t = Ticket
+    query = select(t.id.label("id"), literal(part).label("part"), key.label("key")).where(
+        t.workspace_id == ws, t.status == status, where
+    )
+    if risk_at is not None:
+        query = query.where(at_risk_exists(risk_at))
+    return select(narrow(query).order_by(*order).limit(wanted).subquery())
+
+
 def due_page_ids(
     session: Session,
     workspace_ids: Iterable[int],
@@ -162,31 +183,24 @@ def due_page_ids(
     branches: list[Any] = []
     for ws in sorted(set(workspace_ids)):
         for status in sorted(wanted_statuses):
-
-            def branch(first: int, key: Any, *order: Any, where: Any) -> Any:
-                query = select(
-                    t.id.label("id"), literal(first).label("part"), key.label("key")
-                ).where(t.workspace_id == ws, t.status == status, where)  # noqa: B023
-                if at_risk:
-                    query = query.where(at_risk_exists(now))
-                return select(narrow(query).order_by(*order).limit(wanted).subquery())
-
+            where = (ws, status, now if at_risk else None, narrow, wanted)
             if sort == "due":
                 due = t.next_due_at
-                branches.append(branch(0, due, due, t.id, where=due.is_not(None)))
+                branches.append(_range(*where, 0, due, (due, t.id), due.is_not(None)))
                 if not at_risk:  # at-risk tickets always have a running due time
                     # Ordered by (null) due, id: exactly the index order, so PostgreSQL
                     # reads the null range instead of walking the primary key.
-                    branches.append(branch(1, due, due, t.id, where=due.is_(None)))
+                    branches.append(_range(*where, 1, due, (due, t.id), due.is_(None)))
             elif sort == "newest":
                 last = t.last_message_at
-                branches.append(branch(0, last, last.desc(), t.id.desc(), where=true()))
+                branches.append(_range(*where, 0, last, (last.desc(), t.id.desc()), true()))
             else:
                 last = t.last_message_at
-                branches.append(branch(0, last, last, t.id, where=true()))
+                branches.append(_range(*where, 0, last, (last, t.id), true()))
     if not branches:
         return []
-    merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
+    combined: Any = branches[0] if len(branches) == 1 else union_all(*branches)
+    merged = combined.subquery()
     if sort == "newest":
         order: tuple[Any, ...] = (merged.c.key.desc(), merged.c.id.desc())
     else:
