@@ -207,6 +207,17 @@ def reply(
         )
         _message_event(session, message, "message.created")
         return message
+    _record_answer(session, ticket, actor, message, now)
+    if status_after is not None:
+        set_status(session, ticket, actor, status_after)
+    _message_event(session, message, "message.created")
+    return message
+
+
+def _record_answer(
+    session: Session, ticket: Ticket, actor: User | None, message: Message, now: datetime
+) -> None:
+    """The reply is the ticket's answer: event, first response, nobody waiting, SLA."""
     waited = (now - ticket.awaiting_since).total_seconds() if ticket.awaiting_since else None
     record_ticket_change(
         session,
@@ -217,7 +228,7 @@ def reply(
             "message_id": message.id,
             "response_seconds": waited,
             "first": ticket.first_response_at is None,
-            "visibility": str(visibility),
+            "visibility": message.visibility,
         },
         at=now,
     )
@@ -229,10 +240,22 @@ def reply(
     ticket.last_message_at = max(ticket.last_message_at, now)
     ticket.message_count += 1
     sla_hooks.after_reply(session, ticket, actor, message, now)
-    if status_after is not None:
-        set_status(session, ticket, actor, status_after)
-    _message_event(session, message, "message.created")
-    return message
+
+
+def scheduled_reply_sent(session: Session, message: Message, now: datetime) -> None:
+    """A scheduled reply went out (called by the delivery worker in the transaction
+    that records the send): only now is it the ticket's answer, as a reply sent at
+    once would have been when written; a ticket still open waits on the customer."""
+    ticket = session.get(Ticket, message.ticket_id)
+    if ticket is None or not message.meta.get("scheduled_for"):
+        return
+    actor = session.get(User, message.author_user_id) if message.author_user_id else None
+    _record_answer(session, ticket, actor, message, now)
+    # The author may have lost write access since scheduling: the send stands, the
+    # status is left alone (raising here would undo the record of a post that is out).
+    writer = actor is not None and actor.is_active and actor.role in WRITE_ROLES
+    if writer and actor is not None and ticket.status in (TicketStatus.NEW, TicketStatus.OPEN):
+        set_status(session, ticket, actor, TicketStatus.PENDING)
 
 
 def _message_event(session: Session, message: Message, kind: str) -> None:

@@ -312,6 +312,13 @@ class DeliveryWorker:
                 message.conversation_id = result.conversation_id
             message.delivery_state = str(DeliveryState.SENT)
             message.delivery_error = None
+            if message.meta.get("scheduled_for"):
+                # A scheduled reply becomes the ticket's answer only when it goes out
+                # (first response, SLA clocks, status). Imported here: actions build
+                # on the outbox, not the other way round.
+                from socialdesk.actions.tickets import scheduled_reply_sent
+
+                scheduled_reply_sent(s, message, now)
             channel = s.get(ChannelAccount, account.id)
             if channel is not None:
                 channel.last_sent_at = now

@@ -191,6 +191,9 @@ def test_scheduled_reply_waits_for_its_time_and_goes_out_once(
         message = s.get(Message, dropped)
         assert ticket is not None and agent is not None and message is not None
         actions.cancel_scheduled_reply(s, ticket, agent, message)
+    with db.session() as s:
+        waiting = s.scalar(select(Ticket))
+        assert waiting is not None and waiting.needs_reply and waiting.first_response_at is None
     moment = [send_at - timedelta(seconds=1)]
     registry = ConnectorRegistry(_settings(x_world))
     worker = DeliveryWorker(db, registry, clock=lambda: moment[0])
@@ -211,10 +214,15 @@ def test_scheduled_reply_waits_for_its_time_and_goes_out_once(
         cancelled = s.get(Message, dropped)
         assert sent is not None and sent.delivery_state == "sent" and sent.platform_message_id
         assert cancelled is not None and cancelled.delivery_state == "cancelled"
-        # Once claimed it can no longer be cancelled.
+        # Only now is it the ticket's answer: first response at the send, waiting on
+        # the customer; the cancelled one never counted.
         ticket = s.scalar(select(Ticket))
-        agent = s.scalar(select(User))
-        assert ticket is not None and agent is not None
+        assert ticket is not None
+        assert ticket.first_response_at is not None and ticket.first_response_at >= send_at
+        assert not ticket.needs_reply and ticket.status == "pending"
+        kinds = list(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)))
+        assert kinds.count("replied") == 1
+    # Once sent it can no longer be cancelled.
     with db.write() as s, pytest.raises(actions.ActionError):
         message = s.get(Message, kept)
         ticket = s.scalar(select(Ticket))
