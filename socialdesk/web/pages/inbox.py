@@ -498,17 +498,7 @@ def inbox_context(
         "tag": f.tag or "",
         "q": f.q or "",
         "sort": sort,
-        "saved_filters": [
-            {
-                "id": s.id,
-                "name": s.name,
-                "shared": s.shared,
-                "own": s.user_id == user.id,
-                "url": "/inbox?" + urlencode(s.query),
-                "current": s.query == current,
-            }
-            for s in saved
-        ],
+        "saved_filters": saved,
         "saved_current": any(s.query == current for s in saved),
         "filter_fields": current,
         "paged": bool(cursor) or page > 0,
