@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
+from socialdesk.actions.inbox import save_canned_response
 from socialdesk.actions.mentions import team_slug
 from socialdesk.channels.base import ReplyKind
 from socialdesk.channels.registry import ConnectorRegistry
@@ -261,6 +262,17 @@ def test_email_mode_in_the_composer(client: TestClient, app_db: Database) -> Non
     )
     # Counted as e-mail: no hard limit (an X reply would show "/ 280").
     assert '<span class="count-num">400</span> characters' in preview.text
+    # Canned responses use the full text in an e-mail, the short one on X.
+    with app_db.write() as s:
+        admin = s.scalar(select(User).where(User.email == "admin@example.com"))
+        assert admin is not None
+        save_canned_response(
+            s, admin, ensure_workspace(s).id, shortcut="ship", body="Full answer",
+            short_body="Short answer",
+        )  # fmt: skip
+    assert 'data-text="Short answer"' in client.get(f"/tickets/{ticket_id}/canned?q=ship").text
+    canned = client.get(f"/tickets/{ticket_id}/canned?q=ship&kind=email").text
+    assert 'data-text="Full answer"' in canned
     r = client.post(
         f"/tickets/{ticket_id}/reply",
         data={"csrf_token": csrf, "kind": "email", "body": "Details by mail."},

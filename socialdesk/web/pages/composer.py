@@ -103,7 +103,8 @@ def canned(
                 )
                 or ""
             )
-        limit = rule_for(Platform(ticket.platform), visibility_of(kind)).limit
+        network = Platform.EMAIL if kind == "email" else Platform(ticket.platform)
+        limit = rule_for(network, visibility_of(kind)).limit
         small = limit is not None and limit <= SHORT_LIMIT
         items = [
             (
