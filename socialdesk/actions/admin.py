@@ -1,22 +1,32 @@
-"""Administrative writes: workspaces, users, channel accounts."""
+"""Administrative writes: workspaces, users (role, deactivation), channel accounts."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, audit
+from socialdesk.actions.tickets import assign
 from socialdesk.auth.passwords import hash_password
 from socialdesk.auth.secret_box import decrypt_secrets, encrypt_secrets
-from socialdesk.domain.enums import AccountStatus, Platform, Role
+from socialdesk.domain.enums import UNSOLVED_STATUSES, AccountStatus, Platform, Role
 from socialdesk.store.db import utcnow
-from socialdesk.store.models import ChannelAccount, Membership, User, Workspace
+from socialdesk.store.models import (
+    ApiToken,
+    ChannelAccount,
+    Membership,
+    Ticket,
+    User,
+    WebSession,
+    Workspace,
+)
 
 DEFAULT_WORKSPACE_SLUG = "default"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+OPEN_STATUSES = sorted(str(s) for s in UNSOLVED_STATUSES)
 
 
 def ensure_workspace(
@@ -198,3 +208,83 @@ def delete_channel_account(session: Session, actor: User | None, account: Channe
         {"platform": account.platform, "handle": account.handle},
     )
     session.delete(account)
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == str(Role.ADMIN), User.is_active.is_(True), User.id != user.id)
+        )
+        or 0
+    )
+
+
+def change_role(session: Session, actor: User | None, user: User, role: Role) -> User:
+    """Give ``user`` another role; the last active admin keeps theirs (nobody could undo it)."""
+    if str(role) == user.role:
+        return user
+    if user.role == Role.ADMIN and user.is_active and not _other_active_admins(session, user):
+        raise ActionError("the last active admin cannot lose the admin role", 409)
+    before, user.role = user.role, str(role)
+    audit(
+        session,
+        actor,
+        "user.role_changed",
+        "user",
+        user.id,
+        None,
+        {"from": before, "to": user.role},
+    )
+    return user
+
+
+def open_ticket_ids(session: Session, user: User) -> list[int]:
+    return list(
+        session.scalars(
+            select(Ticket.id)
+            .where(Ticket.assignee_id == user.id, Ticket.status.in_(OPEN_STATUSES))
+            .order_by(Ticket.id)
+        )
+    )
+
+
+def unassign_open_tickets(session: Session, actor: User, user: User) -> list[int]:
+    """Put every unsolved ticket of ``user`` back to unassigned (its team stays), so a
+    deactivated agent's tickets show up in the Unassigned view instead of getting lost."""
+    ids = open_ticket_ids(session, user)
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
+        assign(session, ticket, actor, None)
+    return ids
+
+
+def set_user_active(
+    session: Session, actor: User, user: User, active: bool, *, unassign: bool = False
+) -> list[int]:
+    """Deactivate (sessions end at once, sign-in refused) or reactivate a user.
+
+    With ``unassign`` the user's unsolved tickets go back to unassigned; returns their ids.
+    """
+    if not active and user.id == actor.id:
+        raise ActionError("you cannot deactivate yourself", 409)
+    if not active and user.role == Role.ADMIN and not _other_active_admins(session, user):
+        raise ActionError("the last active admin cannot be deactivated", 409)
+    moved: list[int] = []
+    if user.is_active != active:
+        user.is_active = active
+        if not active:
+            session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        audit(
+            session,
+            actor,
+            "user.activated" if active else "user.deactivated",
+            "user",
+            user.id,
+            None,
+            {"email": user.email},
+        )
+    if unassign:
+        moved = unassign_open_tickets(session, actor, user)
+    return moved

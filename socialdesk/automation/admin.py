@@ -76,3 +76,22 @@ def delete_rule(session: Session, actor: User | None, rule: AutomationRule) -> N
         {"name": rule.name},
     )
     session.delete(rule)
+
+
+def set_rule_enabled(
+    session: Session, actor: User | None, rule: AutomationRule, enabled: bool
+) -> AutomationRule:
+    """Switch a rule on or off without touching its definition."""
+    if rule.enabled != enabled:
+        rule.enabled = enabled
+        rule.updated_at = utcnow()
+        audit(
+            session,
+            actor,
+            "automation_rule.enabled" if enabled else "automation_rule.disabled",
+            "automation_rule",
+            rule.id,
+            rule.workspace_id,
+            {"name": rule.name},
+        )
+    return rule

@@ -1,5 +1,6 @@
-"""Routing actions: team routing settings, agent shift and capacity, reassignment when an
-agent goes away. Each records audit entries and ticket events with the explanation."""
+"""Routing actions: teams (create, rename, delete), team routing settings, agent shift
+and capacity, reassignment when an agent goes away. Each records audit entries and
+ticket events with the explanation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from socialdesk.actions.recording import ActionError, audit, record_ticket_chang
 from socialdesk.domain.enums import TicketEventKind
 from socialdesk.routing.rules import Strategy, parse_skill, route
 from socialdesk.routing.store import OPEN, load_agents, load_teams, remember_round_robin
+from socialdesk.store.db import utcnow
 from socialdesk.store.models import Team, TeamMember, TeamRouting, Ticket, User
 
 
@@ -145,3 +147,71 @@ def reassign_from(session: Session, actor: User | None, agent: User) -> list[int
         session.flush()
         moved.append(ticket.id)
     return moved
+
+
+def _name_taken(session: Session, workspace_id: int, name: str, team_id: int | None) -> bool:
+    clash = session.scalar(
+        select(Team.id).where(Team.workspace_id == workspace_id, Team.name == name)
+    )
+    return clash is not None and clash != team_id
+
+
+def create_team(
+    session: Session,
+    actor: User | None,
+    workspace_id: int,
+    name: str,
+    skills: list[str] | None = None,
+) -> Team:
+    name = name.strip()
+    if not name:
+        raise ActionError("a team needs a name", 422)
+    if _name_taken(session, workspace_id, name, None):
+        raise ActionError(f"a team named {name!r} already exists", 409)
+    try:
+        clean = sorted({"{}:{}".format(*parse_skill(s)) for s in skills or []})
+    except ValueError as exc:
+        raise ActionError(str(exc), 422) from exc
+    team = Team(workspace_id=workspace_id, name=name, skills=clean, created_at=utcnow())
+    session.add(team)
+    session.flush()
+    audit(session, actor, "team.created", "team", team.id, workspace_id, {"name": name})
+    return team
+
+
+def rename_team(session: Session, actor: User | None, team: Team, name: str) -> Team:
+    name = name.strip()
+    if not name:
+        raise ActionError("a team needs a name", 422)
+    if name == team.name:
+        return team
+    if _name_taken(session, team.workspace_id, name, team.id):
+        raise ActionError(f"a team named {name!r} already exists", 409)
+    before, team.name = team.name, name
+    audit(
+        session,
+        actor,
+        "team.renamed",
+        "team",
+        team.id,
+        team.workspace_id,
+        {"from": before, "to": name},
+    )
+    return team
+
+
+def delete_team(session: Session, actor: User | None, team: Team) -> None:
+    """Delete a team; its tickets keep their assignee and lose the team. Refused while an
+    automation rule still sends tickets to it (the rule would fail on every match)."""
+    from socialdesk.store.models import AutomationRule
+
+    for rule in session.scalars(
+        select(AutomationRule).where(AutomationRule.workspace_id == team.workspace_id)
+    ):
+        if any(a.get("team_id") == team.id for a in rule.actions or []):
+            raise ActionError(
+                f"automation rule {rule.name!r} uses team {team.name!r}; change the rule first",
+                409,
+            )
+    audit(session, actor, "team.deleted", "team", team.id, team.workspace_id, {"name": team.name})
+    session.delete(team)

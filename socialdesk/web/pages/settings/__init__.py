@@ -1,0 +1,21 @@
+"""Settings, one module per section of the left nav: General, Channels, Canned responses,
+Users, Teams, Automation rules, SLA policies, Audit log (``base.py`` has the shared parts)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from socialdesk.web.pages.settings import (
+    audit,
+    canned,
+    channels,
+    general,
+    rules,
+    sla,
+    teams,
+    users,
+)
+
+router = APIRouter(include_in_schema=False)
+for section in (general, channels, canned, users, teams, rules, sla, audit):
+    router.include_router(section.router)
