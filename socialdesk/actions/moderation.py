@@ -35,6 +35,7 @@ from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Message, Ticket, User
 
 HIDEABLE_PLATFORMS = frozenset({Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM})
+NAMES = {Platform.X: "X", Platform.FACEBOOK: "Facebook", Platform.INSTAGRAM: "Instagram"}
 # Why a public message on these networks cannot be hidden from here.
 UNSUPPORTED: dict[str, str] = {
     Platform.MASTODON: "Mastodon has no API to hide a reply",
@@ -199,7 +200,8 @@ async def set_message_hidden(
     except SendError as error:
         if error.failure is SendFailure.AUTH_REVOKED:
             await asyncio.to_thread(_mark_needs_reauth, db, hide_plan.account.id, error.reason)
-        raise ActionError(f"{hide_plan.platform} refused: {error.reason}", 502) from error
+        name = NAMES.get(hide_plan.platform, str(hide_plan.platform))
+        raise ActionError(f"{name} refused: {error.reason}", 502) from error
 
     def record() -> Message:
         with db.write() as session:

@@ -13,6 +13,7 @@ from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, render
 from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.live_queue import router as queue_router
+from socialdesk.web.pages.moderation import router as moderation_router
 from socialdesk.web.pages.notifications import router as notifications_router
 from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
@@ -28,6 +29,7 @@ def install(app: FastAPI) -> None:
         inbox_router,
         saved_filters_router,
         conversation_router,
+        moderation_router,
         approvals_router,
         queue_router,
         notifications_router,

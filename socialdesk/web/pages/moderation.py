@@ -1,0 +1,74 @@
+"""Hide / Unhide buttons on a conversation: a customer's public comment on X, Facebook
+or Instagram is hidden on the network (socialdesk/actions/moderation.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from socialdesk.actions.moderation import set_message_hidden, why_not_hideable
+from socialdesk.actions.recording import ActionError
+from socialdesk.store.db import Database
+from socialdesk.store.models import Message, Ticket
+from socialdesk.web.pages.common import (
+    action_error,
+    is_htmx,
+    load_ticket,
+    render,
+    require_writer,
+    templates,
+)
+from socialdesk.web.pages.conversation import thread_context
+from socialdesk.web.sessions import FormUser
+
+router = APIRouter(include_in_schema=False)
+
+
+def hideable(message: Message, ticket: Ticket) -> bool:
+    """Whether the thread shows Hide / Unhide on this message (the same rule the action
+    applies, so the button never offers what the action refuses)."""
+    return (
+        why_not_hideable(
+            message.direction,
+            message.visibility,
+            message.platform or ticket.platform,
+            message.platform_message_id,
+        )
+        is None
+    )
+
+
+templates.env.globals["hideable"] = hideable
+
+
+@router.post("/tickets/{ticket_id}/messages/{message_id}/hide")
+async def hide(
+    request: Request,
+    ticket_id: int,
+    message_id: int,
+    user: FormUser,
+    hidden: Annotated[str, Form()] = "1",
+) -> Response:
+    """``hidden=1`` hides, ``hidden=0`` unhides; the network's refusal is shown as is."""
+    require_writer(user)
+    database: Database = request.app.state.db
+    want = hidden not in ("0", "false", "")
+
+    def load(session: Session) -> Ticket:
+        return load_ticket(session, user, ticket_id)
+
+    try:
+        await set_message_hidden(
+            database, request.app.state.moderation_connectors, user.id, load, message_id, want
+        )
+    except ActionError as exc:
+        raise action_error(exc) from exc
+    notice = "Hidden from the public." if want else "Visible to the public again."
+    if not is_htmx(request):
+        return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
+    with database.session() as session:
+        context: dict[str, Any] = thread_context(session, user, load(session))
+    return render(request, "thread.html", user, notice=notice, **context)
