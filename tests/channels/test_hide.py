@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from socialdesk.actions.moderation import why_not_hideable
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.x import XConnector
@@ -213,3 +214,34 @@ async def test_meta_invalid_token_asks_for_reauthorization(
     assert refused.value.failure is SendFailure.AUTH_REVOKED
     assert refused.value.code == "190/460"
     assert client.get(f"/_emulator/comments/{comment}").json()["hidden"] is False
+
+
+# -- which messages can be hidden ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("direction", "visibility", "platform", "pid", "reason"),
+    [
+        ("inbound", "public", "x", "1", None),
+        ("inbound", "public", "facebook", "1_2", None),
+        ("inbound", "public", "instagram", "3", None),
+        ("outbound", "public", "x", "1", "only a customer's message"),
+        ("note", "private", None, None, "only a customer's message"),
+        ("inbound", "private", "x", "1", "private message"),
+        ("inbound", "private", "messenger", "m_1", "private message"),
+        ("inbound", "public", "mastodon", "1", "Mastodon has no API"),
+        ("inbound", "public", "bluesky", "at://x", "threadgate"),
+        ("inbound", "public", "email", "<a@b>", "e-mail is private"),
+        ("inbound", "public", "web", "w1", "web-form"),
+        ("inbound", "public", None, "1", "cannot hide"),
+        ("inbound", "public", "x", None, "no id on the network"),
+    ],
+)
+def test_which_messages_can_be_hidden(
+    direction: str, visibility: str, platform: str | None, pid: str | None, reason: str | None
+) -> None:
+    got = why_not_hideable(direction, visibility, platform, pid)
+    if reason is None:
+        assert got is None
+    else:
+        assert got is not None and reason in got
