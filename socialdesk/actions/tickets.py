@@ -72,22 +72,35 @@ def email_subject(ticket_subject: str, first_body: str | None) -> str:
     return subject if subject.lower().startswith("re:") else f"Re: {subject}"
 
 
+def email_address_of(
+    identities: Iterable[ContactIdentity], contact_email: str | None
+) -> str | None:
+    """The customer's address: their newest e-mail identity, else the contact's e-mail."""
+    found = [i for i in identities if i.platform == Platform.EMAIL and "@" in i.external_user_id]
+    if found:
+        return max(found, key=lambda i: i.id).external_user_id
+    return contact_email if contact_email and "@" in contact_email else None
+
+
 def email_route(session: Session, ticket: Ticket) -> EmailRoute | None:
-    """The e-mail reply route, when the customer has an address (an e-mail identity,
-    else the contact's address) and the workspace an active e-mail account (the
-    ticket's own when it came in by e-mail)."""
+    """The e-mail reply route, when the customer has an address and the workspace an
+    active e-mail account (see ``email_route_to``)."""
     if ticket.contact_id is None:
         return None
-    address = session.scalar(
-        select(ContactIdentity.external_user_id)
-        .where(
+    identities = session.scalars(
+        select(ContactIdentity).where(
             ContactIdentity.contact_id == ticket.contact_id,
             ContactIdentity.platform == str(Platform.EMAIL),
         )
-        .order_by(ContactIdentity.id.desc())
-        .limit(1)
-    ) or session.scalar(select(Contact.email).where(Contact.id == ticket.contact_id))
-    if not address or "@" not in address:
+    )
+    contact_email = session.scalar(select(Contact.email).where(Contact.id == ticket.contact_id))
+    return email_route_to(session, ticket, email_address_of(identities, contact_email))
+
+
+def email_route_to(session: Session, ticket: Ticket, address: str | None) -> EmailRoute | None:
+    """Replies to ``address`` go out from the ticket's own e-mail account when it came
+    in by e-mail, else the workspace's first active one; None without either."""
+    if not address:
         return None
     accounts = list(
         session.scalars(

@@ -104,7 +104,9 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         if user.role != "viewer"
         else False
     )
-    route = actions.email_route(session, ticket)
+    # From the rows already loaded: no query unless the customer has an address.
+    address = actions.email_address_of(identities, contact.email if contact else None)
+    route = actions.email_route_to(session, ticket, address)
     return {
         **thread_context(session, user, ticket),
         **_window_context(ticket, route),
