@@ -34,7 +34,7 @@ from socialdesk.store.models import (
     User,
 )
 from tests.delivery.test_x_delivery import XWorld, _account, _settings, x_world
-from tests.pipeline.helpers import ingest, post
+from tests.pipeline.helpers import ingest, make_account, post
 from tests.web.test_pages import PASSWORD, app_db, client, seed_ticket, sign_in
 
 __all__ = ["app_db", "client", "x_world"]
@@ -315,3 +315,27 @@ def test_team_mention_notifies_each_member_once(client: TestClient, app_db: Data
         )
     # Each team member once (the lead is also named), never the author.
     assert notified == sorted([users["admin@example.com"], users["lead@example.com"]])
+
+
+def test_outside_metas_window_the_composer_offers_email(
+    client: TestClient, app_db: Database
+) -> None:
+    account = make_account(app_db, Platform.MESSENGER, handle="AcmePage")
+    # The customer's last DM is years old: far outside the 24-hour window.
+    ingest(
+        app_db,
+        post(account, "m1", "Hello?", author="psid-1", conversation="c1",
+             platform=Platform.MESSENGER),
+    )  # fmt: skip
+    with app_db.session() as s:
+        ticket_id = int(
+            s.scalar(select(Message.ticket_id).where(Message.platform_message_id == "m1"))
+        )
+    sign_in(client, "agent@example.com")
+    page = client.get(f"/tickets/{ticket_id}").text
+    assert "Outside Meta&#39;s messaging window" in page and "Answer in public instead" in page
+    assert 'value="email"' not in page
+    _email_setup(app_db, ticket_id)
+    page = client.get(f"/tickets/{ticket_id}").text
+    assert "Send an e-mail instead" in page
+    assert re.search(r'value="email" checked', page)
