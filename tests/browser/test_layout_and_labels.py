@@ -1,0 +1,60 @@
+"""Every page at laptop and tablet width: nothing runs off the side of the screen, and
+every control a keyboard or screen-reader user can reach has a name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Site, sign_in
+from tests.pipeline.helpers import ingest, make_account, post
+
+WIDTHS = {"laptop": (1366, 820), "tablet": (820, 1100)}
+PAGES = [
+    "/inbox",
+    "/inbox?view=open&sort=urgent",
+    "/tickets/{ticket}",
+    "/queue",
+    "/approvals",
+    "/notifications",
+    "/settings",
+    "/settings/channels",
+    "/settings/users",
+    "/settings/teams",
+    "/settings/rules",
+    "/settings/sla",
+    "/settings/audit",
+]
+
+# Controls without an accessible name: no <label>, aria-label(ledby), title or text.
+UNNAMED = """() => [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+    && !el.getAttribute('aria-labelledby') && !el.getAttribute('title')
+    && !(el.textContent || '').trim() && !(el.value && el.type === 'submit'))
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.parametrize("width_name", sorted(WIDTHS))
+def test_pages_fit_the_screen_and_name_their_controls(
+    browser: Any, site: Site, width_name: str
+) -> None:
+    account = make_account(site.db)
+    ingest(site.db, post(account, "p1", "My order #4411 never arrived 😤 can you check?"))
+    width, height = WIDTHS[width_name]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    sign_in(page, site, "admin@example.com")
+    problems: list[str] = []
+    for path in PAGES:
+        response = page.goto(site.url + path.format(ticket=1))
+        assert response is not None and response.status == 200, path
+        overflow = page.evaluate(OVERFLOW)
+        if overflow > 1:
+            problems.append(f"{path}: {overflow}px wider than the {width}px screen")
+        problems += [f"{path}: unnamed control {html}" for html in page.evaluate(UNNAMED)]
+    context.close()
+    assert problems == []
