@@ -143,6 +143,6 @@ def form_rows(
         )
     act_rows += [
         {"type": "", "value": "", "team": "", "user": "", "to": "", "once": True}
-        for _ in range(max(1, spare - 1))
+        for _ in range(spare)
     ]
     return cond_rows, act_rows
