@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # The web process also runs the raw-event, delivery and polling workers; turn off
     # when `socialdesk worker` runs them in processes of their own.
     run_workers: bool = True
+    # How often each web process reads the live feed for other processes' changes;
+    # 0 turns the relay off (one process with its workers inside needs none).
+    live_relay_seconds: float = 0.5
     # How often the workers run the SLA scan and the time_elapsed rules.
     sla_scan_seconds: float = 60.0
     # E-mail notifications to agents (notify_email rule actions), sent by the

@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # With run_workers off, a separate `socialdesk worker` process does this work;
         # the relay still brings its live events to this server's pages.
-        workers = [app.state.live_relay] + (
+        relay = [app.state.live_relay] if settings.live_relay_seconds > 0 else []
+        workers = relay + (
             [
                 app.state.raw_event_worker,
                 app.state.delivery_worker,
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
-    app.state.live_relay = LiveRelay(app.state.db)
+    app.state.live_relay = LiveRelay(app.state.db, interval=settings.live_relay_seconds or 0.5)
     app.include_router(hooks.router)
     app.include_router(webform.router)
 
