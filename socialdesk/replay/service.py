@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
-from socialdesk.domain.enums import Platform
+from socialdesk.domain.enums import Direction, Platform
+from socialdesk.domain.messages import InboundMessage
 from socialdesk.pipeline.identities import chunks
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.runner import run_with_raw_events
@@ -107,6 +108,7 @@ def replay_twcs(
     if on_start:
         on_start(len(todo))
     totals = run_with_raw_events(db, pipeline, todo, source="replay:twcs", on_progress=on_progress)
+    _note_last_received(db, [m for m, _ in todo])
     report.rows_loaded = totals.stored
     report.tickets_created = totals.tickets_created
     report.failed = totals.failed
@@ -114,3 +116,21 @@ def replay_twcs(
     for reason, count in totals.skipped.items():
         report.skipped[reason] = report.skipped.get(reason, 0) + count
     return report
+
+
+def _note_last_received(db: Database, messages: list[InboundMessage]) -> None:
+    """Each brand account's newest replayed customer post, as channel health shows it."""
+    newest: dict[int, datetime] = {}
+    for m in messages:
+        if m.direction == Direction.INBOUND:
+            seen = newest.get(m.channel_account_id)
+            newest[m.channel_account_id] = m.created_at if seen is None else max(seen, m.created_at)
+    if not newest:
+        return
+    with db.write() as session:
+        for account in session.scalars(
+            select(ChannelAccount).where(ChannelAccount.id.in_(list(newest)))
+        ):
+            at = newest[account.id]
+            if account.last_received_at is None or account.last_received_at < at:
+                account.last_received_at = at

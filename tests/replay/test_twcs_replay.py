@@ -79,3 +79,20 @@ def test_end_at_moves_every_post_by_one_offset(db: Database, shared_data: Path) 
     assert report.shifted_by is not None and report.shifted_by.days > 3000
     offsets = {times[pid] - original[pid] for pid in times}
     assert offsets == {report.shifted_by}
+
+
+def test_replay_notes_when_each_brand_last_heard_from_a_customer(
+    db: Database, shared_data: Path
+) -> None:
+    path = shared_data / "twcs" / "twcs_kaggle_sample.csv"
+    replay_twcs(db, path, pipeline=Pipeline())
+    with db.session() as s:
+        accounts = list(s.scalars(select(ChannelAccount)))
+        for account in accounts:
+            newest = s.scalar(
+                select(func.max(Message.created_at)).where(
+                    Message.channel_account_id == account.id, Message.direction == "inbound"
+                )
+            )
+            assert account.last_received_at == newest
+    assert any(a.last_received_at is not None for a in accounts)
