@@ -106,6 +106,9 @@ def build_request(
     target = next(
         (m for m in candidates if (m.visibility == Visibility.PRIVATE) == wants_private), None
     ) or (candidates[0] if candidates else None)
+    if kind is ReplyKind.EMAIL:
+        # An e-mail answers the customer's newest e-mail, not a form post or a DM.
+        target = next((m for m in candidates if m.platform == Platform.EMAIL), target)
     # An e-mail chosen in the composer names its address (contacts may have several).
     recipient: str | None = message.meta.get("to")
     if recipient is None and ticket.contact_id is not None and message.platform:
