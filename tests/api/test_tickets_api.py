@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
 from tests.api.conftest import Api
 from tests.pipeline.helpers import ingest, make_account, post
@@ -213,3 +214,25 @@ def test_a_reply_without_visibility_answers_the_way_the_customer_wrote(
         f"/tickets/{public_ticket}/replies", json={"body": "DM us", "visibility": "private"}
     )
     assert told.json()["visibility"] == "private"
+
+
+def test_messages_show_when_their_author_edited_or_removed_them(
+    api: Api, agent: httpx.Client
+) -> None:
+    from socialdesk.store.models import Message
+
+    account = make_account(api.db)
+    ingest(api.db, post(account, "c1", "first words", author="sam"))
+    ingest(api.db, post(account, "c2", "second words", author="sam", minutes=1, reply_to="c1"))
+    with api.db.write() as s:
+        edited = s.scalar(select(Message).where(Message.platform_message_id == "c1"))
+        removed = s.scalar(select(Message).where(Message.platform_message_id == "c2"))
+        assert edited is not None and removed is not None
+        edited.meta = {"edited_at": "2026-11-23T10:00:00+00:00", "edits": [{"body": "x"}]}
+        removed.meta = {"removed_at": "2026-11-23T11:00:00+00:00"}
+        ticket_id = edited.ticket_id
+    messages = {m["body"]: m for m in agent.get(f"/tickets/{ticket_id}").json()["messages"]}
+    assert messages["first words"]["edited_at"].startswith("2026-11-23T10:00:00")
+    assert messages["first words"]["removed_at"] is None
+    assert messages["second words"]["removed_at"].startswith("2026-11-23T11:00:00")
+    assert messages["second words"]["edited_at"] is None

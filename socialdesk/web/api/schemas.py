@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketStatus, Visibility
 
@@ -85,6 +85,18 @@ class MessageOut(BaseModel):
     delivery_error: str | None
     # When an agent hid this comment on the network; None while it is visible.
     hidden_at: datetime | None = None
+    # The customer edited (the previous texts are in the ticket's events) or removed it.
+    edited_at: datetime | None = None
+    removed_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _author_changes(cls, value: Any) -> Any:
+        meta = getattr(value, "meta", None)
+        if not isinstance(meta, dict) or not (meta.get("edited_at") or meta.get("removed_at")):
+            return value
+        fields = {name: getattr(value, name) for name in cls.model_fields if hasattr(value, name)}
+        return {**fields, "edited_at": meta.get("edited_at"), "removed_at": meta.get("removed_at")}
 
 
 class IdentityOut(BaseModel):

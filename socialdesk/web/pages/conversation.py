@@ -121,7 +121,8 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "priorities": list(Priority),
         "can_post": can_post,
         "can_write": user.role != "viewer",
-        "dm_possible": ticket.platform != Platform.EMAIL,
+        # E-mail and web-form tickets are already private: no DM to move to.
+        "dm_possible": ticket.platform not in (Platform.EMAIL, Platform.WEB),
         "direct_dm": ticket.platform in private_actions.DIRECT_DM_PLATFORMS,
         "default_invite": private_actions.DEFAULT_INVITES.get(
             ticket.platform, private_actions.FALLBACK_INVITE
