@@ -373,11 +373,15 @@ def bench_pages(
     database_url: Annotated[
         str | None, typer.Option(help="defaults to a temporary SQLite file")
     ] = None,
+    rounds: Annotated[int, typer.Option(help="timed rounds; medians are reported")] = 3,
 ) -> None:
-    """p50/p95 of the inbox page and the conversation page over HTTP, signed in."""
+    """p50/p95 of the inbox page (views, sorts, SLA at risk, time due) and the
+    conversation page over HTTP, signed in."""
     from socialdesk.bench.pages import run_pages_bench
 
-    run_pages_bench(console, tickets=tickets, requests=requests, database_url=database_url)
+    run_pages_bench(
+        console, tickets=tickets, requests=requests, database_url=database_url, rounds=rounds
+    )
 
 
 @bench_app.command("sla")
