@@ -1,7 +1,7 @@
 """live feed and ticket presence shared between processes
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0008
 Create Date: 2026-11-23 18:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from socialdesk.store.db import UTCDateTime
 
 revision = "0010"
-down_revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

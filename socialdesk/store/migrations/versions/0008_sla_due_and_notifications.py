@@ -1,7 +1,7 @@
 """SLA due-time index (tickets.next_due_at), at-risk index, e-mail notification outbox
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0006
 Create Date: 2026-11-23 18:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import socialdesk.store.db
 
 revision = "0008"
-down_revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
