@@ -110,8 +110,8 @@ def test_due_sort_and_at_risk_view_match_a_full_sort_across_pages(
 
 @pytest.fixture
 def quiet_client(app_db: Database) -> Iterator[TestClient]:
-    """No background workers: their polls would land in the count."""
-    app = create_app(Settings(run_workers=False), app_db)
+    """No background workers or live relay: their polls would land in the count."""
+    app = create_app(Settings(run_workers=False, live_relay_seconds=0), app_db)
     with TestClient(app, follow_redirects=False) as c:
         yield c
 
