@@ -396,7 +396,9 @@ class Runner:
                     "to": to,
                     "user_ids": user_ids,
                     "rule_id": rule.id,
-                    "state": "queued" if to else "no_recipient",
+                    "state": ("queued" if get_settings().smtp_host else "not_configured")
+                    if to
+                    else "no_recipient",
                 },
                 created_at=now,
             )
@@ -420,6 +422,7 @@ class Runner:
                 ticket_id=t.id,
                 notification_id=int(notification_id),
                 rule_id=rule.id,
+                smtp_configured=bool(get_settings().smtp_host),
             )
         self.emit(
             TicketEventKind.NOTIFIED,

@@ -48,7 +48,12 @@ def enqueue_email(
     ticket_id: int | None = None,
     notification_id: int | None = None,
     rule_id: int | None = None,
+    smtp_configured: bool = True,
 ) -> int:
+    """``smtp_configured`` false writes the row as ``not_configured`` right away, so the
+    admin sees why and an idle worker need not poll for it."""
+    from socialdesk.notify.worker import NOT_CONFIGURED, NOT_CONFIGURED_REASON
+
     values: dict[str, Any] = {
         "workspace_id": workspace_id,
         "ticket_id": ticket_id,
@@ -57,7 +62,8 @@ def enqueue_email(
         "recipients": recipients,
         "subject": subject,
         "body": body,
-        "state": "queued",
+        "state": "queued" if smtp_configured else NOT_CONFIGURED,
+        "last_error": None if smtp_configured else NOT_CONFIGURED_REASON,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

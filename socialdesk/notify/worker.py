@@ -6,8 +6,8 @@ records what happened (same shape as ``delivery/worker.py``).
   mid-send), are marked ``sending`` and committed before the SMTP call;
 * a 4xx reply or a dropped connection is retried with exponential backoff, up to
   ``max_attempts``; a 5xx reply or refused credentials fail the row with the reason;
-* without ``SOCIALDESK_SMTP_HOST`` nothing is sent: queued rows become
-  ``not_configured`` with that reason, for the admin to see
+* without ``SOCIALDESK_SMTP_HOST`` nothing is sent: rows are written (or, if queued
+  earlier, marked) ``not_configured`` with that reason, for the admin to see
   (``GET /api/v1/notifications/email-outbox``), and go out once SMTP is configured.
 
 A notification is delivered at least once: a worker that dies after the relay accepted
@@ -187,6 +187,15 @@ class NotificationWorker:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        if self.config is None:
+            # Nothing can be sent: mark what waits once and stay idle (no polling; new
+            # rows are written "not_configured" by the rule itself).
+            try:
+                self._mark_not_configured()
+            except Exception:
+                log.exception("notification pass failed")
+            self._stop.wait()
+            return
         while not self._stop.is_set():
             self._kick.wait(self.interval)
             self._kick.clear()

@@ -209,7 +209,7 @@ def test_unanswered_tickets_are_escalated_and_mailed(db: Database) -> None:
         kinds = list(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)))
     assert in_app == [(lead_id, "escalation")]  # leads only, not the agent
     assert mail.user_id is None and mail.body == "late" and mail.ticket_id == ticket.id
-    assert mail.data["channel"] == "email" and mail.data["state"] == "queued"
+    assert mail.data["channel"] == "email" and mail.data["state"] == "not_configured"
     assert mail.data["to"] == ["lead@ex.com", "oncall@ex.com"]
     assert kinds.count("escalated") == 1 and kinds.count("notified") == 1
 
