@@ -134,7 +134,7 @@ def test_pause_and_resume(site: Database, admin: tuple[TestClient, str]) -> None
     url = f"/settings/channels/{account_id}/status"
     assert c.post(url, data={"csrf_token": csrf, "status": "disabled"}).status_code == 303
     assert _account(site, "AcmeSupport").status == AccountStatus.DISABLED
-    assert "Resume<span class=\"sr-only\"> @AcmeSupport" in c.get("/settings/channels").text
+    assert 'Resume<span class="sr-only"> @AcmeSupport' in c.get("/settings/channels").text
     assert c.post(url, data={"csrf_token": csrf, "status": "active"}).status_code == 303
     assert _account(site, "AcmeSupport").status == AccountStatus.ACTIVE
     bogus = c.post(url, data={"csrf_token": csrf, "status": "needs_reauth"})
