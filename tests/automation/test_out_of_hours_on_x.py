@@ -5,7 +5,6 @@ due time is the policy's next business morning."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import Message, Team, Ticket
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
+from tests.delivery.helpers import eventually
 from tests.sla.helpers import add_policy
 
 SECRET = "ooh-consumer-secret"
@@ -30,15 +30,6 @@ SECRET = "ooh-consumer-secret"
 LATE_MONDAY = datetime(2030, 1, 8, 4, 0, tzinfo=UTC)
 # Tuesday 09:00 New York + the policy's 60 business minutes = 10:00 EST = 15:00 UTC.
 EXPECTED_DUE = datetime(2030, 1, 8, 15, 0, tzinfo=UTC)
-
-
-def _eventually(probe: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := probe():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_out_of_hours_post_on_x(db: Database) -> None:
@@ -95,7 +86,7 @@ def test_out_of_hours_post_on_x(db: Database) -> None:
                     e for e in x.get("/_emulator/sent").json() if e["endpoint"] == "POST /2/tweets"
                 ]
 
-            (ack,) = _eventually(acks)
+            (ack,) = eventually(acks)
             assert ack["body"]["reply"]["in_reply_to_tweet_id"] == tweet["id_str"]
             assert "Tuesday" in ack["body"]["text"]
 
@@ -108,7 +99,7 @@ def test_out_of_hours_post_on_x(db: Database) -> None:
                     "in_reply_to_tweet_id": tweet["id_str"],
                 },
             )
-            _eventually(lambda: _count_inbound(db) == 2)
+            eventually(lambda: _count_inbound(db) == 2)
             time.sleep(1.0)  # let the worker and any (wrong) second ack run
             assert len(acks()) == 1
 

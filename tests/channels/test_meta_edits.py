@@ -5,8 +5,7 @@ conversation page."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from socialdesk.store.db import Database
 from socialdesk.store.models import Message, Ticket, TicketEvent
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
+from tests.delivery.helpers import eventually
 from tests.pipeline.helpers import T0, ingest, make_account, post
 
 SECRET = "emulated_app_secret"
@@ -190,16 +190,6 @@ def test_one_batch_with_the_original_two_edits_and_a_removal(db: Database) -> No
 # -- end to end --------------------------------------------------------------------------
 
 
-def _eventually(probe: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 @pytest.fixture
 def desk(db: Database) -> Iterator[tuple[httpx.Client, httpx.Client, str]]:
     """The Meta emulator and socialdesk on loopback, webhooks wired; yields the
@@ -245,13 +235,13 @@ def test_edit_and_removal_from_the_emulator_reach_the_ticket(
         "/_emulator/customer/page_comment",
         json={"page_id": page_id, "message": "also the box was open", "customer": {"name": "Ana"}},
     ).json()
-    ticket = _eventually(
+    ticket = eventually(
         lambda: (
             (t := api.get("/tickets", params={"channel": "facebook"}).json()["data"])
             and api.get(f"/tickets/{t[0]['id']}").json()
         )
     )
-    _eventually(lambda: len(api.get(f"/tickets/{ticket['id']}").json()["messages"]) == 2)
+    eventually(lambda: len(api.get(f"/tickets/{ticket['id']}").json()["messages"]) == 2)
 
     # Each change is delivered twice, as Meta may: one update either way.
     meta.put("/_emulator/webhook", json={"duplicate_deliveries": 1})
@@ -265,8 +255,8 @@ def test_edit_and_removal_from_the_emulator_reach_the_ticket(
     def bodies() -> list[str]:
         return [m["body"] for m in api.get(f"/tickets/{ticket['id']}").json()["messages"]]
 
-    _eventually(lambda: bodies()[0] == "Wrong size delivered")
-    _eventually(lambda: _events(db, ticket["id"], TicketEventKind.MESSAGE_REMOVED))
+    eventually(lambda: bodies()[0] == "Wrong size delivered")
+    eventually(lambda: _events(db, ticket["id"], TicketEventKind.MESSAGE_REMOVED))
     assert bodies() == ["Wrong size delivered", "also the box was open"]
     edits = _events(db, ticket["id"], TicketEventKind.MESSAGE_EDITED)
     assert [e["previous_body"] for e in edits] == ["Wrong size delivred"]
@@ -308,10 +298,8 @@ def test_edit_delivered_before_its_comment_keeps_the_edited_text(
     meta.put("/_emulator/webhook", json={"hold": False})
     flushed = meta.post("/_emulator/webhook/flush", json={"order": "reverse"}).json()
     assert flushed
-    tickets = _eventually(
-        lambda: api.get("/tickets", params={"channel": "facebook"}).json()["data"]
-    )
-    detail = _eventually(
+    tickets = eventually(lambda: api.get("/tickets", params={"channel": "facebook"}).json()["data"])
+    detail = eventually(
         lambda: (d := api.get(f"/tickets/{tickets[0]['id']}").json())["messages"] and d
     )
     assert [m["body"] for m in detail["messages"]] == ["Could I get a refund, please?"]

@@ -20,7 +20,7 @@ from socialdesk.web.serving import serve
 PASSWORD = "correct horse battery"
 
 
-def eventually(probe: Callable[[], Any], timeout: float = 15) -> Any:
+def eventually(probe: Callable[[], Any], timeout: float = 20) -> Any:
     """The probe's first truthy value, polled every 0.1 s; fails after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
