@@ -22,7 +22,7 @@ from socialdesk.store.db import Database
 from socialdesk.store.models import CsatResponse, Ticket, User
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
-from tests.automation.test_out_of_hours_on_x import _eventually
+from tests.delivery.helpers import eventually
 
 SECRET = "check-in-consumer-secret"
 
@@ -61,7 +61,7 @@ def test_check_in_on_x(db: Database) -> None:
                 with db.session() as s:
                     return s.scalar(select(Ticket.id))
 
-            tid = _eventually(ticket_id)
+            tid = eventually(ticket_id)
             with db.write() as s:
                 ticket, agent = s.get(Ticket, tid), s.get(User, agent_id)
                 assert ticket is not None and agent is not None
@@ -72,7 +72,7 @@ def test_check_in_on_x(db: Database) -> None:
                     e for e in x.get("/_emulator/sent").json() if e["endpoint"] == "POST /2/tweets"
                 ]
 
-            sent = _eventually(lambda: len(posted()) == 2 and posted())
+            sent = eventually(lambda: len(posted()) == 2 and posted())
             [ask] = [e for e in sent if e["body"]["text"].endswith(ASK_AFTER_SOLVE)]
             assert ask["body"]["reply"]["in_reply_to_tweet_id"] == tweet["id_str"]
 
@@ -90,7 +90,7 @@ def test_check_in_on_x(db: Database) -> None:
                     rows = s.execute(select(CsatResponse.score, CsatResponse.source))
                     return [(r.score, r.source) for r in rows]
 
-            assert _eventually(answers) == [(5, "customer_message")]
+            assert eventually(answers) == [(5, "customer_message")]
             time.sleep(0.5)
             assert len(posted()) == 2  # asked once
 
