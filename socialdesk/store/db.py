@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -79,8 +79,7 @@ def _emit_begin_immediate(conn: Any) -> None:
     options = conn.get_execution_options()
     if options.get("sqlite_immediate"):
         writer_lock: SqliteWriterLock | None = options.get("sqlite_writer_lock")
-        if writer_lock is not None and _HELD_WRITER_LOCK not in conn.info:
-            writer_lock.acquire()
+        if writer_lock is not None and _HELD_WRITER_LOCK not in conn.info and writer_lock.acquire():
             conn.info[_HELD_WRITER_LOCK] = writer_lock
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
@@ -103,14 +102,14 @@ class SqliteWriterLock:
 
     SQLite's busy handler polls with growing sleeps (up to 100 ms), so a webhook commit
     that finds the pipeline writing can sleep long after the lock was released. Writers
-    queue on an advisory lock on a side file instead; the kernel wakes the next one when
-    the holder releases. ``busy_timeout`` stays as the safety net for any writer that
-    does not take this lock.
+    queue on an advisory lock on a side file instead, trying again within 2 ms;
+    ``busy_timeout`` stays as the safety net for any writer that does not get it.
     """
 
     def __init__(self, database_path: str) -> None:
         self.path = f"{database_path}-writer.lock"
         self._threads = threading.Lock()  # flock does not exclude threads of one process
+        self.timeout = float(BUSY_TIMEOUT_SECONDS)
         self._fd: int | None = None
         self._pid = 0
 
@@ -121,16 +120,32 @@ class SqliteWriterLock:
             self._pid = os.getpid()
         return self._fd
 
-    def acquire(self) -> None:
-        # Two writers on one thread would wait on each other for ever; fail as SQLite's
-        # own busy timeout would instead.
-        if not self._threads.acquire(timeout=BUSY_TIMEOUT_SECONDS):
-            raise sqlite3.OperationalError("database is locked (writer queue)")
-        try:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
+    def acquire(self) -> bool:
+        """Queue for the write lock; False (not queued) after the busy timeout.
+
+        Never waits for ever and never fails a write: a writer that could not queue
+        goes on to ``BEGIN IMMEDIATE`` and SQLite's own busy timeout, as without this
+        lock (so a leaked holder or two writers on one thread cannot deadlock).
+        """
+        deadline = time.monotonic() + self.timeout
+        if not self._threads.acquire(timeout=self.timeout):
+            return False
+        fd = self._descriptor()
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self._threads.release()
+                    return False
+                # Short, capped pauses: the next writer starts within ~2 ms of release.
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+            except BaseException:
+                self._threads.release()
+                raise
 
     def release(self) -> None:
         fcntl.flock(self._descriptor(), fcntl.LOCK_UN)

@@ -101,3 +101,21 @@ def test_postgresql_and_memory_databases_have_no_file_lock(tmp_path: Path) -> No
     assert Database("sqlite://").writer_lock is None
     assert Database("postgresql://postgres@127.0.0.1/test").writer_lock is None
     assert Database(f"sqlite:///{tmp_path / 'd.db'}").writer_lock is not None
+
+
+def test_a_writer_that_cannot_queue_goes_on_rather_than_waiting_for_ever(tmp_path: Path) -> None:
+    db = _database(tmp_path / "f.db")
+    assert db.writer_lock is not None
+    # Someone outside holds the side file's lock and never lets go (a leaked holder).
+    fd = os.open(db.writer_lock.path, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        db.writer_lock.timeout = 0.3
+        assert db.writer_lock.acquire() is False
+        with db.write() as s:  # still writes, under SQLite's own busy timeout
+            s.execute(text("INSERT INTO log VALUES ('went on')"))
+    finally:
+        os.close(fd)
+    with db.session() as s:
+        assert list(s.scalars(text("SELECT who FROM log"))) == ["went on"]
+    db.dispose()
