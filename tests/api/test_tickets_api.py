@@ -236,3 +236,32 @@ def test_messages_show_when_their_author_edited_or_removed_them(
     assert messages["first words"]["removed_at"] is None
     assert messages["second words"]["removed_at"].startswith("2026-11-23T11:00:00")
     assert messages["second words"]["edited_at"] is None
+
+
+def test_a_reply_can_go_by_e_mail_from_any_ticket(api: Api, agent: httpx.Client) -> None:
+    from socialdesk.domain.enums import Platform
+    from socialdesk.store.models import Contact, Message, Ticket
+
+    account = make_account(api.db)
+    ingest(api.db, post(account, "tw9", "@Acme my parcel is late", author="ann"))
+    with api.db.write() as s:
+        ticket = s.scalars(select(Ticket)).one()
+        ticket_id = ticket.id
+        contact = s.get(Contact, ticket.contact_id)
+        assert contact is not None
+        contact.email = "ann@example.com"
+    nowhere = agent.post(f"/tickets/{ticket_id}/replies", json={"body": "Hi", "via": "email"})
+    assert nowhere.status_code == 422
+    assert "no active e-mail account" in nowhere.json()["error"]["reason"]
+    mailbox = make_account(api.db, Platform.EMAIL, "support@acme.example")
+    r = agent.post(
+        f"/tickets/{ticket_id}/replies",
+        json={"body": "Details by mail, Ann.", "via": "email"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["visibility"] == "private"
+    with api.db.session() as s:
+        sent = s.get(Message, r.json()["id"])
+        assert sent is not None and sent.channel_account_id == mailbox
+    bogus = agent.post(f"/tickets/{ticket_id}/replies", json={"body": "x", "via": "pigeon"})
+    assert bogus.status_code == 422

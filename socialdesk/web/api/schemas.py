@@ -136,6 +136,9 @@ class ReplyRequest(BaseModel):
     # Scheduled send: ISO 8601 with a zone, in the future, at most 30 days ahead. The
     # reply waits as "scheduled" (status unchanged) until then; cancel it before.
     send_at: datetime | None = None
+    # "email": answer by e-mail (the customer's address, the workspace's e-mail account)
+    # whatever network the ticket came from; unset: on the ticket's own network.
+    via: Literal["email"] | None = None
 
 
 class NoteRequest(BaseModel):

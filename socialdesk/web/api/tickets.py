@@ -200,6 +200,13 @@ def reply(
     request: Request,
 ) -> Any:
     ticket = load_ticket(session, user, ticket_id)
+    route = actions.email_route(session, ticket) if body.via == "email" else None
+    if body.via == "email" and route is None:
+        raise ApiError(
+            422,
+            "cannot reply by e-mail: the customer has no e-mail address on record "
+            "or the workspace has no active e-mail account",
+        )
     # Wake the delivery worker once the reply is committed (after the response).
     background.add_task(request.app.state.delivery_worker.kick)
     return actions.reply(
@@ -207,10 +214,13 @@ def reply(
         ticket,
         user,
         body.body,
-        visibility=body.visibility or customer_visibility(session, ticket),
+        visibility=Visibility.PRIVATE
+        if route
+        else body.visibility or customer_visibility(session, ticket),
         status_after=body.status,
         client_key=body.client_key,
         send_at=body.send_at,
+        via_email=route,
     )
 
 
