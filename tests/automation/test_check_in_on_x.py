@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
+from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.actions.tickets import reply
 from socialdesk.automation.csat import ASK_AFTER_SOLVE
 from socialdesk.config import Settings
-from socialdesk.domain.enums import Platform, Role, TicketStatus
+from socialdesk.domain.enums import Role, TicketStatus
 from socialdesk.emulators.server import serve_app
 from socialdesk.emulators.x import create_x_emulator
 from socialdesk.sla.admin import update_workspace_settings
@@ -22,7 +22,7 @@ from socialdesk.store.db import Database
 from socialdesk.store.models import CsatResponse, Ticket, User
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
-from tests.delivery.helpers import eventually
+from tests.delivery.helpers import connect_x_brand, eventually
 
 SECRET = "check-in-consumer-secret"
 
@@ -37,18 +37,7 @@ def test_check_in_on_x(db: Database) -> None:
         serve_app(create_x_emulator(SECRET, retry_delay_seconds=0.05)) as x_url,
         httpx.Client(base_url=x_url) as x,
     ):
-        brand = x.post("/_emulator/users", json={"username": "AcmeSupport"}).json()
-        token = x.post("/_emulator/tokens", json={"user_id": brand["id"]}).json()["access_token"]
-        with db.write() as s:
-            create_channel_account(
-                s,
-                None,
-                workspace_id=ensure_workspace(s).id,
-                platform=Platform.X,
-                handle="AcmeSupport",
-                external_id=brand["id"],
-                secrets={"access_token": token},
-            )
+        connect_x_brand(x, db)
         settings = Settings(x_consumer_secret=SECRET, x_api_base_url=x_url)
         with serve(create_app(settings, db)) as url:
             x.put("/_emulator/webhook", json={"url": url + "/hooks/x"})

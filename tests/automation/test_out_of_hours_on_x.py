@@ -11,18 +11,17 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from socialdesk.actions.admin import create_channel_account, ensure_workspace
+from socialdesk.actions.admin import ensure_workspace
 from socialdesk.automation.admin import save_rule
 from socialdesk.automation.rules import out_of_hours_acknowledgement
 from socialdesk.config import Settings
-from socialdesk.domain.enums import Platform
 from socialdesk.emulators.server import serve_app
 from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import Message, Team, Ticket
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
-from tests.delivery.helpers import eventually
+from tests.delivery.helpers import connect_x_brand, eventually
 from tests.sla.helpers import add_policy
 
 SECRET = "ooh-consumer-secret"
@@ -60,18 +59,7 @@ def test_out_of_hours_post_on_x(db: Database) -> None:
         now = x.post("/_emulator/clock", json={"advance_seconds": 0}).json()["now"]
         gap = (LATE_MONDAY - datetime.fromisoformat(now)).total_seconds()
         x.post("/_emulator/clock", json={"advance_seconds": gap})
-        brand = x.post("/_emulator/users", json={"username": "AcmeSupport"}).json()
-        token = x.post("/_emulator/tokens", json={"user_id": brand["id"]}).json()["access_token"]
-        with db.write() as s:
-            create_channel_account(
-                s,
-                None,
-                workspace_id=ensure_workspace(s).id,
-                platform=Platform.X,
-                handle="AcmeSupport",
-                external_id=brand["id"],
-                secrets={"access_token": token},
-            )
+        connect_x_brand(x, db)
         settings = Settings(x_consumer_secret=SECRET, x_api_base_url=x_url)
         with serve(create_app(settings, db)) as url:
             x.put("/_emulator/webhook", json={"url": url + "/hooks/x"})

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
 from socialdesk.config import Settings
-from socialdesk.domain.enums import Role
+from socialdesk.domain.enums import Platform, Role
 from socialdesk.store.db import Database
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
@@ -54,3 +54,21 @@ def admin_api(db: Database) -> Iterator[Callable[[Settings], Any]]:
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+def connect_x_brand(x: httpx.Client, db: Database, username: str = "AcmeSupport") -> str:
+    """The brand's user on the X emulator, connected to ``db`` with a working token;
+    its X user id."""
+    brand = x.post("/_emulator/users", json={"username": username}).json()
+    token = x.post("/_emulator/tokens", json={"user_id": brand["id"]}).json()["access_token"]
+    with db.write() as s:
+        create_channel_account(
+            s,
+            None,
+            workspace_id=ensure_workspace(s).id,
+            platform=Platform.X,
+            handle=username,
+            external_id=brand["id"],
+            secrets={"access_token": token},
+        )
+    return str(brand["id"])
