@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
+from socialdesk.background import BackgroundWorker
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import LiveFeedEntry
 
@@ -127,7 +129,7 @@ def _drop_after_rollback(session: Session) -> None:
     session.info.pop(_KEY, None)
 
 
-class LiveRelay:
+class LiveRelay(BackgroundWorker):
     """Publishes to this process's pages the live events other processes committed.
 
     Polls the feed (one indexed range read) a few times a second; rows older than
@@ -138,24 +140,16 @@ class LiveRelay:
     PRUNE_EVERY_SECONDS = 60.0
     BATCH = 500
 
+    name = "live-relay"
+    join_timeout = 5.0
+
     def __init__(self, db: Database, target: LiveBus | None = None, interval: float = 0.5):
+        super().__init__()
         self.db = db
         self.target = target or bus
         self.interval = interval
         self.last_id: int | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._since_prune = 0.0
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="live-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._last_prune = time.monotonic()
 
     def poll_once(self) -> int:
         """Publish what is new on the feed from other processes; how many were published."""
@@ -191,14 +185,8 @@ class LiveRelay:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                while self.poll_once() >= self.BATCH:
-                    pass
-                self._since_prune += self.interval
-                if self._since_prune >= self.PRUNE_EVERY_SECONDS:
-                    self._since_prune = 0.0
-                    self.prune()
-            except Exception:
-                log.exception("live relay failed; retrying")
+    def run_pass(self) -> bool:
+        if time.monotonic() - self._last_prune >= self.PRUNE_EVERY_SECONDS:
+            self._last_prune = time.monotonic()
+            self.prune()
+        return self.poll_once() >= self.BATCH  # a full batch: more may be waiting

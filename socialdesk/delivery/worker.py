@@ -12,9 +12,7 @@ Never posts twice:
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,7 +20,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from socialdesk.auth.secret_box import decrypt_secrets
+from socialdesk.background import AsyncBackgroundWorker
+from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import (
     AccountRef,
     Connector,
@@ -33,7 +32,7 @@ from socialdesk.channels.base import (
 )
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.delivery.outbox import build_request, check_window, thread_parts
-from socialdesk.domain.enums import AccountStatus, DeliveryState, Platform
+from socialdesk.domain.enums import AccountStatus, DeliveryState
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Contact, Message, OutboxEntry, Ticket
@@ -60,18 +59,9 @@ class Claim:
     resumed: bool  # the row was left in "sending" by a worker that died
 
 
-def account_ref(account: ChannelAccount) -> AccountRef:
-    return AccountRef(
-        id=account.id,
-        platform=Platform(account.platform),
-        external_id=account.external_id,
-        handle=account.handle,
-        secrets=decrypt_secrets(account.secrets_encrypted),
-        settings=account.settings,
-    )
+class DeliveryWorker(AsyncBackgroundWorker):
+    name = "delivery"
 
-
-class DeliveryWorker:
     def __init__(
         self,
         db: Database,
@@ -80,15 +70,13 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         after_send: Callable[[Claim, SendResult], Awaitable[None]] | None = None,
     ) -> None:
+        super().__init__()
         self.db = db
         self.registry = registry
         self.policy = policy or DeliveryPolicy()
         self.clock = clock
         # A test hook that runs between the network's answer and our commit.
         self.after_send = after_send
-        self._kick = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- one pass ---------------------------------------------------------------------
 
@@ -380,28 +368,8 @@ class DeliveryWorker:
 
     # -- background thread ------------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._loop()), name="delivery", daemon=True
-        )
-        self._thread.start()
+    async def run_pass(self) -> bool:
+        return await self.run_once() > 0
 
-    def kick(self) -> None:
-        self._kick.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._kick.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            await asyncio.to_thread(self._kick.wait, 1.0)
-            self._kick.clear()
-            try:
-                while not self._stop.is_set() and await self.run_once():
-                    pass
-            except Exception:  # the worker must survive to retry later
-                log.exception("delivery pass failed")
+    async def close(self) -> None:
         await self.registry.aclose()

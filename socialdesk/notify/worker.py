@@ -18,7 +18,6 @@ heads-up that is the better side to err on.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import and_, or_, select, update
 
+from socialdesk.background import BackgroundWorker
 from socialdesk.channels.base import SendError, SendFailure
 from socialdesk.notify import mailer
 from socialdesk.notify.mailer import SmtpConfig
@@ -52,7 +52,10 @@ class RetryPolicy:
 Sender = Callable[[SmtpConfig, EmailMessage], None]
 
 
-class NotificationWorker:
+class NotificationWorker(BackgroundWorker):
+    name = "notify"
+    join_timeout = 30.0  # an SMTP conversation in flight may take a while to finish
+
     def __init__(
         self,
         db: Database,
@@ -62,15 +65,13 @@ class NotificationWorker:
         sender: Sender = mailer.send,
         interval: float = 2.0,
     ) -> None:
+        super().__init__()
         self.db = db
         self.config = config
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.sender = sender
         self.interval = interval
-        self._kick = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- one pass ---------------------------------------------------------------------
 
@@ -173,20 +174,10 @@ class NotificationWorker:
 
     # -- background thread ------------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="notify", daemon=True)
-        self._thread.start()
+    def run_pass(self) -> bool:
+        return self.run_once() > 0
 
-    def kick(self) -> None:
-        self._kick.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._kick.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
+    def _thread_main(self) -> None:
         if self.config is None:
             # Nothing can be sent: mark what waits once and stay idle (no polling; new
             # rows are written "not_configured" by the rule itself).
@@ -196,11 +187,4 @@ class NotificationWorker:
                 log.exception("notification pass failed")
             self._stop.wait()
             return
-        while not self._stop.is_set():
-            self._kick.wait(self.interval)
-            self._kick.clear()
-            try:
-                while not self._stop.is_set() and self.run_once():
-                    pass
-            except Exception:  # the worker must survive to retry later
-                log.exception("notification pass failed")
+        super()._thread_main()

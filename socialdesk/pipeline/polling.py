@@ -7,18 +7,17 @@ re-reads the same page (which the pipeline deduplicates) instead of skipping it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
-from socialdesk.auth.secret_box import decrypt_secrets
-from socialdesk.channels.base import AccountRef, SendError, SendFailure
+from socialdesk.background import AsyncBackgroundWorker
+from socialdesk.channels.accounts import account_ref
+from socialdesk.channels.base import SendError, SendFailure
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.domain.enums import AccountStatus, Platform
 from socialdesk.domain.messages import InboundMessage
@@ -65,14 +64,7 @@ async def poll_account(
         if account is None or account.status != AccountStatus.ACTIVE:
             outcome.error = "account is not active"
             return outcome
-        ref = AccountRef(
-            id=account.id,
-            platform=Platform(account.platform),
-            external_id=account.external_id,
-            handle=account.handle,
-            secrets=decrypt_secrets(account.secrets_encrypted),
-            settings=account.settings,
-        )
+        ref = account_ref(account)
         cursor = account.poll_cursor
     connector = registry.for_account(ref)
     if connector is None:
@@ -125,15 +117,16 @@ async def poll_account(
     return outcome
 
 
-class PollScheduler:
+class PollScheduler(AsyncBackgroundWorker):
     """Polls every polled account at its interval (``settings.poll_interval_seconds``)."""
 
+    name = "poller"
+
     def __init__(self, db: Database, pipeline: Pipeline, registry: ConnectorRegistry) -> None:
+        super().__init__()
         self.db = db
         self.pipeline = pipeline
         self.registry = registry
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def due_accounts(self) -> list[int]:
         now = utcnow()
@@ -159,21 +152,12 @@ class PollScheduler:
         ]
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._loop()), name="poller", daemon=True
-        )
-        self._thread.start()
+        super().start()
+        self.kick()  # accounts overdue since before a restart
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    async def run_pass(self) -> bool:
+        await self.run_once()
+        return False  # each account waits for its own interval
 
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the scheduler must survive a bad account
-                log.exception("poll pass failed")
-            await asyncio.to_thread(self._stop.wait, 1.0)
+    async def close(self) -> None:
         await self.registry.aclose()
