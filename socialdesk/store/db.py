@@ -15,6 +15,8 @@ from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from socialdesk.store.inbox_spool import InboxSpool
+
 
 def normalize_url(url: str) -> str:
     """Accept the URLs people paste (``postgresql://``, ``postgres://``) and pick psycopg 3."""
@@ -157,7 +159,10 @@ class SqliteWriterLock:
         self._fd = None
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL points to; None for another backend or an in-memory one."""
+    if not is_sqlite(normalize_url(url)):
+        return None
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -171,8 +176,11 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = make_session_factory(self.engine)
-        path = _sqlite_file(self.url) if self.is_sqlite else None
+        path = sqlite_file(self.url)
         self.writer_lock = SqliteWriterLock(path) if path else None
+        # Webhook deliveries queue in a side file on SQLite (see inbox_spool.py); an
+        # in-memory database has no side to put it on and takes them directly.
+        self.inbox_spool = InboxSpool(f"{path}-inbox", BUSY_TIMEOUT_SECONDS) if path else None
         self.write_engine = self.engine.execution_options(
             sqlite_immediate=True, sqlite_writer_lock=self.writer_lock
         )
@@ -198,6 +206,8 @@ class Database:
         self.engine.dispose()
         if self.writer_lock is not None:
             self.writer_lock.close()
+        if self.inbox_spool is not None:
+            self.inbox_spool.close()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

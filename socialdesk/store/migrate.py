@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -19,7 +20,21 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    _set_aside_orphaned_spool(url)
     command.upgrade(alembic_config(url), revision)
+
+
+def _set_aside_orphaned_spool(url: str) -> None:
+    """A SQLite database created from scratch must not inherit the inbox spool of a
+    deleted one of the same name (store/inbox_spool.py)."""
+    from socialdesk.store.db import sqlite_file, utcnow
+    from socialdesk.store.inbox_spool import set_aside
+
+    path = sqlite_file(url)
+    if path is None or not os.path.exists(f"{path}-inbox"):
+        return
+    if not os.path.exists(path) or not current_heads(url):
+        set_aside(f"{path}-inbox", utcnow())
 
 
 def current_heads(url: str) -> list[str]:

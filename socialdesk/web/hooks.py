@@ -54,14 +54,14 @@ async def _store(request: Request, source: str, body: bytes) -> Response:
         malformed = f"malformed JSON: {exc}"
     inbox: RawInbox = request.app.state.raw_inbox
     delivery = RawDelivery(source, body.decode("utf-8", errors="replace"), headers)
-    raw_id = await inbox.store(delivery, malformed)
+    receipt = await inbox.store(delivery, malformed)
     if malformed:
         return error_response(400, malformed)
     worker = getattr(request.app.state, "raw_event_worker", None)
     if worker is not None:
         worker.kick()
     return JSONResponse(
-        {"status": "received", "event_id": raw_id, "state": str(RawEventStatus.PENDING)}
+        {"status": "received", "receipt": receipt, "state": str(RawEventStatus.PENDING)}
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
 from socialdesk.channels.signatures import meta_signature, x_crc_response_token, x_signature
@@ -137,6 +137,33 @@ def test_x_mention_becomes_ticket_and_redelivery_does_not_duplicate(hooks: Hooks
         account = s.scalar(select(ChannelAccount).where(ChannelAccount.external_id == BRAND_X_ID))
         assert account is not None and account.last_received_at is not None
         assert {r.status for r in s.scalars(select(RawEvent))} == {"processed"}
+
+
+def test_acknowledgement_does_not_wait_for_a_busy_ticket_writer(hooks: Hooks) -> None:
+    """While another process holds the database's ticketing writes, the 200 still comes.
+
+    On SQLite that writer holds the one write lock, so the delivery goes to the inbox
+    spool; on PostgreSQL it only holds the rows it touched.
+    """
+    payload = {"for_user_id": BRAND_X_ID, "tweet_create_events": [_tweet("9010", "hello?")]}
+    other_process = Database(hooks.db.url)
+    try:
+        with other_process.write() as s:
+            s.execute(update(ChannelAccount).values(status_reason="busy elsewhere"))
+            acknowledged = _post_x(hooks, payload)  # the client gives up after 10 s
+            assert acknowledged.status_code == 200, acknowledged.text
+            receipt = acknowledged.json()["receipt"]
+            assert receipt.startswith("inbox-" if hooks.db.inbox_spool is not None else "raw-")
+    finally:
+        other_process.dispose()
+    assert _wait_for(hooks.db, Message, 1) == 1
+    with hooks.db.session() as s:
+        raw = s.scalar(select(RawEvent))
+        assert raw is not None and raw.status == "processed"
+        if hooks.db.inbox_spool is not None:
+            assert f"inbox-{raw.inbox_id}" == receipt
+        else:
+            assert f"raw-{raw.id}" == receipt
 
 
 def test_forged_and_missing_signatures_create_nothing(hooks: Hooks) -> None:

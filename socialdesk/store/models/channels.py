@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
@@ -44,7 +44,10 @@ class RawEvent(Base):
     """
 
     __tablename__ = "raw_events"
-    __table_args__ = (Index("ix_raw_events_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_raw_events_status_id", "status", "id"),
+        Index("ux_raw_events_inbox_id", "inbox_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(40))
@@ -58,3 +61,6 @@ class RawEvent(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(default=0)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The delivery's id in the SQLite inbox spool it came through, if any: moving it
+    # twice after a crash finds this taken and moves nothing.
+    inbox_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
