@@ -1,11 +1,17 @@
 """Hide or unhide a customer's public comment on the network (X replies, Facebook and
-Instagram comments), then record it.
+Instagram comments, Bluesky replies in the brand's own threads), then record it.
 
 The network is asked first, with no transaction open (a slow network must not hold a
 write lock). Only its yes is recorded, in one transaction: the message's ``hidden_at``,
 the ticket event, the audit entry and the live update. A refusal records nothing as
 hidden and reaches the caller with the network's reason (502); a revoked token also
 marks the account for re-authorization, as a failed send does.
+
+Bluesky lets only the author of a thread's first post hide replies in it (through that
+post's threadgate). The thread's root is stored with each reply (its first reference),
+so a reply in a thread the customer (or anyone but the brand) started is refused with
+422 before Bluesky is asked; when the root was not stored the connector reads it from
+the reply and refuses the same way.
 """
 
 from __future__ import annotations
@@ -18,8 +24,14 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.actions.tickets import require_writer
-from socialdesk.auth.secret_box import decrypt_secrets
+from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
+from socialdesk.channels.bluesky import BlueskyConnector
+from socialdesk.channels.bluesky_threadgate import (
+    NOT_THREAD_AUTHOR,
+    thread_root_of,
+    why_brand_cannot_hide,
+)
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.x import XConnector
@@ -34,12 +46,18 @@ from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Message, Ticket, User
 
-HIDEABLE_PLATFORMS = frozenset({Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM})
-NAMES = {Platform.X: "X", Platform.FACEBOOK: "Facebook", Platform.INSTAGRAM: "Instagram"}
+HIDEABLE_PLATFORMS = frozenset(
+    {Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM, Platform.BLUESKY}
+)
+NAMES = {
+    Platform.X: "X",
+    Platform.FACEBOOK: "Facebook",
+    Platform.INSTAGRAM: "Instagram",
+    Platform.BLUESKY: "Bluesky",
+}
 # Why a public message on these networks cannot be hidden from here.
 UNSUPPORTED: dict[str, str] = {
     Platform.MASTODON: "Mastodon has no API to hide a reply",
-    Platform.BLUESKY: "hiding Bluesky replies (a threadgate's hiddenReplies) is not supported",
     Platform.EMAIL: "an e-mail is private; there is nothing public to hide",
     Platform.WEB: "a web-form message is private; there is nothing public to hide",
     Platform.MESSENGER: "a Messenger message is private; there is nothing public to hide",
@@ -69,6 +87,8 @@ class HidePlan:
     platform: Platform
     platform_message_id: str
     hidden: bool
+    # Bluesky: the uri of the thread's first post, when stored (else the connector reads it).
+    thread_root_id: str | None = None
 
 
 def plan_hide(
@@ -92,19 +112,48 @@ def plan_hide(
     if account is None:
         raise ActionError("the brand account this message came through is gone", 422)
     assert message.platform_message_id is not None  # checked by why_not_hideable
+    ref = account_ref(account)
     return HidePlan(
-        account=AccountRef(
-            id=account.id,
-            platform=Platform(account.platform),
-            external_id=account.external_id,
-            handle=account.handle,
-            secrets=decrypt_secrets(account.secrets_encrypted),
-            settings=account.settings,
-        ),
+        account=ref,
         platform=Platform(platform),
         platform_message_id=message.platform_message_id,
         hidden=hidden,
+        thread_root_id=(
+            _bluesky_thread_root(message, ref) if platform == Platform.BLUESKY else None
+        ),
     )
+
+
+def _stored_thread_root(message: Message) -> str | None:
+    references = (message.meta or {}).get("references") or []
+    return thread_root_of(
+        message.platform_message_id or "",
+        message.reply_to_platform_id,
+        [r for r in references if isinstance(r, str)],
+    )
+
+
+def bluesky_thread_refusal(message: Message, brand_ids: set[str]) -> str | None:
+    """Why the brand (its DID among ``brand_ids``) cannot hide this Bluesky reply, as far
+    as the stored thread tells; None when it can or only Bluesky can tell."""
+    uri = message.platform_message_id or ""
+    if not uri.startswith("at://"):
+        return "the message has no Bluesky post uri (at://…) to hide"
+    root = _stored_thread_root(message)
+    brand = brand_ids - {""}
+    # The account's DID is its external_id; without a DID only the connector can tell.
+    if root is None or not any(b.startswith("did:") for b in brand):
+        return None
+    return why_brand_cannot_hide(uri, root, brand)
+
+
+def _bluesky_thread_root(message: Message, account: AccountRef) -> str | None:
+    """The uri of the first post of this Bluesky reply's thread (None: not stored);
+    ActionError 422 when the brand did not start that thread."""
+    reason = bluesky_thread_refusal(message, {account.external_id, account.secrets.get("did", "")})
+    if reason is not None:
+        raise ActionError(reason, 422)
+    return _stored_thread_root(message)
 
 
 async def ask_network(registry: ConnectorRegistry, plan: HidePlan) -> None:
@@ -115,6 +164,10 @@ async def ask_network(registry: ConnectorRegistry, plan: HidePlan) -> None:
     elif isinstance(connector, MetaConnector):
         await connector.set_hidden(
             plan.account, plan.platform_message_id, plan.hidden, plan.platform
+        )
+    elif isinstance(connector, BlueskyConnector):
+        await connector.set_hidden(
+            plan.account, plan.platform_message_id, plan.hidden, root_uri=plan.thread_root_id
         )
     else:
         raise SendError(SendFailure.PERMANENT, f"no connector can hide on {plan.platform}")
@@ -183,8 +236,9 @@ async def set_message_hidden(
     """Hide (``hidden=True``) or unhide a customer's public message, network first.
 
     ``load_ticket`` finds the ticket for this caller (404 outside their workspaces).
-    Raises ActionError: 403 read-only role, 404 unknown message, 422 cannot be hidden,
-    502 the network refused (its reason)."""
+    Raises ActionError: 403 read-only role, 404 unknown message, 422 cannot be hidden
+    (including a Bluesky reply in a thread the brand did not start), 502 the network
+    refused (its reason)."""
 
     def plan() -> tuple[HidePlan | None, Message]:
         with db.session() as session:
@@ -198,6 +252,8 @@ async def set_message_hidden(
     try:
         await ask_network(registry, hide_plan)
     except SendError as error:
+        if error.code == NOT_THREAD_AUTHOR:  # our own rule, known once the root was read
+            raise ActionError(error.reason, 422) from error
         if error.failure is SendFailure.AUTH_REVOKED:
             await asyncio.to_thread(_mark_needs_reauth, db, hide_plan.account.id, error.reason)
         name = NAMES.get(hide_plan.platform, str(hide_plan.platform))

@@ -1,5 +1,7 @@
 """Bluesky (AT Protocol): mention/reply polling and threaded replies over XRPC; direct
-messages (chat log polling, sending, opening a convo) through ``bluesky_chat``.
+messages (chat log polling, sending, opening a convo) through ``bluesky_chat``; hiding a
+reply through the threadgate of the brand's own thread (``set_hidden``, the record work
+in ``bluesky_threadgate``).
 
 Wire format: ../shared/specs/social-platform-apis.md §4. The connector logs in once per
 account (``createSession``) and from then on only refreshes (``refreshSession``) when the
@@ -34,6 +36,12 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.bluesky_chat import BlueskyChat, join_cursor, split_cursor
+from socialdesk.channels.bluesky_threadgate import (
+    NOT_THREAD_AUTHOR,
+    BlueskyThreadgates,
+    parse_at_uri,
+    why_brand_cannot_hide,
+)
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 
@@ -75,14 +83,6 @@ def _parse_time(value: object) -> datetime | None:
 def _iso_now() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def parse_at_uri(uri: str) -> tuple[str, str, str]:
-    """``at://<did>/<collection>/<rkey>`` → (repo, collection, rkey)."""
-    parts = uri.removeprefix("at://").split("/")
-    if not uri.startswith("at://") or len(parts) != 3 or not all(parts):
-        raise SendError(SendFailure.PERMANENT, f"not a record uri: {uri}")
-    return parts[0], parts[1], parts[2]
 
 
 def strip_leading_handles(text: str, handles: set[str]) -> str:
@@ -182,6 +182,7 @@ class BlueskyConnector(LazyHttpClient):
         # post uri → (cid, reply root strong ref or None): learned while polling/sending.
         self._posts: OrderedDict[str, tuple[str, dict[str, str] | None]] = OrderedDict()
         self.chat = BlueskyChat(self._xrpc, max_pages=max_pages)
+        self.threadgates = BlueskyThreadgates(self._xrpc)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -577,3 +578,32 @@ class BlueskyConnector(LazyHttpClient):
         self._remember(parent_uri, cid, root_ref)
         parent = {"uri": parent_uri, "cid": cid}
         return parent, root_ref or parent
+
+    # -- hiding replies ----------------------------------------------------------------
+
+    async def set_hidden(
+        self,
+        account: AccountRef,
+        platform_message_id: str,
+        hidden: bool,
+        *,
+        root_uri: str | None = None,
+    ) -> bool:
+        """Hide (or unhide) the reply ``platform_message_id`` (a post uri) through the
+        threadgate of its thread's first post (``bluesky_threadgate``).
+
+        ``root_uri`` is the thread's first post when the caller knows it; otherwise it
+        is read from the reply's own record. A thread the brand did not start raises
+        SendError(PERMANENT, code ``NOT_THREAD_AUTHOR``) before anything is written."""
+        parse_at_uri(platform_message_id)
+        session = await self.session(account)
+        if root_uri is None:
+            _parent, root = await self._thread_refs(account, platform_message_id)
+            root_uri = root["uri"]
+        brand = {account.external_id, account.secrets.get("did", ""), session.did} - {""}
+        refusal = why_brand_cannot_hide(platform_message_id, root_uri, brand)
+        if refusal is not None:
+            raise SendError(SendFailure.PERMANENT, refusal, code=NOT_THREAD_AUTHOR)
+        return await self.threadgates.set_reply_hidden(
+            account, session.did, root_uri, platform_message_id, hidden, _iso_now()
+        )

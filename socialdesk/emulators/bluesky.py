@@ -12,8 +12,15 @@ XRPC (``/xrpc/<nsid>``)
   ``reasons``, ``cursor``; newest first, the cursor pages toward older entries.
   ``app.bsky.notification.updateSeen``.
 - ``com.atproto.repo.createRecord`` (``app.bsky.feed.post``: ≤ 300 graphemes and 3000
-  bytes, ``reply`` needs ``root`` and ``parent`` strong refs), ``com.atproto.repo.getRecord``,
-  ``app.bsky.feed.getPosts``.
+  bytes, ``reply`` needs ``root`` and ``parent`` strong refs), ``com.atproto.repo.getRecord``
+  (posts and threadgates; none: 400 ``RecordNotFound``), ``app.bsky.feed.getPosts``.
+- ``com.atproto.repo.putRecord`` for ``app.bsky.feed.threadgate`` (reply controls and
+  ``hiddenReplies``): only in the session's own repo (another repo: 401
+  ``AuthenticationRequired``), the lexicon checked (``post`` and ``createdAt`` required,
+  ``allow`` ≤ 5 rules, ``hiddenReplies`` ≤ 300 uris) and, stricter than Bluesky (whose
+  AppView silently ignores such a gate), ``post`` must be the post of that repo under
+  the same rkey. A ``swapRecord`` (a CID, or null: "must not exist yet") that does not
+  match the stored record → 400 ``InvalidSwap``.
 - Authenticated answers carry ``RateLimit-Limit/Remaining/Reset`` (unix seconds) and
   ``RateLimit-Policy``; over the limit: 429 ``RateLimitExceeded``.
 - Direct messages (``chat.bsky.convo.*`` behind the ``atproto-proxy`` header):
@@ -28,7 +35,10 @@ Control API (``/_emulator``)
 - ``POST /session/expire`` — every access token issued so far is now expired.
 - ``POST /session/revoke`` — every refresh token is revoked (app password revoked).
 - ``GET /stats`` — ``createSession``, ``refreshSession`` call counts, ``updateSeen`` values.
-- ``GET /sent`` — records the client created; ``GET /requests`` — every XRPC call.
+- ``GET /sent`` — records the client created or put; ``GET /requests`` — every XRPC call.
+- ``GET /threadgate?post=<root post uri>`` — ``{"uri", "cid", "value", "hidden_replies"}``
+  of that post's threadgate (``uri``/``cid``/``value`` null and no hidden replies when
+  it has none).
 - ``POST /faults`` ``{"status", "error"?, "message"?, "count"?, "nsid"?}``,
   ``POST /rate_limit`` ``{"limit", "window_seconds", "service"?: "chat"}``,
   ``POST /clock`` ``{"advance_seconds"}``.
@@ -51,6 +61,13 @@ from fastapi.responses import JSONResponse, Response
 from socialdesk.emulators.bluesky_chat import ChatState, register_chat_routes
 
 POST_COLLECTION = "app.bsky.feed.post"
+THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
+THREADGATE_RULES = frozenset(
+    f"{THREADGATE_COLLECTION}#{rule}"
+    for rule in ("mentionRule", "followerRule", "followingRule", "listRule")
+)
+MAX_GATE_RULES = 5
+MAX_HIDDEN_REPLIES = 300
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -135,6 +152,15 @@ class _Post:
 
 
 @dataclass
+class _Record:
+    """A record of another collection than posts (a threadgate) as the repo holds it."""
+
+    uri: str
+    cid: str
+    value: dict[str, Any]
+
+
+@dataclass
 class _Notification:
     recipient: str
     post: _Post
@@ -186,6 +212,8 @@ class BlueskyEmulator:
     clock_offset: timedelta = timedelta()
     profiles: dict[str, _Profile] = field(default_factory=dict)
     posts: dict[str, _Post] = field(default_factory=dict)
+    # threadgate uri → record (rkey = the gated post's rkey, in the post author's repo)
+    threadgates: dict[str, _Record] = field(default_factory=dict)
     notifications: list[_Notification] = field(default_factory=list)
     seen_at: dict[str, datetime] = field(default_factory=dict)
     tokens: dict[str, _Token] = field(default_factory=dict)
@@ -335,6 +363,17 @@ class BlueskyEmulator:
             record["reply"] = {"root": root, "parent": parent_ref}
         return record
 
+    def threadgate_of(self, post_uri: str) -> _Record | None:
+        """The threadgate on the post ``post_uri`` (same repo, same rkey), if any."""
+        repo, _, rest = post_uri.removeprefix("at://").partition("/")
+        rkey = rest.rpartition("/")[2]
+        return self.threadgates.get(f"at://{repo}/{THREADGATE_COLLECTION}/{rkey}")
+
+    def hidden_replies(self, post_uri: str) -> list[str]:
+        """The reply uris the root post ``post_uri``'s author hid in its thread."""
+        gate = self.threadgate_of(post_uri)
+        return list(gate.value.get("hiddenReplies") or []) if gate is not None else []
+
     def notification_json(self, n: _Notification) -> dict[str, Any]:
         seen = self.seen_at.get(n.recipient)
         body: dict[str, Any] = {
@@ -410,6 +449,48 @@ def _validate_post(record: object) -> str | None:
                 ref.get("cid"), str
             ):
                 return prefix + f"Record/reply/{name} must be a strong ref (uri and cid)"
+    return None
+
+
+def _validate_threadgate(record: object, gate_uri: str) -> str | None:
+    """The lexicon check putRecord runs on ``app.bsky.feed.threadgate``, plus the rule the
+    AppView applies (the gated post is in the same repo under the same rkey)."""
+    prefix = "Invalid app.bsky.feed.threadgate record: "
+    if not isinstance(record, dict):
+        return "Input/record must be an object"
+    if record.get("$type") != THREADGATE_COLLECTION:
+        return prefix + f'Record/$type must be "{THREADGATE_COLLECTION}"'
+    post = record.get("post")
+    if not isinstance(post, str) or not post.startswith("at://"):
+        return prefix + 'Record must have the property "post" (an at-uri)'
+    repo, _, rest = gate_uri.removeprefix("at://").partition("/")
+    if post != f"at://{repo}/{POST_COLLECTION}/{rest.rpartition('/')[2]}":
+        return prefix + "Record/post must be the post of this repo with the threadgate's rkey"
+    if _parse_datetime(record.get("createdAt")) is None:
+        return (
+            prefix
+            + "Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)"
+        )
+    allow = record.get("allow")
+    if allow is not None:
+        if not isinstance(allow, list) or len(allow) > MAX_GATE_RULES:
+            return prefix + f"Record/allow must be an array of at most {MAX_GATE_RULES} rules"
+        for rule in allow:
+            if not isinstance(rule, dict) or rule.get("$type") not in THREADGATE_RULES:
+                return prefix + "Record/allow items must be threadgate rules"
+            if rule["$type"].endswith("#listRule") and not str(rule.get("list", "")).startswith(
+                "at://"
+            ):
+                return prefix + 'Record/allow listRule must have the property "list"'
+    hidden = record.get("hiddenReplies")
+    if hidden is not None:
+        if not isinstance(hidden, list) or len(hidden) > MAX_HIDDEN_REPLIES:
+            return (
+                prefix + f"Record/hiddenReplies must not have more than {MAX_HIDDEN_REPLIES} "
+                "elements"
+            )
+        if not all(isinstance(u, str) and u.startswith("at://") for u in hidden):
+            return prefix + "Record/hiddenReplies items must be at-uris"
     return None
 
 
@@ -612,11 +693,62 @@ def create_bluesky_app(**options: Any) -> FastAPI:
             f"at://{profile.did if profile else repo}/{query.get('collection')}/{query.get('rkey')}"
         )
         post = emu.posts.get(uri)
-        if post is None:
-            return error(400, "RecordNotFound", f"Could not locate record: {uri}", headers)
-        return JSONResponse(
-            {"uri": post.uri, "cid": post.cid, "value": post.record}, headers=headers
+        if post is not None:
+            return JSONResponse(
+                {"uri": post.uri, "cid": post.cid, "value": post.record}, headers=headers
+            )
+        gate = emu.threadgates.get(uri)
+        if gate is not None:
+            return JSONResponse(
+                {"uri": gate.uri, "cid": gate.cid, "value": gate.value}, headers=headers
+            )
+        return error(400, "RecordNotFound", f"Could not locate record: {uri}", headers)
+
+    @app.post("/xrpc/com.atproto.repo.putRecord")
+    async def put_record(request: Request) -> Response:
+        me, headers = authorize(request, "com.atproto.repo.putRecord")
+        body = await json_input(request)
+        repo = str(body.get("repo") or "")
+        owner = emu.profiles.get(repo) or next(
+            (p for p in emu.profiles.values() if p.handle == repo.lower()), None
         )
+        if owner is None:
+            return error(400, "InvalidRequest", f"Could not find repo: {repo}", headers)
+        if owner.did != me.did:
+            return error(401, "AuthenticationRequired", "Authentication Required", headers)
+        if body.get("collection") != THREADGATE_COLLECTION:
+            return error(
+                400, "InvalidRequest", "Emulator puts app.bsky.feed.threadgate only", headers
+            )
+        rkey = body.get("rkey")
+        if not isinstance(rkey, str) or not rkey:
+            return error(400, "InvalidRequest", 'Input must have the property "rkey"', headers)
+        uri = f"at://{me.did}/{THREADGATE_COLLECTION}/{rkey}"
+        problem = _validate_threadgate(body.get("record"), uri)
+        if problem is not None:
+            return error(400, "InvalidRequest", problem, headers)
+        current = emu.threadgates.get(uri)
+        if "swapRecord" in body and body["swapRecord"] != (current.cid if current else None):
+            at = current.cid if current else "null"
+            return error(400, "InvalidSwap", f"Record was at {at}", headers)
+        record: dict[str, Any] = body["record"]
+        stored = _Record(uri, _fake_cid([uri, record]), record)
+        emu.threadgates[uri] = stored
+        emu.sent.append(
+            {
+                "endpoint": "com.atproto.repo.putRecord",
+                "body": body,
+                "uri": stored.uri,
+                "cid": stored.cid,
+            }
+        )
+        result = {
+            "uri": stored.uri,
+            "cid": stored.cid,
+            "commit": {"cid": _fake_cid(["commit", stored.uri, stored.cid]), "rev": emu.tid()},
+            "validationStatus": "valid",
+        }
+        return JSONResponse(result, headers=headers)
 
     @app.get("/xrpc/app.bsky.feed.getPosts")
     async def get_posts(request: Request) -> Response:
@@ -685,6 +817,16 @@ def create_bluesky_app(**options: Any) -> FastAPI:
         for token in refresh:
             token.revoked = True
         return {"revoked": len(refresh)}
+
+    @app.get("/_emulator/threadgate")
+    async def threadgate(post: str) -> dict[str, Any]:
+        gate = emu.threadgate_of(post)
+        return {
+            "uri": gate.uri if gate else None,
+            "cid": gate.cid if gate else None,
+            "value": gate.value if gate else None,
+            "hidden_replies": emu.hidden_replies(post),
+        }
 
     @app.get("/_emulator/stats")
     async def stats() -> dict[str, Any]:

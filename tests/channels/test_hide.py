@@ -230,7 +230,7 @@ async def test_meta_invalid_token_asks_for_reauthorization(
         ("inbound", "private", "x", "1", "private message"),
         ("inbound", "private", "messenger", "m_1", "private message"),
         ("inbound", "public", "mastodon", "1", "Mastodon has no API"),
-        ("inbound", "public", "bluesky", "at://x", "threadgate"),
+        ("inbound", "public", "bluesky", "at://x", None),  # the thread's root decides later
         ("inbound", "public", "email", "<a@b>", "e-mail is private"),
         ("inbound", "public", "web", "w1", "web-form"),
         ("inbound", "public", None, "1", "cannot hide"),

@@ -14,13 +14,14 @@ from sqlalchemy import select
 
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
 from socialdesk.config import Settings
-from socialdesk.domain.enums import Platform, Role
+from socialdesk.domain.enums import Direction, Platform, Role, Visibility
 from socialdesk.emulators.server import serve_app
 from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database
-from socialdesk.store.models import Message
+from socialdesk.store.models import ChannelAccount, Message, Ticket
 from socialdesk.web.app import create_app
 from socialdesk.web.pages import inbox as inbox_page
+from socialdesk.web.pages.moderation import hideable
 from tests.pipeline.helpers import ingest, post
 from tests.web.test_pages import PASSWORD, sign_in
 
@@ -145,3 +146,52 @@ def test_refusal_is_shown_and_viewers_get_no_button(world: World) -> None:
         data={"hidden": "1", "csrf_token": viewer_csrf},
     )
     assert as_viewer.status_code == 403
+
+
+BRAND_DID = "did:plc:brand"
+CUSTOMER_DID = "did:plc:customer"
+BRAND_ROOT = f"at://{BRAND_DID}/app.bsky.feed.post/root1"
+CUSTOMER_ROOT = f"at://{CUSTOMER_DID}/app.bsky.feed.post/root2"
+
+
+@pytest.mark.parametrize(
+    ("uri", "reply_to", "references", "account_did", "shown"),
+    [
+        # a customer's reply in the brand's own thread: Bluesky lets the brand hide it
+        (f"at://{CUSTOMER_DID}/app.bsky.feed.post/r1", BRAND_ROOT, [BRAND_ROOT], BRAND_DID, True),
+        # the customer's own mention starts its thread: only they could hide replies
+        (CUSTOMER_ROOT, None, [], BRAND_DID, False),
+        # a reply under the customer's mention
+        (
+            f"at://{CUSTOMER_DID}/app.bsky.feed.post/r2",
+            CUSTOMER_ROOT,
+            [CUSTOMER_ROOT],
+            BRAND_DID,
+            False,
+        ),
+        # thread start not stored: the button shows, and the action asks Bluesky
+        (f"at://{CUSTOMER_DID}/app.bsky.feed.post/r3", BRAND_ROOT, [], BRAND_DID, True),
+        # no account on the page: the button shows, the action decides
+        (CUSTOMER_ROOT, None, [], None, True),
+    ],
+)
+def test_bluesky_hide_button_only_where_the_brand_started_the_thread(
+    uri: str, reply_to: str | None, references: list[str], account_did: str | None, shown: bool
+) -> None:
+    message = Message(
+        direction=str(Direction.INBOUND),
+        visibility=str(Visibility.PUBLIC),
+        platform=str(Platform.BLUESKY),
+        platform_message_id=uri,
+        reply_to_platform_id=reply_to,
+        meta={"references": references},
+    )
+    ticket = Ticket(platform=str(Platform.BLUESKY))
+    account = (
+        ChannelAccount(
+            platform=str(Platform.BLUESKY), handle="acme.bsky.social", external_id=account_did
+        )
+        if account_did
+        else None
+    )
+    assert hideable(message, ticket, account) is shown

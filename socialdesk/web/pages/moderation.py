@@ -1,5 +1,6 @@
 """Hide / Unhide buttons on a conversation: a customer's public comment on X, Facebook
-or Instagram is hidden on the network (socialdesk/actions/moderation.py)."""
+or Instagram, or a Bluesky reply in a thread the brand started, is hidden on the network
+(socialdesk/actions/moderation.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.moderation import set_message_hidden, why_not_hideable
+from socialdesk.actions.moderation import (
+    bluesky_thread_refusal,
+    set_message_hidden,
+    why_not_hideable,
+)
 from socialdesk.actions.recording import ActionError
+from socialdesk.domain.enums import Platform
 from socialdesk.store.db import Database
-from socialdesk.store.models import Message, Ticket
+from socialdesk.store.models import ChannelAccount, Message, Ticket
 from socialdesk.web.pages.common import (
     action_error,
     is_htmx,
@@ -27,18 +33,17 @@ from socialdesk.web.sessions import FormUser
 router = APIRouter(include_in_schema=False)
 
 
-def hideable(message: Message, ticket: Ticket) -> bool:
-    """Whether the thread shows Hide / Unhide on this message (the same rule the action
+def hideable(message: Message, ticket: Ticket, account: ChannelAccount | None = None) -> bool:
+    """Whether the thread shows Hide / Unhide on this message (the same rules the action
     applies, so the button never offers what the action refuses)."""
-    return (
-        why_not_hideable(
-            message.direction,
-            message.visibility,
-            message.platform or ticket.platform,
-            message.platform_message_id,
-        )
-        is None
-    )
+    platform = message.platform or ticket.platform
+    if why_not_hideable(
+        message.direction, message.visibility, platform, message.platform_message_id
+    ):
+        return False
+    if platform == Platform.BLUESKY and account is not None:
+        return bluesky_thread_refusal(message, {account.external_id}) is None
+    return True
 
 
 templates.env.globals["hideable"] = hideable
