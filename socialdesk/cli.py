@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,7 +21,9 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer service desk.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (figures go to docs/benchmarks.md).")
 app.add_typer(bench_app, name="bench")
-console = Console()
+# Piped into a file (as benchmark figures usually are), Rich would squeeze tables into
+# 80 columns and cut their headings; a log has room for 120.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 DEFAULT_DEMO_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 

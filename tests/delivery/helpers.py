@@ -72,3 +72,20 @@ def connect_x_brand(x: httpx.Client, db: Database, username: str = "AcmeSupport"
             secrets={"access_token": token},
         )
     return str(brand["id"])
+
+
+def connect_bluesky_brand(api: httpx.Client, emulator: Any, pds_url: str) -> int:
+    """The Bluesky emulator's brand account, connected through the API (app password,
+    polled every 0.2 s); its channel account id."""
+    created = api.post(
+        "/channel-accounts",
+        json={
+            "platform": "bluesky",
+            "handle": emulator.brand_handle,
+            "external_id": emulator.brand_did,
+            "secrets": {"app_password": emulator.app_password},
+            "settings": {"base_url": pds_url, "poll_interval_seconds": 0.2},
+        },
+    )
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])

@@ -32,7 +32,7 @@ from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Message, Ticket, User
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
-from tests.delivery.helpers import eventually
+from tests.delivery.helpers import connect_bluesky_brand, eventually
 
 PASSWORD = "correct horse battery"
 
@@ -46,18 +46,7 @@ class Desk:
         self.emulator = emulator
 
     def connect(self) -> int:
-        created = self.api.post(
-            "/channel-accounts",
-            json={
-                "platform": "bluesky",
-                "handle": self.emulator.brand_handle,
-                "external_id": self.emulator.brand_did,
-                "secrets": {"app_password": self.emulator.app_password},
-                "settings": {"base_url": str(self.pds.base_url), "poll_interval_seconds": 0.2},
-            },
-        )
-        assert created.status_code == 201, created.text
-        return int(created.json()["id"])
+        return connect_bluesky_brand(self.api, self.emulator, str(self.pds.base_url))
 
     def customer(self, path: str, body: dict[str, Any]) -> Any:
         response = self.pds.post(f"/_emulator/customer/{path}", json=body)

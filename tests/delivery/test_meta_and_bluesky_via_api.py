@@ -13,7 +13,7 @@ from socialdesk.config import Settings
 from socialdesk.emulators.bluesky import create_bluesky_app
 from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
-from tests.delivery.helpers import admin_api
+from tests.delivery.helpers import admin_api, connect_bluesky_brand
 from tests.delivery.helpers import eventually as _eventually
 
 __all__ = ["admin_api"]  # a pytest fixture
@@ -92,17 +92,7 @@ def test_bluesky_mention_reply_via_api(admin_api: Callable[[Settings], Any]) -> 
     with serve_app(pds_app) as pds_url, httpx.Client(base_url=pds_url) as pds:
         _base, api = admin_api(Settings())
         emulator = pds_app.state.emulator
-        created = api.post(
-            "/channel-accounts",
-            json={
-                "platform": "bluesky",
-                "handle": emulator.brand_handle,
-                "external_id": emulator.brand_did,
-                "secrets": {"app_password": emulator.app_password},
-                "settings": {"base_url": pds_url, "poll_interval_seconds": 0.2},
-            },
-        )
-        assert created.status_code == 201, created.text
+        connect_bluesky_brand(api, emulator, pds_url)
         mention = pds.post(
             "/_emulator/customer/mention",
             json={

@@ -11,10 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.automation.rules import out_of_hours_acknowledgement
 from socialdesk.config import Settings, get_settings
-from socialdesk.domain.enums import Role
 from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database
 from socialdesk.store.models import (
@@ -31,24 +29,10 @@ from socialdesk.store.models import (
     Workspace,
 )
 from socialdesk.web.app import create_app
-from socialdesk.web.pages import inbox as inbox_page
 from tests.pipeline.helpers import ingest, make_account, post
-from tests.web.test_pages import PASSWORD, sign_in
+from tests.web.test_pages import PASSWORD, app_db, sign_in
 
-
-@pytest.fixture
-def app_db(db: Database) -> Database:
-    with db.write() as s:
-        ws = ensure_workspace(s)
-        for email, role in (
-            ("admin@example.com", Role.ADMIN),
-            ("lead@example.com", Role.LEAD),
-            ("agent@example.com", Role.AGENT),
-            ("viewer@example.com", Role.VIEWER),
-        ):
-            create_user(s, email, PASSWORD, role, name=email.split("@")[0].title(), workspace=ws)
-    inbox_page.forget_counts()
-    return db
+__all__ = ["app_db"]  # the shared signed-up desk fixture
 
 
 def _client(db: Database) -> TestClient:
