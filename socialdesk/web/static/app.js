@@ -21,6 +21,23 @@
     toast(tmp.textContent.trim() || "The request failed (" + e.detail.xhr.status + ")");
   });
 
+  // A live refresh that left before an agent's action on the same region answers with the
+  // state from before that action; swapping it in would undo what the agent just saw
+  // (a cancelled reply showing as scheduled again). Such stale refreshes are dropped;
+  // the action's own live event brings a fresh one.
+  const lastActionAt = {};
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const target = e.detail.target;
+    if (!target || !target.id) return;
+    e.detail.xhr.sdStartedAt = performance.now();
+    if (e.detail.requestConfig.verb !== "get") lastActionAt[target.id] = e.detail.xhr.sdStartedAt;
+  });
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const target = e.detail.target;
+    if (!target || !target.id || e.detail.requestConfig.verb !== "get") return;
+    if ((e.detail.xhr.sdStartedAt || 0) < (lastActionAt[target.id] || 0)) e.detail.shouldSwap = false;
+  });
+
   // ---- live updates ------------------------------------------------------------------
   const status = document.getElementById("live-status");
   if (status && window.EventSource) {
