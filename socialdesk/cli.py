@@ -249,6 +249,57 @@ def worker() -> None:
         item.stop()
 
 
+@app.command("import-spool")
+def import_spool(
+    path: Annotated[
+        Path, typer.Argument(help="an inbox spool set aside as …-inbox-orphaned-<time>")
+    ],
+    process: Annotated[
+        bool,
+        typer.Option("--process/--no-process", help="turn the deliveries into tickets now"),
+    ] = True,
+) -> None:
+    """Import the webhook deliveries of an orphaned inbox spool: they were acknowledged to
+    the platforms, so they are still owed a ticket. Each becomes a pending raw event;
+    posts already in the database are not doubled."""
+    from socialdesk.pipeline.raw_events import import_foreign_spool
+    from socialdesk.pipeline.webhook_processing import process_pending
+    from socialdesk.store.inbox_spool import NotASpoolError, open_existing_spool
+    from socialdesk.web.app import create_app
+
+    try:
+        spool = open_existing_spool(str(path))
+    except NotASpoolError as exc:
+        raise fail(str(exc)) from exc
+    db = _database()
+    own = db.inbox_spool
+    if own is not None and os.path.realpath(own.path) == os.path.realpath(path):
+        raise fail(f"{path} is this database's own spool; the worker drains it by itself")
+    imported = events = messages = failed = 0
+    with _progress() as progress:
+        task = progress.add_task(f"importing {path.name}", total=spool.count())
+        while moved := import_foreign_spool(db, spool):
+            imported += moved
+            progress.advance(task, moved)
+        if process:
+            raw_events = create_app(get_settings(), db).state.raw_event_worker
+            ticketing = progress.add_task("turning them into tickets", total=None)
+            while (outcome := process_pending(db, raw_events.pipeline, raw_events.parsers)).events:
+                events, messages = events + outcome.events, messages + outcome.messages
+                failed += outcome.failed
+                progress.advance(ticketing, outcome.events)
+    spool.close()
+    table = Table(title=f"import of {path.name}", show_header=False)
+    table.add_row("deliveries imported", f"{imported:,}")
+    if process:
+        table.add_row("raw events processed", f"{events:,}")
+        table.add_row("messages created", f"{messages:,}")
+        table.add_row("failed (kept in raw_events with the reason)", f"{failed:,}")
+    else:
+        table.add_row("state", "pending: the worker turns them into tickets")
+    console.print(table)
+
+
 @app.command()
 def demo(
     data_dir: Annotated[Path, typer.Option(help="the shared data folder")] = DEFAULT_DEMO_DATA,

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from socialdesk.actions.admin import create_channel_account, ensure_workspace
 from socialdesk.cli import app
 from socialdesk.config import reset_settings_cache
+from socialdesk.domain.enums import Platform
 from socialdesk.store.db import Database
+from socialdesk.store.inbox_spool import InboxSpool
+from socialdesk.store.models import Message, RawEvent
 
 runner = CliRunner()
 
@@ -69,3 +77,93 @@ def test_replay_reports_and_refuses_bad_files(
 def test_emulate_unknown_platform() -> None:
     result = runner.invoke(app, ["emulate", "myspace"])
     assert result.exit_code == 2 and "no emulator" in result.output
+
+
+def _x_delivery(tweet_id: str, text: str) -> tuple[str, int | None, dict[str, str], str]:
+    tweet = {
+        "id": int(tweet_id),
+        "id_str": tweet_id,
+        "text": text,
+        "created_at": "Mon Nov 23 21:10:47 +0000 2026",
+        "timestamp_ms": "1795468247000",
+        "user": {"id_str": "7007", "screen_name": "sarah", "name": "Sarah"},
+        "in_reply_to_status_id_str": None,
+        "entities": {"user_mentions": [{"id_str": "1001", "screen_name": "AcmeSupport"}]},
+    }
+    body = json.dumps({"for_user_id": "1001", "tweet_create_events": [tweet]})
+    # 999: an account id of the deleted database, meaningless here.
+    return ("hooks:x", 999, {"content-type": "application/json"}, body)
+
+
+def test_import_spool_tickets_an_orphaned_spool_once(cli_db: Database, tmp_path: Path) -> None:
+    with cli_db.write() as s:
+        create_channel_account(
+            s,
+            None,
+            workspace_id=ensure_workspace(s).id,
+            platform=Platform.X,
+            handle="AcmeSupport",
+            external_id="1001",
+        )
+    orphan = tmp_path / "old.db-inbox-orphaned-20261123T000000Z"
+    spool = InboxSpool(str(orphan))
+    spool.append(
+        [
+            _x_delivery("881", "@AcmeSupport my parcel never arrived"),
+            _x_delivery("882", "@AcmeSupport and the app logs me out"),
+            _x_delivery("881", "@AcmeSupport my parcel never arrived"),  # a redelivery
+            ("hooks:x", None, {}, '{"for_user_id": "1001", "tweet_create_events": [{"id'),
+        ],
+        datetime.now(UTC),
+    )
+    spool.close()
+
+    result = runner.invoke(app, ["import-spool", str(orphan)])
+
+    assert result.exit_code == 0, result.output
+    assert "deliveries imported" in result.output and "messages created" in result.output
+    with cli_db.session() as s:
+        bodies = sorted(s.scalars(select(Message.body)))
+        statuses = sorted(s.scalars(select(RawEvent.status)))
+        inbox_ids = set(s.scalars(select(RawEvent.inbox_id)))
+    assert bodies == [
+        "@AcmeSupport and the app logs me out",
+        "@AcmeSupport my parcel never arrived",
+    ]
+    assert statuses == ["failed", "processed", "processed", "processed"]
+    assert inbox_ids == {None}  # the orphan's ids must not shadow this database's own spool
+    assert InboxSpool(str(orphan)).count() == 0
+
+    again = runner.invoke(app, ["import-spool", str(orphan)])
+    assert again.exit_code == 0 and "deliveries imported" in again.output
+    with cli_db.session() as s:
+        assert s.scalar(select(func.count()).select_from(RawEvent)) == 4
+
+
+def test_import_spool_refuses_what_is_not_an_orphaned_spool(
+    cli_db: Database, tmp_path: Path
+) -> None:
+    missing = runner.invoke(app, ["import-spool", str(tmp_path / "nope-inbox")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+    not_spool = runner.invoke(app, ["import-spool", str(other)])
+    assert not_spool.exit_code == 2 and "not an inbox spool" in not_spool.output
+    with sqlite3.connect(other) as conn:  # looked at, never changed
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    assert tables == ["notes"]
+
+    text = tmp_path / "readme.txt"
+    text.write_text("hello, this is not SQLite at all, it is just some text\n" * 20)
+    not_sqlite = runner.invoke(app, ["import-spool", str(text)])
+    assert not_sqlite.exit_code == 2 and "not an inbox spool" in not_sqlite.output
+
+    own = cli_db.inbox_spool
+    if own is not None:  # SQLite: the database's own spool drains by itself
+        own.count()  # makes sure the file exists
+        refused = runner.invoke(app, ["import-spool", own.path])
+        assert refused.exit_code == 2 and "own spool" in refused.output
+    outputs = missing.output + not_spool.output + not_sqlite.output
+    assert "Traceback" not in outputs

@@ -12,6 +12,7 @@ from socialdesk.domain.enums import RawEventStatus
 from socialdesk.pipeline.identities import chunks
 from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import Database, utcnow
+from socialdesk.store.inbox_spool import InboxSpool, SpooledDelivery
 from socialdesk.store.models import RawEvent
 from socialdesk.store.models.base import table_of
 
@@ -89,21 +90,42 @@ def drain_inbox(db: Database, limit: int = 500) -> int:
         conn = session.connection()
         ids = [d.id for d in waiting]
         moved = set(conn.scalars(select(_raw.c.inbox_id).where(_raw.c.inbox_id.in_(ids))))
-        rows = [
-            {
-                "source": d.source,
-                "channel_account_id": d.channel_account_id,
-                "received_at": d.received_at,
-                "headers": d.headers,
-                "body": d.body,
-                "status": str(RawEventStatus.PENDING),
-                "attempts": 0,
-                "inbox_id": d.id,
-            }
-            for d in waiting
-            if d.id not in moved
-        ]
+        rows = [_pending_row(d, own_spool=True) for d in waiting if d.id not in moved]
         if rows:
             conn.execute(insert(_raw), rows)
     spool.forget(ids)
     return len(waiting)
+
+
+def import_foreign_spool(db: Database, spool: InboxSpool, limit: int = 500) -> int:
+    """Move one batch from a spool that is not this database's own into ``raw_events``.
+
+    For a spool set aside as orphaned (``…-inbox-orphaned-<time>``): its deliveries were
+    acknowledged to the platforms, so they are still owed a ticket. Its ids and account
+    ids belong to another database, so neither is kept: processing finds the account
+    from the payload, as it does for every webhook. A crash between the move and the
+    forget imports a batch twice; the pipeline already drops redelivered posts by their
+    platform id, so no message is doubled. Returns how many deliveries it took.
+    """
+    waiting = spool.oldest(limit)
+    if not waiting:
+        return 0
+    with db.write() as session:
+        session.connection().execute(
+            insert(_raw), [_pending_row(d, own_spool=False) for d in waiting]
+        )
+    spool.forget([d.id for d in waiting])
+    return len(waiting)
+
+
+def _pending_row(delivery: SpooledDelivery, *, own_spool: bool) -> dict[str, Any]:
+    return {
+        "source": delivery.source,
+        "channel_account_id": delivery.channel_account_id if own_spool else None,
+        "received_at": delivery.received_at,
+        "headers": delivery.headers,
+        "body": delivery.body,
+        "status": str(RawEventStatus.PENDING),
+        "attempts": 0,
+        "inbox_id": delivery.id if own_spool else None,
+    }

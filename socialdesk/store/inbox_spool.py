@@ -157,6 +157,33 @@ class InboxSpool:
             self._conn = None
 
 
+class NotASpoolError(ValueError):
+    """The file asked for is missing or is not an inbox spool."""
+
+
+_SPOOL_COLUMNS = {"id", "source", "channel_account_id", "received_at", "headers", "body"}
+
+
+def open_existing_spool(path: str) -> InboxSpool:
+    """An inbox spool that must already exist (an orphaned one, to import).
+
+    Checked read-only first: opening a spool creates its table, which must never happen
+    to some other SQLite file given by mistake."""
+    if not os.path.isfile(path):
+        raise NotASpoolError(f"no such file: {path}")
+    try:
+        probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            columns = {row[1] for row in probe.execute("PRAGMA table_info(inbox)")}
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotASpoolError(f"{path} is not an inbox spool ({exc})") from exc
+    if columns != _SPOOL_COLUMNS:
+        raise NotASpoolError(f"{path} is not an inbox spool: it has no inbox table")
+    return InboxSpool(path)
+
+
 def set_aside(spool_path: str, now: datetime) -> str | None:
     """Rename a spool (with its WAL files) out of the way; the new name, None if absent.
 
