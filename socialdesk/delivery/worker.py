@@ -6,6 +6,8 @@ Never posts twice:
   crash between the network's success and our commit leaves a ``sending`` row; the
   next claim of that row first looks the post up on the network (``find_recent_post``)
   and only sends again when it is not there;
+- so is a retry after an attempt that failed in a way that may have reached the network
+  (a timeout, a 5xx): the post may exist although the answer was lost;
 - a duplicate-content refusal (X 403) is resolved the same way, never by a blind retry;
 - networks with an idempotency key (Mastodon) get the same key on every attempt.
 """
@@ -26,6 +28,7 @@ from socialdesk.channels.base import (
     AccountRef,
     Connector,
     OutboundRequest,
+    RateLimitState,
     SendError,
     SendFailure,
     SendResult,
@@ -57,6 +60,13 @@ class Claim:
     entry_id: int
     message_id: int
     resumed: bool  # the row was left in "sending" by a worker that died
+    # An earlier attempt failed in a way that may still have reached the network (a
+    # timeout, a 5xx after the post was made): look before sending again, as on resume.
+    retried: bool = False
+
+    @property
+    def may_be_posted(self) -> bool:
+        return self.resumed or self.retried
 
 
 class DeliveryWorker(AsyncBackgroundWorker):
@@ -96,7 +106,14 @@ class DeliveryWorker(AsyncBackgroundWorker):
             ).all()
             claims = []
             for entry in entries:
-                claims.append(Claim(entry.id, entry.message_id, resumed=entry.state == "sending"))
+                claims.append(
+                    Claim(
+                        entry.id,
+                        entry.message_id,
+                        resumed=entry.state == "sending",
+                        retried=entry.attempts > 0,
+                    )
+                )
                 entry.state = "sending"
                 entry.attempts += 1
                 entry.claimed_until = now + self.policy.claim_for
@@ -195,7 +212,7 @@ class DeliveryWorker(AsyncBackgroundWorker):
     async def _send_part(
         self, claim: Claim, ref: AccountRef, connector: Connector, request: OutboundRequest
     ) -> SendResult | None:
-        if claim.resumed:
+        if claim.may_be_posted:
             found = await self._look_up(connector, ref, request)
             if found is not None:
                 return replace(found, sent_at=found.sent_at or self.clock())
@@ -261,7 +278,11 @@ class DeliveryWorker(AsyncBackgroundWorker):
         elif failure is SendFailure.RATE_LIMITED:
             retry_at = error.retry_at or (self.clock() + self.policy.backoff(1))
             self._retry(
-                claim, f"rate limited until {retry_at.isoformat()}", retry_at, count_attempt=False
+                claim,
+                f"rate limited until {retry_at.isoformat()}",
+                retry_at,
+                count_attempt=False,
+                exhausted=(account, connector),
             )
         elif failure is SendFailure.RETRYABLE:
             with self.db.session() as s:
@@ -310,11 +331,7 @@ class DeliveryWorker(AsyncBackgroundWorker):
             channel = s.get(ChannelAccount, account.id)
             if channel is not None:
                 channel.last_sent_at = now
-                channel.rate_limit = {
-                    "limit": limits.limit,
-                    "remaining": limits.remaining,
-                    "reset_at": limits.reset_at.isoformat() if limits.reset_at else None,
-                }
+                channel.rate_limit = _rate_limit_json(limits)
             queue_live_event(
                 s,
                 LiveEvent(
@@ -325,13 +342,27 @@ class DeliveryWorker(AsyncBackgroundWorker):
             )
 
     def _retry(
-        self, claim: Claim, reason: str, at: datetime, *, count_attempt: bool = True
+        self,
+        claim: Claim,
+        reason: str,
+        at: datetime,
+        *,
+        count_attempt: bool = True,
+        exhausted: tuple[AccountRef, Connector] | None = None,
     ) -> None:
+        """Queue the reply again for ``at``; ``exhausted`` names the account whose rate
+        limit ran out, so channel health shows it until ``at``."""
         with self.db.write() as s:
             entry = s.get(OutboxEntry, claim.entry_id)
             message = s.get(Message, claim.message_id)
             if entry is None or message is None:
                 return
+            if exhausted is not None:
+                account, connector = exhausted
+                channel = s.get(ChannelAccount, account.id)
+                if channel is not None:
+                    limits = connector.rate_limit(account)
+                    channel.rate_limit = _rate_limit_json(replace(limits, remaining=0, reset_at=at))
             entry.state = "queued"
             entry.next_attempt_at = at
             entry.claimed_until = None
@@ -373,3 +404,11 @@ class DeliveryWorker(AsyncBackgroundWorker):
 
     async def close(self) -> None:
         await self.registry.aclose()
+
+
+def _rate_limit_json(limits: RateLimitState) -> dict[str, Any]:
+    return {
+        "limit": limits.limit,
+        "remaining": limits.remaining,
+        "reset_at": limits.reset_at.isoformat() if limits.reset_at else None,
+    }

@@ -64,10 +64,13 @@ class WindowDecision:
 
 
 def is_windowed(platform: Platform, visibility: Visibility = Visibility.PRIVATE) -> bool:
-    """Whether the 24-hour rule applies: Messenger, and Instagram DMs (not comments)."""
+    """Whether the 24-hour rule applies: Messenger, and Instagram DMs (not comments).
+
+    A private message from a Page connected as ``facebook`` is a Messenger message too:
+    Meta's window does not care which name the account was connected under."""
     if platform == Platform.MESSENGER:
         return True
-    return platform == Platform.INSTAGRAM and visibility == Visibility.PRIVATE
+    return platform in (Platform.INSTAGRAM, Platform.FACEBOOK) and visibility == Visibility.PRIVATE
 
 
 def _require_aware(name: str, value: datetime) -> None:

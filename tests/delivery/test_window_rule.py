@@ -28,6 +28,9 @@ DM = OutboundRequest(
         ),  # bots never get the tag
         (Platform.MESSENGER, ReplyKind.DIRECT_MESSAGE, 24 * 8, True, "refused"),
         (Platform.INSTAGRAM, ReplyKind.DIRECT_MESSAGE, 30, True, "tagged"),
+        # A Page connected as "facebook": its DMs are Messenger's, window and all.
+        (Platform.FACEBOOK, ReplyKind.DIRECT_MESSAGE, 30, True, "tagged"),
+        (Platform.FACEBOOK, ReplyKind.DIRECT_MESSAGE, 24 * 8, True, "refused"),
         (
             Platform.FACEBOOK,
             ReplyKind.PUBLIC_REPLY,

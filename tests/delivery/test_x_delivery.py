@@ -22,7 +22,7 @@ from socialdesk.domain.enums import Platform, Role
 from socialdesk.emulators.server import serve_app
 from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database, utcnow
-from socialdesk.store.models import Message, OutboxEntry, Ticket, User
+from socialdesk.store.models import ChannelAccount, Message, OutboxEntry, Ticket, User
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
 from tests.pipeline.helpers import ingest, post
@@ -205,10 +205,10 @@ def test_duplicate_403_is_resolved_by_lookup_not_retry(db: Database, x_world: XW
         db, x_world, after_send=lose_response, policy=DeliveryPolicy(claim_for=timedelta(0))
     )
     asyncio.run(first.run_once())
-    with db.write() as s:  # as if the row had been re-queued for a retry
+    with db.write() as s:  # as if the row had been queued afresh, with no attempt counted
         entry = s.scalar(select(OutboxEntry))
         assert entry is not None
-        entry.state, entry.next_attempt_at = "queued", entry.created_at
+        entry.state, entry.next_attempt_at, entry.attempts = "queued", entry.created_at, 0
     asyncio.run(_worker(db, x_world).run_once())
     posts = x_world.posts()
     assert len(posts) == 1  # the second attempt got X's duplicate-content 403
@@ -220,6 +220,34 @@ def test_duplicate_403_is_resolved_by_lookup_not_retry(db: Database, x_world: XW
         assert entry is not None and entry.last_error == "the network already had this post"
 
 
+def test_a_retry_after_a_lost_answer_looks_the_post_up_first(
+    db: Database, x_world: XWorld
+) -> None:
+    account = _account(db, x_world)
+    message_id = _ticket_with_reply(
+        db, account, x_world.customer_tweet("where is my parcel?"), "It left the depot today."
+    )
+
+    async def lose_response(_claim: Claim, _result: Any) -> None:
+        raise ConnectionError("response lost")
+
+    asyncio.run(_worker(db, x_world, after_send=lose_response).run_once())
+    with db.write() as s:  # the attempt is counted and the row queued for its retry
+        entry = s.scalar(select(OutboxEntry))
+        assert entry is not None and entry.attempts == 1
+        entry.state, entry.next_attempt_at = "queued", entry.created_at
+    asyncio.run(_worker(db, x_world).run_once())
+
+    posts = x_world.posts()
+    assert len(posts) == 1
+    message = _message(db, message_id)
+    assert (message.delivery_state, message.platform_message_id) == ("sent", posts[0]["id"])
+    with db.session() as s:
+        entry = s.scalar(select(OutboxEntry))
+        # Found by the lookup, not by running into X's duplicate-content 403.
+        assert entry is not None and entry.last_error is None
+
+
 def test_expired_token_marks_account_for_reauthorization(db: Database, x_world: XWorld) -> None:
     account = _account(db, x_world)
     message_id = _ticket_with_reply(db, account, x_world.customer_tweet("hello?"), "Hi!")
@@ -229,8 +257,6 @@ def test_expired_token_marks_account_for_reauthorization(db: Database, x_world: 
     assert message.delivery_state == "failed"
     assert message.delivery_error
     with db.session() as s:
-        from socialdesk.store.models import ChannelAccount
-
         channel = s.get(ChannelAccount, account)
         assert channel is not None and channel.status == "needs_reauth"
     assert x_world.posts() == []
@@ -247,6 +273,9 @@ def test_rate_limited_reply_waits_for_reset(db: Database, x_world: XWorld) -> No
     with db.session() as s:
         entry = s.scalar(select(OutboxEntry))
         assert entry is not None and entry.next_attempt_at > entry.created_at
+        channel = s.get(ChannelAccount, account)
+        assert channel is not None and channel.rate_limit["remaining"] == 0
+        assert channel.rate_limit["reset_at"] == entry.next_attempt_at.isoformat()
     assert x_world.posts() == []
 
 

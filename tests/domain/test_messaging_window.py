@@ -13,7 +13,8 @@ from socialdesk.domain.messaging_window import (
 LAST = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("platform", [Platform.MESSENGER, Platform.INSTAGRAM])
+# A Page connected as "facebook" sends its private messages through Messenger.
+@pytest.mark.parametrize("platform", [Platform.MESSENGER, Platform.INSTAGRAM, Platform.FACEBOOK])
 @pytest.mark.parametrize(
     ("age", "decision", "messaging_type", "tag", "closes_at"),
     [
