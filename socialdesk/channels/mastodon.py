@@ -380,9 +380,7 @@ class MastodonConnector(LazyHttpClient):
         return the status created the first time instead of posting again."""
         if request.kind is ReplyKind.EMAIL:
             raise SendError(SendFailure.PERMANENT, "Mastodon cannot send e-mail")
-        direct = (
-            request.kind is ReplyKind.DIRECT_MESSAGE or request.visibility is Visibility.PRIVATE
-        )
+        direct = _is_direct(request)
         if not direct and not request.in_reply_to_id:
             raise SendError(SendFailure.PERMANENT, "a public reply needs in_reply_to_id")
         text = request.body
@@ -421,6 +419,16 @@ class MastodonConnector(LazyHttpClient):
             sent_at=_parse_time(body.get("created_at")),
         )
 
+    async def mention_prefix(self, account: AccountRef, request: OutboundRequest) -> str:
+        """The ``@acct `` that ``send`` will put before the text ("" if none), so the
+        reply can be measured and split as it will be posted, mention included."""
+        if not request.body.strip() or not (_is_direct(request) or self.mention_author_in_replies):
+            return ""
+        acct = await self._recipient_acct(account, request)
+        if not acct or with_mention(request.body, acct) == request.body:
+            return ""
+        return f"@{acct.lstrip('@')} "
+
     async def _recipient_acct(self, account: AccountRef, request: OutboundRequest) -> str | None:
         """The ``user@host`` to mention: a handle given as recipient, the author of the
         status answered, or the recipient account looked up by id."""
@@ -452,6 +460,10 @@ class MastodonConnector(LazyHttpClient):
     async def delete(self, account: AccountRef, status_id: str) -> None:
         """Delete one of the brand's statuses (Mastodon has no way to hide replies)."""
         await self._request(account, "DELETE", f"{STATUSES_PATH}/{status_id}")
+
+
+def _is_direct(request: OutboundRequest) -> bool:
+    return request.kind is ReplyKind.DIRECT_MESSAGE or request.visibility is Visibility.PRIVATE
 
 
 def with_mention(text: str, acct: str) -> str:

@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
 from socialdesk.domain.enums import AccountStatus, DeliveryState, Direction, Platform, Visibility
-from socialdesk.domain.length_rules import allows_threading, check_length, split_into_thread
+from socialdesk.domain.length_rules import (
+    allows_threading,
+    check_length,
+    count_length,
+    rule_for,
+    split_into_thread,
+)
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
@@ -167,16 +173,26 @@ def check_window(
     return f"outside Meta's messaging window ({decision.reason}); alternatives: {options}"
 
 
-def thread_parts(platform: Platform, request: OutboundRequest) -> list[str] | str:
+def thread_parts(
+    platform: Platform, request: OutboundRequest, *, prefix: str = ""
+) -> list[str] | str:
     """The reply as it will be posted: one part, a numbered chain where the network
-    allows threads, or the reason it cannot be sent as written."""
+    allows threads, or the reason it cannot be sent as written.
+
+    ``prefix`` is what the connector puts before every part (Mastodon's ``@acct ``); the
+    parts leave room for it, so a reply that fits here also fits once it is added."""
     visibility = Visibility.PUBLIC if request.kind is ReplyKind.PUBLIC_REPLY else Visibility.PRIVATE
-    check = check_length(request.body, platform, visibility=visibility)
+    limit = None
+    room = rule_for(platform, visibility).limit
+    if prefix and room is not None:
+        limit = room - count_length(prefix, platform, visibility=visibility)
+    check = check_length(request.body, platform, visibility=visibility, limit=limit)
     if check.fits:
         return [request.body]
     if request.kind is ReplyKind.PUBLIC_REPLY and allows_threading(platform):
-        return split_into_thread(request.body, platform)
+        return split_into_thread(request.body, platform, visibility=visibility, limit=limit)
+    leaving = f", leaving room for {prefix.strip()}" if prefix else ""
     return (
-        f"too long for {platform}: {check.length} of {check.limit} {check.unit}; "
+        f"too long for {platform}: {check.length} of {check.limit} {check.unit}{leaving}; "
         "shorten it or split it into several replies"
     )

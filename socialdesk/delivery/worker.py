@@ -166,15 +166,24 @@ class DeliveryWorker(AsyncBackgroundWorker):
             self._fail(claim, window)
             return
         request = window
-        parts = thread_parts(ref.platform, request)
-        if isinstance(parts, str):
-            self._fail(claim, parts)
-            return
         connector = self.registry.for_account(ref)
         if connector is None:
             self._fail(
                 claim, f"no connector configured for {ref.platform} (set settings.base_url?)"
             )
+            return
+        # Mastodon puts "@acct " before the text: measure and split with it included.
+        mention_prefix = getattr(connector, "mention_prefix", None)
+        prefix = ""
+        if mention_prefix is not None:
+            try:
+                prefix = await mention_prefix(ref, request)
+            except SendError as error:
+                await self._handle_error(claim, ref, connector, request, error)
+                return
+        parts = thread_parts(ref.platform, request, prefix=prefix)
+        if isinstance(parts, str):
+            self._fail(claim, parts)
             return
         with self.db.session() as s:
             stored = s.get(Message, claim.message_id)

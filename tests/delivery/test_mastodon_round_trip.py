@@ -91,3 +91,63 @@ async def _round_trip(db: Database, instance: httpx.Client) -> None:
             and account.last_sent_at is not None
         )
     await registry.aclose()
+
+
+def test_a_reply_that_fits_only_without_the_mention_is_split_to_fit_with_it(
+    db: Database, instance: httpx.Client
+) -> None:
+    asyncio.run(_long_reply(db, instance))
+
+
+async def _long_reply(db: Database, instance: httpx.Client) -> None:
+    brand_id = instance.get(
+        "/api/v1/accounts/verify_credentials", headers={"Authorization": "Bearer brand-token"}
+    ).json()["id"]
+    with db.write() as s:
+        ws = ensure_workspace(s)
+        create_user(s, "agent@example.com", "correct horse battery", Role.AGENT, workspace=ws)
+        account_id = create_channel_account(
+            s,
+            None,
+            workspace_id=ws.id,
+            platform=Platform.MASTODON,
+            handle="acmehelp@mastodon.test",
+            external_id=str(brand_id),
+            secrets={"access_token": "brand-token"},
+            settings={"base_url": str(instance.base_url).rstrip("/")},
+        ).id
+    registry = ConnectorRegistry(Settings())
+    pipeline = Pipeline()
+    await poll_account(db, pipeline, registry, account_id)
+    instance.post(
+        "/_emulator/customer/mention",
+        json={"username": "bob", "domain": "other.social", "text": "my order never came"},
+    )
+    assert (await poll_account(db, pipeline, registry, account_id)).stored == 1
+
+    # 498 characters: under Mastodon's 500 as typed, over it once "@bob " goes in front
+    # (a remote mention counts as its local part).
+    sentence = "We are sorry about the delay and have asked the courier to look again. "
+    body = (sentence * 8)[:497].rstrip() + "."
+    body = body + "x" * (498 - len(body))
+    assert len(body) == 498
+    with db.write() as s:
+        ticket = s.scalar(select(Ticket))
+        agent = s.scalar(select(User))
+        assert ticket is not None and agent is not None
+        ticket_actions.reply(s, ticket, agent, body)
+    await DeliveryWorker(db, registry).run_once()
+
+    sent = [
+        e
+        for e in instance.get("/_emulator/sent").json()
+        if e["endpoint"] == "POST /api/v1/statuses" and isinstance(e["status"], dict)
+    ]
+    texts = [str(e["params"]["status"]) for e in sent]
+    assert len(texts) == 2, sent  # a numbered chain of two, not one refused with 422
+    assert all(t.startswith("@bob@other.social ") for t in texts)
+    assert all(len(t.replace("@bob@other.social", "@bob")) <= 500 for t in texts)
+    with db.session() as s:
+        reply = s.scalar(select(Message).where(Message.direction == "outbound"))
+        assert reply is not None and reply.delivery_state == "sent"
+    await registry.aclose()

@@ -62,19 +62,33 @@ def test_messaging_window_decides_tag_or_refusal(
 
 
 @pytest.mark.parametrize(
-    ("platform", "kind", "length", "expect"),
+    ("platform", "kind", "length", "prefix", "expect"),
     [
-        (Platform.X, ReplyKind.PUBLIC_REPLY, 100, 1),
-        (Platform.X, ReplyKind.PUBLIC_REPLY, 700, 3),
-        (Platform.MASTODON, ReplyKind.PUBLIC_REPLY, 1200, 3),
-        (Platform.MESSENGER, ReplyKind.DIRECT_MESSAGE, 2500, "too long"),
-        (Platform.FACEBOOK, ReplyKind.PUBLIC_REPLY, 2500, 1),
-        (Platform.EMAIL, ReplyKind.EMAIL, 50_000, 1),
+        (Platform.X, ReplyKind.PUBLIC_REPLY, 100, "", 1),
+        (Platform.X, ReplyKind.PUBLIC_REPLY, 700, "", 3),
+        (Platform.MASTODON, ReplyKind.PUBLIC_REPLY, 1200, "", 3),
+        # Mastodon's "@acct " before the text: 498 fits alone, not with "@bob " in front.
+        (Platform.MASTODON, ReplyKind.PUBLIC_REPLY, 498, "", 1),
+        (Platform.MASTODON, ReplyKind.PUBLIC_REPLY, 498, "@bob@other.social ", 2),
+        (Platform.MASTODON, ReplyKind.PUBLIC_REPLY, 495, "@bob@other.social ", 1),
+        (
+            Platform.MASTODON,
+            ReplyKind.DIRECT_MESSAGE,
+            498,
+            "@bob@other.social ",
+            "leaving room for @bob@other.social",
+        ),
+        (Platform.MESSENGER, ReplyKind.DIRECT_MESSAGE, 2500, "", "too long"),
+        (Platform.FACEBOOK, ReplyKind.PUBLIC_REPLY, 2500, "", 1),
+        (Platform.EMAIL, ReplyKind.EMAIL, 50_000, "", 1),
     ],
 )
-def test_thread_parts(platform: Platform, kind: ReplyKind, length: int, expect: int | str) -> None:
+def test_thread_parts(
+    platform: Platform, kind: ReplyKind, length: int, prefix: str, expect: int | str
+) -> None:
     words = ("word " * length)[:length]
-    outcome = thread_parts(platform, OutboundRequest(kind=kind, body=words, idempotency_key="k"))
+    request = OutboundRequest(kind=kind, body=words, idempotency_key="k")
+    outcome = thread_parts(platform, request, prefix=prefix)
     if isinstance(expect, str):
         assert isinstance(outcome, str) and expect in outcome
     else:
