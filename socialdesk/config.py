@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     meta_verify_token: str | None = None
     x_api_base_url: str = "https://api.x.com"
     meta_graph_base_url: str = "https://graph.facebook.com"
+    # Bluesky accounts without a base_url of their own sign in here (accounts on other
+    # PDSes set settings.base_url). Mastodon instances come from the handle or base_url.
+    bluesky_base_url: str = "https://bsky.social"
     max_webhook_body_bytes: int = Field(default=1_000_000)
     # The web process also runs the raw-event, delivery and polling workers; turn off
     # when `socialdesk worker` runs them in processes of their own.

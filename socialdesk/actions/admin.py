@@ -12,6 +12,7 @@ from socialdesk.actions.recording import ActionError, audit
 from socialdesk.actions.tickets import assign
 from socialdesk.auth.passwords import hash_password
 from socialdesk.auth.secret_box import decrypt_secrets, encrypt_secrets
+from socialdesk.channels.accounts import base_url_problem
 from socialdesk.domain.enums import UNSOLVED_STATUSES, AccountStatus, Platform, Role
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
@@ -110,6 +111,9 @@ def create_channel_account(
     handle, external_id = handle.strip(), external_id.strip()
     if not handle or not external_id:
         raise ActionError("handle and external_id must not be empty", 422)
+    problem = base_url_problem(platform, handle, (settings or {}).get("base_url"))
+    if problem:
+        raise ActionError(problem, 422)
     clash = session.scalar(
         select(ChannelAccount).where(
             ChannelAccount.platform == str(platform), ChannelAccount.external_id == external_id
@@ -163,6 +167,14 @@ def update_channel_account(
     status: AccountStatus | None = None,
 ) -> ChannelAccount:
     changed: dict[str, Any] = {}
+    if handle is not None or settings is not None:  # a token rotation checks nothing here
+        problem = base_url_problem(
+            Platform(account.platform),
+            (handle or "").strip() or account.handle,
+            {**account.settings, **(settings or {})}.get("base_url"),
+        )
+        if problem:
+            raise ActionError(problem, 422)
     if handle is not None and handle.strip() and handle != account.handle:
         account.handle = handle.strip()
         changed["handle"] = account.handle

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from socialdesk.channels.accounts import service_base_url
 from socialdesk.channels.base import AccountRef, Connector
 from socialdesk.channels.bluesky import BlueskyConnector
 from socialdesk.channels.email import EmailConnector
@@ -23,7 +24,7 @@ META_PLATFORMS = (Platform.FACEBOOK, Platform.MESSENGER, Platform.INSTAGRAM)
 @dataclass
 class ConnectorRegistry:
     """Connectors for accounts. Mastodon and Bluesky live on many hosts, so their
-    connectors are made per base URL (the account's ``settings["base_url"]``)."""
+    connectors are made per base URL (``accounts.service_base_url``)."""
 
     settings: Settings
     transport: httpx.AsyncBaseTransport | None = None
@@ -54,7 +55,12 @@ class ConnectorRegistry:
             return self._get("email", EmailConnector)
         if platform == Platform.WEB:
             return self._get("web", WebFormConnector)
-        base_url = str(account.settings.get("base_url") or "")
+        base_url = service_base_url(
+            platform,
+            account.handle,
+            account.settings.get("base_url"),
+            self.settings.bluesky_base_url,
+        )
         if platform == Platform.MASTODON and base_url:
             return self._get(
                 f"mastodon:{base_url}", lambda: MastodonConnector(base_url, self.transport)

@@ -93,3 +93,31 @@ def test_openapi_is_served(api: Api) -> None:
     spec = httpx.get(api.base_url + "/openapi.json").json()
     assert "/api/v1/tickets" in spec["paths"]
     assert "/api/v1/auth/token" in spec["paths"]
+
+
+def test_a_mastodon_account_must_say_where_its_instance_is(admin: httpx.Client) -> None:
+    nowhere = admin.post(
+        "/channel-accounts", json={"platform": "mastodon", "handle": "support", "external_id": "1"}
+    )
+    assert nowhere.status_code == 422 and "needs its instance" in nowhere.text
+    not_a_url = admin.post(
+        "/channel-accounts",
+        json={
+            "platform": "mastodon",
+            "handle": "support",
+            "external_id": "1",
+            "settings": {"base_url": "mastodon.social"},
+        },
+    )
+    assert not_a_url.status_code == 422 and "http(s) URL" in not_a_url.text
+    by_handle = admin.post(
+        "/channel-accounts",
+        json={"platform": "mastodon", "handle": "support@mastodon.social", "external_id": "1"},
+    )
+    assert by_handle.status_code == 201, by_handle.text
+    account_id = by_handle.json()["id"]
+    broken = admin.patch(
+        f"/channel-accounts/{account_id}", json={"settings": {"base_url": "ftp://x"}}
+    )
+    assert broken.status_code == 422
+    assert admin.get(f"/channel-accounts/{account_id}").json()["settings"].get("base_url") is None
