@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Bluesky accounts without a base_url of their own sign in here (accounts on other
     # PDSes set settings.base_url). Mastodon instances come from the handle or base_url.
     bluesky_base_url: str = "https://bsky.social"
+    # X mention polling re-reads this much time before its cursor: X's search index can
+    # make a post visible after later ones, and the overlap is deduplicated on ingest.
+    x_poll_overlap_seconds: float = 60.0
     max_webhook_body_bytes: int = Field(default=1_000_000)
     # The web process also runs the raw-event, delivery and polling workers; turn off
     # when `socialdesk worker` runs them in processes of their own.

@@ -39,6 +39,7 @@ class ConnectorRegistry:
                     self.settings.x_consumer_secret,
                     base_url=self.settings.x_api_base_url,
                     transport=self.transport,
+                    poll_overlap_seconds=self.settings.x_poll_overlap_seconds,
                 ),
             )
         if platform in META_PLATFORMS:
