@@ -3,7 +3,7 @@
 SQLite lets one writer in at a time. When webhook acknowledgements and the pipeline
 that turns them into tickets share that one lock, every acknowledgement can wait behind
 a whole batch of ticketing. So on SQLite each delivery is committed to this small file
-of its own (WAL, the same durability as the main database) and acknowledged; the
+of its own (WAL, each commit synced to disk) and acknowledged; the
 raw-event worker moves what has queued up into ``raw_events`` in one transaction and
 only then forgets it here. A crash between the two moves nothing twice:
 ``raw_events.inbox_id`` is unique.
@@ -76,7 +76,9 @@ class InboxSpool:
                 check_same_thread=False,
             )
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a 200 tells the platform the delivery is stored, so it must outlive
+            # a power cut, not only a crash of this process (NORMAL's promise in WAL).
+            conn.execute("PRAGMA synchronous=FULL")
             conn.execute(_SCHEMA)
             self._conn, self._pid = conn, os.getpid()
         return self._conn
