@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -14,7 +15,7 @@ from socialdesk.auth.passwords import hash_password
 from socialdesk.auth.secret_box import decrypt_secrets, encrypt_secrets
 from socialdesk.channels.accounts import base_url_problem
 from socialdesk.domain.enums import UNSOLVED_STATUSES, AccountStatus, Platform, Role
-from socialdesk.store.db import utcnow
+from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     ApiToken,
     ChannelAccount,
@@ -207,6 +208,37 @@ def update_channel_account(
             changed,
         )
     return account
+
+
+def store_refreshed_secrets(
+    session: Session, account: ChannelAccount, secrets: dict[str, str]
+) -> None:
+    """Keep tokens a network handed out on refresh (Bluesky sessions, X OAuth 2), so a
+    restart or another process resumes them instead of logging in again. Merged into the
+    encrypted secrets; the audit entry names the secrets, never their values."""
+    merged = {**decrypt_secrets(account.secrets_encrypted), **secrets}
+    account.secrets_encrypted = encrypt_secrets(merged)
+    audit(
+        session,
+        None,
+        "channel_account.secrets_refreshed",
+        "channel_account",
+        account.id,
+        account.workspace_id,
+        {"secret_names": sorted(secrets)},
+    )
+
+
+def secrets_saver(db: Database) -> Callable[[int, dict[str, str]], None]:
+    """``store_refreshed_secrets`` for connectors, which know an account only by id."""
+
+    def save(account_id: int, secrets: dict[str, str]) -> None:
+        with db.write() as session:
+            account = session.get(ChannelAccount, account_id)
+            if account is not None:
+                store_refreshed_secrets(session, account, secrets)
+
+    return save
 
 
 def delete_channel_account(session: Session, actor: User | None, account: ChannelAccount) -> None:

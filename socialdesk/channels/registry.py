@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,9 @@ class ConnectorRegistry:
 
     settings: Settings
     transport: httpx.AsyncBaseTransport | None = None
+    # Stores tokens a connector obtained on its own (a Bluesky session, a refreshed
+    # X token) in the account's encrypted secrets; ``actions.admin.secrets_saver``.
+    save_secrets: Callable[[int, dict[str, str]], None] | None = None
     _by_key: dict[str, Any] = field(default_factory=dict)
 
     def for_account(self, account: AccountRef) -> Connector | None:
@@ -68,9 +72,16 @@ class ConnectorRegistry:
             )
         if platform == Platform.BLUESKY and base_url:
             return self._get(
-                f"bluesky:{base_url}", lambda: BlueskyConnector(base_url, self.transport)
+                f"bluesky:{base_url}",
+                lambda: BlueskyConnector(
+                    base_url, self.transport, on_session=self._save_bluesky_session
+                ),
             )
         return None
+
+    def _save_bluesky_session(self, account_id: int, access_jwt: str, refresh_jwt: str) -> None:
+        if self.save_secrets is not None:
+            self.save_secrets(account_id, {"access_jwt": access_jwt, "refresh_jwt": refresh_jwt})
 
     def _get(self, key: str, make: Any) -> Any:
         if key not in self._by_key:

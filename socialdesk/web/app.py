@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
 from socialdesk import __version__
+from socialdesk.actions.admin import secrets_saver
 from socialdesk.automation.worker import SlaScanWorker
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.registry import ConnectorRegistry
@@ -87,10 +88,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             hooks.META_SOURCE: app.state.meta_connector.parse_webhook,
         },
     )
-    app.state.delivery_worker = DeliveryWorker(app.state.db, ConnectorRegistry(settings))
+
+    # One registry per event loop (an HTTP client belongs to the loop it was made on);
+    # tokens one of them obtains are stored, so the others and the next start reuse them.
+    def registry() -> ConnectorRegistry:
+        return ConnectorRegistry(settings, save_secrets=secrets_saver(app.state.db))
+
+    app.state.delivery_worker = DeliveryWorker(app.state.db, registry())
     # Hide/unhide calls made by API and page requests, on the server's event loop.
-    app.state.moderation_connectors = ConnectorRegistry(settings)
-    app.state.poller = PollScheduler(app.state.db, app.state.pipeline, ConnectorRegistry(settings))
+    app.state.moderation_connectors = registry()
+    app.state.poller = PollScheduler(app.state.db, app.state.pipeline, registry())
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
