@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     port: int = 8000
     # Channel apps (issue: channels). Read here so every connector sees one source.
     x_consumer_secret: str | None = None
+    # Our X app's id: DMs whose source_app_id is ours are our own sends echoed back.
+    x_app_id: str | None = None
     meta_app_secret: str | None = None
     meta_verify_token: str | None = None
     x_api_base_url: str = "https://api.x.com"

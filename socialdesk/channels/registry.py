@@ -44,6 +44,7 @@ class ConnectorRegistry:
                     base_url=self.settings.x_api_base_url,
                     transport=self.transport,
                     poll_overlap_seconds=self.settings.x_poll_overlap_seconds,
+                    app_id=self.settings.x_app_id,
                 ),
             )
         if platform in META_PLATFORMS:

@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     install_error_handlers(app)
-    app.state.x_connector = XConnector(settings.x_consumer_secret, base_url=settings.x_api_base_url)
+    app.state.x_connector = XConnector(
+        settings.x_consumer_secret, base_url=settings.x_api_base_url, app_id=settings.x_app_id
+    )
     app.state.meta_connector = MetaConnector(
         settings.meta_app_secret, settings.meta_verify_token, base_url=settings.meta_graph_base_url
     )

@@ -36,3 +36,9 @@ def test_one_mastodon_connector_per_instance() -> None:
     assert isinstance(other, MastodonConnector) and other is not social
     assert registry.for_account(_ref(Platform.MASTODON, "support")) is None
     asyncio.run(registry.aclose())
+
+
+def test_x_connectors_know_our_app_id_to_spot_echoed_dms() -> None:
+    settings = Settings(x_app_id="268278")
+    x = ConnectorRegistry(settings).for_account(_ref(Platform.X, "AcmeSupport"))
+    assert isinstance(x, XConnector) and x.app_id == "268278"
