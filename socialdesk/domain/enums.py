@@ -108,6 +108,8 @@ class TicketEventKind(StrEnum):
     TAGS_CHANGED = "tags_changed"
     MERGED = "merged"
     MOVED_TO_PRIVATE = "moved_to_private"
+    # The customer wrote their e-mail address in a DM; it became the contact's address.
+    CONTACT_EMAIL_NOTED = "contact_email_noted"
     # The customer edited or removed a message already stored (data: previous text).
     MESSAGE_EDITED = "message_edited"
     MESSAGE_REMOVED = "message_removed"
