@@ -1,0 +1,232 @@
+"""Repo records of the Bluesky emulator: posts and threadgates over XRPC.
+
+- ``com.atproto.repo.createRecord`` (``app.bsky.feed.post``: ≤ 300 graphemes and 3000
+  bytes, ``reply`` needs ``root`` and ``parent`` strong refs), ``com.atproto.repo.getRecord``
+  (posts and threadgates; none: 400 ``RecordNotFound``).
+- ``com.atproto.repo.putRecord`` for ``app.bsky.feed.threadgate`` (reply controls and
+  ``hiddenReplies``): only in the session's own repo (another repo: 401
+  ``AuthenticationRequired``), the lexicon checked (``post`` and ``createdAt`` required,
+  ``allow`` ≤ 5 rules, ``hiddenReplies`` ≤ 300 uris) and, stricter than Bluesky (whose
+  AppView silently ignores such a gate), ``post`` must be the post of that repo under
+  the same rkey. A ``swapRecord`` (a CID, or null: "must not exist yet") that does not
+  match the stored record → 400 ``InvalidSwap``.
+
+The routes are registered by ``create_bluesky_app`` (``emulators/bluesky.py``), which
+hands over its authentication, error and body-parsing helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from socialdesk.emulators.bluesky_model import (
+    POST_COLLECTION,
+    THREADGATE_COLLECTION,
+    BlueskyEmulator,
+    _fake_cid,
+    _parse_datetime,
+    _Profile,
+    _Record,
+    grapheme_count,
+)
+
+THREADGATE_RULES = frozenset(
+    f"{THREADGATE_COLLECTION}#{rule}"
+    for rule in ("mentionRule", "followerRule", "followingRule", "listRule")
+)
+MAX_GATE_RULES = 5
+MAX_HIDDEN_REPLIES = 300
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+
+
+def _validate_post(record: object) -> str | None:
+    """The lexicon check createRecord runs on ``app.bsky.feed.post``; None when valid."""
+    prefix = "Invalid app.bsky.feed.post record: "
+    if not isinstance(record, dict):
+        return "Input/record must be an object"
+    if record.get("$type") != POST_COLLECTION:
+        return prefix + 'Record/$type must be "app.bsky.feed.post"'
+    text = record.get("text")
+    if not isinstance(text, str):
+        return prefix + 'Record must have the property "text"'
+    if grapheme_count(text) > MAX_GRAPHEMES:
+        return prefix + f"Record/text must not be longer than {MAX_GRAPHEMES} graphemes"
+    if len(text.encode()) > MAX_BYTES:
+        return prefix + f"Record/text must not be longer than {MAX_BYTES} characters"
+    if _parse_datetime(record.get("createdAt")) is None:
+        return (
+            prefix
+            + "Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)"
+        )
+    reply = record.get("reply")
+    if reply is not None:
+        if not isinstance(reply, dict):
+            return prefix + "Record/reply must be an object"
+        for name in ("root", "parent"):
+            ref = reply.get(name)
+            if not isinstance(ref, dict):
+                return prefix + f'Record/reply must have the property "{name}"'
+            if not str(ref.get("uri") or "").startswith("at://") or not isinstance(
+                ref.get("cid"), str
+            ):
+                return prefix + f"Record/reply/{name} must be a strong ref (uri and cid)"
+    return None
+
+
+def _validate_threadgate(record: object, gate_uri: str) -> str | None:
+    """The lexicon check putRecord runs on ``app.bsky.feed.threadgate``, plus the rule the
+    AppView applies (the gated post is in the same repo under the same rkey)."""
+    prefix = "Invalid app.bsky.feed.threadgate record: "
+    if not isinstance(record, dict):
+        return "Input/record must be an object"
+    if record.get("$type") != THREADGATE_COLLECTION:
+        return prefix + f'Record/$type must be "{THREADGATE_COLLECTION}"'
+    post = record.get("post")
+    if not isinstance(post, str) or not post.startswith("at://"):
+        return prefix + 'Record must have the property "post" (an at-uri)'
+    repo, _, rest = gate_uri.removeprefix("at://").partition("/")
+    if post != f"at://{repo}/{POST_COLLECTION}/{rest.rpartition('/')[2]}":
+        return prefix + "Record/post must be the post of this repo with the threadgate's rkey"
+    if _parse_datetime(record.get("createdAt")) is None:
+        return (
+            prefix
+            + "Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)"
+        )
+    allow = record.get("allow")
+    if allow is not None:
+        if not isinstance(allow, list) or len(allow) > MAX_GATE_RULES:
+            return prefix + f"Record/allow must be an array of at most {MAX_GATE_RULES} rules"
+        for rule in allow:
+            if not isinstance(rule, dict) or rule.get("$type") not in THREADGATE_RULES:
+                return prefix + "Record/allow items must be threadgate rules"
+            if rule["$type"].endswith("#listRule") and not str(rule.get("list", "")).startswith(
+                "at://"
+            ):
+                return prefix + 'Record/allow listRule must have the property "list"'
+    hidden = record.get("hiddenReplies")
+    if hidden is not None:
+        if not isinstance(hidden, list) or len(hidden) > MAX_HIDDEN_REPLIES:
+            return (
+                prefix + f"Record/hiddenReplies must not have more than {MAX_HIDDEN_REPLIES} "
+                "elements"
+            )
+        if not all(isinstance(u, str) and u.startswith("at://") for u in hidden):
+            return prefix + "Record/hiddenReplies items must be at-uris"
+    return None
+
+
+def register_record_routes(
+    app: FastAPI,
+    emu: BlueskyEmulator,
+    *,
+    authorize: Callable[[Request, str], tuple[_Profile, dict[str, str]]],
+    error: Callable[..., JSONResponse],
+    json_input: Callable[[Request], Awaitable[dict[str, Any]]],
+) -> None:
+    """Add createRecord, getRecord and putRecord to the PDS app."""
+
+    @app.post("/xrpc/com.atproto.repo.createRecord")
+    async def create_record(request: Request) -> Response:
+        me, headers = authorize(request, "com.atproto.repo.createRecord")
+        body = await json_input(request)
+        if body.get("repo") not in (me.did, me.handle):
+            return error(
+                400, "InvalidRequest", "Input/repo must be the authenticated account", headers
+            )
+        if body.get("collection") != POST_COLLECTION:
+            return error(
+                400, "InvalidRequest", "Emulator supports app.bsky.feed.post only", headers
+            )
+        problem = _validate_post(body.get("record"))
+        if problem is not None:
+            return error(400, "InvalidRequest", problem, headers)
+        post = emu.create_post(me, body["record"], body.get("rkey"))
+        emu.sent.append(
+            {
+                "endpoint": "com.atproto.repo.createRecord",
+                "body": body,
+                "uri": post.uri,
+                "cid": post.cid,
+            }
+        )
+        result = {
+            "uri": post.uri,
+            "cid": post.cid,
+            "commit": {"cid": _fake_cid(["commit", post.uri]), "rev": emu.tid()},
+            "validationStatus": "valid",
+        }
+        return JSONResponse(result, headers=headers)
+
+    @app.get("/xrpc/com.atproto.repo.getRecord")
+    async def get_record(request: Request) -> Response:
+        _, headers = authorize(request, "com.atproto.repo.getRecord")
+        query = request.query_params
+        repo = query.get("repo", "")
+        profile = emu.profiles.get(repo) or next(
+            (p for p in emu.profiles.values() if p.handle == repo.lower()), None
+        )
+        uri = (
+            f"at://{profile.did if profile else repo}/{query.get('collection')}/{query.get('rkey')}"
+        )
+        post = emu.posts.get(uri)
+        if post is not None:
+            return JSONResponse(
+                {"uri": post.uri, "cid": post.cid, "value": post.record}, headers=headers
+            )
+        gate = emu.threadgates.get(uri)
+        if gate is not None:
+            return JSONResponse(
+                {"uri": gate.uri, "cid": gate.cid, "value": gate.value}, headers=headers
+            )
+        return error(400, "RecordNotFound", f"Could not locate record: {uri}", headers)
+
+    @app.post("/xrpc/com.atproto.repo.putRecord")
+    async def put_record(request: Request) -> Response:
+        me, headers = authorize(request, "com.atproto.repo.putRecord")
+        body = await json_input(request)
+        repo = str(body.get("repo") or "")
+        owner = emu.profiles.get(repo) or next(
+            (p for p in emu.profiles.values() if p.handle == repo.lower()), None
+        )
+        if owner is None:
+            return error(400, "InvalidRequest", f"Could not find repo: {repo}", headers)
+        if owner.did != me.did:
+            return error(401, "AuthenticationRequired", "Authentication Required", headers)
+        if body.get("collection") != THREADGATE_COLLECTION:
+            return error(
+                400, "InvalidRequest", "Emulator puts app.bsky.feed.threadgate only", headers
+            )
+        rkey = body.get("rkey")
+        if not isinstance(rkey, str) or not rkey:
+            return error(400, "InvalidRequest", 'Input must have the property "rkey"', headers)
+        uri = f"at://{me.did}/{THREADGATE_COLLECTION}/{rkey}"
+        problem = _validate_threadgate(body.get("record"), uri)
+        if problem is not None:
+            return error(400, "InvalidRequest", problem, headers)
+        current = emu.threadgates.get(uri)
+        if "swapRecord" in body and body["swapRecord"] != (current.cid if current else None):
+            at = current.cid if current else "null"
+            return error(400, "InvalidSwap", f"Record was at {at}", headers)
+        record: dict[str, Any] = body["record"]
+        stored = _Record(uri, _fake_cid([uri, record]), record)
+        emu.threadgates[uri] = stored
+        emu.sent.append(
+            {
+                "endpoint": "com.atproto.repo.putRecord",
+                "body": body,
+                "uri": stored.uri,
+                "cid": stored.cid,
+            }
+        )
+        result = {
+            "uri": stored.uri,
+            "cid": stored.cid,
+            "commit": {"cid": _fake_cid(["commit", stored.uri, stored.cid]), "rev": emu.tid()},
+            "validationStatus": "valid",
+        }
+        return JSONResponse(result, headers=headers)
