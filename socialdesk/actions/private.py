@@ -3,15 +3,31 @@
 The public line invites the customer to DM (or the DM goes out directly where the
 network allows it); the DM, and a later e-mail from the same person, land in this
 ticket because the pipeline matches the contact's open ticket.
+
+A Facebook or Instagram commenter who never wrote us a DM can be reached only by Meta's
+private reply to their comment: one per comment, within 7 days of it. The delivery
+worker sends a DM on such a ticket that way; its answer names the customer's messaging
+id, so their reply by DM threads into this ticket.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.actions.tickets import reply
-from socialdesk.domain.enums import Platform, TicketEventKind, TicketStatus, Visibility
+from socialdesk.domain.enums import (
+    DeliveryState,
+    Direction,
+    Platform,
+    TicketEventKind,
+    TicketStatus,
+    Visibility,
+)
+from socialdesk.store.db import utcnow
 from socialdesk.store.models import Message, Ticket, User
 
 # Short enough for every network's public limit, X's 280 included.
@@ -29,8 +45,56 @@ FALLBACK_INVITE = (
 # Networks where we may open the private conversation ourselves (Bluesky: a convo
 # opened with getConvoForMembers; the customer's privacy settings may still refuse it).
 DIRECT_DM_PLATFORMS = frozenset(
-    {Platform.X, Platform.MESSENGER, Platform.INSTAGRAM, Platform.MASTODON, Platform.BLUESKY}
+    {
+        Platform.X,
+        Platform.FACEBOOK,
+        Platform.MESSENGER,
+        Platform.INSTAGRAM,
+        Platform.MASTODON,
+        Platform.BLUESKY,
+    }
 )
+# Comment networks where the first DM is Meta's private reply to the comment.
+PRIVATE_REPLY_PLATFORMS = frozenset({Platform.FACEBOOK, Platform.INSTAGRAM})
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+
+
+def comment_for_private_reply(session: Session, ticket: Ticket) -> Message | None:
+    """The comment a DM on this ticket would answer as Meta's private reply, or None
+    when the customer already wrote a DM (an ordinary DM then answers it). Raises
+    ActionError when Meta would refuse the private reply."""
+    inbound = session.scalars(
+        select(Message)
+        .where(Message.ticket_id == ticket.id, Message.direction == str(Direction.INBOUND))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(50)
+    ).all()
+    if any(m.visibility == Visibility.PRIVATE for m in inbound):
+        return None
+    # The newest comment: the delivery worker answers the customer's newest message.
+    comment = inbound[0] if inbound and inbound[0].platform_message_id else None
+    if comment is None:
+        raise ActionError("this ticket has no comment to answer privately", 422)
+    if utcnow() - comment.created_at > PRIVATE_REPLY_WINDOW:
+        raise ActionError(
+            "Meta allows a private reply only within 7 days of the comment; "
+            "use mode 'invite' to ask the customer to write to you",
+            422,
+        )
+    earlier = session.scalars(
+        select(Message).where(
+            Message.ticket_id == ticket.id,
+            Message.direction == str(Direction.OUTBOUND),
+            Message.delivery_state != str(DeliveryState.FAILED),
+        )
+    ).all()
+    if any(m.meta.get("private_reply_to") == comment.platform_message_id for m in earlier):
+        raise ActionError(
+            "Meta allows one private reply per comment and this comment has one; "
+            "the customer's answer will arrive here",
+            422,
+        )
+    return comment
 
 
 def move_to_private(
@@ -45,6 +109,11 @@ def move_to_private(
             )
         if not body or not body.strip():
             raise ActionError("a direct message needs a body", 422)
+        comment = (
+            comment_for_private_reply(session, ticket)
+            if ticket.platform in PRIVATE_REPLY_PLATFORMS
+            else None
+        )
         message = reply(
             session,
             ticket,
@@ -53,6 +122,8 @@ def move_to_private(
             visibility=Visibility.PRIVATE,
             status_after=TicketStatus.PENDING,
         )
+        if comment is not None:
+            message.meta = {**message.meta, "private_reply_to": comment.platform_message_id}
     else:
         text = (
             body.strip()

@@ -55,6 +55,25 @@ class PayloadError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class EchoedSend:
+    """One of our own sends seen again in a webhook, with what it takes to match it to
+    an outbound message still waiting for the network's answer (``sending``).
+
+    ``parent_id`` is the comment or post a public reply sits under; ``recipient_id`` is
+    the customer a DM went to and ``conversation_id`` that DM thread, in the form the
+    connector's inbound messages use."""
+
+    platform_message_id: str
+    account_ids: tuple[int, ...]
+    text: str
+    parent_id: str | None = None
+    recipient_id: str | None = None
+    conversation_id: str | None = None
+    # The platform name the customer's answers to a DM will arrive under.
+    recipient_platform: Platform | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedEvent:
     """What one webhook body yields: messages and the accounts they were for."""
 
@@ -63,6 +82,8 @@ class ParsedEvent:
     echoed_message_ids: Sequence[str] = ()
     # Accounts whose authorization the network revoked in this event.
     revoked_account_ids: Sequence[int] = ()
+    # The same echoes with their text and target, where the network gives them.
+    echoes: Sequence[EchoedSend] = ()
 
 
 @dataclass(frozen=True, slots=True)

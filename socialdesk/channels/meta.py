@@ -8,6 +8,12 @@ for both feed and messaging events), an Instagram professional account is
 ``Platform.INSTAGRAM``. ``external_id`` is the Page id or the IG account id. An IG
 account whose DMs go through its Page's token may name the Page in
 ``settings["page_id"]``.
+
+Never posting twice (Graph has no idempotency key): ``find_sent_message`` reads back a
+comment reply or DM whose answer was lost (``meta_lookups``), and webhook echoes of our
+own sends are reported as ``ParsedEvent.echoes`` so the pipeline can confirm them
+(``socialdesk.pipeline.echoes``). A DM on a comment ticket (no DM conversation yet) goes
+out as Meta's private reply to the comment, ``recipient: {"comment_id": …}``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import httpx
 from socialdesk.channels.base import (
     AccountRef,
     AccountResolver,
+    EchoedSend,
     LazyHttpClient,
     OutboundRequest,
     ParsedEvent,
@@ -34,6 +41,16 @@ from socialdesk.channels.base import (
     SendResult,
     VerificationError,
 )
+from socialdesk.channels.meta_lookups import CommentReplyLookup, ConversationLookup
+from socialdesk.channels.meta_webhooks import (
+    FEED_VERBS,
+    EntryParser,
+    dm_conversation_id,
+    graph_timestamp,
+    json_array,
+    json_object,
+    string_id,
+)
 from socialdesk.channels.signatures import (
     META_SIGNATURE_HEADER,
     appsecret_proof,
@@ -41,8 +58,10 @@ from socialdesk.channels.signatures import (
     is_token_shaped,
     verify_meta_signature,
 )
-from socialdesk.domain.enums import Platform, Visibility
-from socialdesk.domain.messages import Author, InboundMessage, MessageChange
+from socialdesk.domain.enums import Platform
+from socialdesk.domain.messages import InboundMessage
+
+__all__ = ["FEED_VERBS", "MetaConnector", "classify_error", "dm_conversation_id"]
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v21.0"
@@ -51,61 +70,13 @@ AUTH_CODES = frozenset({190, 102, 200, 230})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
 TRANSIENT_CODES = frozenset({1, 2})
 OUTSIDE_WINDOW = (10, 2018278)
-# Feed verbs we act on, and the change each one is to a comment we may already have.
-FEED_VERBS: dict[str, MessageChange | None] = {
-    "add": None,
-    "edited": MessageChange.EDITED,
-    "remove": MessageChange.REMOVED,
-}
-
-
-def _obj(value: object) -> dict[str, Any]:
-    """``value`` when it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
+# A second private reply to the same comment: the first one went out. Permanent for
+# any other call; the private reply path looks the first one up.
+ALREADY_REPLIED = "10900"
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _timestamp(value: object) -> datetime:
-    """Meta sends seconds in some places and milliseconds in others."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PayloadError("timestamp is missing")
-    if isinstance(value, str):
-        if not value.strip().lstrip("-").isdigit():
-            try:
-                return datetime.fromisoformat(value.replace("+0000", "+00:00")).astimezone(UTC)
-            except ValueError:
-                raise PayloadError(f"bad timestamp {value!r}") from None
-        value = int(value)
-    seconds = value / 1000 if value > 100_000_000_000 else value
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def _dict(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise PayloadError(f"{what} is not an object")
-    return value
-
-
-def _list(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise PayloadError(f"{what} is not an array")
-    return value
-
-
-def _str_id(value: object, what: str) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str) or not value:
-        raise PayloadError(f"{what} is missing")
-    return value
-
-
-def dm_conversation_id(owner_id: str, customer_id: str) -> str:
-    """A DM thread: the customer's page-scoped id, scoped again by our Page/IG id."""
-    return f"{owner_id}:{customer_id}"
 
 
 class MetaConnector(LazyHttpClient):
@@ -175,23 +146,27 @@ class MetaConnector(LazyHttpClient):
             payload = json.loads(raw_body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise PayloadError(f"body is not JSON: {exc}") from None
-        payload = _dict(payload, "body")
+        payload = json_object(payload, "body")
         kind = payload.get("object")
         if not isinstance(kind, str):
             raise PayloadError("object is missing")
-        entries = _list(payload.get("entry"), "entry")
+        entries = json_array(payload.get("entry"), "entry")
         if kind not in ("page", "instagram"):
             return ParsedEvent(messages=[])
         messages: list[InboundMessage] = []
-        echoes: list[str] = []
+        echoes: list[EchoedSend] = []
         for entry in entries:
-            entry = _dict(entry, "entry")
-            owner_id = _str_id(entry.get("id"), "entry.id")
-            parser = _EntryParser(kind, owner_id, entry, resolve_account)
+            entry = json_object(entry, "entry")
+            owner_id = string_id(entry.get("id"), "entry.id")
+            parser = EntryParser(kind, owner_id, entry, resolve_account)
             parser.run()
             messages.extend(parser.messages)
             echoes.extend(parser.echoes)
-        return ParsedEvent(messages=messages, echoed_message_ids=echoes)
+        return ParsedEvent(
+            messages=messages,
+            echoed_message_ids=[echo.platform_message_id for echo in echoes],
+            echoes=echoes,
+        )
 
     # -- HTTP --------------------------------------------------------------------
 
@@ -236,16 +211,32 @@ class MetaConnector(LazyHttpClient):
         form: Mapping[str, str] | None = None,
         json_body: Mapping[str, object] | None = None,
     ) -> dict[str, Any]:
+        return await self._call("POST", account, path, form=form, json_body=json_body)
+
+    async def _get(
+        self, account: AccountRef, path: str, query: Mapping[str, str]
+    ) -> dict[str, Any]:
+        return await self._call("GET", account, path, query=query)
+
+    async def _call(
+        self,
+        method: str,
+        account: AccountRef,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        json_body: Mapping[str, object] | None = None,
+    ) -> dict[str, Any]:
         token = account.secrets.get("access_token")
         if not token:
             raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
-        params = (
-            {"appsecret_proof": appsecret_proof(self._app_secret, token)}
-            if (self._app_secret)
-            else {}
-        )
+        params = dict(query or {})
+        if self._app_secret:
+            params["appsecret_proof"] = appsecret_proof(self._app_secret, token)
         try:
-            response = await self._http().post(
+            response = await self._http().request(
+                method,
                 f"{self._base_url}/{self.api_version}{path}",
                 params=params,
                 data=form,
@@ -286,9 +277,12 @@ class MetaConnector(LazyHttpClient):
                 sent_at=_utcnow(),
             )
         if request.kind is ReplyKind.DIRECT_MESSAGE:
-            recipient = request.recipient_id
-            if not recipient and request.conversation_id and ":" in request.conversation_id:
-                recipient = request.conversation_id.rsplit(":", 1)[1]
+            comment_id = private_reply_target(account, request)
+            if comment_id is not None:
+                return await self._send_private_reply(account, request, comment_id)
+            # The DM thread names the customer's messaging id; on a ticket that began as
+            # a Facebook comment the contact's own id is the commenter's, not the PSID.
+            recipient = thread_customer(account, request.conversation_id) or request.recipient_id
             if not recipient:
                 raise SendError(SendFailure.PERMANENT, "a DM needs recipient_id or conversation")
             message: dict[str, object] = {
@@ -300,8 +294,7 @@ class MetaConnector(LazyHttpClient):
                 message["tag"] = "HUMAN_AGENT"
             else:
                 message["messaging_type"] = "RESPONSE"
-            sender = str(account.settings.get("page_id") or account.external_id)
-            body = await self._post(account, f"/{sender}/messages", json_body=message)
+            body = await self._post(account, f"/{inbox_id(account)}/messages", json_body=message)
             mid = body.get("message_id")
             if not isinstance(mid, str):
                 raise SendError(SendFailure.RETRYABLE, "Meta's answer carries no message_id")
@@ -312,6 +305,113 @@ class MetaConnector(LazyHttpClient):
                 sent_at=_utcnow(),
             )
         raise SendError(SendFailure.PERMANENT, f"Meta cannot send {request.kind.value}")
+
+    async def _send_private_reply(
+        self, account: AccountRef, request: OutboundRequest, comment_id: str
+    ) -> SendResult:
+        """Meta's private reply: the commenter gets a DM, one per comment, within 7 days
+        of the comment. A second attempt answers 10900: then the first one went out
+        (a worker that lost Meta's answer), and it is found among recent conversations."""
+        message = {"recipient": {"comment_id": comment_id}, "message": {"text": request.body}}
+        try:
+            body = await self._post(account, f"/{inbox_id(account)}/messages", json_body=message)
+        except SendError as error:
+            if (error.code or "").split("/")[0] != ALREADY_REPLIED:
+                raise
+            found = await self._find_private_reply(account, comment_id, request.body)
+            if found is None:
+                raise SendError(
+                    SendFailure.PERMANENT,
+                    "Meta allows one private reply per comment, and this comment already "
+                    "has one with other words",
+                    code=error.code,
+                ) from None
+            return found
+        mid = body.get("message_id")
+        if not isinstance(mid, str):
+            raise SendError(SendFailure.RETRYABLE, "Meta's answer carries no message_id")
+        customer = body.get("recipient_id")
+        return SendResult(
+            platform_message_id=mid,
+            # The customer's answer will come from this id, in this thread.
+            conversation_id=dm_conversation_id(account.external_id, str(customer))
+            if customer
+            else None,
+            sent_at=_utcnow(),
+        )
+
+    async def _find_private_reply(
+        self, account: AccountRef, comment_id: str, text: str
+    ) -> SendResult | None:
+        instagram = account.platform is Platform.INSTAGRAM
+        try:
+            comment = await self._get(
+                account,
+                f"/{comment_id}",
+                {"fields": "id,timestamp" if instagram else "id,created_time"},
+            )
+            since = graph_timestamp(comment.get("timestamp" if instagram else "created_time"))
+        except (SendError, PayloadError):
+            since = None
+        found = await self._conversations(account).find_private_reply(text, since)
+        if found is None:
+            return None
+        return SendResult(
+            platform_message_id=found.message_id,
+            conversation_id=dm_conversation_id(account.external_id, found.customer_id)
+            if found.customer_id
+            else None,
+        )
+
+    # -- finding a send whose answer was lost -----------------------------------------
+
+    def _conversations(self, account: AccountRef) -> ConversationLookup:
+        return ConversationLookup(
+            lambda path, query: self._get(account, path, query),
+            graph_timestamp,
+            inbox_id(account),
+            {account.external_id, inbox_id(account)},
+            instagram=account.platform is Platform.INSTAGRAM,
+        )
+
+    async def find_recent_post(
+        self, account: AccountRef, text: str, in_reply_to: str | None = None
+    ) -> str | None:
+        """Our comment reply with this text under ``in_reply_to``, if Meta has it."""
+        if not in_reply_to:
+            return None
+        lookup = CommentReplyLookup(
+            lambda path, query: self._get(account, path, query),
+            graph_timestamp,
+            {account.external_id},
+            instagram=account.platform is Platform.INSTAGRAM,
+        )
+        return await lookup.find(in_reply_to, text)
+
+    async def find_sent_message(
+        self, account: AccountRef, request: OutboundRequest
+    ) -> SendResult | None:
+        """The send of ``request`` if Meta already has it: a comment reply under its
+        comment, a DM in the customer's conversation after the message it answers.
+        A private reply is never looked up: Meta's one-per-comment rule makes sending
+        it again safe (see ``_send_private_reply``)."""
+        if request.kind is ReplyKind.PUBLIC_REPLY:
+            found = await self.find_recent_post(account, request.body, request.in_reply_to_id)
+            return SendResult(found, request.conversation_id) if found else None
+        if request.kind is not ReplyKind.DIRECT_MESSAGE:
+            return None
+        if private_reply_target(account, request) is not None:
+            return None
+        customer = thread_customer(account, request.conversation_id) or request.recipient_id
+        if not customer:
+            return None
+        mid = await self._conversations(account).find_dm(
+            customer, request.body, request.in_reply_to_id
+        )
+        if mid is None:
+            return None
+        conversation = request.conversation_id or dm_conversation_id(account.external_id, customer)
+        return SendResult(mid, conversation)
 
     async def set_hidden(
         self, account: AccountRef, platform_message_id: str, hidden: bool, platform: Platform
@@ -331,169 +431,34 @@ class MetaConnector(LazyHttpClient):
         return PollResult(messages=(), cursor=cursor)
 
 
-class _EntryParser:
-    """Messages and echoes of one ``entry`` element."""
+def inbox_id(account: AccountRef) -> str:
+    """Where the account's DMs are sent from and read: its Page for an IG account
+    messaging through the Page token, else itself."""
+    return str(account.settings.get("page_id") or account.external_id)
 
-    def __init__(
-        self,
-        kind: str,
-        owner_id: str,
-        entry: dict[str, Any],
-        resolve_account: AccountResolver,
-    ) -> None:
-        self.kind = kind
-        self.owner_id = owner_id
-        self.entry = entry
-        self.resolve = resolve_account
-        self.messages: list[InboundMessage] = []
-        self.echoes: list[str] = []
 
-    def _account(self, *platforms: Platform) -> AccountRef | None:
-        for platform in platforms:
-            account = self.resolve(platform, self.owner_id)
-            if account is not None:
-                return account
+def thread_customer(account: AccountRef, conversation_id: str | None) -> str | None:
+    """The customer's messaging id when ``conversation_id`` is one of the account's
+    DM threads (``dm_conversation_id``), else None."""
+    prefix = f"{account.external_id}:"
+    if (
+        conversation_id
+        and conversation_id.startswith(prefix)
+        and len(conversation_id) > len(prefix)
+    ):
+        return conversation_id[len(prefix) :]
+    return None
+
+
+def private_reply_target(account: AccountRef, request: OutboundRequest) -> str | None:
+    """The comment a DM must answer as a private reply: a private message on a ticket
+    whose customer has not written a DM yet answers their comment, because Meta lets a
+    Page message a commenter only that way."""
+    if request.kind is not ReplyKind.DIRECT_MESSAGE or not request.in_reply_to_id:
         return None
-
-    def run(self) -> None:
-        for change in _list(self.entry.get("changes", []), "entry.changes"):
-            change = _dict(change, "change")
-            value = change.get("value")
-            field = change.get("field")
-            if self.kind == "page" and field == "feed":
-                self._feed(_dict(value, "feed value"))
-            elif self.kind == "instagram" and field == "comments":
-                self._ig_comment(_dict(value, "comments value"))
-            elif field == "messages" and isinstance(value, dict) and "sender" in value:
-                self._messaging(value)  # newer Instagram-Login deliveries
-        for event in _list(self.entry.get("messaging", []), "entry.messaging"):
-            self._messaging(_dict(event, "messaging event"))
-
-    def _feed(self, value: dict[str, Any]) -> None:
-        verb = value.get("verb")
-        if value.get("item") != "comment" or verb not in FEED_VERBS:
-            return
-        comment_id = _str_id(value.get("comment_id"), "comment_id")
-        # A removal may come without ``from``; the stored comment already names its author.
-        if verb == "remove":
-            author = _obj(value.get("from"))
-            author_id = str(author.get("id") or "")
-        else:
-            author = _dict(value.get("from"), "comment from")
-            author_id = _str_id(author.get("id"), "comment from.id")
-        if author_id == self.owner_id:
-            if verb == "add":
-                self.echoes.append(comment_id)
-            return  # the Page's own comment edited or removed: nothing to record
-        account = self._account(Platform.FACEBOOK, Platform.MESSENGER)
-        if account is None:
-            return
-        post_id = value.get("post_id")
-        parent_id = value.get("parent_id") or post_id
-        references = (str(post_id),) if post_id and parent_id != post_id else ()
-        created = value.get("created_time", self.entry.get("time"))
-        change = FEED_VERBS[verb]
-        self.messages.append(
-            InboundMessage(
-                channel_account_id=account.id,
-                platform=Platform.FACEBOOK,
-                platform_message_id=comment_id,
-                author=Author(external_user_id=author_id, display_name=author.get("name")),
-                body=str(value.get("message") or ""),
-                created_at=_timestamp(created),
-                visibility=Visibility.PUBLIC,
-                reply_to_id=str(parent_id) if parent_id else None,
-                references=references,
-                extra={"verb": verb, "post_id": post_id, "page_id": self.owner_id},
-                change=change,
-                # Meta gives no edit time; the entry's time is when the change happened.
-                changed_at=_timestamp(self.entry.get("time", created)) if change else None,
-            )
-        )
-
-    def _ig_comment(self, value: dict[str, Any]) -> None:
-        comment_id = _str_id(value.get("id"), "comment id")
-        author = _dict(value.get("from"), "comment from")
-        author_id = _str_id(author.get("id"), "comment from.id")
-        if author_id == self.owner_id:
-            self.echoes.append(comment_id)
-            return
-        account = self._account(Platform.INSTAGRAM)
-        if account is None:
-            return
-        media = _obj(value.get("media"))
-        media_id = media.get("id")
-        parent_id = value.get("parent_id") or media_id
-        references = (str(media_id),) if media_id and parent_id != media_id else ()
-        self.messages.append(
-            InboundMessage(
-                channel_account_id=account.id,
-                platform=Platform.INSTAGRAM,
-                platform_message_id=comment_id,
-                author=Author(external_user_id=author_id, handle=author.get("username")),
-                body=str(value.get("text") or ""),
-                created_at=_timestamp(self.entry.get("time")),
-                visibility=Visibility.PUBLIC,
-                reply_to_id=str(parent_id) if parent_id else None,
-                references=references,
-                extra={
-                    "media_id": media_id,
-                    "media_product_type": media.get("media_product_type"),
-                    "ad_id": media.get("ad_id"),
-                },
-            )
-        )
-
-    def _messaging(self, event: dict[str, Any]) -> None:
-        sender = _str_id(_dict(event.get("sender"), "sender").get("id"), "sender.id")
-        recipient = _str_id(_dict(event.get("recipient"), "recipient").get("id"), "recipient.id")
-        message = event.get("message")
-        postback = event.get("postback")
-        if isinstance(message, dict):
-            mid = _str_id(message.get("mid"), "message.mid")
-            if message.get("is_echo") or sender == self.owner_id:
-                self.echoes.append(mid)
-                return
-            body = message.get("text") or ""
-            reply_to = message.get("reply_to")
-            reply_to_id = reply_to.get("mid") if isinstance(reply_to, dict) else None
-            attachments = [
-                {"type": a.get("type"), "url": (a.get("payload") or {}).get("url")}
-                for a in message.get("attachments") or []
-                if isinstance(a, dict)
-            ]
-            extra: dict[str, object] = {"recipient_id": recipient}
-            if attachments:
-                extra["attachments"] = attachments
-        elif isinstance(postback, dict) and postback.get("mid"):
-            mid = _str_id(postback.get("mid"), "postback.mid")
-            body = postback.get("title") or ""
-            reply_to_id = None
-            extra = {"recipient_id": recipient, "postback_payload": postback.get("payload")}
-        else:
-            return  # delivery, read, reaction, typing: nothing to answer
-        if self.kind == "instagram":
-            platform = Platform.INSTAGRAM
-            account = self._account(Platform.INSTAGRAM)
-        else:
-            platform = Platform.MESSENGER
-            account = self._account(Platform.MESSENGER, Platform.FACEBOOK)
-        if account is None:
-            return
-        self.messages.append(
-            InboundMessage(
-                channel_account_id=account.id,
-                platform=platform,
-                platform_message_id=mid,
-                author=Author(external_user_id=sender),
-                body=str(body),
-                created_at=_timestamp(event.get("timestamp", self.entry.get("time"))),
-                visibility=Visibility.PRIVATE,
-                reply_to_id=str(reply_to_id) if reply_to_id else None,
-                conversation_id=dm_conversation_id(self.owner_id, sender),
-                extra=extra,
-            )
-        )
+    if thread_customer(account, request.conversation_id) is not None:
+        return None
+    return request.in_reply_to_id
 
 
 def _json_header(value: str | None) -> object:

@@ -3,8 +3,12 @@
 ``create_meta_emulator(app_secret)`` returns a FastAPI app (state in
 ``app.state.meta``). Graph routes accept any ``/vNN.N/`` prefix:
 ``POST /{v}/{comment-or-post-id}/comments``, ``POST /{v}/{ig-comment-id}/replies``,
-``POST /{v}/{page-or-ig-id|me}/messages``, ``POST /{v}/{comment-id}`` (``is_hidden`` on a
-Page comment, ``hide`` on an IG comment; the comment must be the token's account's).
+``POST /{v}/{page-or-ig-id|me}/messages`` (``recipient.id``: a PSID/IGSID inside the
+messaging window; ``recipient.comment_id``: a private reply, one per comment within 7
+days, a second one fails with code 10900), ``POST /{v}/{comment-id}`` (``is_hidden`` on
+a Page comment, ``hide`` on an IG comment; the comment must be the token's account's).
+The GET routes that read comments, conversations and messages back are in
+``meta_reads`` (state in ``app.state.meta_messages``).
 Errors use Graph's
 ``{"error": {message, type, code, error_subcode, fbtrace_id}}``; responses carry
 ``X-App-Usage`` and, for Page/IG tokens, ``X-Business-Use-Case-Usage``.
@@ -67,6 +71,12 @@ from socialdesk.emulators.meta_model import (
     serialize,
     set_comment_hidden,
 )
+from socialdesk.emulators.meta_reads import (
+    DirectMessage,
+    MessageStore,
+    add_read_routes,
+    private_reply,
+)
 
 __all__ = ["create_meta_emulator"]
 
@@ -95,8 +105,10 @@ def create_meta_emulator(
     state.require_appsecret_proof = require_appsecret_proof
     state.echo = echo
     core = state.core
+    store = MessageStore()
     app = FastAPI(title="Meta Graph emulator", docs_url=None, redoc_url=None)
     app.state.meta = state
+    app.state.meta_messages = store
     add_common_routes(app, core)
 
     def now_ms() -> int:
@@ -321,6 +333,27 @@ def create_meta_emulator(
 
         return await graph_call(request, version, handler)
 
+    def check_free_form_send(account: Account, params: dict[str, Any], customer: str) -> str:
+        """Meta's rules for a message to a PSID/IGSID: messaging type, tag, window."""
+        kind = params.get("messaging_type")
+        tag = params.get("tag")
+        if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"):
+            raise GraphError(
+                100,
+                "(#100) param messaging_type must be one of "
+                "{RESPONSE, UPDATE, MESSAGE_TAG, UTILITY}",
+            )
+        if kind == "MESSAGE_TAG" and tag != "HUMAN_AGENT":
+            detail = "retired" if tag in RETIRED_TAGS else "invalid"
+            raise GraphError(100, f"(#100) Param tag is {detail}: {tag}")
+        last = state.last_inbound.get((account.id, customer))
+        if last is None:
+            raise GraphError(100, "(#100) No matching user found", 2018001)
+        window = HUMAN_AGENT_SECONDS if kind == "MESSAGE_TAG" else WINDOW_SECONDS
+        if core.clock.time() - last > window:
+            raise GraphError(10, "(#10) This message is sent outside of allowed window.", 2018278)
+        return customer
+
     @app.post("/{version}/{owner_id}/messages")
     async def send_message(version: str, owner_id: str, request: Request) -> JSONResponse:
         async def handler(req: Request, params: dict[str, Any], account: Account) -> dict[str, Any]:
@@ -328,7 +361,9 @@ def create_meta_emulator(
                 raise GraphError(100, "(#100) The page/account id does not match the access token")
             recipient = params.get("recipient")
             message = params.get("message")
-            if not isinstance(recipient, dict) or not recipient.get("id"):
+            if not isinstance(recipient, dict) or not (
+                recipient.get("id") or recipient.get("comment_id")
+            ):
                 raise GraphError(100, "(#100) param recipient must be non-empty.")
             if not isinstance(message, dict) or not isinstance(message.get("text"), str):
                 raise GraphError(100, "(#100) param message must be non-empty.")
@@ -338,28 +373,19 @@ def create_meta_emulator(
                 raise GraphError(
                     100, "(#100) Length of param message[text] must be less than or equal to 2000"
                 )
-            kind = params.get("messaging_type")
-            tag = params.get("tag")
-            if kind not in ("RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"):
-                raise GraphError(
-                    100,
-                    "(#100) param messaging_type must be one of "
-                    "{RESPONSE, UPDATE, MESSAGE_TAG, UTILITY}",
-                )
-            if kind == "MESSAGE_TAG" and tag != "HUMAN_AGENT":
-                detail = "retired" if tag in RETIRED_TAGS else "invalid"
-                raise GraphError(100, f"(#100) Param tag is {detail}: {tag}")
-            customer = str(recipient["id"])
-            last = state.last_inbound.get((account.id, customer))
-            if last is None:
-                raise GraphError(100, "(#100) No matching user found", 2018001)
-            window = HUMAN_AGENT_SECONDS if kind == "MESSAGE_TAG" else WINDOW_SECONDS
-            if core.clock.time() - last > window:
-                raise GraphError(
-                    10, "(#10) This message is sent outside of allowed window.", 2018278
-                )
-            mid = new_mid(account)
+            if recipient.get("comment_id"):
+                # A private reply: one per comment, within 7 days, no messaging window.
+                comment_id = str(recipient["comment_id"])
+                customer = private_reply(state, store, account, comment_id, state.new_id)
+                mid = new_mid(account)
+                store.private_replies[comment_id] = mid
+            else:
+                customer = check_free_form_send(account, params, str(recipient["id"]))
+                mid = new_mid(account)
             record(req, "POST /{id}/messages", params, mid)
+            store.add(
+                account, customer, DirectMessage(mid, text, account.id, customer, core.clock.time())
+            )
             echo = {"mid": mid, "text": text, "is_echo": True, "app_id": int(state.app_id)}
             await echo_payload(messaging_payload(account, account.id, customer, echo))
             return {"recipient_id": customer, "message_id": mid}
@@ -474,12 +500,21 @@ def create_meta_emulator(
         return {"deliveries": await deliver(payload, bool(spec.get("wait", True)))}
 
     async def customer_dm(owner: Account, spec: dict[str, Any]) -> dict[str, Any]:
-        customer_id, _ = customer_of(spec, "Customer")
+        person_id, name = customer_of(spec, "Customer")
+        store.names.setdefault(person_id, name)
+        # A given id is the messaging id itself; a named person gets the Page's PSID.
+        given = bool(dict(spec.get("customer") or {}).get("id"))
+        customer_id = person_id if given else store.messaging_id(owner, person_id, state.new_id)
         mid = new_mid(owner)
         message: dict[str, Any] = {"mid": mid, "text": str(spec.get("text", ""))}
         if spec.get("reply_to_mid"):
             message["reply_to"] = {"mid": str(spec["reply_to_mid"])}
         state.last_inbound[(owner.id, customer_id)] = core.clock.time()
+        store.add(
+            owner,
+            customer_id,
+            DirectMessage(mid, message["text"], customer_id, owner.id, core.clock.time()),
+        )
         payload = messaging_payload(owner, customer_id, owner.id, message)
         attempts = await deliver(payload, bool(spec.get("wait", True)))
         return {"mid": mid, "sender_id": customer_id, "deliveries": attempts}
@@ -554,4 +589,5 @@ def create_meta_emulator(
 
         return await graph_call(request, version, handler)
 
+    add_read_routes(app, state, store, graph_call)
     return app

@@ -18,6 +18,7 @@ from socialdesk.background import BackgroundWorker
 from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
 from socialdesk.domain.enums import AccountStatus, Platform, RawEventStatus
 from socialdesk.domain.messages import InboundMessage
+from socialdesk.pipeline.echoes import confirm_echoes
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.raw_events import drain_inbox, mark_failed, mark_processed
 from socialdesk.store.db import Database, utcnow
@@ -86,6 +87,7 @@ def process_pending(
             with db.write() as s:
                 mark_failed(s.connection(), raw_id, f"payload: {exc}")
             continue
+        confirm_echoes(db, parsed)  # our own sends seen again settle their outbox rows
         messages.extend(replace(m, raw_event_id=raw_id) for m in parsed.messages)
         revoked.update(parsed.revoked_account_ids)
         parsed_ids.append(raw_id)

@@ -1,0 +1,268 @@
+"""Parsing Meta's webhook bodies: Page feed comments, Messenger, Instagram comments and
+DMs, routed by ``entry[].id`` (spec §2.2). Our own sends come back here too (echoes):
+they become ``EchoedSend`` records, with the text and target delivery needs to confirm
+a send whose answer it lost, never messages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from socialdesk.channels.base import AccountRef, AccountResolver, EchoedSend, PayloadError
+from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.domain.messages import Author, InboundMessage, MessageChange
+
+# Feed verbs we act on, and the change each one is to a comment we may already have.
+FEED_VERBS: dict[str, MessageChange | None] = {
+    "add": None,
+    "edited": MessageChange.EDITED,
+    "remove": MessageChange.REMOVED,
+}
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def graph_timestamp(value: object) -> datetime:
+    """Meta sends seconds in some places and milliseconds in others."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise PayloadError("timestamp is missing")
+    if isinstance(value, str):
+        if not value.strip().lstrip("-").isdigit():
+            try:
+                return datetime.fromisoformat(value.replace("+0000", "+00:00")).astimezone(UTC)
+            except ValueError:
+                raise PayloadError(f"bad timestamp {value!r}") from None
+        value = int(value)
+    seconds = value / 1000 if value > 100_000_000_000 else value
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def json_object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{what} is not an object")
+    return value
+
+
+def json_array(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PayloadError(f"{what} is not an array")
+    return value
+
+
+def string_id(value: object, what: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        raise PayloadError(f"{what} is missing")
+    return value
+
+
+def dm_conversation_id(owner_id: str, customer_id: str) -> str:
+    """A DM thread: the customer's page-scoped id, scoped again by our Page/IG id."""
+    return f"{owner_id}:{customer_id}"
+
+
+class EntryParser:
+    """Messages and echoes of one ``entry`` element."""
+
+    def __init__(
+        self,
+        kind: str,
+        owner_id: str,
+        entry: dict[str, Any],
+        resolve_account: AccountResolver,
+    ) -> None:
+        self.kind = kind
+        self.owner_id = owner_id
+        self.entry = entry
+        self.resolve = resolve_account
+        self.messages: list[InboundMessage] = []
+        self.echoes: list[EchoedSend] = []
+
+    def _account(self, *platforms: Platform) -> AccountRef | None:
+        for platform in platforms:
+            account = self.resolve(platform, self.owner_id)
+            if account is not None:
+                return account
+        return None
+
+    def _echo(
+        self, platforms: tuple[Platform, ...], message_id: str, text: object, **target: Any
+    ) -> None:
+        """Our own send seen again: every account connected for this Page / IG account
+        (a Page may be connected both as ``facebook`` and as ``messenger``)."""
+        accounts = (self.resolve(platform, self.owner_id) for platform in platforms)
+        self.echoes.append(
+            EchoedSend(
+                platform_message_id=message_id,
+                account_ids=tuple(a.id for a in accounts if a is not None),
+                text=str(text or ""),
+                **target,
+            )
+        )
+
+    def run(self) -> None:
+        for change in json_array(self.entry.get("changes", []), "entry.changes"):
+            change = json_object(change, "change")
+            value = change.get("value")
+            field = change.get("field")
+            if self.kind == "page" and field == "feed":
+                self._feed(json_object(value, "feed value"))
+            elif self.kind == "instagram" and field == "comments":
+                self._ig_comment(json_object(value, "comments value"))
+            elif field == "messages" and isinstance(value, dict) and "sender" in value:
+                self._messaging(value)  # newer Instagram-Login deliveries
+        for event in json_array(self.entry.get("messaging", []), "entry.messaging"):
+            self._messaging(json_object(event, "messaging event"))
+
+    def _feed(self, value: dict[str, Any]) -> None:
+        verb = value.get("verb")
+        if value.get("item") != "comment" or verb not in FEED_VERBS:
+            return
+        comment_id = string_id(value.get("comment_id"), "comment_id")
+        # A removal may come without ``from``; the stored comment already names its author.
+        if verb == "remove":
+            author = _obj(value.get("from"))
+            author_id = str(author.get("id") or "")
+        else:
+            author = json_object(value.get("from"), "comment from")
+            author_id = string_id(author.get("id"), "comment from.id")
+        post_id = value.get("post_id")
+        parent_id = value.get("parent_id") or post_id
+        if author_id == self.owner_id:
+            if verb == "add":
+                self._echo(
+                    (Platform.FACEBOOK, Platform.MESSENGER),
+                    comment_id,
+                    value.get("message"),
+                    parent_id=str(parent_id) if parent_id else None,
+                )
+            return  # the Page's own comment edited or removed: nothing to record
+        account = self._account(Platform.FACEBOOK, Platform.MESSENGER)
+        if account is None:
+            return
+        references = (str(post_id),) if post_id and parent_id != post_id else ()
+        created = value.get("created_time", self.entry.get("time"))
+        change = FEED_VERBS[verb]
+        self.messages.append(
+            InboundMessage(
+                channel_account_id=account.id,
+                platform=Platform.FACEBOOK,
+                platform_message_id=comment_id,
+                author=Author(external_user_id=author_id, display_name=author.get("name")),
+                body=str(value.get("message") or ""),
+                created_at=graph_timestamp(created),
+                visibility=Visibility.PUBLIC,
+                reply_to_id=str(parent_id) if parent_id else None,
+                references=references,
+                extra={"verb": verb, "post_id": post_id, "page_id": self.owner_id},
+                change=change,
+                # Meta gives no edit time; the entry's time is when the change happened.
+                changed_at=graph_timestamp(self.entry.get("time", created)) if change else None,
+            )
+        )
+
+    def _ig_comment(self, value: dict[str, Any]) -> None:
+        comment_id = string_id(value.get("id"), "comment id")
+        author = json_object(value.get("from"), "comment from")
+        author_id = string_id(author.get("id"), "comment from.id")
+        media = _obj(value.get("media"))
+        media_id = media.get("id")
+        parent_id = value.get("parent_id") or media_id
+        if author_id == self.owner_id:
+            self._echo(
+                (Platform.INSTAGRAM,),
+                comment_id,
+                value.get("text"),
+                parent_id=str(parent_id) if parent_id else None,
+            )
+            return
+        account = self._account(Platform.INSTAGRAM)
+        if account is None:
+            return
+        references = (str(media_id),) if media_id and parent_id != media_id else ()
+        self.messages.append(
+            InboundMessage(
+                channel_account_id=account.id,
+                platform=Platform.INSTAGRAM,
+                platform_message_id=comment_id,
+                author=Author(external_user_id=author_id, handle=author.get("username")),
+                body=str(value.get("text") or ""),
+                created_at=graph_timestamp(self.entry.get("time")),
+                visibility=Visibility.PUBLIC,
+                reply_to_id=str(parent_id) if parent_id else None,
+                references=references,
+                extra={
+                    "media_id": media_id,
+                    "media_product_type": media.get("media_product_type"),
+                    "ad_id": media.get("ad_id"),
+                },
+            )
+        )
+
+    def _messaging(self, event: dict[str, Any]) -> None:
+        sender = string_id(json_object(event.get("sender"), "sender").get("id"), "sender.id")
+        recipient = string_id(
+            json_object(event.get("recipient"), "recipient").get("id"), "recipient.id"
+        )
+        message = event.get("message")
+        postback = event.get("postback")
+        if isinstance(message, dict):
+            mid = string_id(message.get("mid"), "message.mid")
+            if message.get("is_echo") or sender == self.owner_id:
+                # In an echo sender and recipient are swapped: the customer is the recipient.
+                customer = recipient if sender == self.owner_id else sender
+                instagram = self.kind == "instagram"
+                self._echo(
+                    (Platform.INSTAGRAM,) if instagram else (Platform.MESSENGER, Platform.FACEBOOK),
+                    mid,
+                    message.get("text"),
+                    recipient_id=customer,
+                    conversation_id=dm_conversation_id(self.owner_id, customer),
+                    recipient_platform=Platform.INSTAGRAM if instagram else Platform.MESSENGER,
+                )
+                return
+            body = message.get("text") or ""
+            reply_to = message.get("reply_to")
+            reply_to_id = reply_to.get("mid") if isinstance(reply_to, dict) else None
+            attachments = [
+                {"type": a.get("type"), "url": (a.get("payload") or {}).get("url")}
+                for a in message.get("attachments") or []
+                if isinstance(a, dict)
+            ]
+            extra: dict[str, object] = {"recipient_id": recipient}
+            if attachments:
+                extra["attachments"] = attachments
+        elif isinstance(postback, dict) and postback.get("mid"):
+            mid = string_id(postback.get("mid"), "postback.mid")
+            body = postback.get("title") or ""
+            reply_to_id = None
+            extra = {"recipient_id": recipient, "postback_payload": postback.get("payload")}
+        else:
+            return  # delivery, read, reaction, typing: nothing to answer
+        if self.kind == "instagram":
+            platform = Platform.INSTAGRAM
+            account = self._account(Platform.INSTAGRAM)
+        else:
+            platform = Platform.MESSENGER
+            account = self._account(Platform.MESSENGER, Platform.FACEBOOK)
+        if account is None:
+            return
+        self.messages.append(
+            InboundMessage(
+                channel_account_id=account.id,
+                platform=platform,
+                platform_message_id=mid,
+                author=Author(external_user_id=sender),
+                body=str(body),
+                created_at=graph_timestamp(event.get("timestamp", self.entry.get("time"))),
+                visibility=Visibility.PRIVATE,
+                reply_to_id=str(reply_to_id) if reply_to_id else None,
+                conversation_id=dm_conversation_id(self.owner_id, sender),
+                extra=extra,
+            )
+        )
