@@ -1,7 +1,7 @@
 """Bluesky (AT Protocol): mention/reply polling and threaded replies over XRPC; direct
 messages (chat log polling, sending, opening a convo) through ``bluesky_chat``; hiding a
 reply through the threadgate of the brand's own thread (``set_hidden``, the record work
-in ``bluesky_threadgate``).
+in ``bluesky_threadgate``). Notifications become messages in ``bluesky_notifications``.
 
 Wire format: ../shared/specs/social-platform-apis.md §4. The connector logs in once per
 account (``createSession``) and from then on only refreshes (``refreshSession``) when the
@@ -36,19 +36,26 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.bluesky_chat import BlueskyChat, join_cursor, split_cursor
+from socialdesk.channels.bluesky_notifications import (
+    POLL_REASONS,
+    POST_COLLECTION,
+    notification_message,
+    parse_time,
+)
+from socialdesk.channels.bluesky_notifications import (
+    strip_leading_handles as strip_leading_handles,  # re-exported: tests import it from here
+)
 from socialdesk.channels.bluesky_threadgate import (
     NOT_THREAD_AUTHOR,
     BlueskyThreadgates,
     parse_at_uri,
     why_brand_cannot_hide,
 )
-from socialdesk.domain.enums import Direction, Platform, Visibility
-from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.domain.messages import InboundMessage
 
 log = logging.getLogger(__name__)
 
-POST_COLLECTION = "app.bsky.feed.post"
-POLL_REASONS = ("mention", "reply")
 # The cursor of a first poll that found nothing: everything after it is new.
 EPOCH_CURSOR = "1970-01-01T00:00:00.000Z|"
 _AUTH_ERRORS = frozenset(
@@ -56,7 +63,6 @@ _AUTH_ERRORS = frozenset(
      "AccountTakedown", "AccountDeactivated"}
 )  # fmt: skip
 _URL_RE = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]']", re.IGNORECASE)
-_LEADING_HANDLE_RE = re.compile(r"@([\w.-]*\w)[,:]?(?=\s|$)")
 _CACHE_SIZE = 5000
 
 SessionCallback = Callable[[int, str, str], object]
@@ -70,37 +76,9 @@ class Session:
     refresh_jwt: str
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _iso_now() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def strip_leading_handles(text: str, handles: set[str]) -> str:
-    """Drop the brand's ``@handle`` from the run of mentions opening a post."""
-    wanted = {h.lower().lstrip("@") for h in handles if h}
-    pos, kept = 0, []
-    while True:
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        match = _LEADING_HANDLE_RE.match(text, pos)
-        if match is None:
-            break
-        if match.group(1).lower() not in wanted:
-            kept.append(match.group(0))
-        pos = match.end()
-    rest = text[pos:].lstrip()
-    result = " ".join([*kept, rest]) if rest else " ".join(kept)
-    return result.strip() or text.strip()
 
 
 def link_facets(text: str) -> list[dict[str, Any]]:
@@ -399,7 +377,7 @@ class BlueskyConnector(LazyHttpClient):
         stop_uri, stop_time = None, None
         if cursor:
             when, _, stop_uri = cursor.partition("|")
-            stop_time = _parse_time(when)
+            stop_time = parse_time(when)
         fresh: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
         page_cursor: str | None = None
@@ -413,7 +391,7 @@ class BlueskyConnector(LazyHttpClient):
             )
             items = [n for n in body.get("notifications") or [] if isinstance(n, dict)]
             for item in items:
-                indexed = _parse_time(item.get("indexedAt"))
+                indexed = parse_time(item.get("indexedAt"))
                 if item.get("uri") == stop_uri or (
                     stop_time is not None and indexed is not None and indexed < stop_time
                 ):
@@ -453,56 +431,13 @@ class BlueskyConnector(LazyHttpClient):
         self, account: AccountRef, notification: Mapping[str, Any]
     ) -> InboundMessage | None:
         """A ``mention``/``reply`` notification of a post → ``InboundMessage``."""
-        record = notification.get("record")
-        uri, cid = notification.get("uri"), notification.get("cid")
-        if (
-            notification.get("reason") not in POLL_REASONS
-            or not isinstance(record, dict)
-            or record.get("$type") != POST_COLLECTION
-            or not isinstance(uri, str)
-            or not isinstance(cid, str)
-        ):
-            return None
-        author_json = notification.get("author")
-        author_json = author_json if isinstance(author_json, dict) else {}
-        reply = record.get("reply") if isinstance(record.get("reply"), dict) else None
-        parent = reply.get("parent") if reply else None
-        root = reply.get("root") if reply else None
-        parent_uri = parent.get("uri") if isinstance(parent, dict) else None
-        root_ref = root if isinstance(root, dict) and root.get("uri") and root.get("cid") else None
-        self._remember(uri, cid, root_ref)
         session = self._sessions.get(account.id)
-        did = str(author_json.get("did") or "")
-        own = did in {account.external_id, session.did if session else ""} - {""}
-        text = str(record.get("text") or "")
-        created = _parse_time(record.get("createdAt")) or _parse_time(notification.get("indexedAt"))
-        extra: dict[str, object] = {
-            "cid": cid,
-            "reason": notification.get("reason"),
-            "indexed_at": notification.get("indexedAt"),
-            "text": text,
-        }
-        if root_ref:
-            extra["root_cid"] = root_ref["cid"]
-        if isinstance(parent, dict) and parent.get("cid"):
-            extra["parent_cid"] = parent["cid"]
-        handles = {account.handle, session.handle if session else ""}
-        return InboundMessage(
-            channel_account_id=account.id,
-            platform=Platform.BLUESKY,
-            platform_message_id=uri,
-            author=Author(
-                external_user_id=did,
-                handle=str(author_json.get("handle") or "") or None,
-                display_name=str(author_json.get("displayName") or "") or None,
-            ),
-            body=strip_leading_handles(text, handles),
-            created_at=created or datetime.now(UTC),
-            direction=Direction.OUTBOUND if own else Direction.INBOUND,
-            visibility=Visibility.PUBLIC,
-            reply_to_id=parent_uri if isinstance(parent_uri, str) else None,
-            references=(str(root_ref["uri"]),) if root_ref else (),
-            extra=extra,
+        return notification_message(
+            account,
+            notification,
+            own_dids={account.external_id, session.did if session else ""} - {""},
+            brand_handles={account.handle, session.handle if session else ""},
+            remember_post=self._remember,
         )
 
     # -- sending -----------------------------------------------------------------------
@@ -542,7 +477,7 @@ class BlueskyConnector(LazyHttpClient):
         if not isinstance(uri, str) or not isinstance(cid, str):
             raise SendError(SendFailure.RETRYABLE, "createRecord returned no uri")
         self._remember(uri, cid, root)
-        return SendResult(platform_message_id=uri, sent_at=_parse_time(created_at))
+        return SendResult(platform_message_id=uri, sent_at=parse_time(created_at))
 
     async def _thread_refs(
         self, account: AccountRef, parent_uri: str

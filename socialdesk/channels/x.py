@@ -2,12 +2,12 @@
 
 Wire format: ../shared/specs/social-platform-apis.md §1. Ids are always read from the
 string fields (``id_str``, ``id`` in v2); the numeric v1.1 ``id`` loses precision.
+Webhook bodies are parsed in ``x_events``, polled v2 shapes in ``x_polling``.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -36,19 +36,19 @@ from socialdesk.channels.signatures import (
     verify_x_signature,
     x_crc_response_token,
 )
+from socialdesk.channels.x_events import parse_account_activity
 from socialdesk.channels.x_polling import (
     DM_EVENT_FIELDS,
     DM_EVENTS_BUCKET,
     MAX_DM_POLL_PAGES,
-    dm_conversation_id,
     included_users,
     parse_poll_cursor,
     parse_v2_dm,
     parse_v2_tweet,
     poll_cursor,
 )
-from socialdesk.domain.enums import Platform, Visibility
-from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.enums import Platform
+from socialdesk.domain.messages import InboundMessage
 
 DEFAULT_BASE_URL = "https://api.x.com"
 DUPLICATE_DETAIL = "duplicate content"
@@ -71,15 +71,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_v1_created_at(value: str) -> datetime:
-    """``Mon May 19 14:01:46 +0000 2025`` → aware UTC datetime."""
-    return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
-
-
-def _from_ms(value: object) -> datetime:
-    return datetime.fromtimestamp(int(str(value)) / 1000, tz=UTC)
-
-
 def _id_key(value: str) -> tuple[int, str]:
     """Sort key putting numeric ids in numeric order."""
     return (len(value), value)
@@ -88,24 +79,6 @@ def _id_key(value: str) -> tuple[int, str]:
 def newest_id(*ids: str | None) -> str | None:
     present = [i for i in ids if i]
     return max(present, key=_id_key) if present else None
-
-
-def _require_dict(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise PayloadError(f"{what} is not an object")
-    return value
-
-
-def _require_list(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise PayloadError(f"{what} is not an array")
-    return value
-
-
-def _require_str(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise PayloadError(f"{what} is missing or not a string")
-    return value
 
 
 def _normalize_text(text: str) -> str:
@@ -170,146 +143,9 @@ class XConnector(LazyHttpClient):
             raise VerificationError("x-twitter-webhooks-signature mismatch", status_code=403)
 
     def parse_webhook(self, raw_body: bytes, resolve_account: AccountResolver) -> ParsedEvent:
-        """Turn one Account Activity body into messages, echoes and revocations.
-
-        Like, follow, typing, read and delete arrays carry nothing to answer and are
-        ignored."""
-        try:
-            payload = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from None
-        payload = _require_dict(payload, "body")
-        for_user_id = _require_str(payload.get("for_user_id"), "for_user_id")
-        account = resolve_account(Platform.X, for_user_id)
-        if account is None:
-            return ParsedEvent(messages=[])
-        messages: list[InboundMessage] = []
-        echoes: list[str] = []
-        revoked: list[int] = []
-        for tweet in _require_list(payload.get("tweet_create_events", []), "tweet_create_events"):
-            tweet = _require_dict(tweet, "tweet")
-            parsed = self._parse_tweet(tweet, account, for_user_id)
-            if isinstance(parsed, InboundMessage):
-                messages.append(parsed)
-            elif parsed is not None:
-                echoes.append(parsed)
-        users = payload.get("users") or {}
-        if not isinstance(users, dict):
-            raise PayloadError("users is not an object")
-        dm_events = _require_list(payload.get("direct_message_events", []), "direct_message_events")
-        for event in dm_events:
-            event = _require_dict(event, "direct message event")
-            dm = self._parse_dm(event, account, for_user_id, users)
-            if isinstance(dm, InboundMessage):
-                messages.append(dm)
-            elif dm is not None:
-                echoes.append(dm)
-        user_event = payload.get("user_event")
-        if user_event is not None:
-            user_event = _require_dict(user_event, "user_event")
-            if "revoke" in user_event:
-                revoked.append(account.id)
-        return ParsedEvent(
-            messages=messages, echoed_message_ids=echoes, revoked_account_ids=revoked
-        )
-
-    def _parse_tweet(
-        self, tweet: dict[str, Any], account: AccountRef, for_user_id: str
-    ) -> InboundMessage | str | None:
-        tweet_id = _require_str(tweet.get("id_str"), "tweet id_str")
-        user = _require_dict(tweet.get("user"), "tweet user")
-        user_id = _require_str(user.get("id_str"), "tweet user.id_str")
-        if user_id == for_user_id:
-            return tweet_id  # our own tweet: an echo of a send or a post from X's app
-        if "retweeted_status" in tweet:
-            return None  # a retweet of someone's post, not a message to answer
-        extended = tweet.get("extended_tweet")
-        text: object = tweet.get("text", "")
-        if isinstance(extended, dict) and isinstance(extended.get("full_text"), str):
-            text = extended["full_text"]
-        if not isinstance(text, str):
-            raise PayloadError("tweet text is not a string")
-        if tweet.get("timestamp_ms") is not None:
-            created_at = _from_ms(tweet["timestamp_ms"])
-        else:
-            created_at = parse_v1_created_at(_require_str(tweet.get("created_at"), "created_at"))
-        entities = _obj(extended).get("entities")
-        if not isinstance(entities, dict):
-            entities = _obj(tweet.get("entities"))
-        mentions = [
-            m.get("screen_name")
-            for m in entities.get("user_mentions", [])
-            if isinstance(m, dict) and m.get("screen_name")
-        ]
-        followers = user.get("followers_count")
-        return InboundMessage(
-            channel_account_id=account.id,
-            platform=Platform.X,
-            platform_message_id=tweet_id,
-            author=Author(
-                external_user_id=user_id,
-                handle=user.get("screen_name"),
-                display_name=user.get("name"),
-                follower_count=followers if isinstance(followers, int) else None,
-            ),
-            body=html.unescape(text),
-            created_at=created_at,
-            visibility=Visibility.PUBLIC,
-            reply_to_id=tweet.get("in_reply_to_status_id_str") or None,
-            extra={
-                "source": "webhook",
-                "mentions": mentions,
-                "in_reply_to_user_id": tweet.get("in_reply_to_user_id_str"),
-            },
-        )
-
-    def _parse_dm(
-        self,
-        event: dict[str, Any],
-        account: AccountRef,
-        for_user_id: str,
-        users: dict[str, Any],
-    ) -> InboundMessage | str | None:
-        if event.get("type") != "message_create":
-            return None
-        event_id = event.get("id")
-        if isinstance(event_id, int):
-            event_id = str(event_id)
-        event_id = _require_str(event_id, "direct message id")
-        create = _require_dict(event.get("message_create"), "message_create")
-        sender_id = _require_str(create.get("sender_id"), "sender_id")
-        target = _require_dict(create.get("target"), "message_create.target")
-        recipient_id = _require_str(target.get("recipient_id"), "recipient_id")
-        source_app = create.get("source_app_id")
-        if sender_id == for_user_id or (
-            self.app_id is not None and source_app is not None and str(source_app) == self.app_id
-        ):
-            return event_id
-        data = _require_dict(create.get("message_data"), "message_data")
-        text = data.get("text", "")
-        if not isinstance(text, str):
-            raise PayloadError("message_data.text is not a string")
-        sender = _obj(users.get(sender_id))
-        followers = sender.get("followers_count")
-        conversation = event.get("dm_conversation_id") or dm_conversation_id(
-            sender_id, recipient_id
-        )
-        return InboundMessage(
-            channel_account_id=account.id,
-            platform=Platform.X,
-            platform_message_id=event_id,
-            author=Author(
-                external_user_id=sender_id,
-                handle=sender.get("screen_name"),
-                display_name=sender.get("name"),
-                follower_count=followers if isinstance(followers, int) else None,
-            ),
-            body=html.unescape(text),
-            created_at=_from_ms(_require_str(event.get("created_timestamp"), "created_timestamp")),
-            visibility=Visibility.PRIVATE,
-            conversation_id=str(conversation),
-            extra={"source": "webhook", "recipient_id": recipient_id},
-        )
+        """Turn one Account Activity body into messages, echoes and revocations
+        (the parsing is in ``x_events``)."""
+        return parse_account_activity(raw_body, resolve_account, self.app_id)
 
     # -- HTTP --------------------------------------------------------------------
 

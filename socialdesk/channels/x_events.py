@@ -1,0 +1,190 @@
+"""X Account Activity webhook bodies (v1.1 shapes) turned into messages, echoes of our
+own sends and revocations. Signature checks and the HTTP calls are in ``channels/x.py``;
+the same messages read by polling are in ``channels/x_polling.py``."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from socialdesk.channels.base import AccountRef, AccountResolver, ParsedEvent, PayloadError
+from socialdesk.channels.x_polling import dm_conversation_id
+from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.domain.messages import Author, InboundMessage
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def parse_v1_created_at(value: str) -> datetime:
+    """``Mon May 19 14:01:46 +0000 2025`` → aware UTC datetime."""
+    return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+
+
+def _from_ms(value: object) -> datetime:
+    return datetime.fromtimestamp(int(str(value)) / 1000, tz=UTC)
+
+
+def _require_dict(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{what} is not an object")
+    return value
+
+
+def _require_list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PayloadError(f"{what} is not an array")
+    return value
+
+
+def _require_str(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise PayloadError(f"{what} is missing or not a string")
+    return value
+
+
+def parse_account_activity(
+    raw_body: bytes, resolve_account: AccountResolver, app_id: str | None
+) -> ParsedEvent:
+    """One Account Activity body → messages, echoes and revocations.
+
+    ``app_id`` is our X app id: DMs whose ``source_app_id`` is ours are echoes. Like,
+    follow, typing, read and delete arrays carry nothing to answer and are ignored."""
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"body is not JSON: {exc}") from None
+    payload = _require_dict(payload, "body")
+    for_user_id = _require_str(payload.get("for_user_id"), "for_user_id")
+    account = resolve_account(Platform.X, for_user_id)
+    if account is None:
+        return ParsedEvent(messages=[])
+    messages: list[InboundMessage] = []
+    echoes: list[str] = []
+    revoked: list[int] = []
+    for tweet in _require_list(payload.get("tweet_create_events", []), "tweet_create_events"):
+        tweet = _require_dict(tweet, "tweet")
+        parsed = _parse_tweet(tweet, account, for_user_id)
+        if isinstance(parsed, InboundMessage):
+            messages.append(parsed)
+        elif parsed is not None:
+            echoes.append(parsed)
+    users = payload.get("users") or {}
+    if not isinstance(users, dict):
+        raise PayloadError("users is not an object")
+    dm_events = _require_list(payload.get("direct_message_events", []), "direct_message_events")
+    for event in dm_events:
+        event = _require_dict(event, "direct message event")
+        dm = _parse_dm(event, account, for_user_id, users, app_id)
+        if isinstance(dm, InboundMessage):
+            messages.append(dm)
+        elif dm is not None:
+            echoes.append(dm)
+    user_event = payload.get("user_event")
+    if user_event is not None:
+        user_event = _require_dict(user_event, "user_event")
+        if "revoke" in user_event:
+            revoked.append(account.id)
+    return ParsedEvent(messages=messages, echoed_message_ids=echoes, revoked_account_ids=revoked)
+
+
+def _parse_tweet(
+    tweet: dict[str, Any], account: AccountRef, for_user_id: str
+) -> InboundMessage | str | None:
+    tweet_id = _require_str(tweet.get("id_str"), "tweet id_str")
+    user = _require_dict(tweet.get("user"), "tweet user")
+    user_id = _require_str(user.get("id_str"), "tweet user.id_str")
+    if user_id == for_user_id:
+        return tweet_id  # our own tweet: an echo of a send or a post from X's app
+    if "retweeted_status" in tweet:
+        return None  # a retweet of someone's post, not a message to answer
+    extended = tweet.get("extended_tweet")
+    text: object = tweet.get("text", "")
+    if isinstance(extended, dict) and isinstance(extended.get("full_text"), str):
+        text = extended["full_text"]
+    if not isinstance(text, str):
+        raise PayloadError("tweet text is not a string")
+    if tweet.get("timestamp_ms") is not None:
+        created_at = _from_ms(tweet["timestamp_ms"])
+    else:
+        created_at = parse_v1_created_at(_require_str(tweet.get("created_at"), "created_at"))
+    entities = _obj(extended).get("entities")
+    if not isinstance(entities, dict):
+        entities = _obj(tweet.get("entities"))
+    mentions = [
+        m.get("screen_name")
+        for m in entities.get("user_mentions", [])
+        if isinstance(m, dict) and m.get("screen_name")
+    ]
+    followers = user.get("followers_count")
+    return InboundMessage(
+        channel_account_id=account.id,
+        platform=Platform.X,
+        platform_message_id=tweet_id,
+        author=Author(
+            external_user_id=user_id,
+            handle=user.get("screen_name"),
+            display_name=user.get("name"),
+            follower_count=followers if isinstance(followers, int) else None,
+        ),
+        body=html.unescape(text),
+        created_at=created_at,
+        visibility=Visibility.PUBLIC,
+        reply_to_id=tweet.get("in_reply_to_status_id_str") or None,
+        extra={
+            "source": "webhook",
+            "mentions": mentions,
+            "in_reply_to_user_id": tweet.get("in_reply_to_user_id_str"),
+        },
+    )
+
+
+def _parse_dm(
+    event: dict[str, Any],
+    account: AccountRef,
+    for_user_id: str,
+    users: dict[str, Any],
+    app_id: str | None,
+) -> InboundMessage | str | None:
+    if event.get("type") != "message_create":
+        return None
+    event_id = event.get("id")
+    if isinstance(event_id, int):
+        event_id = str(event_id)
+    event_id = _require_str(event_id, "direct message id")
+    create = _require_dict(event.get("message_create"), "message_create")
+    sender_id = _require_str(create.get("sender_id"), "sender_id")
+    target = _require_dict(create.get("target"), "message_create.target")
+    recipient_id = _require_str(target.get("recipient_id"), "recipient_id")
+    source_app = create.get("source_app_id")
+    if sender_id == for_user_id or (
+        app_id is not None and source_app is not None and str(source_app) == app_id
+    ):
+        return event_id
+    data = _require_dict(create.get("message_data"), "message_data")
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        raise PayloadError("message_data.text is not a string")
+    sender = _obj(users.get(sender_id))
+    followers = sender.get("followers_count")
+    conversation = event.get("dm_conversation_id") or dm_conversation_id(sender_id, recipient_id)
+    return InboundMessage(
+        channel_account_id=account.id,
+        platform=Platform.X,
+        platform_message_id=event_id,
+        author=Author(
+            external_user_id=sender_id,
+            handle=sender.get("screen_name"),
+            display_name=sender.get("name"),
+            follower_count=followers if isinstance(followers, int) else None,
+        ),
+        body=html.unescape(text),
+        created_at=_from_ms(_require_str(event.get("created_timestamp"), "created_timestamp")),
+        visibility=Visibility.PRIVATE,
+        conversation_id=str(conversation),
+        extra={"source": "webhook", "recipient_id": recipient_id},
+    )
