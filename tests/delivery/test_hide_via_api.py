@@ -230,7 +230,7 @@ def test_networks_without_hiding_answer_422(
         (Platform.BLUESKY, "Bluesky"),
         (Platform.EMAIL, "private"),
     ):
-        account = make_account(db, platform, handle=f"acme-{platform}")
+        account = make_account(db, platform, handle=f"acme-{platform}@social.example")
         pid = f"{platform}-post-1"
         ingest(
             db,

@@ -220,9 +220,7 @@ def test_duplicate_403_is_resolved_by_lookup_not_retry(db: Database, x_world: XW
         assert entry is not None and entry.last_error == "the network already had this post"
 
 
-def test_a_retry_after_a_lost_answer_looks_the_post_up_first(
-    db: Database, x_world: XWorld
-) -> None:
+def test_a_retry_after_a_lost_answer_looks_the_post_up_first(db: Database, x_world: XWorld) -> None:
     account = _account(db, x_world)
     message_id = _ticket_with_reply(
         db, account, x_world.customer_tweet("where is my parcel?"), "It left the depot today."
