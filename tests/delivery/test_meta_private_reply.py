@@ -73,6 +73,11 @@ def test_comment_moved_to_private_continues_in_the_same_ticket(
     ]
     assert [t["id"] for t in meta_desk.tickets()] == [ticket["id"]]
     assert detail["messages"][-1]["platform"] == dm_channel
+    # The echo of the private reply told us who the commenter is in the Page's inbox.
+    identities = {
+        (i["platform"], i["external_user_id"]) for i in detail["contact_detail"]["identities"]
+    }
+    assert {(channel, comment["from_id"]), (dm_channel, dm["sender_id"])} <= identities
 
     # Now a conversation exists: the next answer is an ordinary DM to that id.
     follow_up = meta_desk.reply(ticket["id"], "Thanks! A new one ships today.")
