@@ -45,6 +45,7 @@ class ConnectorRegistry:
                     transport=self.transport,
                     poll_overlap_seconds=self.settings.x_poll_overlap_seconds,
                     app_id=self.settings.x_app_id,
+                    on_tokens=self.save_secrets,
                 ),
             )
         if platform in META_PLATFORMS:

@@ -2,7 +2,10 @@
 
 Wire format: ../shared/specs/social-platform-apis.md §1. Ids are always read from the
 string fields (``id_str``, ``id`` in v2); the numeric v1.1 ``id`` loses precision.
-Webhook bodies are parsed in ``x_events``, polled v2 shapes in ``x_polling``.
+Webhook bodies are parsed in ``x_events``, polled v2 shapes in ``x_polling``. OAuth 2.0
+user tokens expire after about two hours; with a ``refresh_token`` and ``client_id`` in
+the account's secrets a call answered 401 is retried once after ``x_tokens`` refreshed
+the token (stored through ``on_tokens``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from socialdesk.channels.x_polling import (
     parse_v2_tweet,
     poll_cursor,
 )
+from socialdesk.channels.x_tokens import TokenPair, TokensCallback, XTokenRefresher, can_refresh
 from socialdesk.domain.enums import Platform
 from socialdesk.domain.messages import InboundMessage
 
@@ -92,6 +96,8 @@ class XConnector(LazyHttpClient):
     ``app_id`` is our X app id: DMs whose ``source_app_id`` is ours are echoes.
     ``poll_overlap_seconds`` re-reads that much time before the cursor on each poll
     (X indexes some mentions late); the pipeline drops the repeats.
+    ``on_tokens(account_id, {"access_token", "refresh_token"})`` stores a refreshed pair
+    in the account's secrets, so the next operation (and other processes) use it.
     """
 
     platform = Platform.X
@@ -107,6 +113,7 @@ class XConnector(LazyHttpClient):
         timeout: float = 10.0,
         poll_overlap_seconds: float = 0.0,
         poll_page_size: int = 100,
+        on_tokens: TokensCallback | None = None,
     ) -> None:
         self._consumer_secret = consumer_secret or ""
         self._base_url = base_url.rstrip("/")
@@ -118,6 +125,7 @@ class XConnector(LazyHttpClient):
         self.poll_overlap_seconds = poll_overlap_seconds
         self.poll_page_size = max(5, min(100, poll_page_size))
         self._limits: dict[tuple[int, str], RateLimitState] = {}
+        self.tokens = XTokenRefresher(self._http, self._base_url, classify_error, on_tokens)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -193,21 +201,15 @@ class XConnector(LazyHttpClient):
         params: Mapping[str, str | int] | None = None,
         json_body: Mapping[str, object] | None = None,
     ) -> dict[str, Any]:
-        token = account.secrets.get("access_token")
-        if not token:
+        tokens = self.tokens.current(account)
+        if tokens is None:
             raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
-        try:
-            response = await self._http().request(
-                method,
-                self._base_url + path,
-                params=params,
-                json=json_body,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.TimeoutException:
-            raise SendError(SendFailure.RETRYABLE, "timed out talking to X") from None
-        except httpx.TransportError as exc:
-            raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
+        response = await self._call(tokens, method, path, params, json_body)
+        if response.status_code == 401 and can_refresh(account):
+            # A 401 means X did not act on the request, so one retry cannot duplicate it.
+            self._record_limits(account, bucket, response)
+            tokens = await self.tokens.recover(account, tokens)
+            response = await self._call(tokens, method, path, params, json_body)
         self._record_limits(account, bucket, response)
         if response.status_code >= 400:
             raise classify_error(response)
@@ -216,6 +218,27 @@ class XConnector(LazyHttpClient):
         except ValueError:
             raise SendError(SendFailure.RETRYABLE, "X answered with a non-JSON body") from None
         return body if isinstance(body, dict) else {}
+
+    async def _call(
+        self,
+        tokens: TokenPair,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        json_body: Mapping[str, object] | None,
+    ) -> httpx.Response:
+        try:
+            return await self._http().request(
+                method,
+                self._base_url + path,
+                params=params,
+                json=json_body,
+                headers={"Authorization": f"Bearer {tokens.access_token}"},
+            )
+        except httpx.TimeoutException:
+            raise SendError(SendFailure.RETRYABLE, "timed out talking to X") from None
+        except httpx.TransportError as exc:
+            raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
 
     # -- sending -----------------------------------------------------------------
 

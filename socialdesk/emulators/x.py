@@ -9,15 +9,18 @@ API (as X): ``POST /2/tweets``, ``DELETE /2/tweets/{id}``, ``PUT /2/tweets/{id}/
 ``POST /2/dm_conversations/with/{participant_id}/messages``,
 ``POST /2/dm_conversations/{dm_conversation_id}/messages``, ``GET /2/dm_events``
 (newest first, ``pagination_token`` / ``meta.next_token``, 15 per 15 min). Bearer
-user tokens expire; every API response carries ``x-rate-limit-*`` headers and 429
-once a window is spent.
+user tokens expire by the emulator's clock (``POST /_emulator/clock``) and are refreshed
+with ``POST /2/oauth2/token`` (``x_oauth``); every API response carries
+``x-rate-limit-*`` headers and 429 once a window is spent.
 
 Control (``/_emulator``, plus the shared routes in ``common``):
 
 - ``POST /_emulator/users`` ``{"username", "name"?, "id"?, "followers_count"?}`` —
   a brand account subscribed to the webhook.
-- ``POST /_emulator/tokens`` ``{"user_id", "expires_in"?}`` → ``{"access_token", …}``;
-  ``POST /_emulator/tokens/expire`` ``{"access_token"}`` or ``{"user_id"}``.
+- ``POST /_emulator/tokens`` ``{"user_id", "expires_in"?, "client_id"?, "client_secret"?}``
+  → ``{"access_token", "refresh_token", …}``; ``POST /_emulator/tokens/expire``
+  ``{"access_token"}`` or ``{"user_id"}``; ``POST /_emulator/tokens/revoke``
+  ``{"user_id"}`` (details in ``x_oauth``).
 - ``PUT /_emulator/config`` ``{"rate_limits": {bucket: n}, "rate_limit_window_seconds",
   "daily_limits", "echo": "after"|"before"|"off"}``.
 - ``POST /_emulator/customer/mention`` ``{"customer": {"username", …}, "text",
@@ -67,6 +70,7 @@ from socialdesk.emulators.x_model import (
     problem,
     short_url,
 )
+from socialdesk.emulators.x_oauth import add_oauth_routes
 
 __all__ = ["create_x_emulator"]
 
@@ -97,6 +101,7 @@ def create_x_emulator(
     app = FastAPI(title="X emulator", docs_url=None, redoc_url=None)
     app.state.x = state
     add_common_routes(app, state.core)
+    add_oauth_routes(app, state)
     core = state.core
 
     def limit_headers(user_id: str, bucket: str) -> tuple[dict[str, str], bool]:
@@ -421,33 +426,6 @@ def create_x_emulator(
         user = state.user(spec, subscribed=bool(spec.get("subscribed", True)))
         user.subscribed = bool(spec.get("subscribed", True))
         return asdict(user)
-
-    @app.post("/_emulator/tokens", tags=["emulator"])
-    async def issue_token(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        user_id = str(spec.get("user_id", ""))
-        if user_id not in state.users:
-            raise HTTPException(404, "unknown user_id")
-        expires_in = int(spec.get("expires_in", 7200))
-        token = secrets.token_urlsafe(24)
-        state.tokens[token] = (user_id, core.clock.time() + expires_in)
-        scope = "tweet.read tweet.write users.read dm.read dm.write offline.access"
-        return {
-            "token_type": "bearer",
-            "expires_in": expires_in,
-            "access_token": token,
-            "scope": scope,
-        }
-
-    @app.post("/_emulator/tokens/expire", tags=["emulator"])
-    async def expire_token(spec: dict[str, Any] = Body(...)) -> dict[str, int]:
-        hits = [
-            t
-            for t, (uid, _) in state.tokens.items()
-            if t == spec.get("access_token") or uid == str(spec.get("user_id", ""))
-        ]
-        for token in hits:
-            state.tokens[token] = (state.tokens[token][0], 0.0)
-        return {"expired": len(hits)}
 
     @app.put("/_emulator/config", tags=["emulator"])
     async def configure(changes: dict[str, Any] = Body(...)) -> dict[str, Any]:

@@ -139,6 +139,17 @@ class DirectMessage:
 
 
 @dataclass
+class RefreshGrant:
+    """What an OAuth 2.0 refresh token stands for. A confidential client
+    (``client_secret`` set) must authenticate with HTTP Basic to use it."""
+
+    user_id: str
+    client_id: str
+    scope: str
+    client_secret: str | None = None
+
+
+@dataclass
 class XState:
     consumer_secret: str
     app_id: str
@@ -147,6 +158,8 @@ class XState:
     tweets: dict[str, Tweet] = field(default_factory=dict)
     dms: dict[str, DirectMessage] = field(default_factory=dict)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # refresh token → grant; a refresh token is deleted when used (X rotates them).
+    refresh_grants: dict[str, RefreshGrant] = field(default_factory=dict)
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     daily_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY))
     window_seconds: int = 900
