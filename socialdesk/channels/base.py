@@ -115,6 +115,9 @@ class OutboundRequest:
     visibility: Visibility = Visibility.PUBLIC
     # Messenger: send outside the 24 h window with the HUMAN_AGENT tag.
     human_agent_tag: bool = False
+    # When the reply was written: stable across retries, unlike the time of sending, so
+    # a connector can derive a repeatable record key from it (Bluesky's post rkey).
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,12 @@ account (``createSession``) and from then on only refreshes (``refreshSession``)
 access token expires: logging in per request runs into the 30-per-5-minutes login limit.
 Tokens handed out are reported through ``on_session`` so the caller can store them and
 pass them back in ``account.secrets`` (``access_jwt``, ``refresh_jwt``) after a restart.
+Several connectors share one account's session through that store: Bluesky revokes a
+refresh token once used, so a connector whose token expired first adopts a newer stored
+pair (another connector refreshed) before refreshing itself (``_refresh``).
+
+A public reply is posted at a record key derived from the outbox row's idempotency key,
+so it can be read back after a crash and is never posted twice (``bluesky_posts``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from socialdesk.channels.bluesky_notifications import (
 from socialdesk.channels.bluesky_notifications import (
     strip_leading_handles as strip_leading_handles,  # re-exported: tests import it from here
 )
+from socialdesk.channels.bluesky_posts import BlueskyPosts, reply_rkey
 from socialdesk.channels.bluesky_threadgate import (
     NOT_THREAD_AUTHOR,
     BlueskyThreadgates,
@@ -161,6 +168,7 @@ class BlueskyConnector(LazyHttpClient):
         self._posts: OrderedDict[str, tuple[str, dict[str, str] | None]] = OrderedDict()
         self.chat = BlueskyChat(self._xrpc, max_pages=max_pages)
         self.threadgates = BlueskyThreadgates(self._xrpc)
+        self.posts = BlueskyPosts(self._xrpc, self._remember)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -204,12 +212,33 @@ class BlueskyConnector(LazyHttpClient):
             return await self._store_session(account, response)
 
     async def _refresh(self, account: AccountRef, stale: Session) -> Session:
-        """Trade the refresh token for a new pair, once, however many calls saw the
-        access token expire at the same time."""
+        """A session to use instead of ``stale``, whose access token expired.
+
+        Trades the refresh token for a new pair, once, however many calls saw the access
+        token expire at the same time. But first: when the stored pair (``account.secrets``,
+        read afresh for each operation) is not the stale one, another connector or process
+        has refreshed already, and Bluesky revoked the refresh token this connector holds;
+        that pair is adopted without a call (``_xrpc`` refreshes with it if it fails too)."""
+        return (await self._renew(account, stale))[0]
+
+    async def _renew(self, account: AccountRef, stale: Session) -> tuple[Session, bool]:
+        """``_refresh``, and whether the session came from storage untried."""
         async with self._lock(account):
             current = self._sessions.get(account.id)
             if current is not None and current.access_jwt != stale.access_jwt:
-                return current
+                return current, False
+            stored = account.secrets
+            stored_access, stored_refresh = stored.get("access_jwt"), stored.get("refresh_jwt")
+            if stored_access and stored_refresh and stored_access != stale.access_jwt:
+                adopted = Session(
+                    did=stored.get("did") or stale.did,
+                    handle=stale.handle,
+                    access_jwt=stored_access,
+                    refresh_jwt=stored_refresh,
+                )
+                self._sessions[account.id] = adopted
+                log.info("bluesky: took over the stored session of account %s", account.id)
+                return adopted, True
             response = await self._post_raw(
                 "com.atproto.server.refreshSession", bearer=stale.refresh_jwt
             )
@@ -222,7 +251,7 @@ class BlueskyConnector(LazyHttpClient):
                 log.warning("bluesky refresh failed for account %s: %s", account.id, error.code)
                 raise error
             log.info("bluesky: refreshed the session for account %s", account.id)
-            return await self._store_session(account, response, previous=current or stale)
+            return await self._store_session(account, response, previous=current or stale), False
 
     async def _store_session(
         self, account: AccountRef, response: httpx.Response, previous: Session | None = None
@@ -284,9 +313,11 @@ class BlueskyConnector(LazyHttpClient):
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One authenticated call; an expired access token is refreshed and the call
-        retried once. ``headers`` adds to the bearer (the chat proxy header)."""
+        retried once (twice when the first new session was a stored one that had
+        expired as well). ``headers`` adds to the bearer (the chat proxy header)."""
         session = await self.session(account)
-        for attempt in range(2):
+        retries = 1
+        while True:
             response = await self._send_http(
                 method,
                 nsid,
@@ -295,10 +326,10 @@ class BlueskyConnector(LazyHttpClient):
                 headers={**(headers or {}), "Authorization": f"Bearer {session.access_jwt}"},
             )
             self._record_limits(account, response)
-            if attempt == 0 and _is_expired(response):
-                session = await self._refresh(account, session)
-                continue
-            break
+            if retries == 0 or not _is_expired(response):
+                break
+            session, adopted = await self._renew(account, session)
+            retries -= 0 if adopted else 1
         if response.status_code >= 400:
             error = classify_error(response)
             log.warning("bluesky %s for account %s: %s", nsid, account.id, error.code)
@@ -355,11 +386,15 @@ class BlueskyConnector(LazyHttpClient):
     async def find_sent_message(
         self, account: AccountRef, request: OutboundRequest
     ) -> SendResult | None:
-        """A DM of this request already in the convo (see ``BlueskyChat.find_sent``);
-        the delivery worker asks before sending a reply again after a crash."""
-        if request.kind is ReplyKind.PUBLIC_REPLY and request.visibility is not Visibility.PRIVATE:
-            return None
+        """This request's post or DM if it went out already: the delivery worker asks
+        before sending a reply again after a crash or a failed attempt.
+
+        A public reply is read back from its derived rkey (``bluesky_posts``); a DM is
+        looked for in the convo (``BlueskyChat.find_sent``)."""
         session = await self.session(account)
+        if request.kind is ReplyKind.PUBLIC_REPLY and request.visibility is not Visibility.PRIVATE:
+            rkey = reply_rkey(request.idempotency_key, request.created_at, request.body)
+            return await self.posts.find(account, session.did, rkey, request.body)
         return await self.chat.find_sent(
             account, request, {account.external_id, session.did} - {""}
         )
@@ -443,8 +478,9 @@ class BlueskyConnector(LazyHttpClient):
     # -- sending -----------------------------------------------------------------------
 
     async def send(self, account: AccountRef, request: OutboundRequest) -> SendResult:
-        """A reply post threaded under ``in_reply_to_id`` (root taken from the parent),
-        or a direct message into the request's convo (``bluesky_chat``)."""
+        """A reply post threaded under ``in_reply_to_id`` (root taken from the parent) at
+        the rkey derived from the request's idempotency key, or a direct message into the
+        request's convo (``bluesky_chat``)."""
         if request.kind is not ReplyKind.PUBLIC_REPLY or request.visibility is Visibility.PRIVATE:
             return await self.chat.send(account, request, link_facets(request.body))
         if not request.in_reply_to_id:
@@ -467,17 +503,8 @@ class BlueskyConnector(LazyHttpClient):
         if facets:
             record["facets"] = facets
         session = await self.session(account)
-        body = await self._xrpc(
-            account,
-            "POST",
-            "com.atproto.repo.createRecord",
-            json_body={"repo": session.did, "collection": POST_COLLECTION, "record": record},
-        )
-        uri, cid = body.get("uri"), body.get("cid")
-        if not isinstance(uri, str) or not isinstance(cid, str):
-            raise SendError(SendFailure.RETRYABLE, "createRecord returned no uri")
-        self._remember(uri, cid, root)
-        return SendResult(platform_message_id=uri, sent_at=parse_time(created_at))
+        rkey = reply_rkey(request.idempotency_key, request.created_at, request.body)
+        return await self.posts.create_reply(account, session.did, record, rkey)
 
     async def _thread_refs(
         self, account: AccountRef, parent_uri: str

@@ -146,6 +146,7 @@ def build_request(
         references=references,
         visibility=Visibility(message.visibility),
         human_agent_tag=bool(message.meta.get("human_agent_tag")),
+        created_at=message.created_at,
     )
 
 

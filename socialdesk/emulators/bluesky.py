@@ -12,8 +12,9 @@ XRPC (``/xrpc/<nsid>``)
   ``reasons``, ``cursor``; newest first, the cursor pages toward older entries.
   ``app.bsky.notification.updateSeen``.
 - ``app.bsky.feed.getPosts``.
-- Repo records (``com.atproto.repo.createRecord``, ``getRecord``, ``putRecord`` for
-  posts and threadgates, with their lexicon checks): ``emulators/bluesky_records.py``.
+- Repo records (``com.atproto.repo.createRecord`` with an optional TID ``rkey``, taken
+  keys refused; ``getRecord``, ``putRecord`` for posts and threadgates, with their
+  lexicon checks): ``emulators/bluesky_records.py``.
 - Authenticated answers carry ``RateLimit-Limit/Remaining/Reset`` (unix seconds) and
   ``RateLimit-Policy``; over the limit: 429 ``RateLimitExceeded``.
 - Direct messages (``chat.bsky.convo.*`` behind the ``atproto-proxy`` header):
@@ -27,7 +28,8 @@ Control API (``/_emulator``)
 - ``POST /customer/like`` ``{"handle", "uri"}`` — a ``like`` notification.
 - ``POST /session/expire`` — every access token issued so far is now expired.
 - ``POST /session/revoke`` — every refresh token is revoked (app password revoked).
-- ``GET /stats`` — ``createSession``, ``refreshSession`` call counts, ``updateSeen`` values.
+- ``GET /stats`` — ``createSession``, ``refreshSession`` call counts, ``updateSeen`` values,
+  ``recordExists`` (creates refused because the rkey was taken).
 - ``GET /sent`` — records the client created or put; ``GET /requests`` — every XRPC call.
 - ``GET /threadgate?post=<root post uri>`` — ``{"uri", "cid", "value", "hidden_replies"}``
   of that post's threadgate (``uri``/``cid``/``value`` null and no hidden replies when

@@ -164,8 +164,15 @@ class BlueskyEmulator:
     seen_at: dict[str, datetime] = field(default_factory=dict)
     tokens: dict[str, _Token] = field(default_factory=dict)
     stats: dict[str, Any] = field(
-        default_factory=lambda: {"createSession": 0, "refreshSession": 0, "updateSeen": []}
+        default_factory=lambda: {
+            "createSession": 0,
+            "refreshSession": 0,
+            "updateSeen": [],
+            "recordExists": 0,
+        }
     )
+    # How createRecord answers an rkey that is taken: (status, error name).
+    record_exists_error: tuple[int, str] = (400, "InvalidRequest")
     sent: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)

@@ -1,8 +1,12 @@
 """Repo records of the Bluesky emulator: posts and threadgates over XRPC.
 
 - ``com.atproto.repo.createRecord`` (``app.bsky.feed.post``: ≤ 300 graphemes and 3000
-  bytes, ``reply`` needs ``root`` and ``parent`` strong refs), ``com.atproto.repo.getRecord``
-  (posts and threadgates; none: 400 ``RecordNotFound``).
+  bytes, ``reply`` needs ``root`` and ``parent`` strong refs). A caller-chosen ``rkey``
+  must be a TID (else 400 ``InvalidRequest``); one already in the repo is answered with
+  ``BlueskyEmulator.record_exists_error`` (400 ``InvalidRequest`` "Record already
+  exists", as newer PDSes do; the hosted PDS has long answered 500
+  ``InternalServerError``) and nothing is written.
+- ``com.atproto.repo.getRecord`` (posts and threadgates; none: 400 ``RecordNotFound``).
 - ``com.atproto.repo.putRecord`` for ``app.bsky.feed.threadgate`` (reply controls and
   ``hiddenReplies``): only in the session's own repo (another repo: 401
   ``AuthenticationRequired``), the lexicon checked (``post`` and ``createdAt`` required,
@@ -24,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from socialdesk.emulators.bluesky_model import (
+    _TID_ALPHABET,
     POST_COLLECTION,
     THREADGATE_COLLECTION,
     BlueskyEmulator,
@@ -42,6 +47,16 @@ MAX_GATE_RULES = 5
 MAX_HIDDEN_REPLIES = 300
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
+
+
+def _is_tid(rkey: object) -> bool:
+    """13 base32-sortable characters, the top bit of the 64 clear."""
+    return (
+        isinstance(rkey, str)
+        and len(rkey) == 13
+        and rkey[0] in _TID_ALPHABET[:16]
+        and all(character in _TID_ALPHABET for character in rkey)
+    )
 
 
 def _validate_post(record: object) -> str | None:
@@ -145,7 +160,18 @@ def register_record_routes(
         problem = _validate_post(body.get("record"))
         if problem is not None:
             return error(400, "InvalidRequest", problem, headers)
-        post = emu.create_post(me, body["record"], body.get("rkey"))
+        rkey = body.get("rkey")
+        if rkey is not None:
+            if not _is_tid(rkey):
+                return error(
+                    400, "InvalidRequest", f"Invalid {POST_COLLECTION} rkey: must be a TID", headers
+                )
+            uri = f"at://{me.did}/{POST_COLLECTION}/{rkey}"
+            if uri in emu.posts:
+                emu.stats["recordExists"] += 1
+                status, name = emu.record_exists_error
+                return error(status, name, f"Record already exists: {uri}", headers)
+        post = emu.create_post(me, body["record"], rkey)
         emu.sent.append(
             {
                 "endpoint": "com.atproto.repo.createRecord",
