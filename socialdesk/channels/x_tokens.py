@@ -89,7 +89,6 @@ class XTokenRefresher:
         self._locks: dict[int, asyncio.Lock] = {}
         self._latest: dict[int, TokenPair] = {}
         self._retired: dict[int, deque[str]] = {}
-        self.refresh_count = 0
 
     def current(self, account: AccountRef) -> TokenPair | None:
         """The pair to call X with: the stored one, unless this process has already
@@ -142,7 +141,6 @@ class XTokenRefresher:
         except httpx.TransportError as exc:
             reason = f"network error refreshing the X token: {type(exc).__name__}"
             raise SendError(SendFailure.RETRYABLE, reason) from None
-        self.refresh_count += 1
         status = response.status_code
         if status in (400, 401):
             reason = f"X refused the token refresh: {_oauth_reason(response)}"
