@@ -19,10 +19,13 @@ so it can be read back after a crash and is never posted twice (``bluesky_posts`
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import inspect
+import json
 import logging
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,6 +133,20 @@ def classify_error(response: httpx.Response) -> SendError:
     return SendError(SendFailure.PERMANENT, message, code=code)
 
 
+def _issued_at(jwt: str) -> int | None:
+    """The ``iat`` claim of a JWT, read without checking the signature (only to tell
+    which of two of our own tokens is newer); None when it cannot be read."""
+    parts = jwt.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    issued = claims.get("iat") if isinstance(claims, dict) else None
+    return issued if isinstance(issued, int) else None
+
+
 def _is_expired(response: httpx.Response) -> bool:
     return response.status_code == 400 and _error_of(response)[0] == "ExpiredToken"
 
@@ -164,13 +181,14 @@ class BlueskyConnector(LazyHttpClient):
         self._sessions: dict[int, Session] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._limits: dict[int, RateLimitState] = {}
+        # Access tokens this connector has moved on from, per account: a stored pair
+        # holding one of them is older than the session, never one to adopt.
+        self._replaced: dict[int, deque[str]] = {}
         # post uri → (cid, reply root strong ref or None): learned while polling/sending.
         self._posts: OrderedDict[str, tuple[str, dict[str, str] | None]] = OrderedDict()
         self.chat = BlueskyChat(self._xrpc, max_pages=max_pages)
         self.threadgates = BlueskyThreadgates(self._xrpc)
         self.posts = BlueskyPosts(self._xrpc, self._remember)
-
-    # -- lifecycle ---------------------------------------------------------------------
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -227,9 +245,10 @@ class BlueskyConnector(LazyHttpClient):
             current = self._sessions.get(account.id)
             if current is not None and current.access_jwt != stale.access_jwt:
                 return current, False
+            self._replaced.setdefault(account.id, deque(maxlen=8)).append(stale.access_jwt)
             stored = account.secrets
             stored_access, stored_refresh = stored.get("access_jwt"), stored.get("refresh_jwt")
-            if stored_access and stored_refresh and stored_access != stale.access_jwt:
+            if stored_access and stored_refresh and self._may_adopt(account, stored_access, stale):
                 adopted = Session(
                     did=stored.get("did") or stale.did,
                     handle=stale.handle,
@@ -252,6 +271,15 @@ class BlueskyConnector(LazyHttpClient):
                 raise error
             log.info("bluesky: refreshed the session for account %s", account.id)
             return await self._store_session(account, response, previous=current or stale), False
+
+    def _may_adopt(self, account: AccountRef, stored_access: str, stale: Session) -> bool:
+        """Whether the stored access token is newer than ``stale``'s. The account was
+        read when the operation began, so the stored pair may predate a refresh this
+        connector made since; adopting that would trade a live session for a dead one."""
+        if stored_access in self._replaced.get(account.id, ()):
+            return False
+        stored_at, stale_at = _issued_at(stored_access), _issued_at(stale.access_jwt)
+        return stored_at is None or stale_at is None or stored_at >= stale_at
 
     async def _store_session(
         self, account: AccountRef, response: httpx.Response, previous: Session | None = None

@@ -160,3 +160,24 @@ def test_a_connector_without_a_newer_stored_pair_still_refreshes(
 
     asyncio.run(scenario())
     assert (emulator.stats["createSession"], emulator.stats["refreshSession"]) == (1, 1)
+
+
+def test_an_operation_that_read_the_account_before_a_refresh_keeps_the_newer_session(
+    pds: tuple[str, Any],
+) -> None:
+    """An account read before this connector refreshed holds the pair it refreshed away
+    from: adopting that (its refresh token revoked) would cost the live session."""
+    url, emulator = pds
+    store = Store(emulator)
+
+    async def scenario() -> None:
+        async with BlueskyConnector(url, on_session=store.save) as connector:
+            await connector.poll(store.account(), None)
+            read_early = store.account()
+            _expire_access_tokens(url)
+            await connector.poll(store.account(), None)  # refreshes
+            _expire_access_tokens(url)
+            await connector.poll(read_early, None)  # refreshes again, with its own token
+
+    asyncio.run(scenario())
+    assert (emulator.stats["createSession"], emulator.stats["refreshSession"]) == (1, 2)
