@@ -18,6 +18,7 @@ from socialdesk.domain.length_rules import (
     split_into_thread,
 )
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
+from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
     ChannelAccount,
@@ -197,3 +198,53 @@ def thread_parts(
         f"too long for {platform}: {check.length} of {check.limit} {check.unit}{leaving}; "
         "shorten it or split it into several replies"
     )
+
+
+def record_sent(
+    session: Session,
+    entry: OutboxEntry | None,
+    message: Message,
+    *,
+    platform_message_id: str,
+    conversation_id: str | None,
+    sent_at: datetime,
+    now: datetime,
+    note: str | None = None,
+) -> ChannelAccount | None:
+    """Mark a reply as out on the network, with the network's id: the outbox row, the
+    message, a scheduled reply's effect on the ticket, the account's last send and the
+    live update. One place for the delivery worker and for an echo that confirms a send;
+    the account is returned for the caller's own bookkeeping (rate-limit state)."""
+    if entry is not None:
+        entry.state = "sent"
+        entry.sent_at = sent_at
+        entry.claimed_until = None
+        entry.last_error = note
+    message.platform_message_id = platform_message_id
+    if conversation_id and not message.conversation_id:
+        message.conversation_id = conversation_id
+    message.delivery_state = str(DeliveryState.SENT)
+    message.delivery_error = None
+    if message.meta.get("scheduled_for"):
+        # A scheduled reply becomes the ticket's answer only when it goes out (first
+        # response, SLA clocks, status). Imported here: actions build on the outbox,
+        # not the other way round.
+        from socialdesk.actions.tickets import scheduled_reply_sent
+
+        scheduled_reply_sent(session, message, now)
+    channel = (
+        session.get(ChannelAccount, message.channel_account_id)
+        if message.channel_account_id is not None
+        else None
+    )
+    if channel is not None:
+        channel.last_sent_at = now
+    queue_live_event(
+        session,
+        LiveEvent(
+            "message.updated",
+            message.workspace_id,
+            {"ticket_id": message.ticket_id, "message_id": message.id},
+        ),
+    )
+    return channel

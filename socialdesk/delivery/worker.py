@@ -34,7 +34,7 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.delivery.outbox import build_request, check_window, thread_parts
+from socialdesk.delivery.outbox import build_request, check_window, record_sent, thread_parts
 from socialdesk.domain.enums import AccountStatus, DeliveryState
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
@@ -321,34 +321,18 @@ class DeliveryWorker(AsyncBackgroundWorker):
             message = s.get(Message, claim.message_id)
             if entry is None or message is None:
                 return
-            entry.state = "sent"
-            entry.sent_at = result.sent_at or now
-            entry.claimed_until = None
-            entry.last_error = note
-            message.platform_message_id = result.platform_message_id
-            if result.conversation_id and not message.conversation_id:
-                message.conversation_id = result.conversation_id
-            message.delivery_state = str(DeliveryState.SENT)
-            message.delivery_error = None
-            if message.meta.get("scheduled_for"):
-                # A scheduled reply becomes the ticket's answer only when it goes out
-                # (first response, SLA clocks, status). Imported here: actions build
-                # on the outbox, not the other way round.
-                from socialdesk.actions.tickets import scheduled_reply_sent
-
-                scheduled_reply_sent(s, message, now)
-            channel = s.get(ChannelAccount, account.id)
-            if channel is not None:
-                channel.last_sent_at = now
-                channel.rate_limit = _rate_limit_json(limits)
-            queue_live_event(
+            channel = record_sent(
                 s,
-                LiveEvent(
-                    "message.updated",
-                    message.workspace_id,
-                    {"ticket_id": message.ticket_id, "message_id": message.id},
-                ),
+                entry,
+                message,
+                platform_message_id=result.platform_message_id,
+                conversation_id=result.conversation_id,
+                sent_at=result.sent_at or now,
+                now=now,
+                note=note,
             )
+            if channel is not None:
+                channel.rate_limit = _rate_limit_json(limits)
 
     def _retry(
         self,

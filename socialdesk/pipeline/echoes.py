@@ -23,11 +23,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import EchoedSend, ParsedEvent
+from socialdesk.delivery.outbox import record_sent
 from socialdesk.domain.enums import DeliveryState, Direction, Visibility
-from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
-    ChannelAccount,
     ContactIdentity,
     Message,
     OutboxEntry,
@@ -125,32 +124,15 @@ def _same_target(s: Session, message: Message, echo: EchoedSend) -> bool:
 def _mark_sent(s: Session, message: Message, echo: EchoedSend) -> None:
     """What the delivery worker records on success, with the echo's id."""
     now = utcnow()
-    entry = s.scalar(select(OutboxEntry).where(OutboxEntry.message_id == message.id))
-    if entry is not None:
-        entry.state = "sent"
-        entry.sent_at = now
-        entry.claimed_until = None
-        entry.last_error = CONFIRMED_NOTE
-    message.platform_message_id = echo.platform_message_id
-    if echo.conversation_id and not message.conversation_id:
-        message.conversation_id = echo.conversation_id
-    message.delivery_state = str(DeliveryState.SENT)
-    message.delivery_error = None
-    if message.meta.get("scheduled_for"):
-        from socialdesk.actions.tickets import scheduled_reply_sent
-
-        scheduled_reply_sent(s, message, now)
-    if message.channel_account_id is not None:
-        channel = s.get(ChannelAccount, message.channel_account_id)
-        if channel is not None:
-            channel.last_sent_at = now
-    queue_live_event(
+    record_sent(
         s,
-        LiveEvent(
-            "message.updated",
-            message.workspace_id,
-            {"ticket_id": message.ticket_id, "message_id": message.id},
-        ),
+        s.scalar(select(OutboxEntry).where(OutboxEntry.message_id == message.id)),
+        message,
+        platform_message_id=echo.platform_message_id,
+        conversation_id=echo.conversation_id,
+        sent_at=now,
+        now=now,
+        note=CONFIRMED_NOTE,
     )
 
 

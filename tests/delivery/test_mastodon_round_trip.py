@@ -30,19 +30,15 @@ def instance() -> Iterator[httpx.Client]:
         yield client
 
 
-def test_mention_poll_reply_round_trip(db: Database, instance: httpx.Client) -> None:
-    asyncio.run(_round_trip(db, instance))
-
-
-async def _round_trip(db: Database, instance: httpx.Client) -> None:
-    brand = instance.get(
+def _connect_brand(db: Database, instance: httpx.Client) -> int:
+    """The emulator's brand account with an agent to answer for it; its account id."""
+    brand_id = instance.get(
         "/api/v1/accounts/verify_credentials", headers={"Authorization": "Bearer brand-token"}
-    )
-    brand_id = brand.json()["id"] if brand.status_code == 200 else "1"
+    ).json()["id"]
     with db.write() as s:
         ws = ensure_workspace(s)
         create_user(s, "agent@example.com", "correct horse battery", Role.AGENT, workspace=ws)
-        account_id = create_channel_account(
+        return create_channel_account(
             s,
             None,
             workspace_id=ws.id,
@@ -52,6 +48,14 @@ async def _round_trip(db: Database, instance: httpx.Client) -> None:
             secrets={"access_token": "brand-token"},
             settings={"base_url": str(instance.base_url).rstrip("/")},
         ).id
+
+
+def test_mention_poll_reply_round_trip(db: Database, instance: httpx.Client) -> None:
+    asyncio.run(_round_trip(db, instance))
+
+
+async def _round_trip(db: Database, instance: httpx.Client) -> None:
+    account_id = _connect_brand(db, instance)
     registry = ConnectorRegistry(Settings())
     pipeline = Pipeline()
     scheduler = PollScheduler(db, pipeline, registry)
@@ -100,22 +104,7 @@ def test_a_reply_that_fits_only_without_the_mention_is_split_to_fit_with_it(
 
 
 async def _long_reply(db: Database, instance: httpx.Client) -> None:
-    brand_id = instance.get(
-        "/api/v1/accounts/verify_credentials", headers={"Authorization": "Bearer brand-token"}
-    ).json()["id"]
-    with db.write() as s:
-        ws = ensure_workspace(s)
-        create_user(s, "agent@example.com", "correct horse battery", Role.AGENT, workspace=ws)
-        account_id = create_channel_account(
-            s,
-            None,
-            workspace_id=ws.id,
-            platform=Platform.MASTODON,
-            handle="acmehelp@mastodon.test",
-            external_id=str(brand_id),
-            secrets={"access_token": "brand-token"},
-            settings={"base_url": str(instance.base_url).rstrip("/")},
-        ).id
+    account_id = _connect_brand(db, instance)
     registry = ConnectorRegistry(Settings())
     pipeline = Pipeline()
     await poll_account(db, pipeline, registry, account_id)
