@@ -241,6 +241,18 @@ def secrets_saver(db: Database) -> Callable[[int, dict[str, str]], None]:
     return save
 
 
+def secrets_loader(db: Database) -> Callable[[int], dict[str, str]]:
+    """An account's secrets as stored now, for connectors that must see what another
+    process stored a moment ago (a rotated token); empty for an unknown account."""
+
+    def load(account_id: int) -> dict[str, str]:
+        with db.session() as session:
+            account = session.get(ChannelAccount, account_id)
+            return decrypt_secrets(account.secrets_encrypted) if account is not None else {}
+
+    return load
+
+
 def delete_channel_account(session: Session, actor: User | None, account: ChannelAccount) -> None:
     audit(
         session,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ class ConnectorRegistry:
     # Stores tokens a connector obtained on its own (a Bluesky session, a refreshed
     # X token) in the account's encrypted secrets; ``actions.admin.secrets_saver``.
     save_secrets: Callable[[int, dict[str, str]], None] | None = None
+    # Reads an account's secrets as stored now (``actions.admin.secrets_loader``).
+    load_secrets: Callable[[int], Mapping[str, str]] | None = None
     _by_key: dict[str, Any] = field(default_factory=dict)
 
     def for_account(self, account: AccountRef) -> Connector | None:
@@ -46,6 +48,7 @@ class ConnectorRegistry:
                     poll_overlap_seconds=self.settings.x_poll_overlap_seconds,
                     app_id=self.settings.x_app_id,
                     on_tokens=self.save_secrets,
+                    load_secrets=self.load_secrets,
                 ),
             )
         if platform in META_PLATFORMS:

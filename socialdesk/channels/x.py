@@ -50,7 +50,13 @@ from socialdesk.channels.x_polling import (
     parse_v2_tweet,
     poll_cursor,
 )
-from socialdesk.channels.x_tokens import TokenPair, TokensCallback, XTokenRefresher, can_refresh
+from socialdesk.channels.x_tokens import (
+    SecretsLoader,
+    TokenPair,
+    TokensCallback,
+    XTokenRefresher,
+    can_refresh,
+)
 from socialdesk.domain.enums import Platform
 from socialdesk.domain.messages import InboundMessage
 
@@ -97,7 +103,8 @@ class XConnector(LazyHttpClient):
     ``poll_overlap_seconds`` re-reads that much time before the cursor on each poll
     (X indexes some mentions late); the pipeline drops the repeats.
     ``on_tokens(account_id, {"access_token", "refresh_token"})`` stores a refreshed pair
-    in the account's secrets, so the next operation (and other processes) use it.
+    in the account's secrets, so the next operation (and other processes) use it;
+    ``load_secrets(account_id)`` reads them back when another process may have refreshed.
     """
 
     platform = Platform.X
@@ -114,6 +121,7 @@ class XConnector(LazyHttpClient):
         poll_overlap_seconds: float = 0.0,
         poll_page_size: int = 100,
         on_tokens: TokensCallback | None = None,
+        load_secrets: SecretsLoader | None = None,
     ) -> None:
         self._consumer_secret = consumer_secret or ""
         self._base_url = base_url.rstrip("/")
@@ -125,7 +133,9 @@ class XConnector(LazyHttpClient):
         self.poll_overlap_seconds = poll_overlap_seconds
         self.poll_page_size = max(5, min(100, poll_page_size))
         self._limits: dict[tuple[int, str], RateLimitState] = {}
-        self.tokens = XTokenRefresher(self._http, self._base_url, classify_error, on_tokens)
+        self.tokens = XTokenRefresher(
+            self._http, self._base_url, classify_error, on_tokens, load_secrets
+        )
 
     # -- lifecycle ---------------------------------------------------------------
 

@@ -10,7 +10,10 @@ token must be used exactly once, by one caller:
   first one obtained instead of refreshing again;
 - the pair is handed to ``on_tokens`` to be stored, so the next operation (whose
   ``AccountRef`` is read from the database) starts from it, in this process or another;
-- a stored access token this process knows to be superseded is never used again.
+- a stored access token this process knows to be superseded is never used again;
+- before refreshing, and again when X refuses a refresh, the stored secrets are read
+  afresh (``load_secrets``): a process that refreshed a moment earlier has stored the
+  new pair there, and the refresh token we hold has already rotated.
 
 Tokens are never logged, and never put into an error's reason.
 """
@@ -21,7 +24,7 @@ import asyncio
 import inspect
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 REFRESH_PATH = "/2/oauth2/token"
 # (account id, {"access_token", "refresh_token"}) → stored; may return an awaitable.
 TokensCallback = Callable[[int, dict[str, str]], object]
+# account id → its secrets as stored now (another process may have refreshed meanwhile).
+SecretsLoader = Callable[[int], Mapping[str, str]]
 # Superseded access tokens remembered per account; a handful covers every AccountRef
 # still in flight when a refresh happens.
 RETIRED_KEPT = 8
@@ -81,8 +86,10 @@ class XTokenRefresher:
         base_url: str,
         classify_error: Callable[[httpx.Response], SendError],
         on_tokens: TokensCallback | None = None,
+        load_secrets: SecretsLoader | None = None,
     ) -> None:
         self._http = http
+        self.load_secrets = load_secrets
         self._classify_error = classify_error
         self._token_url = base_url.rstrip("/") + REFRESH_PATH
         self.on_tokens = on_tokens
@@ -111,18 +118,43 @@ class XTokenRefresher:
             newer = self.current(account)
             if newer is not None and newer.access_token != refused.access_token:
                 return newer
+            stored_since = self._stored_since(account, refused)
+            if stored_since is not None:
+                return stored_since
             refresh_token = refused.refresh_token or account.secrets.get("refresh_token")
             client_id = account.secrets.get("client_id")
             if not refresh_token or not client_id:
                 raise SendError(SendFailure.AUTH_REVOKED, "X refused the access token", code="401")
-            pair = await self._refresh(
-                account, refresh_token, client_id, account.secrets.get("client_secret") or None
-            )
+            try:
+                pair = await self._refresh(
+                    account, refresh_token, client_id, account.secrets.get("client_secret") or None
+                )
+            except SendError as refused_refresh:
+                # Another process may have spent this refresh token a moment ago.
+                stored_since = self._stored_since(account, refused)
+                if refused_refresh.failure is SendFailure.AUTH_REVOKED and stored_since:
+                    return stored_since
+                raise
             retired = self._retired.setdefault(account.id, deque(maxlen=RETIRED_KEPT))
             retired.append(refused.access_token)
             self._latest[account.id] = pair
             await self._store(account, pair)
             return pair
+
+    def _stored_since(self, account: AccountRef, refused: TokenPair) -> TokenPair | None:
+        """A pair stored after ``account`` was read, if another process put one there."""
+        if self.load_secrets is None:
+            return None
+        try:
+            secrets = self.load_secrets(account.id)
+        except Exception as exc:  # the database is a hint here, never a reason to fail
+            log.warning("x: reading account %s's stored tokens failed: %s", account.id, exc)
+            return None
+        access = secrets.get("access_token")
+        retired = self._retired.get(account.id, ())
+        if not access or access == refused.access_token or access in retired:
+            return None
+        return TokenPair(access, secrets.get("refresh_token") or None)
 
     async def _refresh(
         self, account: AccountRef, refresh_token: str, client_id: str, client_secret: str | None

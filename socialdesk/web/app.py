@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
 from socialdesk import __version__
-from socialdesk.actions.admin import secrets_saver
+from socialdesk.actions.admin import secrets_loader, secrets_saver
 from socialdesk.automation.worker import SlaScanWorker
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.registry import ConnectorRegistry
@@ -94,7 +94,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # One registry per event loop (an HTTP client belongs to the loop it was made on);
     # tokens one of them obtains are stored, so the others and the next start reuse them.
     def registry() -> ConnectorRegistry:
-        return ConnectorRegistry(settings, save_secrets=secrets_saver(app.state.db))
+        return ConnectorRegistry(
+            settings,
+            save_secrets=secrets_saver(app.state.db),
+            load_secrets=secrets_loader(app.state.db),
+        )
 
     app.state.delivery_worker = DeliveryWorker(app.state.db, registry())
     # Hide/unhide calls made by API and page requests, on the server's event loop.

@@ -20,6 +20,7 @@ from socialdesk.actions.admin import (
     create_channel_account,
     create_user,
     ensure_workspace,
+    secrets_loader,
     secrets_saver,
 )
 from socialdesk.auth.secret_box import decrypt_secrets
@@ -92,7 +93,9 @@ def x_world() -> Iterator[XWorld]:
 def _registry(db: Database, x_world: XWorld) -> ConnectorRegistry:
     """What each process builds: its own connectors, storing tokens in the database."""
     settings = Settings(x_consumer_secret=SECRET, x_api_base_url=x_world.url)
-    return ConnectorRegistry(settings, save_secrets=secrets_saver(db))
+    return ConnectorRegistry(
+        settings, save_secrets=secrets_saver(db), load_secrets=secrets_loader(db)
+    )
 
 
 def _account(
@@ -279,6 +282,45 @@ def test_two_registries_sharing_the_database_refresh_once_between_them(
     with db.session() as s:
         states = s.scalars(select(Message.delivery_state).where(Message.direction == "outbound"))
         assert list(states) == ["sent"] * 4
+    assert _channel(db, account_id)[0].status == "active"
+
+
+def test_a_process_that_read_the_account_before_another_refreshed_uses_the_stored_pair(
+    db: Database, x_world: XWorld
+) -> None:
+    """Both processes read the account while its token was still the expired one; the
+    first refreshes and stores the new pair, and the second, refused with 401, finds
+    that pair in the database instead of spending the rotated refresh token (which X
+    would refuse, marking the account for re-authorization for nothing)."""
+    account_id = _account(db, x_world.issue(), x_world.brand_id)
+    x_world.expire_by_clock()
+    with db.session() as s:
+        read_before = account_ref(s.get_one(ChannelAccount, account_id))
+    tweets = [x_world.customer_tweet(f"help {n}", f"cust{n}") for n in (1, 2)]
+
+    async def one_after_the_other() -> None:
+        one, two = _registry(db, x_world), _registry(db, x_world)
+        try:
+            for registry, tweet in zip((one, two), tweets, strict=True):
+                connector = registry.for_account(read_before)
+                assert connector is not None
+                await connector.send(
+                    read_before,
+                    OutboundRequest(
+                        kind=ReplyKind.PUBLIC_REPLY,
+                        body=f"On it, {tweet['user']['screen_name']}!",
+                        idempotency_key=f"reply-{tweet['id_str']}",
+                        in_reply_to_id=tweet["id_str"],
+                    ),
+                )
+        finally:
+            await one.aclose()
+            await two.aclose()
+
+    asyncio.run(one_after_the_other())
+
+    assert [r["outcome"] for r in x_world.refreshes()] == ["refreshed"]
+    assert len(x_world.posts()) == 2
     assert _channel(db, account_id)[0].status == "active"
 
 
