@@ -171,7 +171,7 @@ def serve(
 
 @app.command()
 def emulate(
-    platform: Annotated[str, typer.Argument(help="x, meta, mastodon or bluesky")],
+    platform: Annotated[str, typer.Argument(help="x, meta, mastodon, bluesky or email")],
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 9100,
     webhook_url: Annotated[
         str | None, typer.Option(help="where to deliver signed webhooks (x, meta)")
@@ -213,10 +213,52 @@ def emulate(
         from socialdesk.emulators.bluesky import create_bluesky_app
 
         emulator = create_bluesky_app()
+    elif name in ("email", "mail"):
+        _emulate_email(port)
+        return
     else:
-        raise fail(f"no emulator for {platform!r}; use x, meta, mastodon or bluesky")
+        raise fail(f"no emulator for {platform!r}; use x, meta, mastodon, bluesky or email")
     console.print(f"{name} emulator on http://127.0.0.1:{port}")
     uvicorn.run(emulator, host="127.0.0.1", port=port, log_level="warning")
+
+
+def _emulate_email(port: int) -> None:
+    """Real IMAP (the brand's mailbox) and SMTP (what socialdesk sends) on loopback."""
+    import json
+    import signal
+    import threading
+
+    from socialdesk.emulators.mail import MailEmulator
+
+    try:
+        mail = MailEmulator().start(imap_port=port, smtp_port=port + 1)
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        raise fail(f"cannot serve on ports {port} and {port + 1}: {exc}") from exc
+    console.print(f"email emulator: IMAP on 127.0.0.1:{port}, SMTP on 127.0.0.1:{port + 1}")
+    account = {
+        "platform": "email",
+        "handle": mail.address,
+        "external_id": mail.address,
+        "settings": mail.account_settings(),
+        "secrets": mail.account_secrets(),
+    }
+    console.print("connect it with POST /api/v1/channel-accounts and this body:")
+    console.print_json(json.dumps(account))
+    console.print(
+        "act as a customer: any IMAP client logged in as the brand can APPEND a message to "
+        "INBOX (that is what a mail server's delivery does); replies appear below"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    shown = 0
+    while not stop.wait(0.5):
+        sent = mail.sent()
+        for item in sent[shown:]:
+            message = item.message
+            console.print(f"sent: to {', '.join(item.rcpt_tos)}: {message['Subject']}")
+        shown = len(sent)
+    mail.stop()
 
 
 @app.command()

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import imaplib
 import json
+import os
+import queue
+import smtplib
+import socket
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,3 +176,74 @@ def test_import_spool_refuses_what_is_not_an_orphaned_spool(
         assert refused.exit_code == 2 and "own spool" in refused.output
     outputs = missing.output + not_spool.output + not_sqlite.output
     assert "Traceback" not in outputs
+
+
+def _two_free_ports() -> int:
+    for _ in range(50):
+        with socket.socket() as first, socket.socket() as second:
+            try:
+                first.bind(("127.0.0.1", 0))
+                port = first.getsockname()[1]
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return int(port)
+    raise AssertionError("no two consecutive free ports")
+
+
+def test_emulate_email_serves_a_real_mailbox_and_shows_what_is_sent() -> None:
+    port = _two_free_ports()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "socialdesk.cli", "emulate", "email", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+    )
+    assert process.stdout is not None
+    printed: queue.Queue[str] = queue.Queue()
+
+    # A reader thread: a silent process must fail the test, not hang it on readline().
+    def pump() -> None:
+        for line in process.stdout or ():
+            printed.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    lines: list[str] = []
+
+    def read_until(needle: str) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                line = printed.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            lines.append(line)
+            if needle in line:
+                return
+        raise AssertionError(f"{needle!r} not printed: {''.join(lines)}")
+
+    try:
+        read_until("act as a customer")
+        output = "".join(lines)
+        assert f"IMAP on 127.0.0.1:{port}, SMTP on 127.0.0.1:{port + 1}" in output
+        assert '"imap_port": ' + str(port) in output
+        address, password = "support@acme.test", "mail-test-password"
+        with imaplib.IMAP4("127.0.0.1", port) as imap:  # a customer's mail arrives
+            imap.login(address, password)
+            customer = b"From: ann@example.org\r\nSubject: Order 7\r\n\r\nWhere is it?\r\n"
+            assert (
+                imap.append("INBOX", "", imaplib.Time2Internaldate(time.time()), customer)[0]
+                == "OK"
+            )
+            assert imap.select("INBOX")[1] == [b"1"]
+        with smtplib.SMTP("127.0.0.1", port + 1) as smtp:  # and our answer goes out
+            smtp.login(address, password)
+            smtp.sendmail(
+                address, ["ann@example.org"], b"Subject: Re: Order 7\r\n\r\nIt ships today.\r\n"
+            )
+        read_until("sent: to ann@example.org: Re: Order 7")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert "Traceback" not in "".join(lines)

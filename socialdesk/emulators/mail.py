@@ -144,9 +144,12 @@ class MailEmulator:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self, timeout: float = 10.0) -> MailEmulator:
-        imap_sock = _bound_socket()
-        smtp_sock = _bound_socket()
+    def start(
+        self, timeout: float = 10.0, *, imap_port: int = 0, smtp_port: int = 0
+    ) -> MailEmulator:
+        """Serve on the given ports (0: any free port, as tests want)."""
+        imap_sock = _bound_socket(imap_port)
+        smtp_sock = _bound_socket(smtp_port)
         self.imap_port = imap_sock.getsockname()[1]
         self.smtp_port = smtp_sock.getsockname()[1]
         self._thread = threading.Thread(
@@ -384,8 +387,8 @@ class MailEmulator:
             self._rejections.append(_Rejection(stage, code, text))
 
 
-def _bound_socket() -> socket.socket:
+def _bound_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK, 0))
+    sock.bind((LOOPBACK, port))
     return sock
