@@ -315,6 +315,9 @@ class XState:
                 "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
             },
         }
+        # The DM's own time: the webhook and dm_events must agree on it, to the millisecond.
+        stored = self.dms.get(event_id)
+        sent_at = stored.created_at if stored is not None else self.core.clock.now()
         payload: dict[str, Any] = {"for_user_id": for_user.id}
         if echo:
             create["source_app_id"] = self.app_id
@@ -323,7 +326,7 @@ class XState:
             {
                 "type": "message_create",
                 "id": event_id,
-                "created_timestamp": str(int(self.core.clock.time() * 1000)),
+                "created_timestamp": str(int(sent_at.timestamp() * 1000)),
                 "message_create": create,
             }
         ]
