@@ -30,6 +30,7 @@ from socialdesk.channels.base import (
     SendFailure,
     SendResult,
 )
+from socialdesk.channels.bluesky_notifications import parse_time
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.length_rules import check_length
 from socialdesk.domain.messages import Author, InboundMessage
@@ -100,16 +101,6 @@ def join_cursor(notifications: str | None, rev: str | None) -> str | None:
     return f"{notifications or ''}{_DM_MARK}{rev}"
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def parse_log_entry(
     account: AccountRef,
     entry: Mapping[str, Any],
@@ -146,7 +137,7 @@ def parse_log_entry(
         platform_message_id=message_id,
         author=Author(external_user_id=did, handle=member.handle, display_name=member.display_name),
         body=text,
-        created_at=_parse_time(message.get("sentAt")) or datetime.now(UTC),
+        created_at=parse_time(message.get("sentAt")) or datetime.now(UTC),
         direction=Direction.INBOUND,
         visibility=Visibility.PRIVATE,
         conversation_id=convo_id,
@@ -314,7 +305,7 @@ class BlueskyChat:
                 return SendResult(
                     platform_message_id=message["id"],
                     conversation_id=convo_id,
-                    sent_at=_parse_time(message.get("sentAt")),
+                    sent_at=parse_time(message.get("sentAt")),
                 )
         return None
 
@@ -350,5 +341,5 @@ class BlueskyChat:
         return SendResult(
             platform_message_id=message_id,
             conversation_id=convo_id,
-            sent_at=_parse_time(body.get("sentAt")),
+            sent_at=parse_time(body.get("sentAt")),
         )
