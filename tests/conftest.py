@@ -13,6 +13,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 os.environ.setdefault("SOCIALDESK_SECRET_KEY", Fernet.generate_key().decode())
+# argon2's cheapest parameters: these tests do not measure hashing (auth/passwords.py)
+os.environ.setdefault("SOCIALDESK_PASSWORD_HASHING", "cheapest")
 
 from socialdesk.config import reset_settings_cache
 from socialdesk.store.db import Database
