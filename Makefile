@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "installing socialdesk and its dependencies into $(VENV) (about a minute)"
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +21,7 @@ demo: $(STAMP)
 
 ## Lint, type-check, then the whole suite on SQLite and on PostgreSQL.
 test: $(STAMP) lint
+	bash scripts/ensure-chromium.sh
 	SOCIALDESK_TEST_BACKEND=sqlite $(BIN)/pytest
 	SOCIALDESK_TEST_BACKEND=postgresql $(BIN)/pytest
 
