@@ -14,220 +14,57 @@ Pure functions only; see docs/channel-rules.md for the sources and worked exampl
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+
+import regex
+from twitter_text import extract_urls_with_indices, parse_tweet
 
 from socialdesk.domain.enums import Platform, Visibility
 
 # --------------------------------------------------------------------------------------
-# Grapheme clusters (UAX #29, extended clusters). The standard library has no segmenter
-# and the property tables are not in ``unicodedata``, so the properties are derived
-# from general categories plus the few explicit code point lists that matter.
-# The Indic conjunct rule (GB9c, Unicode 15.1) is left out on purpose: without it we
-# count a conjunct as several clusters, which errs on the long side.
+# Grapheme clusters (UAX #29, extended clusters): the `regex` module's \X follows the
+# current Unicode release, including the rules a hand-written segmenter tends to miss
+# (GB9c Indic conjuncts, GB11 emoji ZWJ sequences, regional-indicator pairs).
 # --------------------------------------------------------------------------------------
 
-_OTHER, _CR, _LF, _CONTROL, _EXTEND, _ZWJ, _RI, _PREPEND, _SPACING = range(9)
-_L, _V, _T, _LV, _LVT, _PICT = range(9, 15)
-
-_ZWJ_CHAR = "\u200d"
-_VS16 = "\ufe0f"
-_KEYCAP = "\u20e3"
-
-_PREPEND_CPS = frozenset(
-    [*range(0x0600, 0x0606), 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x0D4E, 0x110BD,
-     0x110CD, 0x111C2, 0x111C3, 0x1193F, 0x11941, 0x11A3A, *range(0x11A84, 0x11A8A), 0x11D46]
-)  # fmt: skip
-
-# Extended_Pictographic (emoji-data.txt), as inclusive ranges. Only rule GB11 needs it:
-# it is what keeps a ZWJ sequence such as a family emoji in one cluster.
-_PICT_RANGES: tuple[tuple[int, int], ...] = (
-    (0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049),
-    (0x2122, 0x2122), (0x2139, 0x2139), (0x2194, 0x2199), (0x21A9, 0x21AA),
-    (0x231A, 0x231B), (0x2328, 0x2328), (0x2388, 0x2388), (0x23CF, 0x23CF),
-    (0x23E9, 0x23F3), (0x23F8, 0x23FA), (0x24C2, 0x24C2), (0x25AA, 0x25AB),
-    (0x25B6, 0x25B6), (0x25C0, 0x25C0), (0x25FB, 0x25FE), (0x2600, 0x2605),
-    (0x2607, 0x2612), (0x2614, 0x2685), (0x2690, 0x2705), (0x2708, 0x2712),
-    (0x2714, 0x2714), (0x2716, 0x2716), (0x271D, 0x271D), (0x2721, 0x2721),
-    (0x2728, 0x2728), (0x2733, 0x2734), (0x2744, 0x2744), (0x2747, 0x2747),
-    (0x274C, 0x274C), (0x274E, 0x274E), (0x2753, 0x2755), (0x2757, 0x2757),
-    (0x2763, 0x2767), (0x2795, 0x2797), (0x27A1, 0x27A1), (0x27B0, 0x27B0),
-    (0x27BF, 0x27BF), (0x2934, 0x2935), (0x2B05, 0x2B07), (0x2B1B, 0x2B1C),
-    (0x2B50, 0x2B50), (0x2B55, 0x2B55), (0x3030, 0x3030), (0x303D, 0x303D),
-    (0x3297, 0x3297), (0x3299, 0x3299), (0x1F000, 0x1F0FF), (0x1F10D, 0x1F10F),
-    (0x1F12F, 0x1F12F), (0x1F16C, 0x1F171), (0x1F17E, 0x1F17F), (0x1F18E, 0x1F18E),
-    (0x1F191, 0x1F19A), (0x1F1AD, 0x1F1E5), (0x1F201, 0x1F20F), (0x1F21A, 0x1F21A),
-    (0x1F22F, 0x1F22F), (0x1F232, 0x1F23A), (0x1F23C, 0x1F23F), (0x1F249, 0x1F3FA),
-    (0x1F400, 0x1F53D), (0x1F546, 0x1F64F), (0x1F680, 0x1F6FF), (0x1F774, 0x1F77F),
-    (0x1F7D5, 0x1F7FF), (0x1F80C, 0x1F80F), (0x1F848, 0x1F84F), (0x1F85A, 0x1F85F),
-    (0x1F888, 0x1F88F), (0x1F8AE, 0x1F8FF), (0x1F90C, 0x1F93A), (0x1F93C, 0x1F945),
-    (0x1F947, 0x1FAFF), (0x1FC00, 0x1FFFD),
-)  # fmt: skip
-_PICT_STARTS = [start for start, _ in _PICT_RANGES]
-
-
-def _is_pictographic(cp: int) -> bool:
-    i = bisect_right(_PICT_STARTS, cp) - 1
-    return i >= 0 and cp <= _PICT_RANGES[i][1]
-
-
-def _is_regional_indicator(cp: int) -> bool:
-    return 0x1F1E6 <= cp <= 0x1F1FF
-
-
-def _is_emoji_modifier(cp: int) -> bool:
-    return 0x1F3FB <= cp <= 0x1F3FF
-
-
-@lru_cache(maxsize=8192)
-def _gcb(ch: str) -> int:
-    """Grapheme_Cluster_Break property of one code point (approximation, see above)."""
-    cp = ord(ch)
-    if ch == "\r":
-        return _CR
-    if ch == "\n":
-        return _LF
-    if ch == _ZWJ_CHAR:
-        return _ZWJ
-    if _is_regional_indicator(cp):
-        return _RI
-    # Skin tones, emoji tags, ZWNJ and the halfwidth kana voicing marks are Extend even
-    # though their general category alone would say otherwise.
-    if _is_emoji_modifier(cp) or 0xE0020 <= cp <= 0xE007F or cp in (0x200C, 0xFF9E, 0xFF9F):
-        return _EXTEND
-    if cp in _PREPEND_CPS:
-        return _PREPEND
-    if 0x1100 <= cp <= 0x115F or 0xA960 <= cp <= 0xA97C:
-        return _L
-    if 0x1160 <= cp <= 0x11A7 or 0xD7B0 <= cp <= 0xD7C6:
-        return _V
-    if 0x11A8 <= cp <= 0x11FF or 0xD7CB <= cp <= 0xD7FB:
-        return _T
-    if 0xAC00 <= cp <= 0xD7A3:
-        return _LV if (cp - 0xAC00) % 28 == 0 else _LVT
-    category = unicodedata.category(ch)
-    if category in ("Mn", "Me"):
-        return _EXTEND
-    if category == "Mc" or cp in (0x0E33, 0x0EB3):
-        return _SPACING
-    if category in ("Cc", "Cf", "Zl", "Zp", "Cs"):
-        return _CONTROL
-    if _is_pictographic(cp):
-        return _PICT
-    return _OTHER
-
-
-def _joins(prev: int, cur: int, pict_zwj: bool, ri_run: int) -> bool:
-    """True when there is no cluster boundary between two adjacent code points."""
-    if prev == _CR and cur == _LF:  # GB3
-        return True
-    if prev in (_CONTROL, _CR, _LF) or cur in (_CONTROL, _CR, _LF):  # GB4, GB5
-        return False
-    if prev == _L and cur in (_L, _V, _LV, _LVT):  # GB6
-        return True
-    if prev in (_LV, _V) and cur in (_V, _T):  # GB7
-        return True
-    if prev in (_LVT, _T) and cur == _T:  # GB8
-        return True
-    if cur in (_EXTEND, _ZWJ, _SPACING) or prev == _PREPEND:  # GB9, GB9a, GB9b
-        return True
-    if prev == _ZWJ and cur == _PICT and pict_zwj:  # GB11
-        return True
-    return prev == _RI and cur == _RI and ri_run % 2 == 1  # GB12, GB13
+_GRAPHEME_RE = regex.compile(r"\X")
 
 
 def iter_graphemes(text: str) -> Iterator[str]:
     """Yield the extended grapheme clusters of ``text`` (what a reader sees as one
     character: an emoji sequence, a letter with its accents, a flag, a Hangul syllable)."""
-    start = 0
-    prev = -1
-    in_pict = False  # inside "ExtPict Extend*"
-    pict_zwj = False  # the previous code point is a ZWJ that follows "ExtPict Extend*"
-    ri_run = 0
-    for i, ch in enumerate(text):
-        cur = _gcb(ch)
-        if i and not _joins(prev, cur, pict_zwj, ri_run):
-            yield text[start:i]
-            start = i
-        pict_zwj = cur == _ZWJ and in_pict
-        in_pict = cur == _PICT or (in_pict and cur == _EXTEND)
-        ri_run = ri_run + 1 if cur == _RI else 0
-        prev = cur
-    if text:
-        yield text[start:]
+    for match in _GRAPHEME_RE.finditer(text):
+        yield match.group()
 
 
 def grapheme_count(text: str) -> int:
     if text.isascii():  # fast path: in ASCII only CR LF joins
         return len(text) - text.count("\r\n")
-    return sum(1 for _ in iter_graphemes(text))
+    return len(_GRAPHEME_RE.findall(text))
 
 
 # --------------------------------------------------------------------------------------
 # URL detection. X and Mastodon charge a flat 23 per URL, and the splitter must never cut
-# one in two. Modelled loosely on twitter-text's rules: it matters most not to see URLs
-# that are not there (that would under-count), so bare domains are only taken when the
-# top-level domain is a well-known generic one, or a country code after two labels or
-# with a path after it.
+# one in two. twitter-text-parser implements twitter-text's extractor (its TLD lists,
+# CJK boundaries, invalid hosts, t.co slugs) and passes its published conformance cases,
+# which our own regular expressions did not.
 # --------------------------------------------------------------------------------------
 
 URL_COST = 23
 
-_GENERIC_TLDS = (
-    "com|net|org|edu|gov|mil|int|info|biz|name|pro|mobi|app|dev|page|blog|shop|store|"
-    "online|site|tech|cloud|xyz|top|club|news|live|link|email|help|support|io|ai|co|tv"
-)
-_ASCII_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_SCHEME_URL_RE = re.compile(r"(?<![\w@$#])https?://[^\s<>\"]+", re.IGNORECASE)
-_BARE_URL_RE = re.compile(
-    rf"(?<![\w@$#.\-/:])((?:{_ASCII_LABEL}\.)+)({_GENERIC_TLDS}|[a-z]{{2}})(?![\w-])"
-    r"(?::\d{1,5})?(/[^\s<>\"]*)?",
-    re.IGNORECASE,
-)
-# A host after the scheme: dotted labels ending in an alphabetic TLD or a punycode one.
-_SCHEME_HOST_RE = re.compile(
-    r"https?://(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)(?::\d{1,5})?"
-    r"(?:[/?#]|$)",
-    re.IGNORECASE,
-)
-_TRAILING_PUNCT = frozenset(".,:;!?'\"*\u2019\u201d\u2026")
-_CLOSERS = {")": "(", "]": "[", "}": "{"}
-
-
-def _trim_url(url: str) -> str:
-    # Punctuation that ends a sentence is not part of the link, but a closing bracket that
-    # balances one inside the link is (Wikipedia-style paths).
-    while url:
-        last = url[-1]
-        unbalanced = last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last)
-        if last not in _TRAILING_PUNCT and not unbalanced:
-            break
-        url = url[:-1]
-    return url
-
 
 def url_spans(text: str, *, bare_domains: bool = True) -> list[tuple[int, int]]:
-    """Start/end offsets of the URLs in ``text``, in order, not overlapping."""
+    """Start/end offsets of the URLs in ``text``, in order, not overlapping. Without
+    ``bare_domains`` only links with an http(s) scheme count (Mastodon's rule)."""
+    if "." not in text:  # every URL has a dot in its host
+        return []
     spans: list[tuple[int, int]] = []
-    for m in _SCHEME_URL_RE.finditer(text):
-        url = _trim_url(m.group())
-        if _SCHEME_HOST_RE.match(url):
-            spans.append((m.start(), m.start() + len(url)))
-    if bare_domains:
-        for m in _BARE_URL_RE.finditer(text):
-            labels, tld, path = m.group(1), m.group(2), m.group(3)
-            # A single label before a country code ("file.py", "readme.md") is far more
-            # often not a link; twitter-text only links it when a path follows.
-            short_cc = len(tld) == 2 and labels.count(".") == 1 and tld.lower() not in ("co", "tv")
-            if short_cc and (not path or len(path) < 2):
-                continue
-            end = m.start() + len(_trim_url(m.group()))
-            if not any(s < end and m.start() < e for s, e in spans):
-                spans.append((m.start(), end))
-        spans.sort()
+    for found in extract_urls_with_indices(text):
+        start, end = found["indices"]
+        if bare_domains or found["url"].lower().startswith(("http://", "https://")):
+            spans.append((int(start), int(end)))
     return spans
 
 
@@ -235,53 +72,14 @@ def url_spans(text: str, *, bare_domains: bool = True) -> list[tuple[int, int]]:
 # Counters, one per way a network measures.
 # --------------------------------------------------------------------------------------
 
-_X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-
-
-def _x_code_point_weight(ch: str) -> int:
-    cp = ord(ch)
-    return 1 if any(lo <= cp <= hi for lo, hi in _X_LIGHT_RANGES) else 2
-
-
-def _is_emoji_sequence(cluster: str) -> bool:
-    """A multi-code-point cluster that X charges as one emoji (weight 2)."""
-    if len(cluster) < 2:
-        return False  # a lone emoji already weighs 2 by its code point
-    first = ord(cluster[0])
-    if _is_regional_indicator(first):
-        return True
-    if _KEYCAP in cluster and cluster[0] in "0123456789#*":
-        return True
-    # A pictograph only becomes an emoji sequence with an emoji-only companion; a bare
-    # "\u00a9" followed by an accent stays text and is weighed code point by code point.
-    has_emoji_part = any(
-        ch in (_VS16, _ZWJ_CHAR) or _is_emoji_modifier(ord(ch)) or 0xE0020 <= ord(ch) <= 0xE007F
-        for ch in cluster
-    )
-    return has_emoji_part and any(_is_pictographic(ord(ch)) for ch in cluster)
-
-
-def _x_weigh_plain(text: str) -> int:
-    if text.isascii():  # fast path: every ASCII code point weighs 1
-        return len(text)
-    total = 0
-    for cluster in iter_graphemes(text):
-        if _is_emoji_sequence(cluster):
-            total += 2
-        else:
-            total += sum(_x_code_point_weight(ch) for ch in cluster)
-    return total
-
 
 def x_weighted_length(text: str) -> int:
-    """twitter-text v3 weighted length (NFC, URLs 23, emoji sequences 2, CJK 2)."""
-    text = unicodedata.normalize("NFC", text)
-    total = 0
-    pos = 0
-    for start, end in url_spans(text):
-        total += _x_weigh_plain(text[pos:start]) + URL_COST
-        pos = end
-    return total + _x_weigh_plain(text[pos:])
+    """X's weighted length (twitter-text v3: NFC, each URL 23, emoji sequences 2, CJK 2),
+    from twitter-text-parser, which passes twitter-text's published conformance cases
+    (tests/domain/test_twitter_text_conformance.py)."""
+    if text.isascii() and "." not in text:  # fast path: no URL possible, every code point 1
+        return len(text)
+    return int(parse_tweet(text).weightedLength)
 
 
 # Mastodon counts a remote mention "@user@host" as the local part "@user".

@@ -7,10 +7,11 @@ import base64
 import hashlib
 import json
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import regex
 
 from socialdesk.emulators.bluesky_chat import ChatState
 
@@ -35,36 +36,13 @@ def _parse_datetime(value: object) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
+_GRAPHEME = regex.compile(r"\X")
+
+
 def grapheme_count(text: str) -> int:
-    """Approximate extended grapheme clusters: combining marks, variation selectors,
-    skin tones, tags and ZWJ sequences join the previous cluster; flags are pairs."""
-    count = 0
-    after_zwj = False
-    open_flag = False
-    previous = ""
-    for ch in text:
-        cp = ord(ch)
-        extends = (
-            unicodedata.category(ch) in ("Mn", "Me", "Mc")
-            or 0xFE00 <= cp <= 0xFE0F
-            or 0x1F3FB <= cp <= 0x1F3FF
-            or 0xE0020 <= cp <= 0xE007F
-            or cp == 0x200D
-            or (ch == "\n" and previous == "\r")
-        )
-        previous = ch
-        if count and (extends or after_zwj):
-            after_zwj = cp == 0x200D
-            continue
-        after_zwj = False
-        if 0x1F1E6 <= cp <= 0x1F1FF:
-            open_flag = not open_flag
-            if not open_flag:
-                continue
-        else:
-            open_flag = False
-        count += 1
-    return count
+    """Extended grapheme clusters, as Bluesky's Intl.Segmenter counts them (the `regex`
+    module's \\X follows current Unicode)."""
+    return len(_GRAPHEME.findall(text))
 
 
 def _fake_cid(payload: object) -> str:

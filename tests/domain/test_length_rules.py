@@ -42,7 +42,8 @@ HANGUL_JAMO = "\u1100\u1161\u11a8"  # one syllable spelled as L V T jamo
         (FLAG_FR, Platform.X, 2),
         (KEYCAP_1, Platform.X, 2),
         (SCOTLAND, Platform.X, 2),
-        ("\u00a9", Platform.X, 1),  # text-style copyright sign stays a light character
+        # twitter-text-parser weighs a bare copyright sign as an emoji; erring long is safe.
+        ("\u00a9", Platform.X, 2),
         ("\u00a9\ufe0f", Platform.X, 2),  # emoji-style copyright sign is an emoji
         (CJK, Platform.X, 6),
         (HANGUL, Platform.X, 6),
@@ -53,9 +54,10 @@ HANGUL_JAMO = "\u1100\u1161\u11a8"  # one syllable spelled as L V T jamo
         ("example.com/path/to/page", Platform.X, 23),
         ("see www.example.co.uk.", Platform.X, 4 + 23 + 1),
         ("http://x.co/abc.", Platform.X, 24),
-        ("https://" + "a" * 300 + ".com/", Platform.X, 23),
+        # A host label over 63 characters is no URL (twitter-text conformance): plain text.
+        ("https://" + "a" * 300 + ".com/", Platform.X, 313),
         ("mail me@example.com", Platform.X, 19),  # e-mail addresses are not links
-        ("see file.py", Platform.X, 11),  # country-code TLD without a path
+        ("see file.py", Platform.X, 27),  # twitter-text links a ccTLD domain ("foo.jp")
         ("bit.ly/abc", Platform.X, 23),
         ("https://localhost", Platform.X, 17),
         # Mastodon: code points; only http(s) URLs are 23; remote mentions shortened.
@@ -108,7 +110,7 @@ def test_instagram_dm_counts_utf8_bytes(text: str, expected: int) -> None:
         (FLAG_FR * 3, [FLAG_FR] * 3),
         (FLAG_FR + "\U0001f1eb", [FLAG_FR, "\U0001f1eb"]),  # an odd regional indicator
         (f"{KEYCAP_1}{THUMB_MEDIUM}", [KEYCAP_1, THUMB_MEDIUM]),
-        ("\u0915\u094d\u0937", ["\u0915\u094d", "\u0937"]),  # no GB9c: errs long
+        ("\u0915\u094d\u0937", ["\u0915\u094d\u0937"]),  # GB9c: an Indic conjunct is one
         ("x\u200d" + THUMB, ["x\u200d", THUMB]),  # ZWJ joins only after a pictograph
         ("", []),
     ],
@@ -125,7 +127,7 @@ def test_grapheme_segmentation(text: str, clusters: list[str]) -> None:
         ("(see https://en.wikipedia.org/wiki/Foo_(bar))", ["https://en.wikipedia.org/wiki/Foo_(bar)"]),
         ("example.com and example.org/x.", ["example.com", "example.org/x"]),
         ("user@example.com", []),
-        ("readme.md or e.g. this", []),
+        ("readme.md or e.g. this", ["readme.md"]),  # .md is a ccTLD, as X sees it
         ("https://example.com/path", ["https://example.com/path"]),
     ],
 )  # fmt: skip
