@@ -23,7 +23,7 @@ from socialdesk.domain.enums import Direction, TicketEventKind, TicketStatus
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.pipeline import message_changes
 from socialdesk.pipeline.identities import IdentityKey, chunks, resolve_contacts
-from socialdesk.pipeline.threading import ThreadIndex, load_thread_index
+from socialdesk.pipeline.thread_matching import ThreadIndex, load_thread_index
 from socialdesk.pipeline.ticket_state import (
     MUTABLE_COLUMNS,
     PendingEvent,
