@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Create the virtualenv, migrate a SQLite database, load the real demo data, serve on :8000.
+## Create the virtualenv, migrate a SQLite database, load the real demo data, serve on :8000
+## (or another port: make demo PORT=8123; HOST=0.0.0.0 to listen beyond this machine).
 demo: $(STAMP)
-	$(BIN)/socialdesk demo
+	$(BIN)/socialdesk demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 ## Lint, type-check, then the whole suite on SQLite and on PostgreSQL.
 test: $(STAMP) lint

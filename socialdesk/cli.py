@@ -28,7 +28,7 @@ DEFAULT_DEMO_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -150,23 +150,46 @@ def replay(
         console.print(f"[red]failed:[/] {error}")
 
 
+HostOption = Annotated[
+    str | None,
+    typer.Option(help="address to listen on [default: SOCIALDESK_HOST or 127.0.0.1]"),
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=65535, help="port to listen on [default: SOCIALDESK_PORT or 8000]"),
+]
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail now, with the fix in the message, rather than after minutes of loading."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # The same option uvicorn sets, so a port in TIME_WAIT is not called taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise fail(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}): stop what uses the "
+                f"port, or choose another one: --port {port + 1} (make demo PORT={port + 1}, "
+                f"or SOCIALDESK_PORT={port + 1})"
+            ) from exc
+
+
 @app.command()
-def serve(
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
-) -> None:
-    """Serve the API and the inbox."""
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the API and the inbox (and the background workers, unless
+    SOCIALDESK_RUN_WORKERS=false)."""
     import uvicorn
 
     from socialdesk.web.app import create_app
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-    )
+    host, port = host or settings.host, port or settings.port
+    _check_port_free(host, port)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -346,8 +369,13 @@ def import_spool(
 def demo(
     data_dir: Annotated[Path, typer.Option(help="the shared data folder")] = DEFAULT_DEMO_DATA,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
     """Migrate, load the real demo data, create demo users, and serve."""
+    settings = get_settings()
+    if serve_after:
+        _check_port_free(host or settings.host, port or settings.port)
     from socialdesk.actions.admin import create_user
     from socialdesk.domain.enums import Role
     from socialdesk.store.models import User
@@ -376,7 +404,7 @@ def demo(
         "demo users: admin@example.com, lead@example.com, agent@example.com; password 'socialdesk'"
     )
     if serve_after:
-        serve()
+        serve(host=host, port=port)
 
 
 def _demo_service_levels(session: Session) -> None:
@@ -498,5 +526,30 @@ def bench_sla(
     )
 
 
+def main() -> None:
+    """The `socialdesk` command. A mistake in the configuration is one clear line and
+    exit code 2, not a traceback (exit codes: README.md)."""
+    from pydantic import ValidationError
+
+    from socialdesk.store.db import DatabaseUrlError
+
+    try:
+        app()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "SOCIALDESK_" + "_".join(str(part) for part in error["loc"]).upper()
+            console.print(
+                f"[bold red]error:[/] {name}={error.get('input')!r}: {error['msg']}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        sys.exit(2)
+    except DatabaseUrlError as exc:
+        console.print(
+            f"[bold red]error:[/] SOCIALDESK_DATABASE_URL: {exc}", highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -13,16 +13,34 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialdesk.store.inbox_spool import InboxSpool
 
 
+class DatabaseUrlError(ValueError):
+    """A database URL the desk cannot use; the message says what to write instead."""
+
+
+_URL_HINT = "use sqlite:///path/to/socialdesk.db or postgresql://user@host:5432/dbname"
+
+
 def normalize_url(url: str) -> str:
-    """Accept the URLs people paste (``postgresql://``, ``postgres://``) and pick psycopg 3."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
+    """Accept the URLs people paste (``postgresql://``, ``postgres://``) and pick psycopg 3;
+    refuse anything else with a one-line reason (SQLite and PostgreSQL are supported)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"not a database URL: {url!r}; {_URL_HINT}") from exc
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite" or driver not in ("", "pysqlite"):
+        raise DatabaseUrlError(
+            f"unsupported database {parsed.drivername!r} (socialdesk runs on SQLite and "
+            f"on PostgreSQL through psycopg 3); {_URL_HINT}"
+        )
     return parsed.render_as_string(hide_password=False)
 
 

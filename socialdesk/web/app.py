@@ -35,6 +35,7 @@ from socialdesk.web.api import (
     tickets,
 )
 from socialdesk.web.api import notify_outbox as notify_api
+from socialdesk.web.api_docs import install_api_docs
 from socialdesk.web.errors import install_error_handlers
 from socialdesk.web.raw_inbox import RawInbox
 
@@ -71,7 +72,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         description="Social customer service desk: X, Meta, Mastodon, Bluesky and e-mail.",
         openapi_url="/openapi.json",
+        docs_url=None,  # /docs and /redoc from local files: web/api_docs.py
+        redoc_url=None,
     )
+    install_api_docs(app)
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     install_error_handlers(app)
