@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, audit
+from socialdesk.actions.recording import ActionError, audit, audit_user
 from socialdesk.actions.tickets import assign
 from socialdesk.auth.passwords import hash_password
 from socialdesk.auth.secret_box import decrypt_secrets, encrypt_secrets
@@ -284,15 +284,7 @@ def change_role(session: Session, actor: User | None, user: User, role: Role) ->
     if user.role == Role.ADMIN and user.is_active and not _other_active_admins(session, user):
         raise ActionError("the last active admin cannot lose the admin role", 409)
     before, user.role = user.role, str(role)
-    audit(
-        session,
-        actor,
-        "user.role_changed",
-        "user",
-        user.id,
-        None,
-        {"from": before, "to": user.role},
-    )
+    audit_user(session, actor, "user.role_changed", user, {"from": before, "to": user.role})
     return user
 
 
@@ -332,13 +324,11 @@ def set_user_active(
         if not active:
             session.execute(delete(WebSession).where(WebSession.user_id == user.id))
             session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-        audit(
+        audit_user(
             session,
             actor,
             "user.activated" if active else "user.deactivated",
-            "user",
-            user.id,
-            None,
+            user,
             {"email": user.email},
         )
     if unassign:

@@ -1,25 +1,32 @@
-"""Inbox writes: canned responses, posting rights, and the approval queue.
+"""Inbox writes: the one door every agent reply goes through, canned responses,
+posting rights, and the approval queue.
 
-A user who may not post on a ticket's channel account drafts instead; the draft waits
-for a lead, who approves it (possibly edited: it then goes out through ``reply`` as the
-drafting agent's message), or rejects it with a note.
+``send_reply`` holds the rules a reply must pass, whichever door it came through (API,
+conversation page): a user who may not post on the ticket's channel account drafts
+instead; a second public reply within ``SECOND_REPLY_WINDOW`` needs ``confirm``. The
+draft waits for a lead, who approves it (possibly edited: it then goes out through
+``reply`` as the drafting agent's message; a public reply sent since the draft was
+written asks the lead to confirm), or rejects it with a note.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, audit
-from socialdesk.actions.tickets import reply, require_writer, set_status
-from socialdesk.domain.enums import Role, TicketStatus, Visibility
+from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
+from socialdesk.actions.tickets import EmailRoute, reply, require_writer, set_status
+from socialdesk.domain.enums import DeliveryState, Direction, Role, TicketStatus, Visibility
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
     ApprovalDraft,
     CannedResponse,
+    ChannelAccount,
     Message,
     PostingRight,
     Ticket,
@@ -28,6 +35,12 @@ from socialdesk.store.models import (
 
 REVIEWER_ROLES = frozenset({Role.ADMIN, Role.LEAD})
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# A second public reply to the same ticket within this window asks for confirmation.
+SECOND_REPLY_WINDOW = timedelta(minutes=2)
+SECOND_REPLY = "second_reply"
+ANSWERED_SINCE_DRAFT = "answered_since_draft"
+# A scheduled (or cancelled) reply is not out there yet: it answers nobody.
+_NOT_OUT = (str(DeliveryState.SCHEDULED), str(DeliveryState.CANCELLED))
 
 
 def may_post(session: Session, user: User, channel_account_id: int | None) -> bool:
@@ -40,6 +53,118 @@ def may_post(session: Session, user: User, channel_account_id: int | None) -> bo
         return True
     right = session.get(PostingRight, (user.id, channel_account_id))
     return right is None or right.can_post
+
+
+def _public_replies(session: Session, ticket_id: int, since: datetime, limit: int) -> list[Message]:
+    """Public replies on the ticket stored since ``since`` (by anyone), newest first."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.ticket_id == ticket_id,
+                Message.direction == str(Direction.OUTBOUND),
+                Message.visibility == str(Visibility.PUBLIC),
+                Message.created_at >= since,
+                Message.delivery_state.not_in(_NOT_OUT),
+            )
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recent_public_reply(session: Session, ticket_id: int, client_key: str | None) -> Message | None:
+    """A public reply stored on the ticket (by anyone) within the window, other than
+    the one this very request already stored (a retried submit carries its key)."""
+    for message in _public_replies(session, ticket_id, utcnow() - SECOND_REPLY_WINDOW, 5):
+        if not client_key or message.meta.get("client_key") != client_key:
+            return message
+    return None
+
+
+def answered_since(session: Session, draft: ApprovalDraft) -> list[Message]:
+    """Public replies sent on the draft's ticket after the draft was written, oldest
+    first (none matter for a private draft: it answers nobody in public)."""
+    if draft.visibility != Visibility.PUBLIC:
+        return []
+    found = _public_replies(session, draft.ticket_id, draft.created_at, 20)
+    return [m for m in reversed(found) if m.id != draft.message_id]
+
+
+def _brief(message: Message) -> dict[str, object]:
+    return {
+        "id": message.id,
+        "author_name": message.author_name,
+        "body": message.body[:500],
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    """What a reply became: a message on its way out, or a draft awaiting approval."""
+
+    message: Message | None = None
+    draft: ApprovalDraft | None = None
+
+
+def send_reply(
+    session: Session,
+    ticket: Ticket,
+    actor: User,
+    body: str,
+    *,
+    visibility: Visibility = Visibility.PUBLIC,
+    status_after: TicketStatus | None = TicketStatus.PENDING,
+    solve: bool = False,
+    client_key: str | None = None,
+    send_at: datetime | None = None,
+    via_email: EmailRoute | None = None,
+    confirm: bool = False,
+) -> ReplyOutcome:
+    """An agent's reply through any door, with its rules.
+
+    Without posting rights on the account it goes out through, the reply becomes an
+    approval draft (it cannot be scheduled). A public reply sent now while another
+    public reply went out on the ticket within ``SECOND_REPLY_WINDOW`` raises
+    ``NeedsConfirmation`` (code ``second_reply``) unless ``confirm``. ``solve``:
+    solved after the reply (or after approval).
+    """
+    require_writer(actor)
+    if not body.strip():
+        raise ActionError("a reply needs a body")
+    account_id = via_email.account_id if via_email else ticket.channel_account_id
+    allowed = may_post(session, actor, account_id)
+    if send_at is not None and not allowed:
+        raise ActionError("replies that need a lead's approval cannot be scheduled", 422)
+    public = via_email is None and visibility == Visibility.PUBLIC
+    if public and send_at is None and not confirm:
+        earlier = recent_public_reply(session, ticket.id, client_key)
+        if earlier is not None:
+            raise NeedsConfirmation(
+                f"{earlier.author_name or 'someone'} replied in public on this ticket "
+                f"{_ago(earlier.created_at)}; send again with confirm to post a second reply",
+                SECOND_REPLY,
+                {"earlier": _brief(earlier)},
+            )
+    if not allowed:
+        draft = submit_for_approval(
+            session, ticket, actor, body, visibility=visibility,
+            solve_after=solve or status_after == TicketStatus.SOLVED,
+        )  # fmt: skip
+        return ReplyOutcome(draft=draft)
+    message = reply(
+        session, ticket, actor, body, visibility=visibility, status_after=status_after,
+        client_key=client_key, send_at=send_at, via_email=via_email,
+    )  # fmt: skip
+    if solve and send_at is None:
+        set_status(session, ticket, actor, TicketStatus.SOLVED)
+    return ReplyOutcome(message=message)
+
+
+def _ago(moment: datetime) -> str:
+    seconds = max(0, int((utcnow() - moment).total_seconds()))
+    return f"{seconds} seconds ago" if seconds < 120 else f"{seconds // 60} minutes ago"
 
 
 def set_posting_right(
@@ -56,13 +181,16 @@ def set_posting_right(
         return
     else:
         right.can_post = can_post
+    account = session.get(ChannelAccount, channel_account_id)
+    if account is None:
+        raise ActionError(f"channel account {channel_account_id} not found", 404)
     audit(
         session,
         actor,
         "posting_right.changed",
         "user",
         user.id,
-        None,
+        account.workspace_id,
         {"channel_account_id": channel_account_id, "can_post": can_post},
     )
 
@@ -172,23 +300,44 @@ def submit_for_approval(
 
 
 def _review(session: Session, draft: ApprovalDraft, reviewer: User) -> Ticket:
-    if reviewer.role not in REVIEWER_ROLES:
-        raise ActionError("only leads and admins review drafts", 403)
+    require_role(reviewer, REVIEWER_ROLES, "only leads and admins review drafts")
     if draft.state != "pending":
         raise ActionError(f"this draft was already {draft.state}", 409)
     ticket = session.get(Ticket, draft.ticket_id)
     if ticket is None:
         raise ActionError("the draft's ticket no longer exists", 404)
-    draft.reviewer_user_id = reviewer.id
-    draft.reviewed_at = utcnow()
     return ticket
 
 
+def _mark_reviewed(draft: ApprovalDraft, reviewer: User) -> None:
+    draft.reviewer_user_id = reviewer.id
+    draft.reviewed_at = utcnow()
+
+
 def approve_draft(
-    session: Session, draft: ApprovalDraft, reviewer: User, *, body: str | None = None
+    session: Session,
+    draft: ApprovalDraft,
+    reviewer: User,
+    *,
+    body: str | None = None,
+    confirm: bool = False,
 ) -> Message:
-    """Send the draft (or the reviewer's edit of it) as the drafting agent's reply."""
+    """Send the draft (or the reviewer's edit of it) as the drafting agent's reply.
+
+    The thread is checked again now: a public reply sent since the draft was written
+    raises ``NeedsConfirmation`` (code ``answered_since_draft``, the replies in its
+    details) unless ``confirm``, so a colleague's answer is not followed by a second."""
     ticket = _review(session, draft, reviewer)
+    if not confirm:
+        since = answered_since(session, draft)
+        if since:
+            raise NeedsConfirmation(
+                f"{since[-1].author_name or 'someone'} already replied in public since this "
+                "draft was written; approve again with confirm to send it as well",
+                ANSWERED_SINCE_DRAFT,
+                {"replies": [_brief(m) for m in since]},
+            )
+    _mark_reviewed(draft, reviewer)
     edited = body is not None and body.strip() != draft.body
     if body is not None and body.strip():
         draft.body = body.strip()
@@ -223,6 +372,7 @@ def approve_draft(
 
 def reject_draft(session: Session, draft: ApprovalDraft, reviewer: User, note: str = "") -> None:
     ticket = _review(session, draft, reviewer)
+    _mark_reviewed(draft, reviewer)
     draft.state = "rejected"
     draft.review_note = note.strip() or None
     audit(

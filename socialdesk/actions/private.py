@@ -17,8 +17,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, record_ticket_change
-from socialdesk.actions.tickets import reply
+from socialdesk.actions.inbox import may_post
+from socialdesk.actions.recording import ActionError, RoleRefused, record_ticket_change
+from socialdesk.actions.tickets import reply, require_writer
 from socialdesk.domain.enums import (
     DeliveryState,
     Direction,
@@ -102,6 +103,10 @@ def move_to_private(
 ) -> Message:
     if mode not in ("invite", "dm"):
         raise ActionError("mode must be 'invite' (public line asking for a DM) or 'dm'", 422)
+    require_writer(actor)
+    if not may_post(session, actor, ticket.channel_account_id):
+        # An invitation or a DM cannot wait for approval the way a reply does.
+        raise RoleRefused("you may not post on this account")
     if mode == "dm":
         if ticket.platform not in DIRECT_DM_PLATFORMS:
             raise ActionError(

@@ -1,6 +1,8 @@
 """Saved inbox filters: an agent names the inbox's current filter set (its query
 string) and finds it again in the sidebar, with a live count. Private to the owner or
-shared with the workspace; only the owner renames or deletes one."""
+shared with the workspace; only the owner renames one, the owner or an admin (a shared
+one) deletes it. A filter is run once when saved, so one that cannot run is refused
+then instead of breaking the sidebar of everyone it is shared with."""
 
 from __future__ import annotations
 
@@ -8,14 +10,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, audit
+from socialdesk.actions.recording import ActionError, RoleRefused, audit
 from socialdesk.actions.tickets import require_writer
-from socialdesk.domain.enums import Platform
+from socialdesk.domain.enums import UNSOLVED_STATUSES, Platform, Role, TicketStatus
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import SavedFilter, User
+from socialdesk.store.repos.tickets import TicketFilter, list_tickets
 
 # The inbox's query-string filters (web/pages/inbox.py); a saved filter is a subset.
 FILTER_VIEWS = ("unassigned", "mine", "open", "pending", "solved", "at_risk")
@@ -24,6 +28,8 @@ FILTER_KEYS = ("view", "channel", "account", "team", "tag", "sort", "q")
 MAX_NAME = 80
 MAX_Q = 200
 MAX_TAG = 80
+# Ids are database integers: a larger number cannot be compared on every backend.
+MAX_ID = 2**31 - 1
 
 
 def clean_filter_query(raw: Mapping[str, Any]) -> dict[str, str | int]:
@@ -39,6 +45,8 @@ def clean_filter_query(raw: Mapping[str, Any]) -> dict[str, str | int]:
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         text = str(value).strip()
+        if any(ord(c) < 32 for c in text):
+            raise ValueError(f"{key} contains a control character")
         if key == "view":
             if text not in FILTER_VIEWS:
                 raise ValueError(f"unknown view {text!r}; use {', '.join(FILTER_VIEWS)}")
@@ -54,8 +62,10 @@ def clean_filter_query(raw: Mapping[str, Any]) -> dict[str, str | int]:
                 raise ValueError(f"unknown channel {text!r}")
             out[key] = text
         elif key in ("account", "team"):
-            if isinstance(value, bool) or not text.isdigit():
+            if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
                 raise ValueError(f"{key} must be an id")
+            if not 0 < int(text) <= MAX_ID:
+                raise ValueError(f"{key} must be an id from 1 to {MAX_ID}")
             out[key] = int(text)
         elif key == "tag":
             if len(text) > MAX_TAG:
@@ -93,6 +103,41 @@ def visible_filters(
     )
 
 
+def ticket_filter(
+    query: Mapping[str, Any], user_id: int, workspace_ids: Sequence[int]
+) -> TicketFilter:
+    """The ticket filter a stored query stands for, for this user ("mine" is the
+    viewer's own tickets, also in a shared filter)."""
+    view = str(query.get("view", "open"))
+    statuses = {str(s) for s in UNSOLVED_STATUSES}
+    if view == "pending":
+        statuses = {str(TicketStatus.PENDING)}
+    elif view == "solved":
+        statuses = {str(TicketStatus.SOLVED)}
+    tag, q = query.get("tag"), query.get("q")
+    return TicketFilter(
+        workspace_ids=list(workspace_ids),
+        statuses=statuses,
+        platforms={str(query["channel"])} if query.get("channel") else None,
+        account_id=query.get("account"),
+        team_id=query.get("team"),
+        assignee_id=user_id if view == "mine" else None,
+        unassigned=view == "unassigned",
+        tag=str(tag).strip().lower() if tag and str(tag).strip() else None,
+        q=str(q).strip() if q and str(q).strip() else None,
+    )
+
+
+def check_runs(session: Session, user_id: int, workspace_id: int, query: Mapping[str, Any]) -> None:
+    """Run the filter once (one row, inside a savepoint so a failure leaves the
+    transaction usable); ``ActionError`` 422 when the database cannot run it."""
+    try:
+        with session.begin_nested():
+            list_tickets(session, ticket_filter(query, user_id, [workspace_id]), limit=1)
+    except (SQLAlchemyError, ValueError, OverflowError) as exc:
+        raise ActionError(f"this filter cannot run: {type(exc).__name__}", 422) from exc
+
+
 def _announce(session: Session, saved: SavedFilter) -> None:
     queue_live_event(
         session,
@@ -115,6 +160,7 @@ def save_filter(
     except ValueError as exc:
         raise ActionError(str(exc), 422) from exc
     title = _clean_name(name)
+    check_runs(session, actor.id, workspace_id, cleaned)
     clash = session.scalar(
         select(SavedFilter.id).where(
             SavedFilter.workspace_id == workspace_id,
@@ -143,8 +189,9 @@ def save_filter(
 
 
 def _own(actor: User, saved: SavedFilter) -> None:
+    require_writer(actor)
     if saved.user_id != actor.id:
-        raise ActionError("only the person who saved a filter can change or delete it", 403)
+        raise RoleRefused("only the person who saved a filter can change it")
 
 
 def rename_filter(
@@ -165,7 +212,10 @@ def rename_filter(
 
 
 def delete_filter(session: Session, actor: User, saved: SavedFilter) -> None:
-    _own(actor, saved)
+    """The owner deletes their filter; an admin also any shared one (one that broke,
+    or that nobody wants, must not outlive a person who left)."""
+    if not (saved.shared and actor.role == Role.ADMIN):
+        _own(actor, saved)
     audit(
         session, actor, "saved_filter.deleted", "saved_filter", saved.id, saved.workspace_id,
         {"name": saved.name, "query": saved.query},

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.mentions import notify_mentions
-from socialdesk.actions.recording import ActionError, record_ticket_change
+from socialdesk.actions.recording import ActionError, record_ticket_change, require_role
 from socialdesk.delivery.outbox import enqueue
 from socialdesk.domain.enums import (
     AccountStatus,
@@ -120,8 +120,8 @@ def email_route_to(session: Session, ticket: Ticket, address: str | None) -> Ema
 
 
 def require_writer(actor: User) -> None:
-    if actor.role not in WRITE_ROLES:
-        raise ActionError("your role can read tickets but not change them", 403)
+    """Viewers read only: every write action starts here."""
+    require_role(actor, WRITE_ROLES, "your role can read tickets but not change them")
 
 
 def reply(

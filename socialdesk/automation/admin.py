@@ -6,10 +6,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, audit
+from socialdesk.actions.recording import ActionError, audit, require_role
 from socialdesk.automation.rules import validate_rule
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import AutomationRule, Team, User
+
+_RULES_REFUSED = "only admins change automation rules"
 
 
 def _check_targets(session: Session, workspace_id: int, actions: list[Any]) -> None:
@@ -39,6 +41,7 @@ def save_rule(
     rule: AutomationRule | None = None,
 ) -> AutomationRule:
     """Create a rule, or replace the definition of ``rule``."""
+    require_role(actor, ("admin",), _RULES_REFUSED)
     try:
         event, conditions, actions = validate_rule(event, conditions, actions)
     except ValueError as exc:
@@ -66,6 +69,7 @@ def save_rule(
 
 
 def delete_rule(session: Session, actor: User | None, rule: AutomationRule) -> None:
+    require_role(actor, ("admin",), _RULES_REFUSED)
     audit(
         session,
         actor,
@@ -82,6 +86,7 @@ def set_rule_enabled(
     session: Session, actor: User | None, rule: AutomationRule, enabled: bool
 ) -> AutomationRule:
     """Switch a rule on or off without touching its definition."""
+    require_role(actor, ("admin",), _RULES_REFUSED)
     if rule.enabled != enabled:
         rule.enabled = enabled
         rule.updated_at = utcnow()

@@ -7,6 +7,7 @@ import re
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, record_ticket_change
+from socialdesk.actions.tickets import require_writer
 from socialdesk.domain.enums import TicketEventKind
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import CsatResponse, Ticket, User
@@ -38,6 +39,8 @@ def record_csat(
     source: str = "api",
     message_id: int | None = None,
 ) -> CsatResponse:
+    if actor is not None:
+        require_writer(actor)  # viewers read only; a customer's answer has no actor
     if not 1 <= score <= 5:
         raise ActionError("a CSAT score is 1 to 5", 422)
     now = utcnow()

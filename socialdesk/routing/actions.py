@@ -9,12 +9,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, audit, record_ticket_change
-from socialdesk.domain.enums import TicketEventKind
+from socialdesk.actions.recording import (
+    ActionError,
+    audit,
+    audit_user,
+    record_ticket_change,
+    require_role,
+)
+from socialdesk.domain.enums import Role, TicketEventKind
 from socialdesk.routing.rules import Strategy, parse_skill, route
 from socialdesk.routing.store import OPEN, load_agents, load_teams, remember_round_robin
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Team, TeamMember, TeamRouting, Ticket, User
+
+MANAGERS = (str(Role.ADMIN), str(Role.LEAD))
+_TEAMS_REFUSED = "only admins and leads change teams"
 
 
 def configure_team(
@@ -28,6 +37,7 @@ def configure_team(
     enabled: bool | None = None,
     members: list[int] | None = None,
 ) -> TeamRouting:
+    require_role(actor, MANAGERS, _TEAMS_REFUSED)
     if skills is not None:
         try:
             team.skills = sorted({"{}:{}".format(*parse_skill(s)) for s in skills})
@@ -91,8 +101,13 @@ def set_availability(
 ) -> list[int]:
     """Change shift or capacity; going off shift hands the agent's open tickets on.
 
-    Returns the ids of reassigned tickets.
+    Returns the ids of reassigned tickets. Agents change their own; admins and leads
+    anyone's; viewers nobody's.
     """
+    if actor is not None and actor.id == agent.id:
+        require_role(actor, (*MANAGERS, Role.AGENT, Role.MARKETING), "your role is read only")
+    else:
+        require_role(actor, MANAGERS, "only admins and leads change another agent's shift")
     if max_open_tickets is not None and max_open_tickets < 0:
         raise ActionError("max_open_tickets must be 0 or more", 422)
     changes: dict[str, Any] = {}
@@ -106,7 +121,7 @@ def set_availability(
         session.flush()
         if not on_shift:
             moved = reassign_from(session, actor, agent)
-    audit(session, actor, "user.availability", "user", agent.id, None, {**changes, "moved": moved})
+    audit_user(session, actor, "user.availability", agent, {**changes, "moved": moved})
     return moved
 
 
@@ -163,6 +178,7 @@ def create_team(
     name: str,
     skills: list[str] | None = None,
 ) -> Team:
+    require_role(actor, MANAGERS, _TEAMS_REFUSED)
     name = name.strip()
     if not name:
         raise ActionError("a team needs a name", 422)
@@ -180,6 +196,7 @@ def create_team(
 
 
 def rename_team(session: Session, actor: User | None, team: Team, name: str) -> Team:
+    require_role(actor, MANAGERS, _TEAMS_REFUSED)
     name = name.strip()
     if not name:
         raise ActionError("a team needs a name", 422)
@@ -205,6 +222,7 @@ def delete_team(session: Session, actor: User | None, team: Team) -> None:
     automation rule still sends tickets to it (the rule would fail on every match)."""
     from socialdesk.store.models import AutomationRule
 
+    require_role(actor, MANAGERS, _TEAMS_REFUSED)
     for rule in session.scalars(
         select(AutomationRule).where(AutomationRule.workspace_id == team.workspace_id)
     ):

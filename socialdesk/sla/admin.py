@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, audit
+from socialdesk.actions.recording import ActionError, audit, require_role
 from socialdesk.domain.enums import Platform
 from socialdesk.sla.policies import calendar_from_config, validate_targets
 from socialdesk.store.db import utcnow
@@ -25,6 +25,8 @@ POLICY_FIELDS = (
 )
 # Workspace.settings["service_levels"] keys and their defaults.
 WORKSPACE_DEFAULTS: dict[str, Any] = {"social_cuts_line": True, "ask_after_solve": False}
+MANAGERS = ("admin", "lead")
+_POLICIES_REFUSED = "only admins and leads change SLA policies"
 
 
 def _check(values: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +57,7 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
 def create_policy(
     session: Session, actor: User | None, workspace_id: int, **values: Any
 ) -> SlaPolicy:
+    require_role(actor, MANAGERS, _POLICIES_REFUSED)
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise ActionError(f"unknown policy field {sorted(unknown)[0]!r}", 422)
@@ -78,6 +81,7 @@ def create_policy(
 def update_policy(
     session: Session, actor: User | None, policy: SlaPolicy, **values: Any
 ) -> SlaPolicy:
+    require_role(actor, MANAGERS, _POLICIES_REFUSED)
     clean = _check(values)
     if "name" in clean and clean["name"] != policy.name:
         clash = session.scalar(
@@ -95,6 +99,7 @@ def update_policy(
 
 
 def delete_policy(session: Session, actor: User | None, policy: SlaPolicy) -> None:
+    require_role(actor, MANAGERS, _POLICIES_REFUSED)
     audit(
         session,
         actor,

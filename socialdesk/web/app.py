@@ -25,6 +25,7 @@ from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
 from socialdesk.web import hooks, pages, webform
 from socialdesk.web.api import (
+    approvals,
     auth,
     channel_accounts,
     contacts,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         service_levels,
         saved_filters,
         moderation,
+        approvals,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -1,4 +1,5 @@
-"""Every error leaves as JSON ``{"error": {"status", "reason", "details"?}}``."""
+"""Every error leaves as JSON ``{"error": {"status", "reason", "code"?, "details"?}}``;
+``code`` names a refusal a client can act on (``second_reply``, ``role_refused``...)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ class ApiError(Exception):
         self.details = details
 
 
-def error_response(status_code: int, reason: str, details: Any = None) -> JSONResponse:
+def error_response(
+    status_code: int, reason: str, details: Any = None, code: str | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"status": status_code, "reason": reason}
+    if code is not None:
+        body["code"] = code
     if details is not None:
         body["details"] = details
     headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
@@ -48,7 +53,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ActionError)
     async def _action_error(_: Request, exc: ActionError) -> JSONResponse:
-        return error_response(exc.status_code, exc.message)
+        return error_response(exc.status_code, exc.message, exc.details, exc.code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,9 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from socialdesk.actions.recording import audit
 from socialdesk.domain.enums import Role
-from socialdesk.store.db import utcnow
+from socialdesk.routing import actions as routing_actions
 from socialdesk.store.models import AuditEntry, Membership, Team, User
 from socialdesk.web.api.schemas import AuditOut, TeamCreate, TeamOut, UserOut
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, require_role, workspace_ids
@@ -39,24 +38,14 @@ def teams(session: ReadSession, user: CurrentUser) -> list[Team]:
 
 @router.post("/teams", response_model=TeamOut, status_code=201)
 def create_team(body: TeamCreate, session: WriteSession, user: CurrentUser) -> Team:
-    require_role(user, Role.ADMIN, Role.LEAD)
     allowed = workspace_ids(session, user)
     workspace_id = (
         body.workspace_id if body.workspace_id is not None else (allowed[0] if allowed else None)
     )
     if workspace_id is None or workspace_id not in allowed:
         raise ApiError(403, f"you are not a member of workspace {body.workspace_id}")
-    if session.scalar(
-        select(Team).where(Team.workspace_id == workspace_id, Team.name == body.name.strip())
-    ):
-        raise ApiError(409, f"a team named {body.name!r} already exists")
-    team = Team(
-        workspace_id=workspace_id, name=body.name.strip(), skills=body.skills, created_at=utcnow()
-    )
-    session.add(team)
-    session.flush()
-    audit(session, user, "team.created", "team", team.id, workspace_id, {"name": team.name})
-    return team
+    # The same action as Settings → Teams: role, name and skills are checked there.
+    return routing_actions.create_team(session, user, workspace_id, body.name, body.skills)
 
 
 @router.get("/audit", response_model=list[AuditOut])
@@ -67,10 +56,7 @@ def audit_log(
     before_id: int | None = None,
 ) -> list[AuditEntry]:
     require_role(user, Role.ADMIN)
-    query = select(AuditEntry).where(
-        (AuditEntry.workspace_id.in_(workspace_ids(session, user)))
-        | AuditEntry.workspace_id.is_(None)
-    )
+    query = select(AuditEntry).where(AuditEntry.workspace_id.in_(workspace_ids(session, user)))
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))

@@ -1,5 +1,6 @@
 """Saved inbox filters over the API: the caller's own and the workspace's shared ones,
-each with its live ticket count; create; delete (own only)."""
+each with its live ticket count (or an ``error`` when it cannot run); create (run once
+first: one that cannot run is refused, 422); delete (own, or any shared one by an admin)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from socialdesk.web.errors import ApiError
 from socialdesk.web.pages.inbox import saved_counts
 
 router = APIRouter(prefix="/saved-filters", tags=["saved filters"])
+SKIPPED = "this filter cannot run; it is skipped (its owner or an admin can delete it)"
 
 
 class SavedFilterIn(BaseModel):
@@ -36,7 +38,9 @@ class SavedFilterOut(BaseModel):
     query: dict[str, Any]
     shared: bool
     created_at: datetime
+    # None with "error" set when the filter cannot run (it is skipped, never a 500).
     count: int | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,9 @@ def list_(session: ReadSession, user: CurrentUser) -> list[SavedFilterOut]:
     found = saved_actions.visible_filters(session, user.id, viewer.workspace_ids)
     counts = saved_counts(session, viewer, found)
     return [
-        SavedFilterOut.model_validate(s).model_copy(update={"count": counts.get(s.id, 0)})
+        SavedFilterOut.model_validate(s).model_copy(
+            update={"count": counts[s.id]} if s.id in counts else {"error": SKIPPED}
+        )
         for s in found
     ]
 

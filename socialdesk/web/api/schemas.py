@@ -139,6 +139,42 @@ class ReplyRequest(BaseModel):
     # "email": answer by e-mail (the customer's address, the workspace's e-mail account)
     # whatever network the ticket came from; unset: on the ticket's own network.
     via: Literal["email"] | None = None
+    # A second public reply within two minutes of another is refused (409, code
+    # "second_reply") unless confirmed with true.
+    confirm: bool = False
+
+
+class ApprovalDraftOut(BaseModel):
+    """A reply waiting for a lead's approval (the author may not post on the account)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    workspace_id: int
+    ticket_id: int
+    author_user_id: int | None
+    body: str
+    visibility: str
+    solve_after: bool
+    state: str
+    created_at: datetime
+    reviewer_user_id: int | None = None
+    reviewed_at: datetime | None = None
+    review_note: str | None = None
+    message_id: int | None = None
+
+
+class ApprovalDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The reviewer's edit of the draft; unset or empty sends the draft as written.
+    body: str | None = Field(default=None, max_length=100_000)
+    # A public reply sent since the draft was written is refused (409, code
+    # "answered_since_draft") unless confirmed with true.
+    confirm: bool = False
+
+
+class ApprovalRejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=2000)
 
 
 class NoteRequest(BaseModel):

@@ -3,9 +3,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
@@ -20,6 +23,7 @@ from socialdesk.store.repos.tickets import (
     tags_for,
 )
 from socialdesk.web.api.schemas import (
+    ApprovalDraftOut,
     AssignRequest,
     ContactBrief,
     ContactOut,
@@ -190,7 +194,15 @@ def events(ticket_id: int, session: ReadSession, user: CurrentUser) -> list[Tick
     )
 
 
-@router.post("/{ticket_id}/replies", response_model=MessageOut, status_code=201)
+@router.post(
+    "/{ticket_id}/replies",
+    response_model=MessageOut,
+    status_code=201,
+    responses={
+        202: {"model": ApprovalDraftOut, "description": "no posting right: held for approval"},
+        409: {"description": "code second_reply: another public reply went out just now"},
+    },
+)
 def reply(
     ticket_id: int,
     body: ReplyRequest,
@@ -199,6 +211,9 @@ def reply(
     background: BackgroundTasks,
     request: Request,
 ) -> Any:
+    """201 with the message queued for delivery; 202 with the approval draft when the
+    caller may not post on the account (a lead approves it); 409 ``second_reply``
+    unless ``confirm`` when a public reply went out within two minutes."""
     ticket = load_ticket(session, user, ticket_id)
     route = actions.email_route(session, ticket) if body.via == "email" else None
     if body.via == "email" and route is None:
@@ -207,9 +222,7 @@ def reply(
             "cannot reply by e-mail: the customer has no e-mail address on record "
             "or the workspace has no active e-mail account",
         )
-    # Wake the delivery worker once the reply is committed (after the response).
-    background.add_task(request.app.state.delivery_worker.kick)
-    return actions.reply(
+    outcome = inbox_actions.send_reply(
         session,
         ticket,
         user,
@@ -221,7 +234,14 @@ def reply(
         client_key=body.client_key,
         send_at=body.send_at,
         via_email=route,
+        confirm=body.confirm,
     )
+    if outcome.draft is not None:
+        draft = ApprovalDraftOut.model_validate(outcome.draft)
+        return JSONResponse(jsonable_encoder(draft), status_code=202)
+    # Wake the delivery worker once the reply is committed (after the response).
+    background.add_task(request.app.state.delivery_worker.kick)
+    return outcome.message
 
 
 @router.post("/{ticket_id}/replies/{message_id}/cancel", response_model=MessageOut)

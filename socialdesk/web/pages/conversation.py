@@ -4,7 +4,7 @@ composer (replies, notes) and collision warnings."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -15,14 +15,11 @@ from sqlalchemy.orm import Session
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
-from socialdesk.actions.recording import ActionError
+from socialdesk.actions.recording import ActionError, NeedsConfirmation
 from socialdesk.domain.enums import (
-    DeliveryState,
-    Direction,
     Platform,
     Priority,
     TicketStatus,
-    Visibility,
 )
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.sla import views as sla_views
@@ -49,8 +46,6 @@ from socialdesk.web.pages.inbox import forget_counts, team_members
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
-# A second public reply to the same ticket within this window asks for confirmation.
-SECOND_REPLY_WINDOW = timedelta(minutes=2)
 router.include_router(composer.router)
 STATUSES = [s for s in TicketStatus if s != TicketStatus.NEW]
 
@@ -198,30 +193,6 @@ def _done(request: Request, ticket_id: int, user: WebUser, notice: str = "") -> 
     return response
 
 
-def recent_public_reply(session: Session, ticket_id: int, client_key: str | None) -> Message | None:
-    """A public reply stored on the ticket (by anyone) within the window, other than
-    the one this very request already stored (a retried submit carries its key)."""
-    candidates = session.scalars(
-        select(Message)
-        .where(
-            Message.ticket_id == ticket_id,
-            Message.direction == str(Direction.OUTBOUND),
-            Message.visibility == str(Visibility.PUBLIC),
-            Message.created_at >= utcnow() - SECOND_REPLY_WINDOW,
-            # A scheduled (or cancelled) reply is not out there yet.
-            Message.delivery_state.not_in(
-                [str(DeliveryState.SCHEDULED), str(DeliveryState.CANCELLED)]
-            ),
-        )
-        .order_by(Message.id.desc())
-        .limit(5)
-    ).all()
-    for message in candidates:
-        if not client_key or message.meta.get("client_key") != client_key:
-            return message
-    return None
-
-
 @router.post("/tickets/{ticket_id}/reply")
 def reply(
     request: Request,
@@ -239,49 +210,38 @@ def reply(
     turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail."""
     require_writer(user)
     database: Database = request.app.state.db
-    notice = ""
     when = _parse_send_at(send_at) if schedule else None
-    with database.write() as session:
-        ticket = load_ticket(session, user, ticket_id)
-        actor = _actor(session, user)
-        visibility = composer.visibility_of(kind)
-        route = actions.email_route(session, ticket) if kind == "email" else None
-        if kind == "email" and route is None:
-            raise PageError(
-                422, "This customer has no e-mail address, or no e-mail account is set up."
-            )
-        account_id = route.account_id if route else ticket.channel_account_id
-        allowed = inbox_actions.may_post(session, actor, account_id)
-        if when is not None and not allowed:
-            raise PageError(422, "Replies that need a lead's approval cannot be scheduled.")
-        if kind == "public" and not confirm and when is None:
-            earlier = recent_public_reply(session, ticket.id, client_key)
-            if earlier is not None:
-                return _confirm_second_reply(
-                    request, user, ticket, earlier, body=body, kind=kind, solve=solve,
-                    client_key=client_key,
-                )  # fmt: skip
-        try:
-            if when is not None:
-                actions.reply(
-                    session, ticket, actor, body, visibility=visibility, client_key=client_key,
-                    send_at=when, via_email=route,
-                )  # fmt: skip
-                notice = "Reply scheduled."
-            elif allowed:
-                actions.reply(
-                    session, ticket, actor, body, visibility=visibility, client_key=client_key,
-                    via_email=route,
-                )  # fmt: skip
-                if solve:
-                    actions.set_status(session, ticket, actor, TicketStatus.SOLVED)
-            else:
-                inbox_actions.submit_for_approval(
-                    session, ticket, actor, body, visibility=visibility, solve_after=bool(solve)
+    try:
+        with database.write() as session:
+            ticket = load_ticket(session, user, ticket_id)
+            route = actions.email_route(session, ticket) if kind == "email" else None
+            if kind == "email" and route is None:
+                raise PageError(
+                    422, "This customer has no e-mail address, or no e-mail account is set up."
                 )
-                notice = "You may not post on this account: your reply went to a lead for approval."
-        except ActionError as exc:
-            raise action_error(exc) from exc
+            outcome = inbox_actions.send_reply(
+                session, ticket, _actor(session, user), body,
+                visibility=composer.visibility_of(kind), solve=bool(solve),
+                client_key=client_key, send_at=when, via_email=route, confirm=bool(confirm),
+            )  # fmt: skip
+    except NeedsConfirmation as exc:
+        # Nothing was written: ask, with the same form and a "Send anyway" button.
+        with database.session() as session:
+            ticket = load_ticket(session, user, ticket_id)
+            earlier = inbox_actions.recent_public_reply(session, ticket.id, client_key)
+            if earlier is None:  # gone in the meantime (cancelled): just ask again
+                raise action_error(exc) from exc
+            session.expunge_all()
+        return _confirm_second_reply(
+            request, user, ticket, earlier, body=body, kind=kind, solve=solve,
+            client_key=client_key,
+        )  # fmt: skip
+    except ActionError as exc:
+        raise action_error(exc) from exc
+    if outcome.draft is not None:
+        notice = "You may not post on this account: your reply went to a lead for approval."
+    else:
+        notice = "Reply scheduled." if when is not None else ""
     presence.touch(database, ticket.workspace_id, ticket_id, user.id, user.label, typing=False)
     return _done(request, ticket_id, user, notice)
 
@@ -375,8 +335,6 @@ def move_to_private(
     with database.write() as session:
         ticket = load_ticket(session, user, ticket_id)
         actor = _actor(session, user)
-        if not inbox_actions.may_post(session, actor, ticket.channel_account_id):
-            raise PageError(403, "You may not post on this account.")
         try:
             private_actions.move_to_private(session, ticket, actor, mode=mode, body=body or None)
         except ActionError as exc:

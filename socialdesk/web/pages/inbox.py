@@ -4,6 +4,7 @@ saved filters with their counts, sorting, pagination, bulk assign, tag and solve
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from threading import Lock
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Row, Select, case, exists, func, literal, or_, select, union_all
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import saved_filters as saved_actions
@@ -51,6 +53,7 @@ from socialdesk.web.pages.common import (
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
 View = Literal["unassigned", "mine", "open", "pending", "solved", "at_risk"]
@@ -178,7 +181,9 @@ def filter_of_saved(user: Viewer, query: dict[str, Any]) -> tuple[str, TicketFil
 
 def saved_counts(session: Session, user: Viewer, saved: list[SavedFilter]) -> dict[int, int]:
     """Tickets matching each saved filter: one query (a ``UNION ALL`` of counts),
-    cached like the view counts."""
+    cached like the view counts. A filter the database cannot run (stored before it
+    was checked at save, or broken by a later change) is left out, and logged: the
+    caller reports it as skipped, every other filter still counts."""
     if not saved:
         return {}
     signature = tuple((s.id, json.dumps(s.query, sort_keys=True)) for s in saved)
@@ -188,22 +193,51 @@ def saved_counts(session: Session, user: Viewer, saved: list[SavedFilter]) -> di
         hit = _saved_cache.get(key)
     if hit and now - hit[0] < COUNT_TTL_SECONDS:
         return hit[1]
+    branches = {s.id: _saved_branch(user, s) for s in saved}
+    runnable = [b for b in branches.values() if b is not None]
+    try:
+        found = _run_counts(session, runnable)
+    except _RUN_ERRORS:
+        # One of them fails: count each on its own, so only the broken one is skipped.
+        found = {}
+        for saved_id, branch in branches.items():
+            if branch is None:
+                continue
+            try:
+                found.update(_run_counts(session, [branch]))
+            except _RUN_ERRORS:
+                log.warning("saved filter %s cannot run; skipped", saved_id, exc_info=True)
+    with _count_lock:
+        _saved_cache[key] = (now, found)
+    return found
+
+
+_RUN_ERRORS = (SQLAlchemyError, ValueError, OverflowError, TypeError)
+
+
+def _saved_branch(user: Viewer, saved: SavedFilter) -> Any:
     t = Ticket
-    branches = []
-    for s in saved:
-        view, f = filter_of_saved(user, s.query)
-        query = select(literal(s.id).label("id"), func.count(t.id).label("n")).where(
+    try:
+        view, f = filter_of_saved(user, saved.query)
+        query = select(literal(saved.id).label("id"), func.count(t.id).label("n")).where(
             t.workspace_id.in_(sorted(set(f.workspace_ids))),
             t.status.in_(sorted(f.statuses or UNSOLVED)),
         )
         if view == "at_risk":
             query = query.where(t.id.in_(sla_views.at_risk_tickets(f.workspace_ids, utcnow())))
-        branches.append(_narrow(query, f))
+        return _narrow(query, f)
+    except _RUN_ERRORS:
+        log.warning("saved filter %s cannot be built; skipped", saved.id, exc_info=True)
+        return None
+
+
+def _run_counts(session: Session, branches: list[Select[Any]]) -> dict[int, int]:
+    if not branches:
+        return {}
     statement = branches[0] if len(branches) == 1 else union_all(*branches)
-    found = {int(row[0]): int(row[1]) for row in session.execute(statement)}
-    with _count_lock:
-        _saved_cache[key] = (now, found)
-    return found
+    # In a savepoint: on PostgreSQL a failed statement would end the whole transaction.
+    with session.begin_nested():
+        return {int(row[0]): int(row[1]) for row in session.execute(statement)}
 
 
 class Viewer(Protocol):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from socialdesk.store.db import Database
 from socialdesk.store.models import AuditEntry
@@ -29,13 +29,9 @@ def audit_page(
     dot (``ticket.``), as a prefix; ``before`` is the last id of the previous page."""
     require(user, ADMIN)
     database: Database = request.app.state.db
-    # Entries without a workspace (user-level changes) are shown too, as in GET /api/v1/audit.
-    query = select(AuditEntry).where(
-        or_(
-            AuditEntry.workspace_id.in_(user.workspace_ids),
-            AuditEntry.workspace_id.is_(None),
-        )
-    )
+    # Only this admin's workspaces: every entry carries its workspace (a change to a
+    # person is recorded in each workspace they belong to), as in GET /api/v1/audit.
+    query = select(AuditEntry).where(AuditEntry.workspace_id.in_(user.workspace_ids))
     if actor == "system":
         query = query.where(AuditEntry.actor_user_id.is_(None))
     elif actor.isdigit():
