@@ -113,9 +113,14 @@ class MetaDesk:
         )
         return message
 
-    def reply(self, ticket_id: int, body: str, *states: str) -> dict[str, Any]:
-        """Answer through the API (the way the customer wrote) and wait for it."""
-        created = self.api.post(f"/tickets/{ticket_id}/replies", json={"body": body})
+    def reply(
+        self, ticket_id: int, body: str, *states: str, confirm: bool = False
+    ) -> dict[str, Any]:
+        """Answer through the API (the way the customer wrote) and wait for it;
+        ``confirm``: a second public reply on purpose (else 409 within two minutes)."""
+        created = self.api.post(
+            f"/tickets/{ticket_id}/replies", json={"body": body, "confirm": confirm}
+        )
         assert created.status_code == 201, created.text
         message = self.settled(ticket_id, *states)
         assert message["body"] == body

@@ -225,7 +225,7 @@ def test_meta_reads_answer_with_graph_shapes_and_errors(meta_desk: MetaDesk) -> 
     ticket = meta_desk.only_ticket("facebook")
     meta_desk.reply(ticket["id"], "First answer")
     meta_desk.advance_clock(5)
-    meta_desk.reply(ticket["id"], "Second answer")
+    meta_desk.reply(ticket["id"], "Second answer", confirm=True)
     dm = meta_desk.customer("messenger_dm", customer={"name": "Eve"}, text="Hello")
     token = meta_desk.meta.post("/_emulator/tokens", json={"account_id": meta_desk.page_id})
     graph = {"Authorization": f"Bearer {token.json()['access_token']}"}
