@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.recording import ActionError, audit, audit_user
+from socialdesk.actions.recording import ActionError, audit, audit_user, require_role
 from socialdesk.actions.tickets import assign
 from socialdesk.auth.passwords import hash_password
 from socialdesk.auth.secret_box import decrypt_secrets, encrypt_secrets
@@ -29,6 +29,10 @@ from socialdesk.store.models import (
 DEFAULT_WORKSPACE_SLUG = "default"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OPEN_STATUSES = sorted(str(s) for s in UNSOLVED_STATUSES)
+ADMINS = (str(Role.ADMIN),)
+MANAGERS = (str(Role.ADMIN), str(Role.LEAD))
+_ACCOUNTS_REFUSED = "only admins and leads manage channel accounts"
+_USERS_REFUSED = "only admins manage users"
 
 
 def ensure_workspace(
@@ -63,6 +67,7 @@ def create_user(
     actor: User | None = None,
     workspace: Workspace | None = None,
 ) -> User:
+    require_role(actor, ADMINS, _USERS_REFUSED)
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise ActionError(f"not an e-mail address: {email!r}", 422)
@@ -109,6 +114,7 @@ def create_channel_account(
     secrets: dict[str, str] | None = None,
     settings: dict[str, Any] | None = None,
 ) -> ChannelAccount:
+    require_role(actor, MANAGERS, _ACCOUNTS_REFUSED)
     handle, external_id = handle.strip(), external_id.strip()
     if not handle or not external_id:
         raise ActionError("handle and external_id must not be empty", 422)
@@ -167,6 +173,7 @@ def update_channel_account(
     settings: dict[str, Any] | None = None,
     status: AccountStatus | None = None,
 ) -> ChannelAccount:
+    require_role(actor, MANAGERS, _ACCOUNTS_REFUSED)
     changed: dict[str, Any] = {}
     if handle is not None or settings is not None:  # a token rotation checks nothing here
         problem = base_url_problem(
@@ -254,6 +261,7 @@ def secrets_loader(db: Database) -> Callable[[int], dict[str, str]]:
 
 
 def delete_channel_account(session: Session, actor: User | None, account: ChannelAccount) -> None:
+    require_role(actor, ADMINS, "only admins delete channel accounts")
     audit(
         session,
         actor,
@@ -279,6 +287,7 @@ def _other_active_admins(session: Session, user: User) -> int:
 
 def change_role(session: Session, actor: User | None, user: User, role: Role) -> User:
     """Give ``user`` another role; the last active admin keeps theirs (nobody could undo it)."""
+    require_role(actor, ADMINS, _USERS_REFUSED)
     if str(role) == user.role:
         return user
     if user.role == Role.ADMIN and user.is_active and not _other_active_admins(session, user):
@@ -314,6 +323,7 @@ def set_user_active(
 
     With ``unassign`` the user's unsolved tickets go back to unassigned; returns their ids.
     """
+    require_role(actor, ADMINS, _USERS_REFUSED)
     if not active and user.id == actor.id:
         raise ActionError("you cannot deactivate yourself", 409)
     if not active and user.role == Role.ADMIN and not _other_active_admins(session, user):
