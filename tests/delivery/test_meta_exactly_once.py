@@ -35,7 +35,10 @@ def _crash_then_resume(meta_desk: MetaDesk, ticket_id: int, body: str, endpoint:
     the abandoned row over. Meta ends with the one post, the message with its id."""
     before = len(meta_desk.sent(endpoint))
     meta_desk.crash.armed = True
-    created = meta_desk.api.post(f"/tickets/{ticket_id}/replies", json={"body": body})
+    # A deliberate follow-up (the same words again): past the second-reply guard.
+    created = meta_desk.api.post(
+        f"/tickets/{ticket_id}/replies", json={"body": body, "confirm": True}
+    )
     assert created.status_code == 201, created.text
     sent = meta_desk.sent  # the emulator's record of accepted sends
 
