@@ -459,7 +459,12 @@ def bench_ingest(
     """Posts/s through the full pipeline vs. a plain bulk insert of the same rows."""
     from socialdesk.bench.ingest import run_ingest_bench
 
-    run_ingest_bench(console, posts=posts, runs=runs, database_url=database_url, data_dir=data_dir)
+    try:
+        run_ingest_bench(
+            console, posts=posts, runs=runs, database_url=database_url, data_dir=data_dir
+        )
+    except ValueError as exc:  # no twcs data where --data-dir points
+        raise fail(str(exc)) from None
 
 
 @bench_app.command("list")

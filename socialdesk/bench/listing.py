@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import random
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,102 +10,14 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
+from socialdesk.actions.admin import ensure_workspace
 from socialdesk.bench.common import percentile, scratch_database
+from socialdesk.bench.seeding import BENCH_EMAIL, BENCH_PASSWORD, seed_tickets
 from socialdesk.config import get_settings
-from socialdesk.domain.enums import Platform, Role
-from socialdesk.replay.twcs import read_rows
-from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import Database
-from socialdesk.store.models import Contact, Ticket
-from socialdesk.store.models.base import table_of
 from socialdesk.store.repos.tickets import TicketFilter, list_tickets, parse_statuses
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "twcs" / "twcs_random_5000.csv"
-PLATFORMS = [Platform.X] * 5 + [
-    Platform.FACEBOOK,
-    Platform.INSTAGRAM,
-    Platform.EMAIL,
-    Platform.MASTODON,
-]
-STATUSES = ["new", "open", "pending", "on_hold", "solved", "solved", "closed", "closed", "closed"]
-PASSWORD = "bench-password"  # noqa: S105 - a throwaway user in a scratch database
-
-
-def seed(db: Database, count: int, progress: Progress) -> dict[str, int]:
-    """``count`` tickets over 20 accounts with real first lines; returns account ids."""
-    rng = random.Random(7)
-    texts = (
-        [r.text.splitlines()[0][:300] for r in read_rows(DATA)[0] if r.inbound]
-        if DATA.exists()
-        else []
-    )
-    texts = texts or ["My order has not arrived"]
-    with db.write() as s:
-        ws = ensure_workspace(s)
-        create_user(s, "bench@example.com", PASSWORD, Role.AGENT, workspace=ws)
-        accounts = {
-            f"{p}-{i}": create_channel_account(
-                s, None, workspace_id=ws.id, platform=p, handle=f"brand{i}", external_id=f"{p}-{i}"
-            ).id
-            for i, p in enumerate(PLATFORMS * 2)
-        }
-        workspace_id = ws.id
-    account_items = list(accounts.items())
-    start = datetime(2017, 10, 1, tzinfo=UTC)
-    task = progress.add_task(f"seeding {count:,} tickets", total=count)
-    contacts = table_of(Contact)
-    tickets = table_of(Ticket)
-    chunk = 10_000
-    for offset in range(0, count, chunk):
-        n = min(chunk, count - offset)
-        with db.write() as s:
-            conn = s.connection()
-            contact_ids = insert_with_ids(
-                conn,
-                contacts,
-                [
-                    {
-                        "workspace_id": workspace_id,
-                        "display_name": f"customer {offset + i}",
-                        "vip": False,
-                        "attributes": {},
-                        "created_at": start,
-                    }
-                    for i in range(n)
-                ],
-            )
-            rows = []
-            for i in range(n):
-                key, account_id = account_items[rng.randrange(len(account_items))]
-                first = start + timedelta(seconds=rng.randrange(60 * 60 * 24 * 60))
-                last = first + timedelta(minutes=rng.randrange(600))
-                rows.append(
-                    {
-                        "workspace_id": workspace_id,
-                        "contact_id": contact_ids[i],
-                        "channel_account_id": account_id,
-                        "platform": key.split("-")[0],
-                        "subject": texts[rng.randrange(len(texts))],
-                        "status": rng.choice(STATUSES),
-                        "priority": "normal",
-                        "needs_reply": True,
-                        "message_count": 1,
-                        "first_message_at": first,
-                        "last_message_at": last,
-                        "sla_breached": False,
-                        "created_at": first,
-                        "updated_at": last,
-                    }
-                )
-            insert_with_ids(conn, tickets, rows)
-        progress.advance(task, n)
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
-    return accounts
-
 
 QUERIES: dict[str, dict[str, Any]] = {
     "open, channel x": {"status": "unsolved", "channel": "x"},
@@ -125,14 +34,14 @@ def run_list_bench(
         table.add_column(column, justify="right")
     with scratch_database(database_url) as db:
         with Progress(console=console) as progress:
-            accounts = seed(db, tickets, progress)
+            accounts = seed_tickets(db, tickets, progress)
         some_account = next(v for k, v in accounts.items() if k.startswith("x-"))
         with (
             serve(create_app(get_settings(), db)) as base_url,
             httpx.Client(base_url=base_url) as client,
         ):
             token = client.post(
-                "/api/v1/auth/token", json={"email": "bench@example.com", "password": PASSWORD}
+                "/api/v1/auth/token", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD}
             ).json()["access_token"]
             client.headers["Authorization"] = f"Bearer {token}"
             for name, params in QUERIES.items():

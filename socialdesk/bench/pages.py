@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlalchemy import bindparam, case, or_, select, update
 
 from socialdesk.bench.common import median, percentile, scratch_database
-from socialdesk.bench.listing import PASSWORD, seed
+from socialdesk.bench.seeding import BENCH_EMAIL, BENCH_PASSWORD, analyze, seed_tickets
 from socialdesk.config import get_settings
 from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import Database, utcnow
@@ -169,8 +169,7 @@ def _add_sla(db: Database, progress: Progress) -> int:
                 ticket_updates,
             )
         progress.advance(task, len(part))
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    analyze(db)
     return len(rows)
 
 
@@ -219,7 +218,7 @@ def _sign_in(client: httpx.Client) -> None:
     assert match
     response = client.post(
         "/login",
-        data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": match.group(1)},
+        data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD, "csrf_token": match.group(1)},
     )
     if response.status_code != 303:
         raise RuntimeError(f"sign-in failed: {response.status_code}")
@@ -242,7 +241,7 @@ def run_pages_bench(
 ) -> None:
     with scratch_database(database_url) as db:
         with Progress(console=console) as progress:
-            accounts = seed(db, tickets, progress)
+            accounts = seed_tickets(db, tickets, progress)
             unsolved = _add_sla(db, progress)
         title = (
             f"bench pages: server-rendered pages with {tickets:,} tickets ({unsolved:,} "

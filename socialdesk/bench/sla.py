@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
 from socialdesk.bench.common import median, scratch_database
+from socialdesk.bench.seeding import analyze, ticket_row
 from socialdesk.domain.enums import Platform
 from socialdesk.sla.admin import create_policy
 from socialdesk.sla.scan import scan_sla
@@ -105,25 +106,25 @@ def seed(db: Database, count: int, progress: Progress) -> None:
             )
             starts = [T0 - SPREAD * rng.random() for _ in range(n)]
             ticket_rows: list[dict[str, Any]] = [
-                {
-                    "workspace_id": workspace_id,
-                    "contact_id": contact_ids[i],
-                    "channel_account_id": account_id,
-                    "platform": "x",
-                    "subject": "where is my order",
-                    "status": "open",
-                    "priority": "normal",
-                    "needs_reply": True,
-                    "message_count": 1,
-                    "first_message_at": starts[i],
-                    "last_message_at": starts[i],
-                    "sla_policy_id": policy_id,
-                    "first_response_due_at": starts[i] + TARGETS["first_response"],
-                    "resolution_due_at": starts[i] + TARGETS["resolution"],
-                    "sla_breached": starts[i] + TARGETS["first_response"] < T0,
-                    "created_at": starts[i],
-                    "updated_at": starts[i],
-                }
+                ticket_row(
+                    workspace_id=workspace_id,
+                    contact_id=contact_ids[i],
+                    channel_account_id=account_id,
+                    platform="x",
+                    subject="where is my order",
+                    status="open",
+                    priority="normal",
+                    needs_reply=True,
+                    message_count=1,
+                    first_message_at=starts[i],
+                    last_message_at=starts[i],
+                    sla_policy_id=policy_id,
+                    first_response_due_at=starts[i] + TARGETS["first_response"],
+                    resolution_due_at=starts[i] + TARGETS["resolution"],
+                    sla_breached=starts[i] + TARGETS["first_response"] < T0,
+                    created_at=starts[i],
+                    updated_at=starts[i],
+                )
                 for i in range(n)
             ]
             ticket_ids = insert_with_ids(conn, tickets, ticket_rows)
@@ -134,8 +135,7 @@ def seed(db: Database, count: int, progress: Progress) -> None:
             ]
             insert_with_ids(conn, clocks, clock_rows)
         progress.advance(task, n)
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    analyze(db)
 
 
 def _timed_scan(db: Database, now: datetime) -> tuple[float, int]:

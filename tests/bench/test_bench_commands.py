@@ -1,0 +1,85 @@
+"""Every ``socialdesk bench …`` command runs, at the smallest size, through the CLI.
+
+Benchmarks are run by hand, rarely, so a seed that drifts from the models (a generated
+column, a new account rule) goes unnoticed until someone needs the figures. These runs
+check that each command finishes and prints its figures, on the backend under test;
+they time nothing (speed is what the commands themselves report)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from socialdesk.cli import app
+from tests.conftest import BACKEND, PG_ADMIN_URL
+
+runner = CliRunner()
+
+
+def _bench(*args: str) -> str:
+    backend = [] if BACKEND == "sqlite" else ["--database-url", PG_ADMIN_URL]
+    result = runner.invoke(app, ["bench", *args, *backend])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def _number_row(output: str, label: str) -> list[str]:
+    """The cells of the table row starting with ``label`` (Rich box characters split)."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃]", line) if c.strip()]
+        if cells and cells[0] == label:
+            return cells
+    raise AssertionError(f"no row {label!r} in:\n{output}")
+
+
+def _twcs(folder: Path) -> Path:
+    """A tiny file in the twcs format: customers writing to a brand, the brand replying."""
+    (folder / "twcs").mkdir()
+    with (folder / "twcs" / "twcs_head_5000.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id",
+             "in_response_to_tweet_id"]
+        )  # fmt: skip
+        for i in range(1, 21):
+            customer, reply = 100 + 2 * i, 101 + 2 * i
+            stamp = f"Tue Oct 31 22:{i:02d}:47 +0000 2017"
+            ask = f"@AcmeSupport my order {i} has not arrived"
+            answer = f"@{9000 + i} sorry, we are looking into it"
+            writer.writerow([customer, 9000 + i, "True", stamp, ask, reply, ""])
+            writer.writerow([reply, "AcmeSupport", "False", stamp, answer, "", customer])
+    return folder
+
+
+def test_bench_ingest(tmp_path: Path) -> None:
+    out = _bench("ingest", "--posts", "40", "--runs", "1", "--data-dir", str(_twcs(tmp_path)))
+    median = _number_row(out, "median")
+    assert float(median[1].replace(",", "")) > 0  # pipeline posts/s
+    assert int(_number_row(out, "1")[-1].replace(",", "")) > 0  # tickets made
+
+
+def test_bench_list() -> None:
+    out = _bench("list", "--tickets", "60", "--requests", "3")
+    for query in ("open, channel x", "open, one account", "all, newest"):
+        assert len(_number_row(out, query)) == 5
+
+
+def test_bench_pages() -> None:
+    out = _bench("pages", "--tickets", "60", "--requests", "2", "--rounds", "1")
+    for page in ("inbox: all open, newest", "inbox: SLA at risk", "conversation page"):
+        assert len(_number_row(out, page)) >= 3
+
+
+def test_bench_webhooks() -> None:
+    out = _bench("webhooks", "--events", "20", "--clients", "2", "--runs", "1")
+    assert "no event lost" in out
+    assert _number_row(out, "1")[-2:] == ["20", "20"]  # raw events, messages
+
+
+def test_bench_sla() -> None:
+    out = _bench("sla", "--tickets", "50", "--runs", "2")
+    assert "scan every 10 min" in out
+    assert "target: periodic scan" in out
