@@ -40,6 +40,15 @@ class Ticket(Base):
         ),
         # "Time due" and "SLA at risk" (sla/views.py): one index range per status, in due order.
         Index("ix_tickets_ws_status_due", "workspace_id", "status", "next_due_at", "id"),
+        # The inbox's view counts (web/pages/inbox.py) read only this index (0018).
+        Index(
+            "ix_tickets_ws_counts",
+            "workspace_id",
+            "status",
+            "channel_account_id",
+            "team_id",
+            "assignee_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
