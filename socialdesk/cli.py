@@ -514,6 +514,24 @@ def bench_pages(
     )
 
 
+@bench_app.command("load")
+def bench_load(
+    rate: Annotated[float, typer.Option(help="signed webhooks per second")] = 1_000,
+    seconds: Annotated[float, typer.Option(help="how long the webhooks keep coming")] = 60,
+    agents: Annotated[int, typer.Option(help="simulated agents listing, opening, replying")] = 20,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+) -> None:
+    """Webhooks at a steady rate while agents work the queue: ack p99, page p95, lost
+    events, against same-run baselines (CRC at the same rate, agents alone)."""
+    from socialdesk.bench.load import run_load_bench
+
+    if rate <= 0 or seconds <= 0 or agents < 1:
+        raise fail("--rate and --seconds must be above 0, --agents at least 1")
+    run_load_bench(console, rate=rate, seconds=seconds, agents=agents, database_url=database_url)
+
+
 @bench_app.command("sla")
 def bench_sla(
     tickets: Annotated[int, typer.Option(help="open tickets in the database")] = 200_000,

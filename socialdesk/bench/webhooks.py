@@ -50,11 +50,12 @@ def _texts() -> list[str]:
     return [r.text for r in rows if r.inbound] or ["my order has not arrived"]
 
 
-def build_deliveries(count: int) -> list[tuple[str, bytes, dict[str, str]]]:
-    """Half X mentions, half Facebook comments, each with its real signature header."""
+def build_deliveries(count: int, start: int = 0) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Half X mentions, half Facebook comments, each with its real signature header;
+    event ids are numbered from ``start`` (so two batches never share an event)."""
     texts = _texts()
     out = []
-    for i in range(count):
+    for i in range(start, start + count):
         text = texts[i % len(texts)]
         if i % 2 == 0:
             body = json.dumps(
@@ -117,7 +118,7 @@ def build_deliveries(count: int) -> list[tuple[str, bytes, dict[str, str]]]:
     return out
 
 
-def _encode(host: str, request: Request) -> bytes:
+def encode(host: str, request: Request) -> bytes:
     method, path, body, headers = request
     lines = [f"{method} {path} HTTP/1.1", f"host: {host}"]
     if body is not None:
@@ -126,7 +127,7 @@ def _encode(host: str, request: Request) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
-async def _read_status(reader: asyncio.StreamReader) -> int:
+async def read_status(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -154,7 +155,7 @@ async def _fire(
     failures = 0
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for item in requests:
-        queue.put_nowait(_encode(f"{host}:{port}", item))
+        queue.put_nowait(encode(f"{host}:{port}", item))
 
     async def client_loop() -> None:
         nonlocal failures
@@ -164,7 +165,7 @@ async def _fire(
                 payload = queue.get_nowait()
                 started = time.perf_counter()
                 writer.write(payload)
-                status = await _read_status(reader)
+                status = await read_status(reader)
                 latencies.append((time.perf_counter() - started) * 1000)
                 if status != 200:
                     failures += 1

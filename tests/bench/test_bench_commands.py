@@ -71,6 +71,8 @@ def test_bench_pages() -> None:
     out = _bench("pages", "--tickets", "60", "--requests", "2", "--rounds", "1")
     for page in ("inbox: all open, newest", "inbox: SLA at risk", "conversation page"):
         assert len(_number_row(out, page)) >= 3
+    # The forced-miss row's requests all computed the view counts.
+    assert _number_row(out, "inbox: all open, newest, counts cache miss")[-2] == "2"
 
 
 def test_bench_webhooks() -> None:
@@ -83,3 +85,11 @@ def test_bench_sla() -> None:
     out = _bench("sla", "--tickets", "50", "--runs", "2")
     assert "scan every 10 min" in out
     assert "target: periodic scan" in out
+
+
+def test_bench_load() -> None:
+    out = _bench("load", "--rate", "20", "--seconds", "2", "--agents", "2")
+    assert "lost events: 0" in out
+    replies = re.search(r"replies: (\d+);", out)
+    assert replies is not None and int(replies.group(1)) > 0
+    assert len(_number_row(out, "webhook acks under load")) == 6
