@@ -532,6 +532,23 @@ def bench_load(
     run_load_bench(console, rate=rate, seconds=seconds, agents=agents, database_url=database_url)
 
 
+@bench_app.command("memory")
+def bench_memory(
+    messages: Annotated[int, typer.Option(help="messages in the database")] = 1_000_000,
+    clients: Annotated[int, typer.Option(help="concurrent list/search clients")] = 4,
+    rounds: Annotated[int, typer.Option(help="list + search rounds per client")] = 5,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+) -> None:
+    """Peak RSS of the web server process while clients list and search many messages."""
+    from socialdesk.bench.memory import run_memory_bench
+
+    run_memory_bench(
+        console, messages=messages, clients=clients, rounds=rounds, database_url=database_url
+    )
+
+
 @bench_app.command("sla")
 def bench_sla(
     tickets: Annotated[int, typer.Option(help="open tickets in the database")] = 200_000,

@@ -25,10 +25,15 @@ def _free_port() -> int:
 
 @contextmanager
 def serve_in_subprocess(
-    database_url: str, settings: Any, *, separate_worker: bool = False
+    database_url: str,
+    settings: Any,
+    *,
+    separate_worker: bool = False,
+    server_pid: list[int] | None = None,
 ) -> Iterator[str]:
     """``socialdesk serve`` in a child process with these settings (for benchmarks);
-    with ``separate_worker``, the workers run in a second process, as in a scaled install."""
+    with ``separate_worker``, the workers run in a second process, as in a scaled install.
+    ``server_pid``, when given, receives the web server's process id (to read its memory)."""
     port = _free_port()
     env = {**os.environ, "SOCIALDESK_DATABASE_URL": database_url}
     for name, value in settings.model_dump().items():
@@ -61,6 +66,8 @@ def serve_in_subprocess(
         env=env,
     )
     children.append(server)
+    if server_pid is not None:
+        server_pid.append(server.pid)
     try:
         deadline = time.monotonic() + 30
         while True:

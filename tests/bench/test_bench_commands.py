@@ -93,3 +93,9 @@ def test_bench_load() -> None:
     replies = re.search(r"replies: (\d+);", out)
     assert replies is not None and int(replies.group(1)) > 0
     assert len(_number_row(out, "webhook acks under load")) == 6
+
+
+def test_bench_memory() -> None:
+    out = _bench("memory", "--messages", "120", "--clients", "2", "--rounds", "1")
+    busy = _number_row(out, "server after the requests")
+    assert float(busy[1]) > 0 and busy[2] == "4"  # peak MiB, 2 clients x (list + search)
