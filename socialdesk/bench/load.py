@@ -7,7 +7,7 @@ sends the webhooks: X mentions and Facebook comments, each with its real signatu
 ``rate`` per second for ``seconds``, open loop (request *i* leaves at ``i / rate`` on a
 pool of keep-alive connections with the bare HTTP/1.1 client of bench webhooks). Each
 agent, in a loop, lists the unsolved X tickets, opens one and replies to it through the
-API, then thinks for a second.
+API, then thinks for a second, for as long as webhooks are being sent.
 
 Reported: ack p50/p99 of the webhooks, p50/p95 of the agents' pages (the list and the
 ticket), replies made, and lost events: acknowledged deliveries that, once the worker
@@ -23,16 +23,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from rich.console import Console
@@ -41,6 +38,7 @@ from sqlalchemy import func, select
 
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
 from socialdesk.bench.common import percentile, scratch_database
+from socialdesk.bench.load_agents import THINK_SECONDS, AgentTimes, agents_main
 from socialdesk.bench.seeding import BENCH_PASSWORD
 from socialdesk.bench.webhooks import (
     BRAND_X,
@@ -59,9 +57,7 @@ from socialdesk.store.db import Database
 from socialdesk.store.models import Message, RawEvent
 from socialdesk.web.serving import serve_in_subprocess
 
-THINK_SECONDS = 1.0  # an agent's pause between two replies
 WARM_UP_EVENTS = 200  # tickets for the agents before anything is timed
-REPLY = "Thanks for letting us know. We are looking into it and will get back to you here."
 
 
 @dataclass
@@ -75,13 +71,6 @@ class Fired:
     @property
     def acked(self) -> int:
         return len(self.latencies) - self.failures
-
-
-@dataclass
-class AgentTimes:
-    pages: list[float] = field(default_factory=list)
-    replies: list[float] = field(default_factory=list)
-    errors: int = 0
 
 
 # ---------------------------------------------------------------- the webhook sender
@@ -126,77 +115,19 @@ def _deliveries(start: int, count: int) -> list[Request]:
     return [("POST", path, body, headers) for path, body, headers in build_deliveries(count, start)]
 
 
-# ---------------------------------------------------------------- the agents
-
-
-def _agent(
-    base_url: str, token: str, stop_at: float, times: AgentTimes, lock: threading.Lock
-) -> None:
-    rng = random.Random(token)
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base_url, timeout=30, headers=headers) as client:
-        while time.monotonic() < stop_at:
-            pages: list[float] = []
-            replied: float | None = None
-            errors = 0
-            try:
-                started = time.perf_counter()
-                listed = client.get(
-                    "/api/v1/tickets", params={"status": "unsolved", "channel": "x", "limit": 25}
-                )
-                pages.append((time.perf_counter() - started) * 1000)
-                errors += int(listed.status_code != 200)
-                tickets = listed.json()["data"] if listed.status_code == 200 else []
-                if tickets:
-                    ticket_id = rng.choice(tickets)["id"]
-                    started = time.perf_counter()
-                    opened = client.get(f"/api/v1/tickets/{ticket_id}")
-                    pages.append((time.perf_counter() - started) * 1000)
-                    errors += int(opened.status_code != 200)
-                    started = time.perf_counter()
-                    sent = client.post(
-                        f"/api/v1/tickets/{ticket_id}/replies",
-                        json={"body": REPLY, "client_key": f"{token[-12:]}-{time.time_ns()}"},
-                    )
-                    replied = (time.perf_counter() - started) * 1000
-                    errors += int(sent.status_code != 201)
-            except httpx.HTTPError:
-                errors += 1
-            with lock:
-                times.pages.extend(pages)
-                if replied is not None and errors == 0:
-                    times.replies.append(replied)
-                times.errors += errors
-            time.sleep(THINK_SECONDS)
-
-
-def _agents_main(base_url: str, tokens: list[str], seconds: float, out: Any) -> None:
-    """The agents' process: one thread per agent; puts their timings on ``out``."""
-    times, lock = AgentTimes(), threading.Lock()
-    stop_at = time.monotonic() + seconds
-    threads = [
-        threading.Thread(target=_agent, args=(base_url, t, stop_at, times, lock), daemon=True)
-        for t in tokens
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    out.put((times.pages, times.replies, times.errors))
-
-
 @contextmanager
-def _agents(base_url: str, tokens: list[str], seconds: float) -> Iterator[AgentTimes]:
-    """Run the agents in their own process for ``seconds``; their timings fill the
-    yielded record when the block ends."""
+def _agents(base_url: str, tokens: list[str]) -> Iterator[AgentTimes]:
+    """Run the agents in their own process while the block runs; their timings fill the
+    yielded record when it ends."""
     context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    process = context.Process(target=_agents_main, args=(base_url, tokens, seconds, out))
+    out, stop = context.Queue(), context.Event()
+    process = context.Process(target=agents_main, args=(base_url, tokens, stop, out))
     process.start()
     times = AgentTimes()
     try:
         yield times
-        pages, replies, errors = out.get(timeout=seconds + 120)
+        stop.set()
+        pages, replies, errors = out.get(timeout=120)
         times.pages, times.replies, times.errors = pages, replies, errors
     finally:
         process.join(timeout=30)
@@ -325,15 +256,15 @@ def run_load_bench(
             console.log(f"warm-up: {warm_up} events stored, {agents} agents signed in")
             with (
                 console.status(f"baseline: {agents} agents, no webhooks…"),
-                _agents(base_url, tokens, baseline_seconds) as idle,
+                _agents(base_url, tokens) as idle,
             ):
-                pass
+                time.sleep(baseline_seconds)
             with console.status("baseline: CRC challenges at the same rate…"):
                 crc_fired = asyncio.run(_paced(base_url, crc, rate))
             console.log("baselines done")
             with (
                 console.status(f"load: {rate:g} webhooks/s, {seconds:g} s, {agents} agents…"),
-                _agents(base_url, tokens, seconds) as busy,
+                _agents(base_url, tokens) as busy,
             ):
                 fired = asyncio.run(_paced(base_url, load, rate))
             with console.status("waiting for the worker to store every event…"):
