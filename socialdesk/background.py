@@ -13,6 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+
+from socialdesk.observability.logging import log_context
+from socialdesk.observability.metrics import worker_pass
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +30,15 @@ class _WorkerThread:
         self._kick = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # When the last pass ended without an error (monotonic); readiness and the
+        # metrics read it. Starting counts: the first pass may be an interval away.
+        self._last_ok: float | None = None
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        self._last_ok = time.monotonic()
         self._thread = threading.Thread(target=self._thread_main, name=self.name, daemon=True)
         self._thread.start()
 
@@ -48,6 +56,21 @@ class _WorkerThread:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def seconds_since_last_pass(self) -> float | None:
+        """Seconds since the last pass that ended without an error (None: not started)."""
+        if self._last_ok is None:
+            return None
+        return time.monotonic() - self._last_ok
+
+    def _pass_done(self, ok: bool) -> None:
+        if ok:
+            self._last_ok = time.monotonic()
+        worker_pass(self.name, ok)
 
     def _wait_for_work(self) -> bool:
         """Sleep until kicked or the interval is up; False once the worker should end."""
@@ -68,11 +91,16 @@ class BackgroundWorker(_WorkerThread):
 
     def _thread_main(self) -> None:
         while self._wait_for_work():
-            try:
-                while self.run_pass() and not self.stopping:
-                    pass
-            except Exception:  # the worker must survive to try again
-                log.exception("%s: pass failed; trying again later", self.name)
+            # Each wake-up is its own log scope: ids a pass binds end with it.
+            with log_context():
+                try:
+                    while self.run_pass() and not self.stopping:
+                        pass
+                except Exception:  # the worker must survive to try again
+                    log.exception("%s: pass failed; trying again later", self.name)
+                    self._pass_done(ok=False)
+                else:
+                    self._pass_done(ok=True)
 
 
 class AsyncBackgroundWorker(_WorkerThread):
@@ -92,10 +120,14 @@ class AsyncBackgroundWorker(_WorkerThread):
     async def _main(self) -> None:
         try:
             while await asyncio.to_thread(self._wait_for_work):
-                try:
-                    while await self.run_pass() and not self.stopping:
-                        pass
-                except Exception:  # the worker must survive to try again
-                    log.exception("%s: pass failed; trying again later", self.name)
+                with log_context():
+                    try:
+                        while await self.run_pass() and not self.stopping:
+                            pass
+                    except Exception:  # the worker must survive to try again
+                        log.exception("%s: pass failed; trying again later", self.name)
+                        self._pass_done(ok=False)
+                    else:
+                        self._pass_done(ok=True)
         finally:
             await self.close()

@@ -184,12 +184,21 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     SOCIALDESK_RUN_WORKERS=false)."""
     import uvicorn
 
+    from socialdesk.observability.logging import configure_logging
     from socialdesk.web.app import create_app
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     _check_port_free(host, port)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    configure_logging(settings.log_format, settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        # JSON logging routes uvicorn's own loggers through its handler.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+    )
 
 
 @app.command()
@@ -285,16 +294,25 @@ def _emulate_email(port: int) -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="serve /healthz, /readyz and /metrics for this process on this port"),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="address for --metrics-port")] = "127.0.0.1",
+) -> None:
     """Run the background workers (webhook processing, delivery, polling, the SLA scan
     and time rules, e-mail notifications) on their own, for installs that serve the web app with
     SOCIALDESK_RUN_WORKERS=false."""
     import signal
     import threading
 
+    from socialdesk.observability.logging import configure_logging
     from socialdesk.web.app import create_app
 
-    web = create_app(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    web = create_app(settings)
     workers = [
         web.state.raw_event_worker,
         web.state.delivery_worker,
@@ -304,12 +322,28 @@ def worker() -> None:
     ]
     for item in workers:
         item.start()
+    server = None
+    if metrics_port is not None:
+        from socialdesk.loopback import BackgroundServer
+        from socialdesk.web.ops import create_ops_app
+
+        ops_app = create_ops_app(settings, web.state.db, lambda: workers)
+        try:
+            server = BackgroundServer(ops_app, host=metrics_host, port=metrics_port)
+            server.start()
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            for item in reversed(workers):
+                item.stop()
+            raise fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc}") from exc
+        console.print(f"health and metrics on {server.url}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     console.print("workers running; Ctrl-C to stop")
     while not stop.wait(0.5):
         pass
+    if server is not None:
+        server.stop()
     for item in reversed(workers):
         item.stop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     notify_from: str = "socialdesk@localhost"
     # Where the desk is reached from a mail client (links in notification e-mails).
     public_url: str = "http://127.0.0.1:8000"
+    # Operations (docs/operations.md). /metrics answers peers in metrics_allow
+    # (comma-separated addresses or CIDRs) and, when a token is set, only requests
+    # bearing it. Logs: "text" (as always) or "json", one object a line with the ids.
+    metrics_token: SecretStr | None = None  # a secret: never logged or shown
+    metrics_allow: str = "127.0.0.1,::1"
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
 
 
 @lru_cache(maxsize=1)

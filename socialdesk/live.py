@@ -52,6 +52,11 @@ class LiveBus:
             self._subscribers.append((asyncio.get_running_loop(), queue))
         return queue
 
+    def subscriber_count(self) -> int:
+        """Open subscriptions (live streams of inbox pages) in this process."""
+        with self._lock:
+            return len(self._subscribers)
+
     def unsubscribe(self, queue: asyncio.Queue[LiveEvent]) -> None:
         with self._lock:
             self._subscribers = [(loop, q) for loop, q in self._subscribers if q is not queue]

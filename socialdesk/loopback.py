@@ -1,4 +1,5 @@
-"""Serve an ASGI app on 127.0.0.1 in a background thread, on a port the OS picks.
+"""Serve an ASGI app on 127.0.0.1 in a background thread, on a port the OS picks (or
+one given: ``socialdesk worker --metrics-port``).
 
     with serve_app(create_app(settings, db)) as base_url:
         httpx.get(f"{base_url}/healthz")
@@ -23,10 +24,12 @@ import uvicorn
 class BackgroundServer:
     """A uvicorn server bound to a socket we opened, running in its own thread."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", log_level: str = "warning") -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+    ) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, 0))
+        self._socket.bind((host, port))
         self.host = host
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(

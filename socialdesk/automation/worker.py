@@ -8,6 +8,7 @@ from datetime import datetime
 
 from socialdesk.automation.step import run_sla_cycle
 from socialdesk.background import BackgroundWorker
+from socialdesk.observability.metrics import sla_notices_recorded
 from socialdesk.store.db import Database, utcnow
 
 
@@ -23,7 +24,9 @@ class SlaScanWorker(BackgroundWorker):
 
     def run_once(self) -> int:
         """One pass; the number of SLA notices it recorded."""
-        return len(run_sla_cycle(self.db, self.clock()))
+        notices = run_sla_cycle(self.db, self.clock())
+        sla_notices_recorded(notices)  # committed by now: counted once
+        return len(notices)
 
     def run_pass(self) -> bool:
         self.run_once()

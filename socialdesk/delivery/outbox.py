@@ -19,6 +19,7 @@ from socialdesk.domain.length_rules import (
 )
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.live import LiveEvent, queue_live_event
+from socialdesk.observability.metrics import delivery_settled
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
     ChannelAccount,
@@ -225,6 +226,7 @@ def record_sent(
         message.conversation_id = conversation_id
     message.delivery_state = str(DeliveryState.SENT)
     message.delivery_error = None
+    delivery_settled(session, message, "sent", entry.created_at if entry else None, sent_at)
     if message.meta.get("scheduled_for"):
         # A scheduled reply becomes the ticket's answer only when it goes out (first
         # response, SLA clocks, status). Imported here: actions build on the outbox,

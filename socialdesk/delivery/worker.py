@@ -37,6 +37,8 @@ from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.delivery.outbox import build_request, check_window, record_sent, thread_parts
 from socialdesk.domain.enums import AccountStatus, DeliveryState
 from socialdesk.live import LiveEvent, queue_live_event
+from socialdesk.observability import metrics
+from socialdesk.observability.logging import bind_log_context
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Contact, Message, OutboxEntry, Ticket
 
@@ -141,6 +143,7 @@ class DeliveryWorker(AsyncBackgroundWorker):
                 if entry and entry.channel_account_id
                 else None
             )
+            bind_log_context(ticket_id=ticket and ticket.id, account_id=account and account.id)
             if entry is None or message is None or ticket is None:
                 return
             if account is None:
@@ -364,6 +367,7 @@ class DeliveryWorker(AsyncBackgroundWorker):
                 entry.attempts = max(0, entry.attempts - 1)
             message.delivery_state = str(DeliveryState.QUEUED)
             message.delivery_error = f"will retry: {reason}"
+            metrics.delivery_settled(s, message, "retry")
 
     def _fail(self, claim: Claim, reason: str, revoke_account: int | None = None) -> None:
         with self.db.write() as s:
@@ -376,6 +380,7 @@ class DeliveryWorker(AsyncBackgroundWorker):
             entry.last_error = reason
             message.delivery_state = str(DeliveryState.FAILED)
             message.delivery_error = reason
+            metrics.delivery_settled(s, message, "failed")
             if revoke_account is not None:
                 channel = s.get(ChannelAccount, revoke_account)
                 if channel is not None:

@@ -18,6 +18,7 @@ from socialdesk.background import BackgroundWorker
 from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
 from socialdesk.domain.enums import AccountStatus, Platform, RawEventStatus
 from socialdesk.domain.messages import InboundMessage
+from socialdesk.observability.logging import bind_log_context
 from socialdesk.pipeline.echoes import confirm_echoes
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.raw_events import drain_inbox, mark_failed, mark_processed
@@ -80,6 +81,7 @@ def process_pending(
     revoked: set[int] = set()
     for raw_id, source, body in pending:
         outcome.events += 1
+        bind_log_context(raw_event_id=raw_id, account_id=None, ticket_id=None)
         try:
             parsed = parsers[source](body.encode("utf-8"), resolve)
         except PayloadError as exc:
@@ -87,10 +89,12 @@ def process_pending(
             with db.write() as s:
                 mark_failed(s.connection(), raw_id, f"payload: {exc}")
             continue
+        bind_log_context(account_id=next((m.channel_account_id for m in parsed.messages), None))
         confirm_echoes(db, parsed)  # our own sends seen again settle their outbox rows
         messages.extend(replace(m, raw_event_id=raw_id) for m in parsed.messages)
         revoked.update(parsed.revoked_account_ids)
         parsed_ids.append(raw_id)
+    bind_log_context(raw_event_id=None, account_id=None)  # the batch is no one event
     try:
         with db.write() as s:
             conn = s.connection()

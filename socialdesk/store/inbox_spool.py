@@ -152,6 +152,16 @@ class InboxSpool:
             (found,) = self._connection().execute("SELECT count(*) FROM inbox").fetchone()
         return int(found)
 
+    def oldest_received_at(self) -> datetime | None:
+        """When the oldest delivery still waiting here arrived (None: none waits)."""
+        with self._lock:
+            row = (
+                self._connection()
+                .execute("SELECT received_at FROM inbox ORDER BY id LIMIT 1")
+                .fetchone()
+            )
+        return datetime.fromisoformat(row[0]) if row else None
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():

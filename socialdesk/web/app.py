@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import text
 
 from socialdesk import __version__
 from socialdesk.actions.admin import secrets_loader, secrets_saver
@@ -19,11 +18,12 @@ from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.live import LiveRelay
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
+from socialdesk.observability.logging import configure_logging
 from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
-from socialdesk.web import hooks, pages, webform
+from socialdesk.web import hooks, ops, pages, webform
 from socialdesk.web.api import (
     approvals,
     auth,
@@ -80,6 +80,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     install_error_handlers(app)
+    # Operations (web/ops.py): /healthz, /readyz, /metrics, X-Request-ID and the ids on
+    # every log line; before the routers, whose routes take its path-id dependency.
+    if settings.log_format == "json":
+        configure_logging("json", settings.log_level)
+    ops.install(app, app.state.db)
     app.state.x_connector = XConnector(
         settings.x_consumer_secret, base_url=settings.x_api_base_url, app_id=settings.x_app_id
     )
@@ -132,11 +137,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(api)
     app.include_router(notify_api.router, prefix="/api/v1")
     pages.install(app)
-
-    @app.get("/healthz", tags=["meta"])
-    def healthz() -> dict[str, str]:
-        with app.state.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
 
     return app

@@ -8,6 +8,8 @@ committed → 200. Parsing and ticketing happen in the raw-event worker.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Mapping
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -16,6 +18,7 @@ from socialdesk.channels.base import VerificationError
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.x import XConnector
 from socialdesk.domain.enums import RawEventStatus
+from socialdesk.observability.metrics import webhook_answered
 from socialdesk.pipeline.raw_events import RawDelivery
 from socialdesk.web.errors import error_response
 from socialdesk.web.raw_inbox import RawInbox
@@ -30,6 +33,7 @@ _KEPT_HEADERS = (
     "x-twitter-webhooks-signature",
     "x-hub-signature-256",
 )
+Verifier = Callable[[Mapping[str, str], bytes], None]
 
 
 async def _read_limited(request: Request) -> bytes | Response:
@@ -77,17 +81,30 @@ def x_crc(request: Request) -> Response:
         return error_response(exc.status_code, exc.reason)
 
 
-@router.post("/x")
-async def x_event(request: Request) -> Response:
+async def _receive(request: Request, source: str, verify: Verifier) -> Response:
+    """Limit, verify, store; each answer counted (``socialdesk_webhook_requests_total``)
+    and a stored one timed from the request's start."""
+    started = time.perf_counter()
+    label = source.removeprefix("hooks:")
     body = await _read_limited(request)
     if isinstance(body, Response):
-        return body
+        outcome, response = "too_large", body
+    else:
+        try:
+            verify(request.headers, body)
+        except VerificationError as exc:
+            outcome, response = "rejected", error_response(exc.status_code, exc.reason)
+        else:
+            response = await _store(request, source, body)
+            outcome = "stored" if response.status_code == 200 else "malformed"
+    webhook_answered(label, outcome, started, time.perf_counter())
+    return response
+
+
+@router.post("/x")
+async def x_event(request: Request) -> Response:
     connector: XConnector = request.app.state.x_connector
-    try:
-        connector.verify(request.headers, body)
-    except VerificationError as exc:
-        return error_response(exc.status_code, exc.reason)
-    return await _store(request, X_SOURCE, body)
+    return await _receive(request, X_SOURCE, connector.verify)
 
 
 @router.get("/meta")
@@ -101,12 +118,5 @@ def meta_verify(request: Request) -> Response:
 
 @router.post("/meta")
 async def meta_event(request: Request) -> Response:
-    body = await _read_limited(request)
-    if isinstance(body, Response):
-        return body
     connector: MetaConnector = request.app.state.meta_connector
-    try:
-        connector.verify(request.headers, body)
-    except VerificationError as exc:
-        return error_response(exc.status_code, exc.reason)
-    return await _store(request, META_SOURCE, body)
+    return await _receive(request, META_SOURCE, connector.verify)

@@ -16,10 +16,12 @@ delivery is rare and wanted for inspection at once, so it goes straight to
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
+from socialdesk.observability.metrics import webhook_batch_committed
 from socialdesk.pipeline.raw_events import RawDelivery, mark_failed, store_raw_events
 from socialdesk.store.db import Database, utcnow
 
@@ -70,6 +72,7 @@ class RawInbox:
                     item.done.set_result(receipt)
 
     def _commit(self, batch: list[_Pending]) -> list[str]:
+        started = time.perf_counter()
         spool = self.db.inbox_spool
         if spool is not None and not any(item.error for item in batch):
             ids = spool.append(
@@ -79,6 +82,7 @@ class RawInbox:
                 ],
                 utcnow(),
             )
+            webhook_batch_committed("spool", len(ids), time.perf_counter() - started)
             return [f"inbox-{i}" for i in ids]
         with self.db.write() as session:
             conn = session.connection()
@@ -86,4 +90,5 @@ class RawInbox:
             for item, raw_id in zip(batch, ids, strict=True):
                 if item.error:
                     mark_failed(conn, raw_id, item.error)
-            return [f"raw-{i}" for i in ids]
+        webhook_batch_committed("raw_events", len(ids), time.perf_counter() - started)
+        return [f"raw-{i}" for i in ids]
