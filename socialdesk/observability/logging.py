@@ -42,7 +42,7 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"(?i)\b({_SECRET_WORDS})=[^&\s\"',;]+"), r"\1=[redacted]"),
     (re.compile(rf'(?i)(\\?"{_SECRET_WORDS}\\?"\s*:\s*\\?")[^"\\]*'), r"\1[redacted]"),
     (re.compile(rf"(?i)('{_SECRET_WORDS}'\s*:\s*')[^']*"), r"\1[redacted]"),
-    (re.compile(r"(?i)\bsha(1|256)=[0-9a-f]{16,}"), r"sha\1=[redacted]"),
+    (re.compile(r"(?i)\bsha(1|256)=[A-Za-z0-9+/=]{16,}"), r"sha\1=[redacted]"),
 )
 
 

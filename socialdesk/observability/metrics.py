@@ -13,6 +13,7 @@ What happens inside a database transaction is counted after its commit
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,6 +21,8 @@ from typing import Any, Protocol
 from prometheus_client import Counter, Histogram
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+delivery_log = logging.getLogger("socialdesk.delivery")
 
 WEBHOOK_ACKS = Counter(
     "socialdesk_webhook_requests",
@@ -104,6 +107,7 @@ def webhook_batch_committed(target: str, deliveries: int, seconds: float) -> Non
 
 
 class _Outbound(Protocol):
+    id: int
     platform: str | None
     meta: dict[str, Any]
 
@@ -144,10 +148,14 @@ def delivery_settled(
         else None
     )
 
+    message_id = message.id
+
     def record() -> None:
         DELIVERIES.labels(network, outcome).inc()
         if waited is not None:
             DELIVERY_SECONDS.labels(network).observe(waited)
+        # Runs in the worker's log scope: the line carries the ticket and account.
+        delivery_log.info("reply %s: %s (%s)", message_id, outcome, network)
 
     after_commit(session, record)
 

@@ -21,8 +21,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import REGISTRY
 from prometheus_client.core import Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -130,8 +131,10 @@ def metrics(request: Request) -> Response:
     )
     if refusal is not None:
         return error_response(*refusal)
-    body = generate_latest(_Scrape(REGISTRY, request.app.state.metrics_collector))
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    # Prometheus text format 0.0.4, or OpenMetrics when the scraper asks for it.
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    body = encode(_Scrape(REGISTRY, request.app.state.metrics_collector))
+    return Response(body, headers={"content-type": content_type})
 
 
 async def bind_path_ids(request: Request) -> None:
