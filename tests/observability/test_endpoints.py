@@ -20,6 +20,7 @@ from socialdesk.store.models import Ticket
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
 from tests.conftest import BACKEND
+from tests.delivery.helpers import eventually
 
 X_SECRET = "observability_consumer_secret"
 BRAND_X_ID = "4040404040"
@@ -27,9 +28,10 @@ BRAND_X_ID = "4040404040"
 QUIET = {"run_workers": False, "live_relay_seconds": 0}
 
 
-def scrape(
-    client: httpx.Client, **headers: str
-) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(client: httpx.Client, **headers: str) -> Samples:
     """GET /metrics, parsed: (sample name, sorted labels) → value."""
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.text
@@ -41,7 +43,7 @@ def scrape(
     }
 
 
-def value(samples: dict, name: str, **labels: str) -> float:  # type: ignore[type-arg]
+def value(samples: Samples, name: str, **labels: str) -> float:
     return float(samples.get((name, tuple(sorted(labels.items()))), 0.0))
 
 
@@ -195,7 +197,7 @@ def test_a_signed_webhook_moves_the_numbers(db: Database) -> None:
             assert s.scalar(select(func.count()).select_from(Ticket)) == 1
         after = scrape(client)
 
-    def moved(samples: dict, name: str, **labels: str) -> float:  # type: ignore[type-arg]
+    def moved(samples: Samples, name: str, **labels: str) -> float:
         return value(samples, name, **labels) - value(before, name, **labels)
 
     assert moved(waiting, "socialdesk_webhook_requests_total", source="x", outcome="stored") == 1
@@ -214,3 +216,54 @@ def test_a_signed_webhook_moves_the_numbers(db: Database) -> None:
     for state in ("queued", "sending", "failed"):
         assert ("socialdesk_outbox", (("state", state),)) in after
     assert ("socialdesk_live_subscribers", ()) in after
+
+
+def test_a_worker_process_serves_its_own_health_and_metrics(db: Database) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "SOCIALDESK_DATABASE_URL": db.url, "SOCIALDESK_LOG_FORMAT": "json"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "socialdesk.cli", "worker", "--metrics-port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert worker.poll() is None, "the worker process ended"
+                assert time.monotonic() < deadline, "the worker's health port never answered"
+                time.sleep(0.2)
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            checks = ready.json()["checks"]
+            assert {"worker:delivery", "worker:raw-event-worker", "worker:sla-scan"} <= set(checks)
+            assert "worker:live-relay" not in checks  # a worker process serves no pages
+
+            def passes() -> Samples | None:
+                samples = scrape(client)
+                name = "socialdesk_worker_passes_total"
+                ok = value(samples, name, worker="raw-event-worker", outcome="ok")
+                return samples if ok > 0 else None
+
+            samples = eventually(passes)  # the raw-event worker passes four times a second
+            assert value(samples, "socialdesk_database_up") == 1
+    finally:
+        worker.terminate()
+        _, stderr = worker.communicate(timeout=20)
+    # Its log lines are JSON, each with the id fields.
+    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    assert lines and all("request_id" in line for line in lines)
