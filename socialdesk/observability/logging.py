@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO, Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 CONTEXT_FIELDS = ("request_id", "ticket_id", "account_id", "raw_event_id")
@@ -112,6 +113,8 @@ def json_formatter() -> logging.Formatter:
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         datefmt="%Y-%m-%dT%H:%M:%S%z",
         json_default=str,
+        # uvicorn's copy of its message with terminal colour codes
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
     )
 
 
