@@ -16,6 +16,7 @@ delivery is rare and wanted for inspection at once, so it goes straight to
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from dataclasses import dataclass
 
@@ -50,7 +51,11 @@ class RawInbox:
         """
         if self._queue is None or self._task is None or self._task.done():
             self._queue = asyncio.Queue()
-            self._task = asyncio.create_task(self._writer(self._queue))
+            # A context of its own: it outlives the request that happened to start it,
+            # whose request id would otherwise be on every line it logs.
+            self._task = asyncio.create_task(
+                self._writer(self._queue), context=contextvars.Context()
+            )
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Pending(delivery, error, future))
         return await future
