@@ -158,3 +158,28 @@ def test_secrets_never_reach_the_log(
     for secret in (password, token, signature, signature.removeprefix("sha256="), hook_bearer):
         assert secret not in text
     assert consumer_secret not in text
+
+
+def test_a_reply_the_network_cannot_take_counts_as_failed(meta_desk: MetaDesk) -> None:
+    base = str(meta_desk.api.base_url).removesuffix("/").removesuffix("/api/v1")
+    with httpx.Client(base_url=base, timeout=10) as ops:
+        before = scrape(ops)
+        meta_desk.advance_clock(-8 * 24 * 3600)  # the DM is past Meta's 7-day window
+        meta_desk.customer("messenger_dm", customer={"name": "Lucía"}, text="Hello?")
+        meta_desk.advance_clock(8 * 24 * 3600)
+        ticket = meta_desk.only_ticket("messenger")
+        created = meta_desk.api.post(f"/tickets/{ticket['id']}/replies", json={"body": "Sorry!"})
+        assert created.status_code == 201, created.text
+        name = "socialdesk_delivery_outcomes_total"
+        failed = (name, {"network": "messenger", "outcome": "failed"})
+
+        def counted() -> dict[Any, float] | None:
+            samples = scrape(ops)
+            done = value(samples, failed[0], **failed[1]) > value(before, failed[0], **failed[1])
+            return samples if done else None
+
+        after = eventually(counted)
+    assert value(after, failed[0], **failed[1]) - value(before, failed[0], **failed[1]) == 1
+    assert value(after, "socialdesk_outbox", state="failed") == 1
+    sent = ("socialdesk_delivery_outcomes_total", {"network": "messenger", "outcome": "sent"})
+    assert value(after, sent[0], **sent[1]) == value(before, sent[0], **sent[1])
