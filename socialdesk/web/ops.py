@@ -58,7 +58,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def parse_networks(text: str) -> list[Network]:
     """``"127.0.0.1, 10.0.0.0/8"`` → networks; a bad entry raises ValueError."""
-    return [ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part]
+    parts = filter(None, (part.strip() for part in text.split(",")))
+    return [ipaddress.ip_network(part, strict=False) for part in parts]
 
 
 def metrics_refusal(

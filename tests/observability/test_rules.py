@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 
+from socialdesk.config import Settings
 from socialdesk.observability.gauges import lag_seconds
 from socialdesk.observability.health import worker_problem
 from socialdesk.observability.logging import (
@@ -59,9 +60,10 @@ def test_who_may_read_metrics(
         assert "s3cret" not in refusal[1]
 
 
-def test_a_bad_allow_list_is_refused() -> None:
-    with pytest.raises(ValueError):
-        parse_networks("127.0.0.1,nonsense")
+def test_a_bad_allow_list_is_refused_when_settings_are_read() -> None:
+    with pytest.raises(ValueError, match="not an address or network: 'nonsense'"):
+        Settings(metrics_allow="127.0.0.1, nonsense")
+    assert len(parse_networks(Settings(metrics_allow="10.0.0.0/8, ::1").metrics_allow)) == 2
 
 
 @pytest.mark.parametrize(
