@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 
-from socialdesk.observability.logging import log_context
+from socialdesk.observability.logs import log_context
 from socialdesk.observability.metrics import worker_pass
 
 log = logging.getLogger(__name__)

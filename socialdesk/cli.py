@@ -184,7 +184,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     SOCIALDESK_RUN_WORKERS=false)."""
     import uvicorn
 
-    from socialdesk.observability.logging import configure_logging
+    from socialdesk.observability.logs import configure_logging
     from socialdesk.web.app import create_app
 
     settings = get_settings()
@@ -307,7 +307,7 @@ def worker(
     import signal
     import threading
 
-    from socialdesk.observability.logging import configure_logging
+    from socialdesk.observability.logs import configure_logging
     from socialdesk.web.app import create_app
 
     settings = get_settings()

@@ -38,7 +38,7 @@ from socialdesk.delivery.outbox import build_request, check_window, record_sent,
 from socialdesk.domain.enums import AccountStatus, DeliveryState
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.observability import metrics
-from socialdesk.observability.logging import bind_log_context
+from socialdesk.observability.logs import bind_log_context
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Contact, Message, OutboxEntry, Ticket
 

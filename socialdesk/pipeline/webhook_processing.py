@@ -18,7 +18,7 @@ from socialdesk.background import BackgroundWorker
 from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
 from socialdesk.domain.enums import AccountStatus, Platform, RawEventStatus
 from socialdesk.domain.messages import InboundMessage
-from socialdesk.observability.logging import bind_log_context
+from socialdesk.observability.logs import bind_log_context
 from socialdesk.pipeline.echoes import confirm_echoes
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.raw_events import drain_inbox, mark_failed, mark_processed

@@ -18,7 +18,7 @@ from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.live import LiveRelay
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
-from socialdesk.observability.logging import configure_logging
+from socialdesk.observability.logs import configure_logging
 from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker

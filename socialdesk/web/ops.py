@@ -33,7 +33,7 @@ from socialdesk.config import Settings
 from socialdesk.live import bus
 from socialdesk.observability.gauges import DatabaseCollector
 from socialdesk.observability.health import check_readiness
-from socialdesk.observability.logging import (
+from socialdesk.observability.logs import (
     ACCESS_LOGGER,
     bind_log_context,
     log_context,

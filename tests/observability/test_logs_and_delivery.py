@@ -18,7 +18,7 @@ from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.channels.signatures import x_signature
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role
-from socialdesk.observability.logging import configure_logging, remove_logging
+from socialdesk.observability.logs import configure_logging, remove_logging
 from socialdesk.store.db import Database
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve

@@ -13,7 +13,7 @@ import pytest
 from socialdesk.config import Settings
 from socialdesk.observability.gauges import lag_seconds
 from socialdesk.observability.health import worker_problem
-from socialdesk.observability.logging import (
+from socialdesk.observability.logs import (
     configure_logging,
     log_context,
     redact,
