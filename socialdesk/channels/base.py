@@ -74,6 +74,16 @@ class EchoedSend:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedEvent:
+    """One event of a delivery that could not be read while its neighbours could: why,
+    and a delivery body holding only that event (the same wire format), which is kept
+    as a failed raw event of its own and can be retried on its own."""
+
+    reason: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedEvent:
     """What one webhook body yields: messages and the accounts they were for."""
 
@@ -84,6 +94,18 @@ class ParsedEvent:
     revoked_account_ids: Sequence[int] = ()
     # The same echoes with their text and target, where the network gives them.
     echoes: Sequence[EchoedSend] = ()
+    # Events of this body refused one by one (their neighbours above were read).
+    rejected: Sequence[RejectedEvent] = ()
+
+
+def refuse_if_nothing_read(parsed: ParsedEvent) -> ParsedEvent:
+    """A body of which every event was refused, with nothing else read, is refused as a
+    whole: its raw event fails with the reasons instead of being split into copies."""
+    if parsed.rejected and not (
+        parsed.messages or parsed.echoed_message_ids or parsed.revoked_account_ids
+    ):
+        raise PayloadError("; ".join(r.reason for r in parsed.rejected))
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Any
 from socialdesk.channels.base import AccountRef
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.timestamps import iso_or_none
 
 POST_COLLECTION = "app.bsky.feed.post"
 POLL_REASONS = ("mention", "reply")
@@ -24,14 +25,9 @@ RememberPost = Callable[[str, str, dict[str, str] | None], None]
 
 
 def parse_time(value: object) -> datetime | None:
-    """An AT Protocol datetime string → aware datetime (UTC when it has no offset)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """An AT Protocol datetime string → aware UTC datetime (UTC when it has no offset);
+    ``None`` when it is missing, not a time, or out of range (``domain.timestamps``)."""
+    return iso_or_none(value)
 
 
 def strip_leading_handles(text: str, handles: set[str]) -> str:

@@ -32,6 +32,7 @@ from socialdesk.channels.base import (
 )
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.timestamps import iso_or_none
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +135,8 @@ def parse_reset(value: str | None) -> datetime | None:
 
 
 def _parse_time(value: object) -> datetime:
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    return datetime.now(UTC)
+    """A status time; now when it is missing, not a time, or out of range."""
+    return iso_or_none(value) or datetime.now(UTC)
 
 
 def classify_error(response: httpx.Response) -> SendError:

@@ -35,11 +35,13 @@ from socialdesk.channels.base import (
     PayloadError,
     PollResult,
     RateLimitState,
+    RejectedEvent,
     ReplyKind,
     SendError,
     SendFailure,
     SendResult,
     VerificationError,
+    refuse_if_nothing_read,
 )
 from socialdesk.channels.meta_lookups import CommentReplyLookup, ConversationLookup
 from socialdesk.channels.meta_webhooks import (
@@ -49,6 +51,7 @@ from socialdesk.channels.meta_webhooks import (
     graph_timestamp,
     json_array,
     json_object,
+    rejected_entry,
     string_id,
 )
 from socialdesk.channels.signatures import (
@@ -140,8 +143,14 @@ class MetaConnector(LazyHttpClient):
         if not verify_meta_signature(self._app_secret, raw_body, value):
             raise VerificationError("X-Hub-Signature-256 mismatch", status_code=403)
 
-    def parse_webhook(self, raw_body: bytes, resolve_account: AccountResolver) -> ParsedEvent:
-        """Every entry of a ``page`` or ``instagram`` body, routed by ``entry[].id``."""
+    def parse_webhook(
+        self,
+        raw_body: bytes,
+        resolve_account: AccountResolver,
+        received_at: datetime | None = None,
+    ) -> ParsedEvent:
+        """Every entry of a ``page`` or ``instagram`` body, routed by ``entry[].id``; an
+        entry (or one change of it) that cannot be read is refused on its own."""
         try:
             payload = json.loads(raw_body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -155,17 +164,26 @@ class MetaConnector(LazyHttpClient):
             return ParsedEvent(messages=[])
         messages: list[InboundMessage] = []
         echoes: list[EchoedSend] = []
+        rejected: list[RejectedEvent] = []
         for entry in entries:
-            entry = json_object(entry, "entry")
-            owner_id = string_id(entry.get("id"), "entry.id")
-            parser = EntryParser(kind, owner_id, entry, resolve_account)
-            parser.run()
+            try:
+                entry = json_object(entry, "entry")
+                owner_id = string_id(entry.get("id"), "entry.id")
+                parser = EntryParser(kind, owner_id, entry, resolve_account, received_at)
+                parser.run()
+            except PayloadError as exc:
+                rejected.append(rejected_entry(exc, kind, entry))
+                continue
             messages.extend(parser.messages)
             echoes.extend(parser.echoes)
-        return ParsedEvent(
-            messages=messages,
-            echoed_message_ids=[echo.platform_message_id for echo in echoes],
-            echoes=echoes,
+            rejected.extend(parser.rejected)
+        return refuse_if_nothing_read(
+            ParsedEvent(
+                messages=messages,
+                echoed_message_ids=[echo.platform_message_id for echo in echoes],
+                echoes=echoes,
+                rejected=rejected,
+            )
         )
 
     # -- HTTP --------------------------------------------------------------------

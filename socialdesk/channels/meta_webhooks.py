@@ -6,12 +6,20 @@ a send whose answer it lost, never messages.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from socialdesk.channels.base import AccountRef, AccountResolver, EchoedSend, PayloadError
+from socialdesk.channels.base import (
+    AccountRef,
+    AccountResolver,
+    EchoedSend,
+    PayloadError,
+    RejectedEvent,
+)
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage, MessageChange
+from socialdesk.domain.timestamps import TimestampError, from_epoch, from_iso
 
 # Feed verbs we act on, and the change each one is to a comment we may already have.
 FEED_VERBS: dict[str, MessageChange | None] = {
@@ -26,19 +34,21 @@ def _obj(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def graph_timestamp(value: object) -> datetime:
-    """Meta sends seconds in some places and milliseconds in others."""
+def graph_timestamp(value: object, fallback: datetime | None = None) -> datetime:
+    """Meta sends seconds in some places and milliseconds in others, and ISO 8601 in
+    others still. A missing time is ``fallback`` (when the delivery arrived) if given;
+    a value that is no time, or out of range (``1e30``), is refused."""
+    if value is None and fallback is not None:
+        return fallback
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise PayloadError("timestamp is missing")
-    if isinstance(value, str):
-        if not value.strip().lstrip("-").isdigit():
-            try:
-                return datetime.fromisoformat(value.replace("+0000", "+00:00")).astimezone(UTC)
-            except ValueError:
-                raise PayloadError(f"bad timestamp {value!r}") from None
-        value = int(value)
-    seconds = value / 1000 if value > 100_000_000_000 else value
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+            return from_iso(value.replace("+0000", "+00:00"))
+        number = int(value) if isinstance(value, str) else value
+        return from_epoch(number, unit=0.001 if number > 100_000_000_000 else 1.0)
+    except TimestampError as exc:
+        raise PayloadError(f"bad timestamp: {exc}") from None
 
 
 def json_object(value: object, what: str) -> dict[str, Any]:
@@ -61,6 +71,12 @@ def string_id(value: object, what: str) -> str:
     return value
 
 
+def rejected_entry(exc: PayloadError, kind: str, entry: object) -> RejectedEvent:
+    """A refused entry (or part of one) with a webhook body of its own."""
+    body = {"object": kind, "entry": [entry]}
+    return RejectedEvent(reason=str(exc), body=json.dumps(body, default=str))
+
+
 def dm_conversation_id(owner_id: str, customer_id: str) -> str:
     """A DM thread: the customer's page-scoped id, scoped again by our Page/IG id."""
     return f"{owner_id}:{customer_id}"
@@ -75,13 +91,17 @@ class EntryParser:
         owner_id: str,
         entry: dict[str, Any],
         resolve_account: AccountResolver,
+        received_at: datetime | None = None,
     ) -> None:
         self.kind = kind
         self.owner_id = owner_id
         self.entry = entry
         self.resolve = resolve_account
+        # A missing time is when the delivery arrived.
+        self.received_at = received_at or datetime.now(UTC)
         self.messages: list[InboundMessage] = []
         self.echoes: list[EchoedSend] = []
+        self.rejected: list[RejectedEvent] = []
 
     def _account(self, *platforms: Platform) -> AccountRef | None:
         for platform in platforms:
@@ -106,18 +126,32 @@ class EntryParser:
         )
 
     def run(self) -> None:
+        """Every change and messaging event of the entry, each on its own: one that
+        cannot be read is refused (``rejected``) and its neighbours are still read."""
         for change in json_array(self.entry.get("changes", []), "entry.changes"):
-            change = json_object(change, "change")
-            value = change.get("value")
-            field = change.get("field")
-            if self.kind == "page" and field == "feed":
-                self._feed(json_object(value, "feed value"))
-            elif self.kind == "instagram" and field == "comments":
-                self._ig_comment(json_object(value, "comments value"))
-            elif field == "messages" and isinstance(value, dict) and "sender" in value:
-                self._messaging(value)  # newer Instagram-Login deliveries
+            try:
+                self._change(json_object(change, "change"))
+            except PayloadError as exc:
+                self._reject(exc, changes=[change])
         for event in json_array(self.entry.get("messaging", []), "entry.messaging"):
-            self._messaging(json_object(event, "messaging event"))
+            try:
+                self._messaging(json_object(event, "messaging event"))
+            except PayloadError as exc:
+                self._reject(exc, messaging=[event])
+
+    def _reject(self, exc: PayloadError, **items: list[Any]) -> None:
+        entry = {"id": self.owner_id, "time": self.entry.get("time"), **items}
+        self.rejected.append(rejected_entry(exc, self.kind, entry))
+
+    def _change(self, change: dict[str, Any]) -> None:
+        value = change.get("value")
+        field = change.get("field")
+        if self.kind == "page" and field == "feed":
+            self._feed(json_object(value, "feed value"))
+        elif self.kind == "instagram" and field == "comments":
+            self._ig_comment(json_object(value, "comments value"))
+        elif field == "messages" and isinstance(value, dict) and "sender" in value:
+            self._messaging(value)  # newer Instagram-Login deliveries
 
     def _feed(self, value: dict[str, Any]) -> None:
         verb = value.get("verb")
@@ -155,14 +189,18 @@ class EntryParser:
                 platform_message_id=comment_id,
                 author=Author(external_user_id=author_id, display_name=author.get("name")),
                 body=str(value.get("message") or ""),
-                created_at=graph_timestamp(created),
+                created_at=graph_timestamp(created, self.received_at),
                 visibility=Visibility.PUBLIC,
                 reply_to_id=str(parent_id) if parent_id else None,
                 references=references,
                 extra={"verb": verb, "post_id": post_id, "page_id": self.owner_id},
                 change=change,
                 # Meta gives no edit time; the entry's time is when the change happened.
-                changed_at=graph_timestamp(self.entry.get("time", created)) if change else None,
+                changed_at=(
+                    graph_timestamp(self.entry.get("time", created), self.received_at)
+                    if change
+                    else None
+                ),
             )
         )
 
@@ -192,7 +230,7 @@ class EntryParser:
                 platform_message_id=comment_id,
                 author=Author(external_user_id=author_id, handle=author.get("username")),
                 body=str(value.get("text") or ""),
-                created_at=graph_timestamp(self.entry.get("time")),
+                created_at=graph_timestamp(self.entry.get("time"), self.received_at),
                 visibility=Visibility.PUBLIC,
                 reply_to_id=str(parent_id) if parent_id else None,
                 references=references,
@@ -205,12 +243,16 @@ class EntryParser:
         )
 
     def _messaging(self, event: dict[str, Any]) -> None:
+        message = event.get("message")
+        postback = event.get("postback")
+        if not isinstance(message, dict) and not (
+            isinstance(postback, dict) and postback.get("mid")
+        ):
+            return  # opt-in, delivery, read, reaction, typing: nothing to answer
         sender = string_id(json_object(event.get("sender"), "sender").get("id"), "sender.id")
         recipient = string_id(
             json_object(event.get("recipient"), "recipient").get("id"), "recipient.id"
         )
-        message = event.get("message")
-        postback = event.get("postback")
         if isinstance(message, dict):
             mid = string_id(message.get("mid"), "message.mid")
             if message.get("is_echo") or sender == self.owner_id:
@@ -259,7 +301,9 @@ class EntryParser:
                 platform_message_id=mid,
                 author=Author(external_user_id=sender),
                 body=str(body),
-                created_at=graph_timestamp(event.get("timestamp", self.entry.get("time"))),
+                created_at=graph_timestamp(
+                    event.get("timestamp", self.entry.get("time")), self.received_at
+                ),
                 visibility=Visibility.PRIVATE,
                 reply_to_id=str(reply_to_id) if reply_to_id else None,
                 conversation_id=dm_conversation_id(self.owner_id, sender),

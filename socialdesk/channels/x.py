@@ -160,10 +160,15 @@ class XConnector(LazyHttpClient):
         if not verify_x_signature(self._consumer_secret, raw_body, value):
             raise VerificationError("x-twitter-webhooks-signature mismatch", status_code=403)
 
-    def parse_webhook(self, raw_body: bytes, resolve_account: AccountResolver) -> ParsedEvent:
+    def parse_webhook(
+        self,
+        raw_body: bytes,
+        resolve_account: AccountResolver,
+        received_at: datetime | None = None,
+    ) -> ParsedEvent:
         """Turn one Account Activity body into messages, echoes and revocations
         (the parsing is in ``x_events``)."""
-        return parse_account_activity(raw_body, resolve_account, self.app_id)
+        return parse_account_activity(raw_body, resolve_account, self.app_id, received_at)
 
     # -- HTTP --------------------------------------------------------------------
 

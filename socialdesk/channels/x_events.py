@@ -9,10 +9,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from socialdesk.channels.base import AccountRef, AccountResolver, ParsedEvent, PayloadError
+from socialdesk.channels.base import (
+    AccountRef,
+    AccountResolver,
+    ParsedEvent,
+    PayloadError,
+    RejectedEvent,
+    refuse_if_nothing_read,
+)
 from socialdesk.channels.x_polling import dm_conversation_id
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.timestamps import TimestampError, from_epoch, in_range
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -21,12 +29,24 @@ def _obj(value: object) -> dict[str, Any]:
 
 
 def parse_v1_created_at(value: str) -> datetime:
-    """``Mon May 19 14:01:46 +0000 2025`` → aware UTC datetime."""
-    return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+    """``Mon May 19 14:01:46 +0000 2025`` → aware UTC datetime (``ValueError`` when it is
+    not one or lies outside ``domain.timestamps``' range)."""
+    return in_range(datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y"))
 
 
-def _from_ms(value: object) -> datetime:
-    return datetime.fromtimestamp(int(str(value)) / 1000, tz=UTC)
+def _from_ms(value: object, what: str) -> datetime:
+    try:
+        return from_epoch(value, unit=0.001)
+    except TimestampError as exc:
+        raise PayloadError(f"{what}: {exc}") from None
+
+
+def _id_str(obj: dict[str, Any], what: str) -> str:
+    """``id_str``, else the numeric ``id`` (older and hand-built bodies carry only it)."""
+    value = obj.get("id_str")
+    if value is None and isinstance(obj.get("id"), int) and not isinstance(obj["id"], bool):
+        value = str(obj["id"])
+    return _require_str(value, what)
 
 
 def _require_dict(value: object, what: str) -> dict[str, Any]:
@@ -48,12 +68,18 @@ def _require_str(value: object, what: str) -> str:
 
 
 def parse_account_activity(
-    raw_body: bytes, resolve_account: AccountResolver, app_id: str | None
+    raw_body: bytes,
+    resolve_account: AccountResolver,
+    app_id: str | None,
+    received_at: datetime | None = None,
 ) -> ParsedEvent:
     """One Account Activity body → messages, echoes and revocations.
 
     ``app_id`` is our X app id: DMs whose ``source_app_id`` is ours are echoes. Like,
-    follow, typing, read and delete arrays carry nothing to answer and are ignored."""
+    follow, typing, read and delete arrays carry nothing to answer and are ignored.
+    A tweet or DM that cannot be read is refused on its own (``ParsedEvent.rejected``,
+    with a body of just that event); its neighbours still become messages. A missing
+    time falls back to ``received_at`` (when the delivery arrived)."""
     try:
         payload = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -63,12 +89,18 @@ def parse_account_activity(
     account = resolve_account(Platform.X, for_user_id)
     if account is None:
         return ParsedEvent(messages=[])
+    fallback_time = received_at or datetime.now(UTC)
     messages: list[InboundMessage] = []
     echoes: list[str] = []
     revoked: list[int] = []
+    rejected: list[RejectedEvent] = []
     for tweet in _require_list(payload.get("tweet_create_events", []), "tweet_create_events"):
-        tweet = _require_dict(tweet, "tweet")
-        parsed = _parse_tweet(tweet, account, for_user_id)
+        try:
+            tweet_obj = _require_dict(tweet, "tweet")
+            parsed = _parse_tweet(tweet_obj, account, for_user_id, fallback_time)
+        except PayloadError as exc:
+            rejected.append(_rejected(exc, for_user_id, tweet_create_events=[tweet]))
+            continue
         if isinstance(parsed, InboundMessage):
             messages.append(parsed)
         elif parsed is not None:
@@ -78,8 +110,18 @@ def parse_account_activity(
         raise PayloadError("users is not an object")
     dm_events = _require_list(payload.get("direct_message_events", []), "direct_message_events")
     for event in dm_events:
-        event = _require_dict(event, "direct message event")
-        dm = _parse_dm(event, account, for_user_id, users, app_id)
+        try:
+            dm = _parse_dm(
+                _require_dict(event, "direct message event"),
+                account,
+                for_user_id,
+                users,
+                app_id,
+                fallback_time,
+            )
+        except PayloadError as exc:
+            rejected.append(_rejected(exc, for_user_id, direct_message_events=[event], users=users))
+            continue
         if isinstance(dm, InboundMessage):
             messages.append(dm)
         elif dm is not None:
@@ -89,15 +131,29 @@ def parse_account_activity(
         user_event = _require_dict(user_event, "user_event")
         if "revoke" in user_event:
             revoked.append(account.id)
-    return ParsedEvent(messages=messages, echoed_message_ids=echoes, revoked_account_ids=revoked)
+    return refuse_if_nothing_read(
+        ParsedEvent(
+            messages=messages,
+            echoed_message_ids=echoes,
+            revoked_account_ids=revoked,
+            rejected=rejected,
+        )
+    )
+
+
+def _rejected(exc: PayloadError, for_user_id: str, **event: Any) -> RejectedEvent:
+    """A refused event with an Account Activity body of its own."""
+    return RejectedEvent(
+        reason=str(exc), body=json.dumps({"for_user_id": for_user_id, **event}, default=str)
+    )
 
 
 def _parse_tweet(
-    tweet: dict[str, Any], account: AccountRef, for_user_id: str
+    tweet: dict[str, Any], account: AccountRef, for_user_id: str, fallback_time: datetime
 ) -> InboundMessage | str | None:
-    tweet_id = _require_str(tweet.get("id_str"), "tweet id_str")
+    tweet_id = _id_str(tweet, "tweet id_str")
     user = _require_dict(tweet.get("user"), "tweet user")
-    user_id = _require_str(user.get("id_str"), "tweet user.id_str")
+    user_id = _id_str(user, "tweet user.id_str")
     if user_id == for_user_id:
         return tweet_id  # our own tweet: an echo of a send or a post from X's app
     if "retweeted_status" in tweet:
@@ -109,9 +165,14 @@ def _parse_tweet(
     if not isinstance(text, str):
         raise PayloadError("tweet text is not a string")
     if tweet.get("timestamp_ms") is not None:
-        created_at = _from_ms(tweet["timestamp_ms"])
+        created_at = _from_ms(tweet["timestamp_ms"], "tweet timestamp_ms")
+    elif tweet.get("created_at") is not None:
+        try:
+            created_at = parse_v1_created_at(_require_str(tweet["created_at"], "created_at"))
+        except ValueError:
+            raise PayloadError(f"tweet created_at {str(tweet['created_at'])[:40]!r}") from None
     else:
-        created_at = parse_v1_created_at(_require_str(tweet.get("created_at"), "created_at"))
+        created_at = fallback_time
     entities = _obj(extended).get("entities")
     if not isinstance(entities, dict):
         entities = _obj(tweet.get("entities"))
@@ -149,6 +210,7 @@ def _parse_dm(
     for_user_id: str,
     users: dict[str, Any],
     app_id: str | None,
+    fallback_time: datetime,
 ) -> InboundMessage | str | None:
     if event.get("type") != "message_create":
         return None
@@ -183,7 +245,11 @@ def _parse_dm(
             follower_count=followers if isinstance(followers, int) else None,
         ),
         body=html.unescape(text),
-        created_at=_from_ms(_require_str(event.get("created_timestamp"), "created_timestamp")),
+        created_at=(
+            fallback_time
+            if event.get("created_timestamp") is None
+            else _from_ms(event["created_timestamp"], "created_timestamp")
+        ),
         visibility=Visibility.PRIVATE,
         conversation_id=str(conversation),
         extra={"source": "webhook", "recipient_id": recipient_id},

@@ -12,6 +12,7 @@ from typing import Any
 from socialdesk.channels.base import AccountRef, PayloadError
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.timestamps import iso_or_none
 
 DM_EVENTS_BUCKET = "GET /2/dm_events"
 DM_EVENT_FIELDS = {
@@ -40,9 +41,8 @@ def dm_conversation_id(user_a: str, user_b: str) -> str:
 
 
 def _created(value: object) -> datetime:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).astimezone(UTC)
-    return datetime.now(UTC)
+    """A v2 ``created_at``; now when it is missing, not a time, or out of range."""
+    return iso_or_none(value) or datetime.now(UTC)
 
 
 def parse_poll_cursor(cursor: str | None) -> tuple[str | None, str | None]:

@@ -42,32 +42,39 @@ def confirm_echoes(db: Database, parsed: ParsedEvent) -> int:
     """Settle the sends these echoes confirm; how many were marked sent. Never raises:
     a failure here must not hold up the event's messages (the worker's own lookup is
     still there)."""
-    echoes = [echo for echo in parsed.echoes if echo.account_ids]
-    if not echoes:
+    if not any(echo.account_ids for echo in parsed.echoes):
         return 0
-    confirmed = 0
     try:
         with db.write() as s:
-            for echo in echoes:
-                recorded = s.scalar(
-                    select(Message)
-                    .where(
-                        Message.platform_message_id == echo.platform_message_id,
-                        Message.channel_account_id.in_(echo.account_ids),
-                    )
-                    .limit(1)
-                )
-                if recorded is None:
-                    recorded = _waiting_send(s, echo)
-                    if recorded is None:
-                        continue
-                    _mark_sent(s, recorded, echo)
-                    confirmed += 1
-                if recorded.direction == Direction.OUTBOUND:
-                    _link_recipient(s, recorded, echo)
+            return confirm_echoes_in(s, parsed)
     except Exception:
         log.exception("confirming echoed sends failed; the delivery worker will look them up")
         return 0
+
+
+def confirm_echoes_in(s: Session, parsed: ParsedEvent) -> int:
+    """``confirm_echoes`` inside the caller's transaction (the raw-event worker's, which
+    holds the claim on the delivery): raises what it meets, for the caller to decide."""
+    confirmed = 0
+    for echo in parsed.echoes:
+        if not echo.account_ids:
+            continue
+        recorded = s.scalar(
+            select(Message)
+            .where(
+                Message.platform_message_id == echo.platform_message_id,
+                Message.channel_account_id.in_(echo.account_ids),
+            )
+            .limit(1)
+        )
+        if recorded is None:
+            recorded = _waiting_send(s, echo)
+            if recorded is None:
+                continue
+            _mark_sent(s, recorded, echo)
+            confirmed += 1
+        if recorded.direction == Direction.OUTBOUND:
+            _link_recipient(s, recorded, echo)
     return confirmed
 
 

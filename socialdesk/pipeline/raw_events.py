@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from socialdesk.channels.base import RejectedEvent
 from socialdesk.domain.enums import RawEventStatus
 from socialdesk.pipeline.identities import chunks
 from socialdesk.store.bulk import insert_with_ids
@@ -15,6 +17,7 @@ from socialdesk.store.db import Database, utcnow
 from socialdesk.store.inbox_spool import InboxSpool, SpooledDelivery
 from socialdesk.store.models import RawEvent
 from socialdesk.store.models.base import table_of
+from socialdesk.store.transient import backoff
 
 _raw = table_of(RawEvent)
 
@@ -56,21 +59,104 @@ def mark_processed(
         conn.execute(
             update(_raw)
             .where(_raw.c.id.in_(part))
-            .values(status=str(status), processed_at=now, attempts=_raw.c.attempts + 1, error=None)
+            .values(
+                status=str(status),
+                processed_at=now,
+                attempts=_raw.c.attempts + 1,
+                error=None,
+                next_attempt_at=None,
+            )
         )
 
 
-def mark_failed(conn: Connection, raw_id: int, error: str) -> None:
+def mark_failed(conn: Connection, raw_id: int, error: str, *, only_pending: bool = False) -> None:
+    """Failed for good with ``error`` as its reason (listed for admins, retried by hand).
+
+    ``only_pending``: leave it alone if another worker has settled it meanwhile, so an
+    event whose message was stored is never marked failed."""
+    where = [_raw.c.id == raw_id]
+    if only_pending:
+        where.append(_raw.c.status == str(RawEventStatus.PENDING))
     conn.execute(
         update(_raw)
-        .where(_raw.c.id == raw_id)
+        .where(*where)
         .values(
             status=str(RawEventStatus.FAILED),
             error=error[:4000],
             attempts=_raw.c.attempts + 1,
             processed_at=utcnow(),
+            next_attempt_at=None,
         )
     )
+
+
+def defer(conn: Connection, ids: Sequence[int], error: str, now: datetime | None = None) -> None:
+    """A transient failure: still ``pending``, one more attempt counted, ``error`` kept as
+    the last reason, and not claimed again before the backoff has passed."""
+    now = now or utcnow()
+    for part in chunks(list(ids)):
+        rows = conn.execute(
+            select(_raw.c.id, _raw.c.attempts).where(
+                _raw.c.id.in_(part), _raw.c.status == str(RawEventStatus.PENDING)
+            )
+        ).all()
+        for row in rows:
+            raw_id, attempts = int(row[0]), int(row[1])
+            conn.execute(
+                update(_raw)
+                .where(_raw.c.id == raw_id)
+                .values(
+                    attempts=attempts + 1,
+                    error=error[:4000],
+                    next_attempt_at=now + backoff(attempts + 1),
+                )
+            )
+
+
+def store_rejected(
+    conn: Connection,
+    parent_id: int,
+    source: str,
+    channel_account_id: int | None,
+    rejected: Sequence[RejectedEvent],
+) -> list[int]:
+    """Each refused event of a delivery whose neighbours were read, kept as a failed raw
+    event of its own (its body holds only that event, so a retry reads just it)."""
+    if not rejected:
+        return []
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {
+            "source": source,
+            "channel_account_id": channel_account_id,
+            "received_at": now,
+            "headers": {},
+            "body": r.body,
+            "status": str(RawEventStatus.FAILED),
+            "error": f"payload: {r.reason}"[:4000],
+            "attempts": 1,
+            "processed_at": now,
+            "split_from_id": parent_id,
+        }
+        for r in rejected
+    ]
+    return insert_with_ids(conn, _raw, rows)
+
+
+def retry_failed(conn: Connection, ids: Sequence[int] | None = None) -> list[int]:
+    """Failed raw events (all, or those of ``ids``) back to ``pending`` for the worker;
+    the ids actually requeued. The last reason stays in ``error`` until it succeeds."""
+    query = select(_raw.c.id).where(_raw.c.status == str(RawEventStatus.FAILED))
+    if ids is not None:
+        query = query.where(_raw.c.id.in_(list(ids)))
+    found = list(conn.scalars(query.order_by(_raw.c.id)))
+    for part in chunks(found):
+        conn.execute(
+            update(_raw)
+            .where(_raw.c.id.in_(part), _raw.c.status == str(RawEventStatus.FAILED))
+            .values(status=str(RawEventStatus.PENDING), next_attempt_at=None, processed_at=None)
+        )
+    return found
 
 
 def drain_inbox(db: Database, limit: int = 500) -> int:

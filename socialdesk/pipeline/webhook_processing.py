@@ -4,41 +4,76 @@ The webhook endpoint stores the raw body and answers at once; this processor cla
 pending raw events, parses each with its connector, and sends every message of the
 batch through the pipeline in one transaction. Raw events left pending by a crash are
 picked up on the next run, so nothing acknowledged is ever lost.
+
+One bad delivery never costs its neighbours:
+
+* a delivery that cannot be parsed is marked ``failed`` with its reason inside the
+  batch; an event refused within a delivery whose other events were read is kept as a
+  failed raw event of its own (``split_from_id``);
+* a batch that fails in the pipeline is rolled back and run again one delivery per
+  transaction, so the good ones land and only the poison one is marked ``failed``;
+* a transient failure (connection lost, lock timeout, serialization failure, deadlock;
+  ``store.transient``) fails nothing: the claimed events stay ``pending`` with an
+  attempt counted and a backoff (``next_attempt_at``).
+
+The claim is the batch transaction itself: on PostgreSQL ``FOR UPDATE SKIP LOCKED``
+gives two workers disjoint batches, and the lock is held until the batch's messages
+and ``processed`` marks commit together (a crash releases it, leaving the events
+pending). SQLite has a single writer (``BEGIN IMMEDIATE``), so the claim needs no lock.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import Session
 
 from socialdesk.background import BackgroundWorker
 from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
 from socialdesk.domain.enums import AccountStatus, Platform, RawEventStatus
 from socialdesk.domain.messages import InboundMessage
 from socialdesk.observability.logs import bind_log_context
-from socialdesk.pipeline.echoes import confirm_echoes
+from socialdesk.pipeline.echoes import confirm_echoes_in
 from socialdesk.pipeline.ingest import Pipeline
-from socialdesk.pipeline.raw_events import drain_inbox, mark_failed, mark_processed
+from socialdesk.pipeline.raw_events import (
+    defer,
+    drain_inbox,
+    mark_failed,
+    mark_processed,
+    store_rejected,
+)
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, RawEvent
+from socialdesk.store.transient import is_transient
 
 log = logging.getLogger(__name__)
 
-# source of a raw event → a function that parses its body.
-Parser = Callable[[bytes, Callable[[Platform, str], AccountRef | None]], ParsedEvent]
+Resolver = Callable[[Platform, str], AccountRef | None]
+
+
+class Parser(Protocol):
+    """A connector's ``parse_webhook``: a body, the account lookup and when the delivery
+    arrived (the time of an event that carries none)."""
+
+    def __call__(
+        self, raw_body: bytes, resolve_account: Resolver, received_at: datetime | None = None
+    ) -> ParsedEvent: ...
 
 
 @dataclass(slots=True)
 class BatchOutcome:
-    events: int = 0
-    messages: int = 0
-    failed: int = 0
+    events: int = 0  # raw events claimed
+    messages: int = 0  # messages stored
+    failed: int = 0  # raw events (and split-off events) marked failed
+    deferred: int = 0  # left pending after a transient failure, for a later attempt
 
 
-def _resolver(db: Database) -> Callable[[Platform, str], AccountRef | None]:
+def _resolver(db: Database) -> Resolver:
     with db.session() as s:
         accounts = {
             (a.platform, a.external_id): AccountRef(
@@ -59,78 +94,174 @@ def _resolver(db: Database) -> Callable[[Platform, str], AccountRef | None]:
     return resolve
 
 
-def process_pending(
-    db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser], limit: int = 100
+# A claimed raw event: id, source, body, received_at.
+Claimed = tuple[int, str, str, datetime]
+
+
+def _due(sources: Sequence[str], now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        RawEvent.status == str(RawEventStatus.PENDING),
+        RawEvent.source.in_(list(sources)),
+        or_(RawEvent.next_attempt_at.is_(None), RawEvent.next_attempt_at <= now),
+    ]
+
+
+def _claim(s: Session, where: Sequence[ColumnElement[bool]], limit: int) -> list[Claimed]:
+    """Rows no other worker holds, locked until this transaction ends (PostgreSQL);
+    SQLite renders no ``FOR UPDATE`` and needs none under its single writer."""
+    rows = s.execute(
+        select(RawEvent.id, RawEvent.source, RawEvent.body, RawEvent.received_at)
+        .where(*where)
+        .order_by(RawEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def _error_text(exc: BaseException) -> str:
+    """The reason kept for admins: the exception's type and message, never a
+    traceback (the database URL or a secret could be in the frames' locals)."""
+    return f"{type(exc).__name__}: {exc}"[:4000]
+
+
+def _run(
+    s: Session,
+    rows: Sequence[Claimed],
+    pipeline: Pipeline,
+    parsers: Mapping[str, Parser],
+    resolve: Resolver,
 ) -> BatchOutcome:
-    outcome = BatchOutcome()
-    drain_inbox(db)  # deliveries acknowledged into SQLite's inbox spool come first
-    with db.session() as s:
-        pending = s.execute(
-            select(RawEvent.id, RawEvent.source, RawEvent.body)
-            .where(
-                RawEvent.status == str(RawEventStatus.PENDING), RawEvent.source.in_(list(parsers))
-            )
-            .order_by(RawEvent.id)
-            .limit(limit)
-        ).all()
-    if not pending:
-        return outcome
-    resolve = _resolver(db)
+    """Parse, confirm echoes, ingest and mark the claimed ``rows`` in the caller's
+    transaction. A delivery that cannot be parsed is marked failed here; a failure in
+    the pipeline raises, for the caller to roll back and split the batch."""
+    outcome = BatchOutcome(events=len(rows))
+    conn = s.connection()
     messages: list[InboundMessage] = []
     parsed_ids: list[int] = []
     revoked: set[int] = set()
-    for raw_id, source, body in pending:
-        outcome.events += 1
+    for raw_id, source, body, received_at in rows:
         bind_log_context(raw_event_id=raw_id, account_id=None, ticket_id=None)
         try:
-            parsed = parsers[source](body.encode("utf-8"), resolve)
-        except PayloadError as exc:
+            parsed = parsers[source](body.encode("utf-8"), resolve, received_at)
+        except Exception as exc:  # a parser bug on odd input is as final as bad input
             outcome.failed += 1
-            with db.write() as s:
-                mark_failed(s.connection(), raw_id, f"payload: {exc}")
+            reason = f"payload: {exc}" if isinstance(exc, PayloadError) else _error_text(exc)
+            mark_failed(conn, raw_id, reason)
             continue
         bind_log_context(account_id=next((m.channel_account_id for m in parsed.messages), None))
-        confirm_echoes(db, parsed)  # our own sends seen again settle their outbox rows
+        if parsed.echoes:
+            _confirm_echoes(s, parsed)
+        if parsed.rejected:
+            account = parsed.messages[0].channel_account_id if parsed.messages else None
+            outcome.failed += len(store_rejected(conn, raw_id, source, account, parsed.rejected))
         messages.extend(replace(m, raw_event_id=raw_id) for m in parsed.messages)
         revoked.update(parsed.revoked_account_ids)
         parsed_ids.append(raw_id)
     bind_log_context(raw_event_id=None, account_id=None)  # the batch is no one event
+    result = pipeline.ingest(conn, messages)
+    mark_processed(conn, parsed_ids)
+    touched = {m.channel_account_id for m in messages}
+    if touched:
+        conn.execute(
+            update(ChannelAccount)
+            .where(ChannelAccount.id.in_(touched))
+            .values(last_received_at=utcnow())
+        )
+    if revoked:
+        conn.execute(
+            update(ChannelAccount)
+            .where(ChannelAccount.id.in_(revoked))
+            .values(
+                status=str(AccountStatus.NEEDS_REAUTH),
+                status_reason="the network revoked access",
+            )
+        )
+    outcome.messages = result.stored
+    return outcome
+
+
+def _confirm_echoes(s: Session, parsed: ParsedEvent) -> None:
+    """Our own sends seen again settle their outbox rows first, so a customer's answer
+    in the same batch threads under them. A failure here must not hold up the
+    delivery's messages (the delivery worker looks the send up itself), unless the
+    connection itself is gone."""
+    try:
+        with s.begin_nested():
+            confirm_echoes_in(s, parsed)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        log.exception("confirming echoed sends failed; the delivery worker will look them up")
+
+
+def process_pending(
+    db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser], limit: int = 100
+) -> BatchOutcome:
+    """One batch of due raw events; what became of it. Raises only when the database
+    cannot be reached even to record a transient failure (the events stay pending)."""
+    drain_inbox(db)  # deliveries acknowledged into SQLite's inbox spool come first
+    now = utcnow()
+    where = _due(list(parsers), now)
+    with db.session() as s:  # a plain read while idle: no write lock taken for nothing
+        if s.scalar(select(RawEvent.id).where(*where).limit(1)) is None:
+            return BatchOutcome()
+    resolve = _resolver(db)
+    claimed: list[int] = []
     try:
         with db.write() as s:
-            conn = s.connection()
-            result = pipeline.ingest(conn, messages)
-            mark_processed(conn, parsed_ids)
-            touched = {m.channel_account_id for m in messages}
-            if touched:
-                conn.execute(
-                    update(ChannelAccount)
-                    .where(ChannelAccount.id.in_(touched))
-                    .values(last_received_at=utcnow())
-                )
-            if revoked:
-                conn.execute(
-                    update(ChannelAccount)
-                    .where(ChannelAccount.id.in_(revoked))
-                    .values(
-                        status=str(AccountStatus.NEEDS_REAUTH),
-                        status_reason="the network revoked access",
-                    )
-                )
-        outcome.messages = result.stored
-    except Exception:
-        log.exception("webhook batch failed; retrying event by event")
-        for raw_id in parsed_ids:
-            own = [m for m in messages if m.raw_event_id == raw_id]
-            try:
-                with db.write() as s:
-                    pipeline.ingest(s.connection(), own)
-                    mark_processed(s.connection(), [raw_id])
-                outcome.messages += len(own)
-            except Exception as exc:
-                outcome.failed += 1
-                with db.write() as s:
-                    mark_failed(s.connection(), raw_id, f"{type(exc).__name__}: {exc}")
+            rows = _claim(s, where, limit)
+            claimed = [row[0] for row in rows]
+            return _run(s, rows, pipeline, parsers, resolve)
+    except Exception as exc:
+        if not claimed:
+            raise
+        if is_transient(exc):
+            log.warning("raw-event batch hit a transient error; retrying later: %s", exc)
+            _defer(db, claimed, exc)
+            return BatchOutcome(events=len(claimed), deferred=len(claimed))
+        log.exception("raw-event batch failed; retrying event by event")
+    outcome = BatchOutcome()
+    for raw_id in claimed:
+        one = _process_one(db, pipeline, parsers, resolve, raw_id)
+        outcome.events += one.events
+        outcome.messages += one.messages
+        outcome.failed += one.failed
+        outcome.deferred += one.deferred
     return outcome
+
+
+def _process_one(
+    db: Database,
+    pipeline: Pipeline,
+    parsers: Mapping[str, Parser],
+    resolve: Resolver,
+    raw_id: int,
+) -> BatchOutcome:
+    """One raw event in a transaction of its own; a permanent failure marks it failed
+    with its reason (unless another worker settled it meanwhile)."""
+    where = [RawEvent.id == raw_id, RawEvent.status == str(RawEventStatus.PENDING)]
+    try:
+        with db.write() as s:
+            return _run(s, _claim(s, where, 1), pipeline, parsers, resolve)
+    except Exception as exc:
+        if is_transient(exc):
+            _defer(db, [raw_id], exc)
+            return BatchOutcome(events=1, deferred=1)
+        with db.write() as s:
+            mark_failed(s.connection(), raw_id, _error_text(exc), only_pending=True)
+        return BatchOutcome(events=1, failed=1)
+
+
+def _defer(db: Database, ids: Sequence[int], exc: BaseException) -> None:
+    """Record the attempt and the backoff. If even that fails the events simply stay
+    pending (the batch was rolled back), and the original error goes to the worker."""
+    try:
+        with db.write() as s:
+            defer(s.connection(), ids, _error_text(exc))
+    except Exception:
+        log.warning("could not record the transient failure; the events stay pending")
+        raise exc from None
 
 
 class RawEventWorker(BackgroundWorker):
@@ -152,4 +283,6 @@ class RawEventWorker(BackgroundWorker):
         self.kick()  # leftovers from before a restart
 
     def run_pass(self) -> bool:
-        return process_pending(self.db, self.pipeline, self.parsers).events > 0
+        outcome = process_pending(self.db, self.pipeline, self.parsers)
+        # Events only deferred are not waiting for this worker now: sleep, don't spin.
+        return outcome.events > outcome.deferred

@@ -147,7 +147,11 @@ def test_every_entry_is_routed_by_its_id() -> None:
         b'{"object": "page"}',
         b'{"object": "page", "entry": {}}',
         b'{"object": "page", "entry": [{"time": 1}]}',
-        b'{"object": "page", "entry": [{"id": "1", "messaging": [{"recipient": {"id": "1"}}]}]}',
+        b'{"object": "page", "entry": [{"id": "1", "messaging": [{"recipient": {"id": "1"},'
+        b' "message": {"mid": "m.1", "text": "no sender"}}]}]}',
+        b'{"object": "page", "entry": [{"id": "104525631234567", "time": 1e30, "changes":'
+        b' [{"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": "9",'
+        b' "from": {"id": "2"}}}]}]}',
         b'{"object": "page", "entry": [{"id": "1", "changes": [{"field": "feed", "value":'
         b' {"item": "comment", "verb": "add", "from": {"id": "2"}}}]}]}',
         b'{"object": "page", "entry": [{"id": "1", "changes": "feed"}]}',

@@ -146,8 +146,10 @@ def test_unknown_account_yields_nothing() -> None:
         b'{"for_user_id": 3065618342, "tweet_create_events": []}',
         b'{"for_user_id": "3065618342", "tweet_create_events": {}}',
         b'{"for_user_id": "3065618342", "tweet_create_events": ["x"]}',
-        b'{"for_user_id": "3065618342", "tweet_create_events": [{"id": 1, "text": "hi",'
-        b' "user": {"id_str": "5"}, "timestamp_ms": "1"}]}',
+        b'{"for_user_id": "3065618342", "tweet_create_events": [{"id_str": "1", "text": "hi",'
+        b' "user": {"id_str": "5"}, "timestamp_ms": "99999999999999999999"}]}',
+        b'{"for_user_id": "3065618342", "tweet_create_events": [{"text": "no id at all",'
+        b' "user": {"id_str": "5"}, "timestamp_ms": "1509487847000"}]}',
         b'{"for_user_id": "3065618342", "direct_message_events": [{"type": "message_create",'
         b' "id": "1", "created_timestamp": "1", "message_create": {"sender_id": "5"}}]}',
         b"\xff\xfe",

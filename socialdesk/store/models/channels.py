@@ -40,7 +40,10 @@ class ChannelAccount(Base):
 class RawEvent(Base):
     """Every inbound delivery exactly as it arrived, stored before any processing.
 
-    A failed one keeps its error so it can be inspected and replayed.
+    A failed one keeps its reason in ``error`` so it can be inspected and retried
+    (``status = 'failed'``). A transient failure (connection lost, lock timeout) leaves
+    it ``pending`` with ``attempts`` counted, the last reason in ``error`` and
+    ``next_attempt_at`` for the backoff.
     """
 
     __tablename__ = "raw_events"
@@ -64,3 +67,8 @@ class RawEvent(Base):
     # The delivery's id in the SQLite inbox spool it came through, if any: moving it
     # twice after a crash finds this taken and moves nothing.
     inbox_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Not before this time (backoff after a transient failure); None: at once.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A refused event of a delivery whose neighbours were read is kept as a raw event of
+    # its own (a body with only that event); this is the delivery it came from.
+    split_from_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
