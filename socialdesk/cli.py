@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from socialdesk.cli_raw_events import raw_events_app
 from socialdesk.config import get_settings
 from socialdesk.store.db import Database, utcnow
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer service desk.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (figures go to docs/benchmarks.md).")
 app.add_typer(bench_app, name="bench")
+app.add_typer(raw_events_app, name="raw-events")
 # Piped into a file (as benchmark figures usually are), Rich would squeeze tables into
 # 80 columns and cut their headings; a log has room for 120.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)

@@ -1,33 +1,34 @@
 """Polled channels (Mastodon, Bluesky, e-mail, X mentions as a fallback).
 
-Each poll stores what it fetched as raw events first, then sends the messages through
-the pipeline and advances the account's cursor in the same transaction, so a crash
-re-reads the same page (which the pipeline deduplicates) instead of skipping it.
+Each poll stores what it fetched as raw events and advances the account's cursor in one
+transaction, then turns those raw events into messages the way the raw-event worker
+does (``process_raw_events``: one transaction per batch, one per post when a batch
+fails, transient failures retried with backoff). A crash in between leaves them
+pending for the raw-event worker, which reads them back with ``parse_polled``; a post
+that cannot be ingested is listed as failed with its reason and never holds up the
+account's later posts.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from socialdesk.background import AsyncBackgroundWorker
 from socialdesk.channels.accounts import account_ref
-from socialdesk.channels.base import SendError, SendFailure
+from socialdesk.channels.base import ParsedEvent, PayloadError, SendError, SendFailure
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.domain.enums import AccountStatus, Platform
-from socialdesk.domain.messages import InboundMessage
+from socialdesk.domain.enums import AccountStatus, Direction, Platform, Visibility
+from socialdesk.domain.messages import Author, InboundMessage, MessageChange
+from socialdesk.domain.timestamps import from_iso
 from socialdesk.pipeline.ingest import Pipeline
-from socialdesk.pipeline.raw_events import (
-    RawDelivery,
-    mark_failed,
-    mark_processed,
-    store_raw_events,
-)
+from socialdesk.pipeline.raw_events import RawDelivery, store_raw_events
+from socialdesk.pipeline.webhook_processing import Parser, process_raw_events
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount
 
@@ -85,36 +86,69 @@ async def poll_account(
             )
         return outcome
     outcome.fetched = len(result.messages)
-    raw_ids: list[int] = []
-    if result.messages:
-        with db.write() as s:
-            raw_ids = store_raw_events(
-                s.connection(),
-                [
-                    RawDelivery(f"poll:{ref.platform}", _raw_body(m), {}, account_id)
-                    for m in result.messages
-                ],
+    # Stored first, with the cursor: from here the page is owed to the raw events, not
+    # to the network, so a failure below is retried from them (never by re-reading).
+    with db.write() as s:
+        conn = s.connection()
+        raw_ids = store_raw_events(
+            conn,
+            [
+                RawDelivery(poll_source(ref.platform), _raw_body(m), {}, account_id)
+                for m in result.messages
+            ],
+        )
+        conn.execute(
+            update(ChannelAccount)
+            .where(ChannelAccount.id == account_id)
+            .values(poll_cursor=result.cursor, last_polled_at=utcnow())
+        )
+    if raw_ids:
+        done = process_raw_events(db, pipeline, POLL_PARSERS, raw_ids)
+        outcome.stored = done.messages
+        if done.failed or done.deferred:
+            outcome.error = (
+                f"{done.failed} failed (listed with their reasons), "
+                f"{done.deferred} to be retried after a transient error"
             )
-    messages = [replace(m, raw_event_id=r) for m, r in zip(result.messages, raw_ids, strict=True)]
-    try:
-        with db.write() as s:
-            conn = s.connection()
-            ingested = pipeline.ingest(conn, messages)
-            mark_processed(conn, raw_ids)
-            values = {"poll_cursor": result.cursor, "last_polled_at": utcnow()}
-            if ingested.stored:
-                values["last_received_at"] = utcnow()
-            conn.execute(
-                update(ChannelAccount).where(ChannelAccount.id == account_id).values(**values)
-            )
-        outcome.stored = ingested.stored
-    except Exception as exc:  # kept on the raw events; the cursor stays, so the page is re-read
-        log.exception("ingesting a poll of account %s failed", account_id)
-        outcome.error = f"{type(exc).__name__}: {exc}"
-        with db.write() as s:
-            for raw_id in raw_ids:
-                mark_failed(s.connection(), raw_id, outcome.error)
     return outcome
+
+
+def poll_source(platform: Platform | str) -> str:
+    """The raw-event source of a polled post (``poll:mastodon``)."""
+    return f"poll:{platform}"
+
+
+def parse_polled(
+    raw_body: bytes, resolve_account: object = None, received_at: datetime | None = None
+) -> ParsedEvent:
+    """A polled post's raw event (the message as the connector read it, ``_raw_body``)
+    back into the message, for the raw-event worker (a retry, or after a crash)."""
+    try:
+        data = json.loads(raw_body)
+        author = data["author"]
+        message = InboundMessage(
+            channel_account_id=int(data["channel_account_id"]),
+            platform=Platform(data["platform"]),
+            platform_message_id=str(data["platform_message_id"]),
+            author=Author(**author),
+            body=str(data["body"]),
+            created_at=from_iso(data["created_at"]),
+            direction=Direction(data.get("direction") or Direction.INBOUND),
+            visibility=Visibility(data.get("visibility") or Visibility.PUBLIC),
+            reply_to_id=data.get("reply_to_id"),
+            references=tuple(data.get("references") or ()),
+            conversation_id=data.get("conversation_id"),
+            subject=data.get("subject"),
+            extra=dict(data.get("extra") or {}),
+            change=MessageChange(data["change"]) if data.get("change") else None,
+            changed_at=from_iso(data["changed_at"]) if data.get("changed_at") else None,
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PayloadError(f"not a polled message: {type(exc).__name__}: {exc}") from None
+    return ParsedEvent(messages=[message])
+
+
+POLL_PARSERS: dict[str, Parser] = {poll_source(p): parse_polled for p in Platform}
 
 
 class PollScheduler(AsyncBackgroundWorker):

@@ -143,22 +143,6 @@ def store_rejected(
     return insert_with_ids(conn, _raw, rows)
 
 
-def retry_failed(conn: Connection, ids: Sequence[int] | None = None) -> list[int]:
-    """Failed raw events (all, or those of ``ids``) back to ``pending`` for the worker;
-    the ids actually requeued. The last reason stays in ``error`` until it succeeds."""
-    query = select(_raw.c.id).where(_raw.c.status == str(RawEventStatus.FAILED))
-    if ids is not None:
-        query = query.where(_raw.c.id.in_(list(ids)))
-    found = list(conn.scalars(query.order_by(_raw.c.id)))
-    for part in chunks(found):
-        conn.execute(
-            update(_raw)
-            .where(_raw.c.id.in_(part), _raw.c.status == str(RawEventStatus.FAILED))
-            .values(status=str(RawEventStatus.PENDING), next_attempt_at=None, processed_at=None)
-        )
-    return found
-
-
 def drain_inbox(db: Database, limit: int = 500) -> int:
     """Move the oldest deliveries waiting in the SQLite inbox spool into ``raw_events``.
 

@@ -201,11 +201,37 @@ def process_pending(
     """One batch of due raw events; what became of it. Raises only when the database
     cannot be reached even to record a transient failure (the events stay pending)."""
     drain_inbox(db)  # deliveries acknowledged into SQLite's inbox spool come first
-    now = utcnow()
-    where = _due(list(parsers), now)
+    where = _due(list(parsers), utcnow())
     with db.session() as s:  # a plain read while idle: no write lock taken for nothing
         if s.scalar(select(RawEvent.id).where(*where).limit(1)) is None:
             return BatchOutcome()
+    return _process(db, pipeline, parsers, where, limit)
+
+
+def process_raw_events(
+    db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser], ids: Sequence[int]
+) -> BatchOutcome:
+    """These pending raw events (a poll just stored them), as ``process_pending`` would:
+    those another worker holds or has settled are left to it."""
+    outcome = BatchOutcome()
+    for start in range(0, len(ids), 500):
+        part = list(ids[start : start + 500])
+        where = [RawEvent.id.in_(part), *_due(list(parsers), utcnow())]
+        done = _process(db, pipeline, parsers, where, len(part))
+        outcome.events += done.events
+        outcome.messages += done.messages
+        outcome.failed += done.failed
+        outcome.deferred += done.deferred
+    return outcome
+
+
+def _process(
+    db: Database,
+    pipeline: Pipeline,
+    parsers: Mapping[str, Parser],
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+) -> BatchOutcome:
     resolve = _resolver(db)
     claimed: list[int] = []
     try:

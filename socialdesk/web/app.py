@@ -20,7 +20,7 @@ from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
 from socialdesk.observability.logs import configure_logging
 from socialdesk.pipeline.build import build_pipeline
-from socialdesk.pipeline.polling import PollScheduler
+from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
 from socialdesk.web import hooks, ops, pages, webform
@@ -36,6 +36,7 @@ from socialdesk.web.api import (
     tickets,
 )
 from socialdesk.web.api import notify_outbox as notify_api
+from socialdesk.web.api import raw_events as raw_events_api
 from socialdesk.web.api_docs import install_api_docs
 from socialdesk.web.errors import install_error_handlers
 from socialdesk.web.raw_inbox import RawInbox
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         {
             hooks.X_SOURCE: app.state.x_connector.parse_webhook,
             hooks.META_SOURCE: app.state.meta_connector.parse_webhook,
+            # Polled posts left pending by a crash, a transient error or a retry.
+            **POLL_PARSERS,
         },
     )
 
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         saved_filters,
         moderation,
         approvals,
+        raw_events_api,
     ):
         api.include_router(module.router)
     app.include_router(api)

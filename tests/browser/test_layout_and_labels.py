@@ -25,6 +25,7 @@ PAGES = [
     "/settings/rules",
     "/settings/sla",
     "/settings/audit",
+    "/settings/deliveries",
 ]
 
 # Controls without an accessible name: no <label>, aria-label(ledby), title or text.

@@ -62,7 +62,7 @@ def audited(db: Database, action: str) -> int:
 
 SECTIONS = ["/settings", "/settings/canned", "/settings/users", "/settings/teams"]
 SECTIONS += ["/settings/rules", "/settings/rules/new", "/settings/sla", "/settings/sla/new"]
-SECTIONS += ["/settings/audit"]
+SECTIONS += ["/settings/audit", "/settings/deliveries"]
 
 
 @pytest.mark.parametrize("path", SECTIONS)
@@ -85,6 +85,7 @@ def test_every_section_renders_with_the_left_nav(admin: tuple[TestClient, str], 
         ("lead@example.com", "/settings/users", 403),
         ("lead@example.com", "/settings/rules", 403),
         ("lead@example.com", "/settings/audit", 403),
+        ("lead@example.com", "/settings/deliveries", 403),
         ("lead@example.com", "/settings/teams", 200),
         ("lead@example.com", "/settings/sla", 200),
         ("lead@example.com", "/settings/canned", 200),

@@ -1,5 +1,6 @@
 """Settings, one module per section of the left nav: General, Channels, Canned responses,
-Users, Teams, Automation rules, SLA policies, Audit log (``base.py`` has the shared parts)."""
+Users, Teams, Automation rules, SLA policies, Audit log, Failed deliveries (``base.py``
+has the shared parts)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from socialdesk.web.pages.settings import (
     audit,
     canned,
     channels,
+    deliveries,
     general,
     rules,
     sla,
@@ -17,5 +19,5 @@ from socialdesk.web.pages.settings import (
 )
 
 router = APIRouter(include_in_schema=False)
-for section in (general, channels, canned, users, teams, rules, sla, audit):
+for section in (general, channels, canned, users, teams, rules, sla, audit, deliveries):
     router.include_router(section.router)
