@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from socialdesk.background import BackgroundWorker
@@ -94,8 +95,11 @@ def _resolver(db: Database) -> Resolver:
     return resolve
 
 
-# A claimed raw event: id, source, body, received_at.
-Claimed = tuple[int, str, str, datetime]
+# A claimed raw event: id, source, body, received_at, attempts so far.
+Claimed = tuple[int, str, str, datetime, int]
+# A batch failing transiently this often is split, in case one of its events is what
+# keeps timing out: then only that one keeps backing off.
+SPLIT_AFTER_ATTEMPTS = 2
 
 
 def _due(sources: Sequence[str], now: datetime) -> list[ColumnElement[bool]]:
@@ -110,18 +114,22 @@ def _claim(s: Session, where: Sequence[ColumnElement[bool]], limit: int) -> list
     """Rows no other worker holds, locked until this transaction ends (PostgreSQL);
     SQLite renders no ``FOR UPDATE`` and needs none under its single writer."""
     rows = s.execute(
-        select(RawEvent.id, RawEvent.source, RawEvent.body, RawEvent.received_at)
+        select(RawEvent.id, RawEvent.source, RawEvent.body, RawEvent.received_at, RawEvent.attempts)
         .where(*where)
         .order_by(RawEvent.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def _error_text(exc: BaseException) -> str:
     """The reason kept for admins: the exception's type and message, never a
-    traceback (the database URL or a secret could be in the frames' locals)."""
+    traceback (the database URL or a secret could be in the frames' locals), and for a
+    database error the driver's message without SQLAlchemy's statement and parameters
+    (customer data)."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        exc = exc.orig
     return f"{type(exc).__name__}: {exc}"[:4000]
 
 
@@ -140,7 +148,7 @@ def _run(
     messages: list[InboundMessage] = []
     parsed_ids: list[int] = []
     revoked: set[int] = set()
-    for raw_id, source, body, received_at in rows:
+    for raw_id, source, body, received_at, _ in rows:
         bind_log_context(raw_event_id=raw_id, account_id=None, ticket_id=None)
         try:
             parsed = parsers[source](body.encode("utf-8"), resolve, received_at)
@@ -234,15 +242,17 @@ def _process(
 ) -> BatchOutcome:
     resolve = _resolver(db)
     claimed: list[int] = []
+    tried = 0
     try:
         with db.write() as s:
             rows = _claim(s, where, limit)
             claimed = [row[0] for row in rows]
+            tried = max((row[4] for row in rows), default=0)
             return _run(s, rows, pipeline, parsers, resolve)
     except Exception as exc:
         if not claimed:
             raise
-        if is_transient(exc):
+        if is_transient(exc) and (len(claimed) == 1 or tried < SPLIT_AFTER_ATTEMPTS):
             log.warning("raw-event batch hit a transient error; retrying later: %s", exc)
             _defer(db, claimed, exc)
             return BatchOutcome(events=len(claimed), deferred=len(claimed))

@@ -213,3 +213,35 @@ def test_a_missing_time_falls_back_to_when_the_delivery_arrived(db: Database, br
         message = s.scalars(select(Message)).one()
     assert message.created_at == received
     assert message.platform == Platform.X
+
+
+class TimesOutOn:
+    """A statement timeout whenever the batch holds one particular post."""
+
+    name = "times-out"
+
+    def apply(self, conn: Connection, batch: BatchContext) -> None:
+        if any("STUCK" in placed.source.body for placed in batch.placed):
+            raise OperationalError("UPDATE ...", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_an_event_that_keeps_timing_out_backs_off_alone(db: Database, brand: str) -> None:
+    ids = deliver(db, brand, ["fine 1", "STUCK post", "fine 2", "fine 3"])
+    pipeline = Pipeline(steps=[TimesOutOn()])
+
+    def due_now() -> None:
+        with db.write() as s:
+            s.execute(update(RawEvent).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+
+    for _ in range(2):  # the whole batch backs off, twice
+        outcome = process_pending(db, pipeline, parsers())
+        assert (outcome.deferred, outcome.messages, outcome.failed) == (4, 0, 0)
+        due_now()
+    # Then it is split: the good posts land; the stuck one backs off on its own.
+    outcome = process_pending(db, pipeline, parsers())
+    assert (outcome.events, outcome.messages, outcome.deferred, outcome.failed) == (4, 3, 1, 0)
+    with db.session() as s:
+        stuck = s.get_one(RawEvent, ids[1])
+    assert (stuck.status, stuck.attempts) == ("pending", 3)
+    assert stuck.error == "OperationalError: database is locked"
+    assert statuses(db) == {"processed": 3, "pending": 1}
