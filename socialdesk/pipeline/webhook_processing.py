@@ -204,16 +204,22 @@ def _confirm_echoes(s: Session, parsed: ParsedEvent) -> None:
 
 
 def process_pending(
-    db: Database, pipeline: Pipeline, parsers: Mapping[str, Parser], limit: int = 100
+    db: Database,
+    pipeline: Pipeline,
+    parsers: Mapping[str, Parser],
+    limit: int = 100,
+    now: datetime | None = None,
 ) -> BatchOutcome:
-    """One batch of due raw events; what became of it. Raises only when the database
-    cannot be reached even to record a transient failure (the events stay pending)."""
+    """One batch of raw events due at ``now`` (default: the current time); what became
+    of it. Raises only when the database cannot be reached even to record a transient
+    failure (the events stay pending)."""
     drain_inbox(db)  # deliveries acknowledged into SQLite's inbox spool come first
-    where = _due(list(parsers), utcnow())
+    now = now or utcnow()
+    where = _due(list(parsers), now)
     with db.session() as s:  # a plain read while idle: no write lock taken for nothing
         if s.scalar(select(RawEvent.id).where(*where).limit(1)) is None:
             return BatchOutcome()
-    return _process(db, pipeline, parsers, where, limit)
+    return _process(db, pipeline, parsers, where, limit, now)
 
 
 def process_raw_events(
@@ -224,8 +230,9 @@ def process_raw_events(
     outcome = BatchOutcome()
     for start in range(0, len(ids), 500):
         part = list(ids[start : start + 500])
-        where = [RawEvent.id.in_(part), *_due(list(parsers), utcnow())]
-        done = _process(db, pipeline, parsers, where, len(part))
+        now = utcnow()
+        where = [RawEvent.id.in_(part), *_due(list(parsers), now)]
+        done = _process(db, pipeline, parsers, where, len(part), now)
         outcome.events += done.events
         outcome.messages += done.messages
         outcome.failed += done.failed
@@ -239,6 +246,7 @@ def _process(
     parsers: Mapping[str, Parser],
     where: Sequence[ColumnElement[bool]],
     limit: int,
+    now: datetime,
 ) -> BatchOutcome:
     resolve = _resolver(db)
     claimed: list[int] = []
@@ -254,12 +262,12 @@ def _process(
             raise
         if is_transient(exc) and (len(claimed) == 1 or tried < SPLIT_AFTER_ATTEMPTS):
             log.warning("raw-event batch hit a transient error; retrying later: %s", exc)
-            _defer(db, claimed, exc)
+            _defer(db, claimed, exc, now)
             return BatchOutcome(events=len(claimed), deferred=len(claimed))
         log.exception("raw-event batch failed; retrying event by event")
     outcome = BatchOutcome()
     for raw_id in claimed:
-        one = _process_one(db, pipeline, parsers, resolve, raw_id)
+        one = _process_one(db, pipeline, parsers, resolve, raw_id, now)
         outcome.events += one.events
         outcome.messages += one.messages
         outcome.failed += one.failed
@@ -273,6 +281,7 @@ def _process_one(
     parsers: Mapping[str, Parser],
     resolve: Resolver,
     raw_id: int,
+    now: datetime,
 ) -> BatchOutcome:
     """One raw event in a transaction of its own; a permanent failure marks it failed
     with its reason (unless another worker settled it meanwhile)."""
@@ -282,19 +291,19 @@ def _process_one(
             return _run(s, _claim(s, where, 1), pipeline, parsers, resolve)
     except Exception as exc:
         if is_transient(exc):
-            _defer(db, [raw_id], exc)
+            _defer(db, [raw_id], exc, now)
             return BatchOutcome(events=1, deferred=1)
         with db.write() as s:
             mark_failed(s.connection(), raw_id, _error_text(exc), only_pending=True)
         return BatchOutcome(events=1, failed=1)
 
 
-def _defer(db: Database, ids: Sequence[int], exc: BaseException) -> None:
+def _defer(db: Database, ids: Sequence[int], exc: BaseException, now: datetime) -> None:
     """Record the attempt and the backoff. If even that fails the events simply stay
     pending (the batch was rolled back), and the original error goes to the worker."""
     try:
         with db.write() as s:
-            defer(s.connection(), ids, _error_text(exc))
+            defer(s.connection(), ids, _error_text(exc), now)
     except Exception:
         log.warning("could not record the transient failure; the events stay pending")
         raise exc from None
