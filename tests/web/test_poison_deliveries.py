@@ -228,6 +228,6 @@ def test_a_failed_delivery_is_retried_after_the_fix(desk: Desk) -> None:
     assert failed_listing(desk).json()["data"] == []
     with desk.db.session() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "raw_event.retried")).one()
-        assert entry.object_id == item["id"] and entry.workspace_id is None
+        assert entry.object_id == item["id"] and entry.workspace_id is not None
         assert entry.actor_user_id is not None
         assert s.get(RawEvent, item["id"]).status == RawEventStatus.PROCESSED  # type: ignore[union-attr]
