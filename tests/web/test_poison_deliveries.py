@@ -114,14 +114,19 @@ def post_meta(desk: Desk, entry_time: object, *changes: dict[str, Any]) -> httpx
 
 
 def settled(db: Database, deliveries: int) -> dict[str, int]:
-    """Raw events by status once every delivery has left ``pending`` (10 s at most)."""
-    deadline = time.monotonic() + 10
+    """Raw events by status once every delivery has left ``pending`` (waits a minute at
+    most: a loaded machine, not a speed requirement)."""
+    deadline = time.monotonic() + 60
     while True:
         with db.session() as s:
             rows = s.execute(select(RawEvent.status, func.count()).group_by(RawEvent.status))
             counts = {str(status): int(n) for status, n in rows}
+            # Deliveries moved out of the inbox spool (not the events split off them).
+            moved = s.scalar(
+                select(func.count()).select_from(RawEvent).where(RawEvent.split_from_id.is_(None))
+            )
         waiting = counts.get("pending", 0)
-        if (sum(counts.values()) >= deliveries and not waiting) or time.monotonic() > deadline:
+        if (moved == deliveries and not waiting) or time.monotonic() > deadline:
             return counts
         time.sleep(0.05)
 
