@@ -1,8 +1,8 @@
 """raw events: when a transient failure may be retried, and which delivery a refused
 event was split from
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-04 17:10:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import socialdesk.store.db
 
-revision = "0014"
-down_revision = "0012"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
