@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
@@ -13,6 +13,16 @@ from socialdesk.store.models.base import Base, BigId, created_at_column
 
 class Contact(Base):
     __tablename__ = "contacts"
+    __table_args__ = (
+        # Search (store/search.py, migration 0019): from:address, and words in names and
+        # addresses (SQLite uses the FTS5 table contacts_fts).
+        Index("ix_contacts_email_lower", text("lower(email)")),
+        Index(
+            "ix_contacts_search",
+            text("to_tsvector('simple', coalesce(display_name, '') || ' ' || coalesce(email, ''))"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(
@@ -31,7 +41,19 @@ class Contact(Base):
 
 class ContactIdentity(Base):
     __tablename__ = "contact_identities"
-    __table_args__ = (UniqueConstraint("workspace_id", "platform", "external_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "platform", "external_user_id"),
+        # Search (store/search.py, migration 0019): @handle, and words in handles and names
+        # (SQLite uses the FTS5 table contact_identities_fts).
+        Index("ix_contact_identities_handle_lower", text("lower(handle)")),
+        Index(
+            "ix_contact_identities_search",
+            text(
+                "to_tsvector('simple', coalesce(handle, '') || ' ' || coalesce(display_name, ''))"
+            ),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Computed, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Computed, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
@@ -49,6 +49,10 @@ class Ticket(Base):
             "team_id",
             "assignee_id",
         ),
+        # Search (store/search.py, migration 0019; SQLite uses the FTS5 table tickets_fts).
+        Index(
+            "ix_tickets_search", text("to_tsvector('simple', subject)"), postgresql_using="gin"
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -122,6 +126,12 @@ class Message(Base):
         Index("ix_messages_platform_id", "platform_message_id", "channel_account_id"),
         Index("ix_messages_reply_to", "reply_to_platform_id", "channel_account_id"),
         Index("ix_messages_conversation", "conversation_id", "channel_account_id"),
+        # Search (store/search.py, migration 0019; SQLite uses the FTS5 table messages_fts).
+        Index(
+            "ix_messages_search",
+            text("to_tsvector('simple', coalesce(subject, '') || ' ' || body)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

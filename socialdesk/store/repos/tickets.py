@@ -13,6 +13,7 @@ from sqlalchemy import Row, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
+from socialdesk.store import search
 from socialdesk.store.models import Contact, ContactIdentity, Message, Ticket, TicketTag
 
 Sort = Literal["newest", "oldest"]
@@ -137,14 +138,9 @@ def list_tickets(
         query = query.where(
             exists().where(TicketTag.ticket_id == t.id, TicketTag.tag == f.tag.lower())
         )
-    if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                t.subject.ilike(pattern, escape="\\"),
-                exists().where(Message.ticket_id == t.id, Message.body.ilike(pattern, escape="\\")),
-            )
-        )
+    found = search.text_condition(f.q)
+    if found is not None:
+        query = query.where(found)
     if cursor:
         moment, last_id = decode_cursor(cursor)
         if sort == "newest":

@@ -12,6 +12,7 @@ from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
+from socialdesk.domain.search_query import parse_search
 from socialdesk.store.models import Contact, Message, Ticket, TicketEvent, User
 from socialdesk.store.repos.tickets import (
     CursorError,
@@ -89,7 +90,12 @@ def list_(
     contact: int | None = None,
     workspace: int | None = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="text search in subject and messages")
+        str | None,
+        Query(
+            max_length=200,
+            description='search messages, subjects and customers: words, "a phrase",'
+            " @handle, from:handle or from:address, channel:x (docs/api.md)",
+        ),
     ] = None,
     sort: Literal["newest", "oldest"] = "newest",
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -111,6 +117,8 @@ def list_(
         assignee_id = int(assignee)
     try:
         statuses = parse_statuses(status)
+        if q:
+            parse_search(q)
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
     filters = TicketFilter(

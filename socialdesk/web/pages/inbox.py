@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Row, Select, exists, func, literal, or_, select, union_all
+from sqlalchemy import Row, Select, exists, func, literal, select, union_all
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -27,14 +27,15 @@ from socialdesk.domain.enums import (
     Priority,
     TicketStatus,
 )
+from socialdesk.domain.search_query import SearchQueryError, parse_search
 from socialdesk.sla import views as sla_views
+from socialdesk.store import search
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     ChannelAccount,
     Contact,
     ContactIdentity,
     Membership,
-    Message,
     SavedFilter,
     Team,
     Ticket,
@@ -312,14 +313,9 @@ def _narrow(query: _Q, f: TicketFilter) -> _Q:
         query = query.where(t.assignee_id == f.assignee_id)
     if f.tag:
         query = query.where(exists().where(TicketTag.ticket_id == t.id, TicketTag.tag == f.tag))
-    if f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                t.subject.ilike(pattern, escape="\\"),
-                exists().where(Message.ticket_id == t.id, Message.body.ilike(pattern, escape="\\")),
-            )
-        )
+    found = search.text_condition(f.q)
+    if found is not None:
+        query = query.where(found)
     return query
 
 
@@ -580,6 +576,11 @@ def inbox(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
+    if q:
+        try:
+            parse_search(q)
+        except SearchQueryError as exc:
+            raise PageError(422, str(exc)) from exc
     database: Database = request.app.state.db
     with database.session() as session:
         context = inbox_context(
