@@ -585,6 +585,33 @@ def bench_memory(
     )
 
 
+@bench_app.command("search")
+def bench_search(
+    messages: Annotated[int, typer.Option(help="messages in the database")] = 1_000_000,
+    requests: Annotated[int, typer.Option(help="timed requests per search and round")] = 50,
+    rounds: Annotated[int, typer.Option(help="timed rounds; medians are reported")] = 3,
+    baseline_requests: Annotated[
+        int, typer.Option(help="timed runs of the ILIKE baseline per search and round")
+    ] = 5,
+    database_url: Annotated[
+        str | None, typer.Option(help="defaults to a temporary SQLite file")
+    ] = None,
+    data_dir: Annotated[Path, typer.Option(help="the shared data folder (twcs)")] = (
+        DEFAULT_DEMO_DATA
+    ),
+) -> None:
+    """p50/p95 of ticket search over HTTP (rare word, common word, @handle, phrase) and
+    the pre-0017 ILIKE query over the same messages as the baseline."""
+    from socialdesk.bench.search import run_search_bench
+
+    if not (data_dir / "twcs").is_dir():
+        raise typer.BadParameter(f"{data_dir / 'twcs'} not found", param_hint="--data-dir")
+    run_search_bench(
+        console, messages=messages, requests=requests, rounds=rounds,
+        baseline_requests=baseline_requests, database_url=database_url, data_dir=data_dir,
+    )  # fmt: skip
+
+
 @bench_app.command("sla")
 def bench_sla(
     tickets: Annotated[int, typer.Option(help="open tickets in the database")] = 200_000,

@@ -20,7 +20,9 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    String,
     and_,
+    bindparam,
     false,
     func,
     literal_column,
@@ -31,8 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
-from socialdesk.domain.search_query import SearchQuery, SearchQueryError, TextTerm, parse_search
+from socialdesk.domain.search_query import SearchQuery, SearchQueryError, parse_search
 from socialdesk.store.models import Contact, ContactIdentity, Message, Ticket
 
 # The indexed text of each table, as spelled in migration 0019's PostgreSQL indexes: a
@@ -72,42 +75,64 @@ def text_condition(text: str | None) -> ColumnElement[bool] | None:
 
 
 class _TicketSearch(ColumnElement[bool]):
-    # Compiled fresh per statement: the SQL depends on the dialect and the terms.
-    inherit_cache = False
+    """Compiled per dialect. The statement cache keys on the query's shape (how many
+    terms, which are prefixes, how many senders, which channels) and the words are bound
+    parameters in the statement, so one cached compilation serves every search of the
+    same shape (compiling these subqueries costs tens of milliseconds)."""
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("shape", InternalTraversal.dp_plain_obj),
+        ("binds", InternalTraversal.dp_clauseelement_list),
+    ]
     type = Boolean()
+    # A condition, not a boolean column: without this, SQLite would get "(…) = 1", which
+    # hides the IN lists from its planner.
+    _is_implicitly_boolean = True
 
     def __init__(self, query: SearchQuery) -> None:
-        self.query = query
+        self.shape = (
+            tuple(term.prefix for term in query.terms),
+            tuple("@" in sender for sender in query.senders),
+            tuple(sorted(query.channels)),
+        )
+        values = [term.text for term in query.terms]
+        for sender in query.senders:
+            values += [sender, "@" + sender]
+        self.binds = [bindparam(None, value, String(), unique=True) for value in values]
 
 
 @compiles(_TicketSearch)
 def _compile(element: _TicketSearch, compiler: SQLCompiler, **kw: Any) -> str:
     postgres = compiler.dialect.name == "postgresql"
-    q = element.query
+    prefixes, senders, channels = element.shape
+    binds = iter(element.binds)
     t = Ticket
     parts: list[ColumnElement[bool]] = []
-    if q.channels:
-        parts.append(t.platform.in_(sorted(q.channels)))
-    for term in q.terms:
-        parts.append(t.id.in_(_term_tickets(term, postgres)))
-    for sender in q.senders:
-        parts.append(t.contact_id.in_(_sender_contacts(sender)))
+    if channels:
+        # Platform names from the parser's fixed list, safe to render inline.
+        parts.append(t.platform.in_([literal_column(f"'{c}'") for c in channels]))
+    for prefix in prefixes:
+        parts.append(t.id.in_(_term_tickets(next(binds), prefix, postgres)))
+    for by_address in senders:
+        handle, at_handle = next(binds), next(binds)
+        parts.append(t.contact_id.in_(_sender_contacts(handle, at_handle, by_address)))
     return compiler.process(and_(*parts), **kw)
 
 
-def _term_tickets(term: TextTerm, postgres: bool) -> Any:
-    """Ids of tickets where ``term`` occurs in a message, the subject or the customer."""
+def _term_tickets(text: Any, prefix: bool, postgres: bool) -> Any:
+    """Ids of tickets where the term occurs in a message, the subject or the customer."""
     # Aliases and correlate(None): the list query around this also reads tickets and
     # contacts, and a correlated subquery would search only the current row.
     owner, person, identity = aliased(Ticket), aliased(Contact), aliased(ContactIdentity)
     if postgres:
-        tsquery = _pg_tsquery(term)
+        tsquery = _pg_tsquery(text, prefix)
         in_messages = select(Message.ticket_id).where(_pg_match("messages", tsquery))
         in_subjects = select(owner.id).where(_pg_match("tickets", tsquery))
         contacts = select(person.id).where(_pg_match("contacts", tsquery))
         identities = select(identity.contact_id).where(_pg_match("contact_identities", tsquery))
     else:
-        fts = _fts_phrase(term)
+        fts = _fts_phrase(text, prefix)
         in_messages = select(Message.ticket_id).where(Message.id.in_(_fts_rowids("messages", fts)))
         in_subjects = select(owner.id).where(owner.id.in_(_fts_rowids("tickets", fts)))
         contacts = select(person.id).where(person.id.in_(_fts_rowids("contacts", fts)))
@@ -123,28 +148,31 @@ def _term_tickets(term: TextTerm, postgres: bool) -> Any:
     )
 
 
-def _sender_contacts(sender: str) -> Any:
-    """Contacts with this handle (with or without a stored "@") or e-mail address."""
+def _sender_contacts(handle: Any, at_handle: Any, by_address: bool) -> Any:
+    """Contacts with this handle (stored with or without "@") or e-mail address."""
     identity, person = aliased(ContactIdentity), aliased(Contact)
     by_handle = (
         select(identity.contact_id)
-        .where(func.lower(identity.handle).in_([sender, "@" + sender]))
+        .where(func.lower(identity.handle).in_([handle, at_handle]))
         .correlate(None)
     )
-    if "@" not in sender:
+    if not by_address:
         return by_handle
-    by_email = select(person.id).where(func.lower(person.email) == sender).correlate(None)
+    by_email = select(person.id).where(func.lower(person.email) == handle).correlate(None)
     return union_all(by_handle, by_email)
 
 
-def _fts_phrase(term: TextTerm) -> str:
-    """An FTS5 query for one term: always one quoted string, so no user text is FTS5
-    syntax ("" is FTS5's escaped quote); a prefix adds ``*`` outside the quotes."""
-    quoted = '"' + term.text.replace('"', '""') + '"'
-    return quoted + "*" if term.prefix else quoted
+def _fts_phrase(text: Any, prefix: bool) -> Any:
+    """The FTS5 query for one term, built in SQL from the bound text: always one quoted
+    string, so no user text is FTS5 syntax ("" is FTS5's escaped quote); a prefix adds
+    ``*`` outside the quotes."""
+    quote = literal_column("'\"'")
+    escaped = func.replace(text, quote, literal_column("'\"\"'"))
+    closing = literal_column("'\"*'" if prefix else "'\"'")
+    return quote.concat(escaped).concat(closing)
 
 
-def _fts_rowids(content: str, match: str) -> Any:
+def _fts_rowids(content: str, match: Any) -> Any:
     name, _columns = FTS_TABLES[content]
     fts = table(name, literal_column("rowid"))
     return (
@@ -155,12 +183,14 @@ def _fts_rowids(content: str, match: str) -> Any:
     )
 
 
-def _pg_tsquery(term: TextTerm) -> ColumnElement[Any]:
-    if term.prefix:
+def _pg_tsquery(text: Any, prefix: bool) -> ColumnElement[Any]:
+    simple = literal_column("'simple'")
+    if prefix:
         # Prefix terms are plain letters and digits (the parser guarantees it), so the
         # quoted lexeme cannot carry tsquery syntax.
-        return func.to_tsquery(literal_column("'simple'"), "'" + term.text.lower() + "':*")
-    return func.phraseto_tsquery(literal_column("'simple'"), term.text)
+        lexeme = literal_column("''''").concat(text).concat(literal_column("''':*'"))
+        return func.to_tsquery(simple, lexeme)
+    return func.phraseto_tsquery(simple, text)
 
 
 def _pg_match(content: str, tsquery: ColumnElement[Any]) -> ColumnElement[bool]:
