@@ -605,7 +605,7 @@ def bench_search(
     from socialdesk.bench.search import run_search_bench
 
     if not (data_dir / "twcs").is_dir():
-        raise typer.BadParameter(f"{data_dir / 'twcs'} not found", param_hint="--data-dir")
+        raise fail(f"{data_dir / 'twcs'} not found: --data-dir is the shared data folder")
     run_search_bench(
         console, messages=messages, requests=requests, rounds=rounds,
         baseline_requests=baseline_requests, database_url=database_url, data_dir=data_dir,

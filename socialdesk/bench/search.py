@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -106,11 +107,11 @@ def texts(data_dir: Path) -> tuple[list[str], list[str]]:
 def common_word(inbound: list[str], outbound: list[str]) -> tuple[str, float]:
     """The real word whose share of seeded messages is closest to ``COMMON_SHARE``
     (half the messages are drawn from each list)."""
-    share: Counter[str] = Counter()
+    share: dict[str, float] = {}
     for texts in (inbound, outbound):
         for text in texts:
             for word in set(_WORD.findall(text.lower())):
-                share[word] += 0.5 / len(texts)
+                share[word] = share.get(word, 0.0) + 0.5 / len(texts)
     word = min(sorted(share), key=lambda w: abs(share[w] - COMMON_SHARE))
     return word, share[word]
 
@@ -169,7 +170,8 @@ def seed(db: Database, messages: int, data_dir: Path, progress: Progress) -> dic
                  "created_at": start}
             )  # fmt: skip
         handle_of_first = handle_of_first or str(identity_rows[0]["handle"])
-        ticket_rows, message_rows = [], []
+        ticket_rows: list[dict[str, Any]] = []
+        message_rows: list[dict[str, Any]] = []
         for i in range(n_tickets):
             number = first_ticket + i
             account_id, platform = accounts[rng.randrange(len(accounts))]
@@ -200,9 +202,9 @@ def seed(db: Database, messages: int, data_dir: Path, progress: Progress) -> dic
                     for row, cid in zip(identity_rows, contact_ids, strict=True)
                 ],
             )
-            bodies_of = [row.pop("bodies") for row in ticket_rows]
+            bodies_of: list[list[str]] = [row.pop("bodies") for row in ticket_rows]
             for row in ticket_rows:
-                row["contact_id"] = contact_ids[row.pop("contact_idx")]
+                row["contact_id"] = contact_ids[int(row.pop("contact_idx"))]
             ticket_ids = insert_with_ids(conn, tables[Ticket], ticket_rows)
             for ticket_id, row, bodies in zip(ticket_ids, ticket_rows, bodies_of, strict=True):
                 for k, body in enumerate(bodies):
@@ -322,9 +324,7 @@ def run_search_bench(
                         (percentile(samples, 0.5), percentile(samples, 0.95))
                     )
                 for name, q in baselines.items():
-                    samples, found[name] = _time_call(
-                        lambda q=q: old_search(db, q), baseline_requests
-                    )
+                    samples, found[name] = _time_call(partial(old_search, db, q), baseline_requests)
                     results.setdefault(name, []).append(
                         (percentile(samples, 0.5), percentile(samples, 0.95))
                     )

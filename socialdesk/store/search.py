@@ -166,9 +166,9 @@ def _fts_phrase(text: Any, prefix: bool) -> Any:
     """The FTS5 query for one term, built in SQL from the bound text: always one quoted
     string, so no user text is FTS5 syntax ("" is FTS5's escaped quote); a prefix adds
     ``*`` outside the quotes."""
-    quote = literal_column("'\"'")
+    quote: ColumnElement[str] = literal_column("'\"'")
     escaped = func.replace(text, quote, literal_column("'\"\"'"))
-    closing = literal_column("'\"*'" if prefix else "'\"'")
+    closing: ColumnElement[str] = literal_column("'\"*'" if prefix else "'\"'")
     return quote.concat(escaped).concat(closing)
 
 
@@ -184,7 +184,7 @@ def _fts_rowids(content: str, match: Any) -> Any:
 
 
 def _pg_tsquery(text: Any, prefix: bool) -> ColumnElement[Any]:
-    simple = literal_column("'simple'")
+    simple: ColumnElement[str] = literal_column("'simple'")
     if prefix:
         # Prefix terms are plain letters and digits (the parser guarantees it), so the
         # quoted lexeme cannot carry tsquery syntax.

@@ -38,7 +38,10 @@ CASES: list[tuple[str, SearchQuery]] = [
     ("@ from:", SearchQuery((TextTerm("from:"),))),
     # Channels: any of them.
     ("channel:x", SearchQuery(channels=frozenset({"x"}))),
-    ("Channel:Facebook channel:x,email", SearchQuery(channels=frozenset({"facebook", "x", "email"}))),
+    (
+        "Channel:Facebook channel:x,email",
+        SearchQuery(channels=frozenset({"facebook", "x", "email"})),
+    ),
     (
         "refund channel:x @jane",
         SearchQuery((TextTerm("refund"),), ("jane",), frozenset({"x"})),
@@ -48,7 +51,10 @@ CASES: list[tuple[str, SearchQuery]] = [
     ("- : ( ) ^ ~", SearchQuery()),
     ("-refund", SearchQuery((TextTerm("-refund"),))),
     ("a:b", SearchQuery((TextTerm("a:b"),))),
-    ('say "hi" to "jane', SearchQuery((TextTerm("say"), TextTerm("hi"), TextTerm("to"), TextTerm("jane")))),
+    (
+        'say "hi" to "jane',
+        SearchQuery((TextTerm("say"), TextTerm("hi"), TextTerm("to"), TextTerm("jane"))),
+    ),
     ("___", SearchQuery()),
     ("café", SearchQuery((TextTerm("café", prefix=True),))),
 ]
