@@ -601,7 +601,7 @@ def bench_search(
     ),
 ) -> None:
     """p50/p95 of ticket search over HTTP (rare word, common word, @handle, phrase) and
-    the pre-0017 ILIKE query over the same messages as the baseline."""
+    the pre-0019 ILIKE query over the same messages as the baseline."""
     from socialdesk.bench.search import run_search_bench
 
     if not (data_dir / "twcs").is_dir():

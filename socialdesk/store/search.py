@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import quoted_name
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from socialdesk.domain.search_query import SearchQuery, SearchQueryError, parse_search
@@ -53,6 +54,12 @@ FTS_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "contacts": ("contacts_fts", ("display_name", "email")),
     "contact_identities": ("contact_identities_fts", ("handle", "display_name")),
 }
+
+
+# Matched message ids to their tickets through a narrow covering index (id, ticket_id)
+# rather than the table's own rows, which hold the bodies: ten times fewer pages read
+# for a common word. SQLite picks the rowid b-tree on its own, hence INDEXED BY.
+_MESSAGES_BY_ID = table(quoted_name("messages INDEXED BY ix_messages_search_ticket", False))
 
 
 def ticket_condition(query: SearchQuery) -> ColumnElement[bool]:
@@ -133,7 +140,11 @@ def _term_tickets(text: Any, prefix: bool, postgres: bool) -> Any:
         identities = select(identity.contact_id).where(_pg_match("contact_identities", tsquery))
     else:
         fts = _fts_phrase(text, prefix)
-        in_messages = select(Message.ticket_id).where(Message.id.in_(_fts_rowids("messages", fts)))
+        in_messages = (
+            select(literal_column("ticket_id"))
+            .select_from(_MESSAGES_BY_ID)
+            .where(literal_column("id").in_(_fts_rowids("messages", fts)))
+        )
         in_subjects = select(owner.id).where(owner.id.in_(_fts_rowids("tickets", fts)))
         contacts = select(person.id).where(person.id.in_(_fts_rowids("contacts", fts)))
         identities = select(identity.contact_id).where(

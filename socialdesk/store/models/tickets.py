@@ -132,6 +132,7 @@ class Message(Base):
             text("to_tsvector('simple', coalesce(subject, '') || ' ' || body)"),
             postgresql_using="gin",
         ).ddl_if(dialect="postgresql"),
+        Index("ix_messages_search_ticket", "id", "ticket_id").ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -64,6 +64,8 @@ def upgrade() -> None:
                 f"CREATE INDEX {index} ON {content} USING gin (to_tsvector('simple', {document}))"
             )
         return
+    # Matched message ids to tickets without reading the bodies (store/search.py).
+    op.execute("CREATE INDEX ix_messages_search_ticket ON messages (id, ticket_id)")
     for content, (fts, columns) in FTS_TABLES.items():
         # unicode61 folds case and (remove_diacritics 2) accents: "Café" finds "cafe".
         op.execute(
@@ -85,5 +87,6 @@ def downgrade() -> None:
             for suffix in ("ai", "ad", "au"):
                 op.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
             op.execute(f"DROP TABLE IF EXISTS {fts}")
+        op.execute("DROP INDEX IF EXISTS ix_messages_search_ticket")
     op.execute("DROP INDEX IF EXISTS ix_contacts_email_lower")
     op.execute("DROP INDEX IF EXISTS ix_contact_identities_handle_lower")
