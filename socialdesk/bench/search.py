@@ -1,5 +1,5 @@
 """``socialdesk bench search``: ticket search over HTTP with many messages stored, against
-the ``ILIKE '%…%'`` query the list ran before migration 0019, timed in the same run.
+the ``ILIKE '%…%'`` query the list ran before migration 0020, timed in the same run.
 
 The seeded messages are real customer and brand tweets (twcs in ../shared/data, drawn
 at random), so a real word's share of messages is the share it has in real support
@@ -11,7 +11,7 @@ rows) with Core bulk inserts, so the search index is kept by the same path as th
 pipeline's writes (SQLite triggers, PostgreSQL GIN indexes).
 
 Each search is timed in ``rounds`` rounds of ``requests`` requests (the table shows the
-median of the rounds' p50 and p95); the baseline is the pre-0019 list query with its
+median of the rounds' p50 and p95); the baseline is the pre-0020 list query with its
 ``ILIKE`` conditions, run in process (no HTTP around it, which favours it), with fewer
 samples because each one reads every message.
 """
@@ -240,7 +240,7 @@ def seed(db: Database, messages: int, data_dir: Path, progress: Progress) -> dic
 
 
 def old_search(db: Database, text: str) -> int:
-    """The list query as it was before migration 0019: ``ILIKE`` over every subject and
+    """The list query as it was before migration 0020: ``ILIKE`` over every subject and
     every message of the workspace, newest first, the first page of 25."""
     t = Ticket
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

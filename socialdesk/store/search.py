@@ -1,6 +1,6 @@
 """Full-text search over tickets: the one place that knows how each backend indexes text.
 
-SQLite: FTS5 tables (migration 0019) with external content, kept current by triggers
+SQLite: FTS5 tables (migration 0020) with external content, kept current by triggers
 on ``messages``, ``tickets``, ``contacts`` and ``contact_identities``, so every writer
 (the pipeline's Core bulk inserts, actions, edits) indexes what it writes in the same
 transaction. PostgreSQL: GIN indexes on ``to_tsvector('simple', …)`` expressions of the
@@ -39,7 +39,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from socialdesk.domain.search_query import SearchQuery, SearchQueryError, parse_search
 from socialdesk.store.models import Contact, ContactIdentity, Message, Ticket
 
-# The indexed text of each table, as spelled in migration 0019's PostgreSQL indexes: a
+# The indexed text of each table, as spelled in migration 0020's PostgreSQL indexes: a
 # query uses the index only if its expression is the same, character for character.
 PG_DOCUMENTS: dict[str, str] = {
     "messages": "coalesce(subject, '') || ' ' || body",

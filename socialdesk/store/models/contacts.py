@@ -14,7 +14,7 @@ from socialdesk.store.models.base import Base, BigId, created_at_column
 class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (
-        # Search (store/search.py, migration 0019): from:address, and words in names and
+        # Search (store/search.py, migration 0020): from:address, and words in names and
         # addresses (SQLite uses the FTS5 table contacts_fts).
         Index("ix_contacts_email_lower", text("lower(email)")),
         Index(
@@ -43,7 +43,7 @@ class ContactIdentity(Base):
     __tablename__ = "contact_identities"
     __table_args__ = (
         UniqueConstraint("workspace_id", "platform", "external_user_id"),
-        # Search (store/search.py, migration 0019): @handle, and words in handles and names
+        # Search (store/search.py, migration 0020): @handle, and words in handles and names
         # (SQLite uses the FTS5 table contact_identities_fts).
         Index("ix_contact_identities_handle_lower", text("lower(handle)")),
         Index(

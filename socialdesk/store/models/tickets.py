@@ -49,7 +49,7 @@ class Ticket(Base):
             "team_id",
             "assignee_id",
         ),
-        # Search (store/search.py, migration 0019; SQLite uses the FTS5 table tickets_fts).
+        # Search (store/search.py, migration 0020; SQLite uses the FTS5 table tickets_fts).
         Index(
             "ix_tickets_search", text("to_tsvector('simple', subject)"), postgresql_using="gin"
         ).ddl_if(dialect="postgresql"),
@@ -126,7 +126,7 @@ class Message(Base):
         Index("ix_messages_platform_id", "platform_message_id", "channel_account_id"),
         Index("ix_messages_reply_to", "reply_to_platform_id", "channel_account_id"),
         Index("ix_messages_conversation", "conversation_id", "channel_account_id"),
-        # Search (store/search.py, migration 0019; SQLite uses the FTS5 table messages_fts).
+        # Search (store/search.py, migration 0020; SQLite uses the FTS5 table messages_fts).
         Index(
             "ix_messages_search",
             text("to_tsvector('simple', coalesce(subject, '') || ' ' || body)"),

@@ -1,8 +1,8 @@
 """full-text search: FTS5 tables (SQLite) or GIN tsvector indexes (PostgreSQL) over
 messages, ticket subjects, contacts and their identities; sender lookups by lower()
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-04 17:00:00
 
 SQLite keeps the FTS5 tables current with triggers, so every write path (Core bulk
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
