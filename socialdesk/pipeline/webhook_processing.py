@@ -50,9 +50,15 @@ from socialdesk.pipeline.raw_events import (
 )
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, RawEvent
-from socialdesk.store.transient import is_transient
+from socialdesk.store.transient import is_transient, is_unique_violation
 
 log = logging.getLogger(__name__)
+
+# Two workers that take different deliveries of one new customer (or of one post, seen
+# by webhook and by polling) race to insert it; the loser's unique-key error is retried
+# after a backoff, when the winner's row is visible and the work deduplicates. A real
+# duplicate in one event's own data would fail every time: it fails after this many.
+RACE_RETRIES = 4
 
 Resolver = Callable[[Platform, str], AccountRef | None]
 
@@ -290,12 +296,17 @@ def _process_one(
         with db.write() as s:
             return _run(s, _claim(s, where, 1), pipeline, parsers, resolve)
     except Exception as exc:
-        if is_transient(exc):
+        if is_transient(exc) or (is_unique_violation(exc) and _attempts(db, raw_id) < RACE_RETRIES):
             _defer(db, [raw_id], exc, now)
             return BatchOutcome(events=1, deferred=1)
         with db.write() as s:
             mark_failed(s.connection(), raw_id, _error_text(exc), only_pending=True)
         return BatchOutcome(events=1, failed=1)
+
+
+def _attempts(db: Database, raw_id: int) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(RawEvent.attempts).where(RawEvent.id == raw_id)) or 0)
 
 
 def _defer(db: Database, ids: Sequence[int], exc: BaseException, now: datetime) -> None:

@@ -12,6 +12,7 @@ import sqlite3
 from datetime import timedelta
 
 import psycopg
+import psycopg.errors
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -46,6 +47,25 @@ def _transient_one(exc: BaseException) -> bool:
     # failure, deadlock, lock not available, query canceled by a timeout) and a closed
     # connection (InterfaceError).
     return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique key refused an insert. In a worker racing another over the same new
+    contact or post, that is a race lost, not bad data: the winner has committed the
+    row, and the same work tried again finds it. Callers retry it a bounded number of
+    times, since a real duplicate in one's own data would fail forever."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, psycopg.errors.UniqueViolation):
+            return True
+        if isinstance(current, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(
+            current
+        ):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+        seen += 1
+    return False
 
 
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 300.0) -> timedelta:
