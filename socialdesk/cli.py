@@ -66,7 +66,7 @@ def migrate() -> None:
 @app.command()
 def createuser(
     email: Annotated[str, typer.Option(help="sign-in e-mail")],
-    password: Annotated[str, typer.Option(help="at least 8 characters")],
+    password: Annotated[str, typer.Option(help="at least 8 characters and not easy to guess")],
     role: Annotated[str, typer.Option(help="admin, lead, agent, marketing or viewer")] = "agent",
     name: Annotated[str, typer.Option(help="display name")] = "",
     workspace: Annotated[str, typer.Option(help="workspace slug")] = "default",
@@ -200,6 +200,9 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
         log_level=settings.log_level.lower(),
         # JSON logging routes uvicorn's own loggers through its handler.
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        # Uvicorn would believe X-Forwarded-For from any local peer; the app believes it
+        # only from SOCIALDESK_TRUSTED_PROXIES (web/client_address.py).
+        proxy_headers=False,
     )
 
 
@@ -427,7 +430,8 @@ def demo(
             ("agent@example.com", Role.AGENT, "Alex Agent"),
         ):
             if session.scalar(select(User).where(User.email == email)) is None:
-                create_user(session, email, "socialdesk", role, name=name)
+                # The README's demo password is weak on purpose; seed data only.
+                create_user(session, email, "socialdesk", role, name=name, seed_data=True)
         _demo_service_levels(session)
     for name in ("twcs_head_5000.csv", "twcs_kaggle_sample.csv"):
         path = data_dir / "twcs" / name

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # A customer's new post joins their open ticket when it came within this window.
     thread_window_hours: float = 72.0
     token_ttl_hours: float = 24.0 * 30
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or
+    # CIDRs, e.g. "127.0.0.1,10.0.0.0/8"). Empty: the peer address is the client, so no
+    # client can choose the address the sign-in throttle and the web form limit count.
+    trusted_proxies: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     # Channel apps (issue: channels). Read here so every connector sees one source.

@@ -38,6 +38,8 @@ class BackgroundServer:
             access_log=False,
             lifespan="auto",
             ws="none",
+            # The app decides whose X-Forwarded-For to believe (SOCIALDESK_TRUSTED_PROXIES).
+            proxy_headers=False,
             timeout_graceful_shutdown=2,
             timeout_keep_alive=5,
         )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, audit, audit_user, require_role
 from socialdesk.actions.tickets import assign
+from socialdesk.auth.password_policy import password_problem
 from socialdesk.auth.passwords import hash_password
 from socialdesk.auth.secret_box import decrypt_secrets, encrypt_secrets
 from socialdesk.channels.accounts import base_url_problem
@@ -66,13 +67,20 @@ def create_user(
     name: str = "",
     actor: User | None = None,
     workspace: Workspace | None = None,
+    seed_data: bool = False,
 ) -> User:
+    """A new user in ``workspace``. The password must pass the policy
+    (``auth/password_policy.py``); only seed data (``socialdesk demo``'s documented demo
+    users) may skip the strength check with ``seed_data``."""
     require_role(actor, ADMINS, _USERS_REFUSED)
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise ActionError(f"not an e-mail address: {email!r}", 422)
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise ActionError(f"a user with e-mail {email} already exists", 409)
+    problem = None if seed_data else password_problem(password, (email, name))
+    if problem:
+        raise ActionError(problem, 422)
     try:
         password_hash = hash_password(password)
     except ValueError as exc:

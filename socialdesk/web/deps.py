@@ -45,6 +45,7 @@ def _bearer(authorization: str | None) -> str:
 
 
 def current_user(
+    request: Request,
     database: Annotated[Database, Depends(get_database)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> User:
@@ -65,6 +66,9 @@ def current_user(
             raise ApiError(403, "this user is deactivated")
         stale = api_token.last_used_at is None or now - api_token.last_used_at > _TOUCH_INTERVAL
         session.expunge(user)
+    # Which token this request came with: revoking "the token in use", keeping it on a
+    # password change.
+    request.state.api_token_id = api_token.id
     if stale:
         with database.write() as session:
             session.execute(

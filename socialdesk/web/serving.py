@@ -62,6 +62,7 @@ def serve_in_subprocess(
             str(port),
             "--log-level",
             "warning",
+            "--no-proxy-headers",
         ],
         env=env,
     )

@@ -1,6 +1,6 @@
 """Browser sessions for the inbox: a random cookie token (only its SHA-256 is stored),
-a per-session CSRF token that every form and HTMX request must echo, and a lockout
-after repeated failed sign-ins."""
+a per-session CSRF token that every form and HTMX request must echo. Failed sign-ins
+are throttled in ``auth/throttle.py``, shared with the token endpoint."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy import delete, func, select, update
 
-from socialdesk.auth.passwords import DUMMY_HASH, verify_password
 from socialdesk.auth.tokens import token_digest
 from socialdesk.store.db import Database, utcnow
-from socialdesk.store.models import LoginFailure, Membership, Notification, User, WebSession
+from socialdesk.store.models import Membership, Notification, User, WebSession
 
 SESSION_COOKIE = "socialdesk_session"
 # Before sign-in there is no session; the login form uses a double-submit cookie.
@@ -25,9 +24,6 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 IDLE_TIMEOUT = timedelta(hours=12)
 _TOUCH_INTERVAL = timedelta(minutes=5)
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
 
 
 class LoginRequired(Exception):
@@ -92,38 +88,6 @@ def set_login_csrf_cookie(request: Request, response: Response, token: str) -> N
         secure=request.url.scheme == "https",
         path="/login",
     )
-
-
-def is_locked(database: Database, email: str) -> bool:
-    with database.session() as s:
-        row = s.get(LoginFailure, email)
-        return bool(row and row.locked_until and row.locked_until > utcnow())
-
-
-def authenticate(database: Database, email: str, password: str) -> User | None:
-    """The user for these credentials, or None; counts failures and locks the address."""
-    email = email.strip().lower()
-    now = utcnow()
-    with database.session() as s:
-        user = s.scalar(select(User).where(User.email == email))
-        ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
-        if user is not None:
-            s.expunge(user)
-    with database.write() as s:
-        if ok and user is not None and user.is_active:
-            s.execute(delete(LoginFailure).where(LoginFailure.email == email))
-            return user
-        row = s.get(LoginFailure, email)
-        if row is None:
-            row = LoginFailure(email=email, failures=0, last_failure_at=now)
-            s.add(row)
-        elif now - row.last_failure_at > FAILURE_WINDOW:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        if row.failures >= MAX_FAILURES:
-            row.locked_until = now + LOCKOUT
-    return None
 
 
 def start_session(database: Database, user_id: int) -> str:

@@ -50,6 +50,7 @@ from socialdesk.pipeline.raw_events import (
 )
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message
+from socialdesk.web.client_address import client_address
 from socialdesk.web.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -295,7 +296,7 @@ async def submit(request: Request, account_external_id: str) -> Response:
         return error_response(404, "no web form here")
     account, title = found
     as_json = _wants_json(request)
-    client_ip = request.client.host if request.client else "unknown"
+    client_ip = client_address(request)
     limit: int = request.app.state.settings.max_webhook_body_bytes
     body = await _read_body(request, limit)
     if body is None:

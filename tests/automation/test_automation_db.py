@@ -120,7 +120,7 @@ def test_sla_breach_rule_notifies_the_lead(db: Database) -> None:
     add_policy(db, calendar=None)
     with db.write() as s:
         lead = create_user(
-            s, "lead@ex.com", "password123", Role.LEAD, workspace=ensure_workspace(s)
+            s, "lead@ex.com", "correct horse battery", Role.LEAD, workspace=ensure_workspace(s)
         )
         lead_id = lead.id
     add_rule(
@@ -147,7 +147,9 @@ def test_agent_promise_schedules_a_follow_up(db: Database) -> None:
     ingest(db, post(acct, "1", "where is my parcel"), pipeline=PIPELINE)
     ticket_id = ticket_of(db, "1").id
     with db.write() as s:
-        agent = create_user(s, "a@ex.com", "password123", Role.AGENT, workspace=ensure_workspace(s))
+        agent = create_user(
+            s, "a@ex.com", "correct horse battery", Role.AGENT, workspace=ensure_workspace(s)
+        )
         ticket = s.get(Ticket, ticket_id)
         assert ticket is not None
         reply(s, ticket, agent, "Sorry! We'll DM you tomorrow with the tracking number.")

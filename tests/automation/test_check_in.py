@@ -53,7 +53,7 @@ def _setup(db: Database, *, ask: bool = True) -> tuple[int, int]:
     with db.write() as s:
         ws = ensure_workspace(s)
         update_workspace_settings(s, None, ws, {"ask_after_solve": ask})
-        agent = create_user(s, "a@ex.com", "password123", Role.AGENT, workspace=ws)
+        agent = create_user(s, "a@ex.com", "correct horse battery", Role.AGENT, workspace=ws)
         agent_id = agent.id
     return make_account(db), agent_id
 

@@ -31,7 +31,7 @@ def test_check_in_on_x(db: Database) -> None:
     with db.write() as s:
         ws = ensure_workspace(s)
         update_workspace_settings(s, None, ws, {"ask_after_solve": True})
-        agent_id = create_user(s, "a@ex.com", "password123", Role.AGENT, workspace=ws).id
+        agent_id = create_user(s, "a@ex.com", "correct horse battery", Role.AGENT, workspace=ws).id
 
     with (
         serve_app(create_x_emulator(SECRET, retry_delay_seconds=0.05)) as x_url,

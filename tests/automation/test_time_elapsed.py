@@ -176,8 +176,8 @@ def test_notify_email_is_validated(action: dict[str, Any], error: str) -> None:
 def test_unanswered_tickets_are_escalated_and_mailed(db: Database) -> None:
     with db.write() as s:
         ws = ensure_workspace(s)
-        lead = create_user(s, "lead@ex.com", "password123", Role.LEAD, workspace=ws)
-        create_user(s, "agent@ex.com", "password123", Role.AGENT, workspace=ws)
+        lead = create_user(s, "lead@ex.com", "correct horse battery", Role.LEAD, workspace=ws)
+        create_user(s, "agent@ex.com", "correct horse battery", Role.AGENT, workspace=ws)
         team = Team(workspace_id=ws.id, name="escalations", skills=[], created_at=utcnow())
         s.add(team)
         s.flush()
@@ -224,7 +224,7 @@ def test_escalate_from_the_pipeline_without_a_team(db: Database) -> None:
     )
     with db.write() as s:
         lead_id = create_user(
-            s, "lead@ex.com", "password123", Role.LEAD, workspace=ensure_workspace(s)
+            s, "lead@ex.com", "correct horse battery", Role.LEAD, workspace=ensure_workspace(s)
         ).id
     acct = make_account(db)
     ingest(db, post(acct, "1", "@AcmeSupport my lawyer will call you"), pipeline=PIPELINE)

@@ -22,7 +22,7 @@ def setup_teams(db: Database, strategy: str = "least_loaded") -> dict[str, int]:
         ws = ensure_workspace(s)
         for email in ("ana", "ben", "cy", "mo"):
             ids[email] = create_user(
-                s, f"{email}@ex.com", "password123", Role.AGENT, workspace=ws
+                s, f"{email}@ex.com", "correct horse battery", Role.AGENT, workspace=ws
             ).id
         support = Team(workspace_id=ws.id, name="support", skills=[], created_at=utcnow())
         tier2 = Team(workspace_id=ws.id, name="tier 2", skills=["language:zz"], created_at=utcnow())

@@ -97,7 +97,7 @@ def test_agent_actions_fulfil_pause_and_resume(db: Database) -> None:
     ticket_id = ticket_of(db, "1").id
     with db.write() as s:
         agent = create_user(
-            s, "a@example.com", "password123", Role.AGENT, workspace=ensure_workspace(s)
+            s, "a@example.com", "correct horse battery", Role.AGENT, workspace=ensure_workspace(s)
         )
         ticket = s.get(Ticket, ticket_id)
         assert ticket is not None

@@ -6,8 +6,8 @@ from socialdesk.store.models.channels import ChannelAccount, RawEvent
 from socialdesk.store.models.contacts import Contact, ContactIdentity
 from socialdesk.store.models.inbox import (
     ApprovalDraft,
+    AuthThrottle,
     CannedResponse,
-    LoginFailure,
     PostingRight,
     SavedFilter,
     WebSession,
@@ -31,6 +31,7 @@ __all__ = [
     "ApiToken",
     "ApprovalDraft",
     "AuditEntry",
+    "AuthThrottle",
     "AutomationRule",
     "Base",
     "CannedResponse",
@@ -40,7 +41,6 @@ __all__ = [
     "CsatResponse",
     "FollowUp",
     "LiveFeedEntry",
-    "LoginFailure",
     "Membership",
     "Message",
     "Notification",

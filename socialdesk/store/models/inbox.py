@@ -26,14 +26,15 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime]
 
 
-class LoginFailure(Base):
-    """Failed sign-ins per e-mail address; enough of them lock the address for a while."""
+class AuthThrottle(Base):
+    """Failed sign-ins per key (``account:<email>`` or ``address:<client ip>``), counted
+    over a window; enough of them lock the key for a while (``auth/throttle.py``)."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "auth_throttles"
 
-    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
-    last_failure_at: Mapped[datetime]
+    window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 

@@ -13,12 +13,39 @@ from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketSta
 class TokenRequest(BaseModel):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    # A label to tell this token apart in GET /auth/tokens ("CI", "laptop").
+    name: str = Field(default="", max_length=100)
 
 
 class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_at: datetime
+    id: int
+
+
+class TokenOut(BaseModel):
+    """A token as its owner sees it in a list: never the token itself."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime
+    current: bool = False
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordChanged(BaseModel):
+    status: str = "changed"
+    # Other browser sessions and API tokens of the user that were ended.
+    ended: int
 
 
 class UserOut(BaseModel):

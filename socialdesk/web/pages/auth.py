@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from socialdesk.auth.throttle import check_credentials
 from socialdesk.store.db import Database
+from socialdesk.web.client_address import client_address
 from socialdesk.web.pages.common import render
 from socialdesk.web.sessions import (
     SESSION_COOKIE,
     FormUser,
-    authenticate,
     end_session,
-    is_locked,
     login_csrf_token,
     set_login_csrf_cookie,
     set_session_cookie,
@@ -64,16 +64,18 @@ def login(
     if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
         return _form(request, error="The form expired; please try again.", email=email, status=403)
     database: Database = request.app.state.db
-    address = email.strip().lower()
-    if is_locked(database, address):
-        return _form(
+    result = check_credentials(database, email, password, client_address(request))
+    if result.locked is not None:
+        response = _form(
             request,
-            error="Too many failed attempts; this address is locked for 15 minutes.",
+            error=f"Too many failed sign-ins: locked; try again in {result.locked.wait}.",
             email=email,
             status=429,
         )
-    user = authenticate(database, address, password)
-    if user is None:
+        response.headers["Retry-After"] = str(result.locked.retry_after)
+        return response
+    user = result.user
+    if user is None or not user.is_active:
         return _form(request, error="Wrong e-mail or password.", email=email, status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(request, response, start_session(database, user.id))
