@@ -23,7 +23,7 @@ from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
-from socialdesk.web import hooks, ops, pages, webform
+from socialdesk.web import hooks, ops, pages, security_headers, webform
 from socialdesk.web.api import (
     approvals,
     auth,
@@ -141,5 +141,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(api)
     app.include_router(notify_api.router, prefix="/api/v1")
     pages.install(app)
+    # Security headers (CSP, framing, nosniff, referrer, no-store): web/security_headers.py.
+    security_headers.install(app, webform.render_thanks("", None))
 
     return app

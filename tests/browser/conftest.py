@@ -92,6 +92,33 @@ def seed_users(db: Database) -> dict[str, int]:
     return ids
 
 
+class CspWatchingBrowser:
+    """The browser, with every page and context it opens reporting Content Security
+    Policy violations from the console, so each browser test also proves the pages it
+    drives run under the CSP (no inline script or style slipped in)."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def new_context(self, **kwargs: Any) -> Any:
+        context = self._browser.new_context(**kwargs)
+        context.on("console", self._console)
+        return context
+
+    def new_page(self, **kwargs: Any) -> Any:
+        page = self._browser.new_page(**kwargs)
+        page.on("console", self._console)
+        return page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 # Module scope: the sync API keeps an event loop running in this thread while open,
 # which would break later tests that call asyncio.run().
 @pytest.fixture(scope="module")
@@ -100,8 +127,19 @@ def browser() -> Iterator[Any]:
         pytest.fail("Debian's chromium is missing at /usr/bin/chromium (apt-get install chromium)")
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
+        yield CspWatchingBrowser(b)
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    watcher: CspWatchingBrowser = request.getfixturevalue("browser")
+    watcher.violations.clear()
+    yield
+    assert watcher.violations == [], "Content Security Policy violations in the console"
 
 
 @pytest.fixture

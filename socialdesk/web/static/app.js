@@ -231,3 +231,25 @@
     save(); document.addEventListener("htmx:afterSwap", save);
   }
 })();
+
+// Scheduled send: the agent picks a local date-time; the server gets it in UTC. Times
+// marked data-local-time are shown in the browser's zone. (Here and not inline in
+// composer.html: the Content-Security-Policy allows scripts from /static only.)
+(function () {
+  function sync(event) {
+    const local = event.target;
+    if (!local || local.id !== "send-at-local") return;
+    const utc = document.getElementById("send-at");
+    if (utc) utc.value = local.value ? new Date(local.value).toISOString() : "";
+  }
+  document.addEventListener("input", sync);
+  document.addEventListener("change", sync);
+  function localize() {
+    document.querySelectorAll("time[data-local-time]").forEach((t) => {
+      t.textContent = new Date(t.getAttribute("datetime")).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", localize);
+  else localize();
+  document.addEventListener("htmx:afterSwap", localize);
+})();
