@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from socialdesk.store.inbox_spool import InboxSpool
+from socialdesk.store.private_files import create_private_file
 
 
 class DatabaseUrlError(ValueError):
@@ -78,6 +79,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
+        path = sqlite_file(url)
+        if path:
+            create_private_file(path)
         if sqlite_file(url) is not None:  # a file: QueuePool (memory uses its own pool)
             kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
             kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)

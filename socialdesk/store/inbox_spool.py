@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from socialdesk.store.private_files import create_private_file
+
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -69,6 +71,8 @@ class InboxSpool:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
+            # Owner-only, like the database (its -wal/-shm take this file's mode).
+            create_private_file(self.path)
             conn = sqlite3.connect(
                 self.path,
                 timeout=self.busy_timeout_seconds,

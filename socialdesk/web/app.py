@@ -38,6 +38,7 @@ from socialdesk.web.api import (
 from socialdesk.web.api import notify_outbox as notify_api
 from socialdesk.web.api import raw_events as raw_events_api
 from socialdesk.web.api_docs import install_api_docs
+from socialdesk.web.client_address import parse_networks
 from socialdesk.web.errors import install_error_handlers
 from socialdesk.web.raw_inbox import RawInbox
 
@@ -143,5 +144,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     pages.install(app)
     # Security headers (CSP, framing, nosniff, referrer, no-store): web/security_headers.py.
     security_headers.install(app, webform.render_thanks("", None))
+    parse_networks(settings.trusted_proxies)  # a mistyped SOCIALDESK_TRUSTED_PROXIES fails here
 
     return app
