@@ -112,3 +112,49 @@ def test_the_web_form_may_be_framed_and_its_style_is_allowed_by_hash(url: str) -
     assert csp["style-src"] == [_sha256(body) for body in styles]
     assert csp["default-src"] == ["'none'"]
     assert form.headers["x-content-type-options"] == "nosniff"
+
+
+def test_account_page_changes_the_password_and_revokes_tokens(url: str, db: Database) -> None:
+    token = httpx.post(
+        url + "/api/v1/auth/token",
+        json={"email": "agent@example.com", "password": PASSWORD, "name": "laptop"},
+    ).json()
+    with (
+        httpx.Client(base_url=url, timeout=10) as client,
+        httpx.Client(base_url=url, timeout=10) as other_browser,
+    ):
+        _sign_in(client)
+        _sign_in(other_browser)
+        page = client.get("/account")
+        assert page.status_code == 200
+        assert "laptop" in page.text and token["access_token"] not in page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf
+        weak = client.post(
+            "/account/password",
+            data={
+                "csrf_token": csrf.group(1),
+                "current_password": PASSWORD,
+                "new_password": "password",
+            },
+        )
+        assert weak.status_code == 422 and "too easy to guess" in weak.text
+        no_csrf = client.post(
+            "/account/password",
+            data={"current_password": PASSWORD, "new_password": "a new and better passphrase"},
+        )
+        assert no_csrf.status_code == 403
+        ok = client.post(
+            "/account/password",
+            data={
+                "csrf_token": csrf.group(1),
+                "current_password": PASSWORD,
+                "new_password": "a new and better passphrase",
+            },
+        )
+        assert ok.status_code == 200 and "Password changed" in ok.text
+        assert "2 other sessions and tokens ended" in ok.text
+        assert client.get("/inbox").status_code == 200  # this browser stays signed in
+        assert other_browser.get("/inbox", follow_redirects=False).status_code == 303
+    me = httpx.get(url + "/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert me.status_code == 401

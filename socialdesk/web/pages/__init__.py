@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from socialdesk.web.live_stream import router as live_router
+from socialdesk.web.pages.account import router as account_router
 from socialdesk.web.pages.approvals import router as approvals_router
 from socialdesk.web.pages.auth import router as auth_router
 from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, render
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     for router in (
         auth_router,
+        account_router,
         inbox_router,
         saved_filters_router,
         conversation_router,
