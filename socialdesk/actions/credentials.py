@@ -33,10 +33,10 @@ def _audit_everywhere(
     object_id: int | None,
     data: dict[str, Any],
 ) -> None:
-    workspaces: list[int | None] = list(
-        session.scalars(select(Membership.workspace_id).where(Membership.user_id == subject.id))
+    workspaces = session.scalars(
+        select(Membership.workspace_id).where(Membership.user_id == subject.id)
     )
-    for workspace_id in workspaces or [None]:
+    for workspace_id in workspaces:
         audit(session, actor, action, object_type, object_id, workspace_id, data)
 
 
