@@ -1,8 +1,8 @@
 """auth hardening: one sign-in throttle for the web login and the token endpoint (per
 account and per client address), API tokens with a name
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-04 17:00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import socialdesk.store.db
 
-revision = "0019"
-down_revision = "0018"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
