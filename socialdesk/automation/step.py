@@ -28,6 +28,7 @@ from socialdesk.sla.policies import PolicySpec
 from socialdesk.sla.scan import SlaNotice, scan_sla
 from socialdesk.sla.store import load_policies, policy_for
 from socialdesk.store.db import Database, utcnow
+from socialdesk.store.leases import single_runner
 from socialdesk.store.models import Contact, Ticket, TicketEvent
 from socialdesk.store.models.base import table_of
 
@@ -226,8 +227,14 @@ def run_sla_cycle(db: Database, now: datetime | None = None) -> list[SlaNotice]:
     from socialdesk.automation.elapsed import run_time_rules
 
     now = now or utcnow()
-    with db.write() as session:
-        notices = scan_sla(session.connection(), now)
-        run_sla_rules(session, notices)
-        run_time_rules(session, now)
+    # One process at a time (several servers and workers may share the database): the
+    # holder commits before letting go, and its commit moves every clock and rule past
+    # what it recorded, so whoever scans next finds nothing twice. Skipped: [].
+    with single_runner(db, "sla-scan") as mine:
+        if not mine:
+            return []
+        with db.write() as session:
+            notices = scan_sla(session.connection(), now)
+            run_sla_rules(session, notices)
+            run_time_rules(session, now)
     return notices

@@ -9,14 +9,20 @@ Never posts twice:
 - so is a retry after an attempt that failed in a way that may have reached the network
   (a timeout, a 5xx): the post may exist although the answer was lost;
 - a duplicate-content refusal (X 403) is resolved the same way, never by a blind retry;
-- networks with an idempotency key (Mastodon) get the same key on every attempt.
+- networks with an idempotency key (Mastodon) get the same key on every attempt;
+- several worker processes never hold one row at once: the claim is
+  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's single writer serialises it), and
+  the claim is a lease (``claimed_until``) a heartbeat renews while the worker is on it.
+  A worker that dies stops renewing; another takes the row over seconds later, as a
+  resumed ``sending`` row (looked up before it is sent again). A row whose lease was
+  taken over is not sent by the worker that lost it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +46,9 @@ from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.observability import metrics
 from socialdesk.observability.logs import bind_log_context
 from socialdesk.store.db import Database, utcnow
+from socialdesk.store.leases import RowLease
 from socialdesk.store.models import ChannelAccount, Contact, Message, OutboxEntry, Ticket
+from socialdesk.store.models.base import table_of
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +58,9 @@ class DeliveryPolicy:
     max_attempts: int = 8
     first_backoff: timedelta = timedelta(seconds=2)
     max_backoff: timedelta = timedelta(hours=1)
-    # How long a claimed row belongs to one worker before another may take it over.
-    claim_for: timedelta = timedelta(minutes=2)
+    # How long a claimed row belongs to one worker without a heartbeat before another
+    # may take it over; renewed every third of it while the worker is on the row.
+    claim_for: timedelta = timedelta(seconds=15)
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.first_backoff * (2 ** max(0, attempts - 1)), self.max_backoff)
@@ -65,6 +74,8 @@ class Claim:
     # An earlier attempt failed in a way that may still have reached the network (a
     # timeout, a 5xx after the post was made): look before sending again, as on resume.
     retried: bool = False
+    # The lease this claim is held under (None: a claim made outside ``run_once``).
+    lease: RowLease | None = field(default=None, compare=False, repr=False)
 
     @property
     def may_be_posted(self) -> bool:
@@ -93,7 +104,10 @@ class DeliveryWorker(AsyncBackgroundWorker):
     # -- one pass ---------------------------------------------------------------------
 
     def claim(self, limit: int = 20) -> list[Claim]:
+        """Claim up to ``limit`` due rows; the caller works on them inside the lease
+        (``with claims[0].lease``) for its heartbeats to keep them."""
         now = self.clock()
+        until = now + self.policy.claim_for
         with self.db.write() as s:
             entries = s.scalars(
                 select(OutboxEntry)
@@ -105,7 +119,18 @@ class DeliveryWorker(AsyncBackgroundWorker):
                 )
                 .order_by(OutboxEntry.id)
                 .limit(limit)
+                # Another worker's claim in flight is skipped, not waited for and
+                # then taken again (a no-op on SQLite, where writers queue).
+                .with_for_update(skip_locked=True)
             ).all()
+            lease = RowLease(
+                self.db,
+                table_of(OutboxEntry),
+                [e.id for e in entries],
+                until,
+                self.policy.claim_for,
+                self.clock,
+            )
             claims = []
             for entry in entries:
                 claims.append(
@@ -114,11 +139,12 @@ class DeliveryWorker(AsyncBackgroundWorker):
                         entry.message_id,
                         resumed=entry.state == "sending",
                         retried=entry.attempts > 0,
+                        lease=lease,
                     )
                 )
                 entry.state = "sending"
                 entry.attempts += 1
-                entry.claimed_until = now + self.policy.claim_for
+                entry.claimed_until = until
                 message = s.get(Message, entry.message_id)
                 if message is not None:
                     message.delivery_state = str(DeliveryState.SENDING)
@@ -126,14 +152,20 @@ class DeliveryWorker(AsyncBackgroundWorker):
 
     async def run_once(self, limit: int = 20) -> int:
         claims = self.claim(limit)
-        for claim in claims:
-            try:
-                await self.deliver(claim)
-            except Exception:  # a bug must not stall the queue; the row is retried later
-                log.exception("delivery of outbox entry %s failed unexpectedly", claim.entry_id)
+        if not claims or claims[0].lease is None:
+            return 0
+        with claims[0].lease:
+            for claim in claims:
+                try:
+                    await self.deliver(claim)
+                except Exception:  # a bug must not stall the queue; the row is retried later
+                    log.exception("delivery of outbox entry %s failed unexpectedly", claim.entry_id)
         return len(claims)
 
     async def deliver(self, claim: Claim) -> None:
+        if claim.lease is not None and not claim.lease.holds(claim.entry_id):
+            log.warning("outbox entry %s was taken over by another worker", claim.entry_id)
+            return
         with self.db.session() as s:
             entry = s.get(OutboxEntry, claim.entry_id)
             message = s.get(Message, claim.message_id)
@@ -228,6 +260,11 @@ class DeliveryWorker(AsyncBackgroundWorker):
             found = await self._look_up(connector, ref, request)
             if found is not None:
                 return replace(found, sent_at=found.sent_at or self.clock())
+        if claim.lease is not None and not claim.lease.holds(claim.entry_id):
+            # Our lease ran out (a stall longer than the heartbeats could cover) and
+            # another worker has the row: it looks the post up before sending.
+            log.warning("outbox entry %s was taken over before sending", claim.entry_id)
+            return None
         try:
             result = await connector.send(ref, request)
         except SendError as error:

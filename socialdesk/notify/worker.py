@@ -3,7 +3,9 @@ records what happened (same shape as ``delivery/worker.py``).
 
 * claim: rows ``queued`` (or ``not_configured``, once SMTP is configured) whose
   ``next_attempt_at`` has come, and ``sending`` rows whose claim expired (a worker died
-  mid-send), are marked ``sending`` and committed before the SMTP call;
+  mid-send), are marked ``sending`` and committed before the SMTP call; on PostgreSQL
+  ``FOR UPDATE SKIP LOCKED``, so two worker processes never claim one row, and the
+  claim is a lease a heartbeat renews while the worker is on it (``store/leases.py``);
 * a 4xx reply or a dropped connection is retried with exponential backoff, up to
   ``max_attempts``; a 5xx reply or refused credentials fail the row with the reason;
 * without ``SOCIALDESK_SMTP_HOST`` nothing is sent: rows are written (or, if queued
@@ -31,6 +33,7 @@ from socialdesk.notify import mailer
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.outbox import outbox_table
 from socialdesk.store.db import Database, utcnow
+from socialdesk.store.leases import RowLease
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class RetryPolicy:
     max_attempts: int = 6
     first_backoff: timedelta = timedelta(seconds=30)
     max_backoff: timedelta = timedelta(hours=1)
-    claim_for: timedelta = timedelta(minutes=2)
+    claim_for: timedelta = timedelta(seconds=30)  # renewed while the worker is on it
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.first_backoff * (2 ** max(0, attempts - 1)), self.max_backoff)
@@ -90,10 +93,14 @@ class NotificationWorker(BackgroundWorker):
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def claim(self, limit: int = 20) -> list[int]:
+        return self._claim(limit).ids
+
+    def _claim(self, limit: int) -> RowLease:
+        now = self.clock()
+        until = now + self.policy.claim_for
         if self.config is None:
             self._mark_not_configured()
-            return []
-        now = self.clock()
+            return RowLease(self.db, outbox_table, [], until, self.policy.claim_for)
         o = outbox_table.c
         with self.db.write() as s:
             ids = list(
@@ -107,6 +114,7 @@ class NotificationWorker(BackgroundWorker):
                     )
                     .order_by(o.id)
                     .limit(limit)
+                    .with_for_update(skip_locked=True)
                 )
             )
             if ids:
@@ -116,19 +124,22 @@ class NotificationWorker(BackgroundWorker):
                     .values(
                         state="sending",
                         attempts=o.attempts + 1,
-                        claimed_until=now + self.policy.claim_for,
+                        claimed_until=until,
                     )
                 )
-            return ids
+        return RowLease(self.db, outbox_table, ids, until, self.policy.claim_for, self.clock)
 
     def run_once(self, limit: int = 20) -> int:
-        ids = self.claim(limit)
-        for entry_id in ids:
-            try:
-                self.deliver(entry_id)
-            except Exception:  # a bug must not stall the queue; the claim expires, retried
-                log.exception("e-mail notification %s failed unexpectedly", entry_id)
-        return len(ids)
+        lease = self._claim(limit)
+        with lease:
+            for entry_id in lease.ids:
+                if not lease.holds(entry_id):
+                    continue  # taken over by another worker after a stall
+                try:
+                    self.deliver(entry_id)
+                except Exception:  # a bug must not stall the queue; the claim expires, retried
+                    log.exception("e-mail notification %s failed unexpectedly", entry_id)
+        return len(lease.ids)
 
     def deliver(self, entry_id: int) -> None:
         assert self.config is not None

@@ -30,6 +30,7 @@ from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.raw_events import RawDelivery, store_raw_events
 from socialdesk.pipeline.webhook_processing import Parser, process_raw_events
 from socialdesk.store.db import Database, utcnow
+from socialdesk.store.leases import single_runner
 from socialdesk.store.models import ChannelAccount
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ POLL_PARSERS: dict[str, Parser] = {poll_source(p): parse_polled for p in Platfor
 
 
 class PollScheduler(AsyncBackgroundWorker):
-    """Polls every polled account at its interval (``settings.poll_interval_seconds``)."""
+    """Polls every polled account at its interval (``settings.poll_interval_seconds``),
+    each account by one process at a time (``single_runner``)."""
 
     name = "poller"
 
@@ -162,12 +164,13 @@ class PollScheduler(AsyncBackgroundWorker):
         self.pipeline = pipeline
         self.registry = registry
 
-    def due_accounts(self) -> list[int]:
+    def due_accounts(self, only: int | None = None) -> list[int]:
         now = utcnow()
         with self.db.session() as s:
-            accounts = s.scalars(
-                select(ChannelAccount).where(ChannelAccount.status == str(AccountStatus.ACTIVE))
-            )
+            query = select(ChannelAccount).where(ChannelAccount.status == str(AccountStatus.ACTIVE))
+            if only is not None:
+                query = query.where(ChannelAccount.id == only)
+            accounts = s.scalars(query)
             due = []
             for account in accounts:
                 if not is_polled(account):
@@ -180,10 +183,16 @@ class PollScheduler(AsyncBackgroundWorker):
             return due
 
     async def run_once(self) -> list[PollOutcome]:
-        return [
-            await poll_account(self.db, self.pipeline, self.registry, a)
-            for a in self.due_accounts()
-        ]
+        outcomes = []
+        for account_id in self.due_accounts():
+            # One poller per account across processes; the holder commits the cursor
+            # before letting go, so the next one re-checks and finds it not due.
+            with single_runner(self.db, f"poll-{account_id}") as mine:
+                if mine and account_id in self.due_accounts(only=account_id):
+                    outcomes.append(
+                        await poll_account(self.db, self.pipeline, self.registry, account_id)
+                    )
+        return outcomes
 
     def start(self) -> None:
         super().start()
