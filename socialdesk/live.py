@@ -3,8 +3,15 @@
 Writes queue their live events on the session (``queue_live_event``). The events are
 written to the ``live_feed`` table in the same transaction and published to this
 process's pages after the commit, so nobody sees a change that was rolled back. Every
-server process runs a ``LiveRelay`` that reads the feed and publishes what other
-processes (a separate ``socialdesk worker``, a second server) committed.
+server process runs a ``LiveRelay`` that publishes what other processes (a separate
+``socialdesk worker``, a second server) committed:
+
+* on PostgreSQL through ``LISTEN/NOTIFY``: the same transaction sends each event on the
+  ``socialdesk_live`` channel, which PostgreSQL delivers at commit, in commit order, and
+  never for a rollback. Reading the table by id instead would miss an event whose
+  transaction took its id before another's and committed after it;
+* on SQLite (one writer at a time, so ids commit in order) by reading the feed a few
+  times a second.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from socialdesk.background import BackgroundWorker
@@ -79,6 +87,8 @@ def _offer(queue: asyncio.Queue[LiveEvent], item: LiveEvent) -> None:
 bus = LiveBus()
 
 _KEY = "socialdesk_live_events"
+CHANNEL = "socialdesk_live"
+NOTIFY_LIMIT = 7900
 
 
 def queue_live_event(session: Session, item: LiveEvent) -> None:
@@ -108,19 +118,33 @@ def _write_to_feed(session: Session) -> None:
     if not items:
         return
     now = utcnow()
-    session.execute(
-        insert(LiveFeedEntry),
-        [
-            {
-                "origin": origin(),
-                "workspace_id": item.workspace_id,
-                "kind": item.kind,
-                "data": _jsonable(item.data),
-                "created_at": now,
-            }
-            for item in items
-        ],
-    )
+    rows = [
+        {
+            "origin": origin(),
+            "workspace_id": item.workspace_id,
+            "kind": item.kind,
+            "data": _jsonable(item.data),
+            "created_at": now,
+        }
+        for item in items
+    ]
+    session.execute(insert(LiveFeedEntry), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        payloads = []
+        for row in rows:
+            payload = json.dumps({k: v for k, v in row.items() if k != "created_at"})
+            if len(payload.encode()) > NOTIFY_LIMIT:  # PostgreSQL refuses 8000 bytes and up
+                log.warning(
+                    "live event %s too large to relay (%d bytes)", row["kind"], len(payload)
+                )
+                continue
+            payloads.append(payload)
+        if payloads:
+            # Delivered to the listeners when (and only if) this transaction commits.
+            session.execute(
+                text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+                {"channel": CHANNEL, "payloads": payloads},
+            )
 
 
 @event.listens_for(Session, "after_commit")
@@ -137,8 +161,10 @@ def _drop_after_rollback(session: Session) -> None:
 class LiveRelay(BackgroundWorker):
     """Publishes to this process's pages the live events other processes committed.
 
-    Polls the feed (one indexed range read) a few times a second; rows older than
-    ``KEEP`` are pruned now and then, since a page that was away that long reloads.
+    On SQLite it polls the feed (one indexed range read) a few times a second; on
+    PostgreSQL it listens on ``CHANNEL`` on a connection of its own and wakes as soon
+    as a notification comes. Rows older than ``KEEP`` are pruned now and then, since a
+    page that was away that long reloads.
     """
 
     KEEP = timedelta(minutes=10)
@@ -155,9 +181,16 @@ class LiveRelay(BackgroundWorker):
         self.interval = interval
         self.last_id: int | None = None
         self._last_prune = time.monotonic()
+        self._listener: Any = None  # psycopg.Connection, LISTENing (PostgreSQL only)
+        self._listen_seconds = 0.2
+        if not db.is_sqlite:
+            # A pass waits on the listening connection itself: no sleep between passes.
+            self._listen_seconds, self.interval = interval, 0.0
 
     def poll_once(self) -> int:
         """Publish what is new on the feed from other processes; how many were published."""
+        if not self.db.is_sqlite:
+            return self._receive(self._listen_seconds)
         with self.db.session() as session:
             if self.last_id is None:  # start at the end: earlier events were for earlier pages
                 self.last_id = session.scalar(select(func.max(LiveFeedEntry.id))) or 0
@@ -182,6 +215,44 @@ class LiveRelay(BackgroundWorker):
                 self.target.publish(LiveEvent(row.kind, row.workspace_id, dict(row.data or {})))
                 published += 1
         return published
+
+    def _receive(self, wait: float) -> int:
+        import psycopg
+
+        if self._listener is None or self._listener.closed:
+            # Start listening: what was committed before is for earlier pages.
+            url = make_url(self.db.url).set(drivername="postgresql")
+            self._listener = psycopg.connect(
+                url.render_as_string(hide_password=False), autocommit=True
+            )
+            self._listener.execute(f"LISTEN {CHANNEL}")
+            return 0
+        mine = origin()
+        published = 0
+        try:
+            for note in self._listener.notifies(timeout=wait, stop_after=self.BATCH):
+                row = json.loads(note.payload)
+                if row.get("origin") != mine:
+                    event = LiveEvent(row["kind"], row.get("workspace_id"), row.get("data") or {})
+                    self.target.publish(event)
+                    published += 1
+        except psycopg.Error:
+            # The connection dropped: listen again on the next pass (events committed
+            # meanwhile are not relayed; pages resynchronise when they reload).
+            self._close_listener()
+            raise
+        return published
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None
+
+    def stop(self) -> None:
+        super().stop()
+        self._close_listener()
 
     def prune(self) -> int:
         with self.db.write() as session:

@@ -92,3 +92,33 @@ def test_old_entries_are_pruned(db: Database) -> None:
         )
     assert LiveRelay(db).prune() == 1
     assert _feed_count(db) == 2
+
+
+WRITERS = """
+import sys
+from socialdesk.live import LiveEvent, queue_live_event
+from socialdesk.store.db import Database
+db = Database(sys.argv[1])
+for n in range(int(sys.argv[3])):
+    with db.write() as s:
+        queue_live_event(s, LiveEvent("ticket.updated", 1, {"writer": sys.argv[2], "n": n}))
+"""
+
+
+def test_every_event_of_concurrent_writers_is_relayed_once(db: Database) -> None:
+    # Writers commit concurrently: on PostgreSQL one transaction can take a feed id
+    # before another and commit after it, which a reader going by id would skip.
+    sink = Recorder()
+    relay = LiveRelay(db, sink)
+    relay.poll_once()
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITERS, db.url, name, "40"])
+        for name in ("a", "b", "c")
+    ]
+    while any(w.poll() is None for w in writers):
+        relay.poll_once()
+    assert [w.returncode for w in writers] == [0, 0, 0]
+    while relay.poll_once():
+        pass
+    seen = sorted((e.data["writer"], e.data["n"]) for e in sink.seen)
+    assert seen == sorted((w, n) for w in "abc" for n in range(40))
