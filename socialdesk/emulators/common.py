@@ -11,6 +11,8 @@ Control routes (``/_emulator/...``) added by ``add_common_routes``:
 - ``GET /_emulator/deliveries`` — every delivery attempt: ``delivery_id``, ``attempt``,
   ``status`` (None on a network error), ``duplicate``, ``body``.
 - ``GET /_emulator/sent`` — every accepted write call the client made.
+- ``GET /_emulator/requests`` — how many API calls arrived, by ``"METHOD /path"``,
+  counted on arrival: refused ones (duplicates, 429s, injected faults) included.
 - ``POST /_emulator/clock`` ``{"advance_seconds"}`` — move the emulator's clock.
 - ``POST /_emulator/faults`` ``{"status", "count", ...}`` — the next ``count`` API calls
   fail with that status (and, for Meta, ``code``/``error_subcode``).
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from fastapi import Body, FastAPI, HTTPException
+from fastapi import Body, FastAPI, HTTPException, Request, Response
 
 
 class Clock:
@@ -196,6 +199,7 @@ class EmulatorCore:
     clock: Clock = field(default_factory=Clock)
     faults: FaultQueue = field(default_factory=FaultQueue)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    requests: Counter[str] = field(default_factory=Counter)
     id_counter: int = 0
 
     def next_seq(self) -> int:
@@ -205,6 +209,20 @@ class EmulatorCore:
 
 def add_common_routes(app: FastAPI, core: EmulatorCore) -> None:
     deliverer = core.deliverer
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Counted before any handler runs, so a call the emulator refuses still counts:
+        # a client that posts twice is seen even when the network rejects the second.
+        if not request.url.path.startswith("/_emulator"):
+            core.requests[f"{request.method} {request.url.path}"] += 1
+        return await call_next(request)
+
+    @app.get("/_emulator/requests", tags=["emulator"])
+    async def requests() -> dict[str, int]:
+        return dict(core.requests)
 
     @app.put("/_emulator/webhook", tags=["emulator"])
     async def configure_webhook(changes: dict[str, Any] = Body(...)) -> dict[str, Any]:
