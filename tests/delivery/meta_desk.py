@@ -36,7 +36,7 @@ class ProcessDied(RuntimeError):
 
 class Crash:
     """The app's delivery worker hook: while armed, every send "dies" before commit
-    (the worker logs the error and leaves the row ``sending``, claimed for 2 minutes)."""
+    (the worker logs the error and leaves the row ``sending`` until its lease runs out)."""
 
     def __init__(self) -> None:
         self.armed = False
