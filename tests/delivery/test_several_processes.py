@@ -84,8 +84,9 @@ def processes(database_url: str, x_url: str, meta_url: str, tmp_path: Path) -> I
             servers.append(f"http://127.0.0.1:{port}")
         for n in range(2):
             children.append(_start(["worker"], env, tmp_path / f"worker{n}.log"))
-        for base in servers:
-            eventually(lambda base=base: _healthy(base), timeout=60)
+        for base, server in zip(servers, children[:2], strict=True):
+            # Generous: four interpreters importing the app at once on a busy machine.
+            eventually(lambda base=base, server=server: _healthy(base, server), timeout=300)
         yield Processes(servers, children)
     finally:
         for child in children:
@@ -98,7 +99,9 @@ def processes(database_url: str, x_url: str, meta_url: str, tmp_path: Path) -> I
                 child.wait()
 
 
-def _healthy(base: str) -> bool:
+def _healthy(base: str, server: subprocess.Popen[bytes]) -> bool:
+    if server.poll() is not None:
+        raise AssertionError(f"the server on {base} exited with {server.returncode}")
     try:
         return httpx.get(base + "/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
