@@ -3,7 +3,9 @@ server runs the workers too, as by default): customers write on X and Facebook (
 webhooks from the emulators), agents answer every ticket through the API spread over
 both servers, and each network receives each reply exactly once. The emulators count
 every create call on arrival, so a second post refused by X's duplicate rule still
-shows. Real child processes, as a scaled install runs them (docs/deploy.md)."""
+shows. The tickets arrive past their first-response target, so every process's SLA
+scan finds the same breaches: each is recorded once, its rule fires once. Real child
+processes, as a scaled install runs them (docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
 from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database
-from socialdesk.store.models import Message, RawEvent, Ticket
+from socialdesk.store.models import Message, Notification, RawEvent, Ticket, TicketEvent
+from tests.automation.test_automation_db import add_rule
 from tests.delivery.helpers import PASSWORD, eventually
+from tests.sla.helpers import add_policy
 
 X_SECRET = "emulated_consumer_secret"
 META_SECRET = "emulated_app_secret"
@@ -165,13 +169,28 @@ def test_two_servers_and_two_workers_post_every_reply_once(
     request: pytest.FixtureRequest,
 ) -> None:
     with db.write() as s:
-        create_user(s, "admin@example.com", PASSWORD, Role.ADMIN, workspace=ensure_workspace(s))
+        workspace = ensure_workspace(s)
+        create_user(s, "admin@example.com", PASSWORD, Role.ADMIN, workspace=workspace)
+        lead_id = create_user(s, "lead@example.com", PASSWORD, Role.LEAD, workspace=workspace).id
+    # Every ticket is two hours old when it arrives, an hour past its first-response
+    # target: the SLA scans all four processes run every second must each record the
+    # breach once, and the breach rule fire once.
+    add_policy(db, calendar=None)
+    add_rule(
+        db,
+        name="tell the lead",
+        event="sla_breach",
+        conditions=[{"field": "sla_target", "op": "is", "value": "first_response"}],
+        actions=[{"type": "notify", "user_id": lead_id, "message": "first response breached"}],
+    )
     # The processes start only now: the admin exists before they read anything.
     procs: Processes = request.getfixturevalue("processes")
     _, x = x_emulator
     _, meta = meta_emulator
     apis = [_api(base) for base in procs.servers]
 
+    for emulator in (x, meta):
+        emulator.post("/_emulator/clock", json={"advance_seconds": -2 * 3600}).raise_for_status()
     # X allows 100 posts per 15 minutes per user; this desk may post them all at once
     # (a refused post would count as a POST too).
     limits = {"rate_limits": {"POST /2/tweets": 10 * REPLIES}}
@@ -204,6 +223,8 @@ def test_two_servers_and_two_workers_post_every_reply_once(
         list(pool.map(customers_write, range(REPLIES)))
     eventually(lambda: _count(db, select(func.count(Ticket.id))) == 2 * REPLIES, timeout=300)
 
+    breached = select(func.count(TicketEvent.id)).where(TicketEvent.kind == "sla_breached")
+    eventually(lambda: _count(db, breached) >= 2 * REPLIES, timeout=300)
     with db.session() as s:
         tickets = list(s.execute(select(Ticket.id, Ticket.platform).order_by(Ticket.id)))
     assert sorted({p for _, p in tickets}) == ["facebook", "x"]
@@ -253,6 +274,11 @@ def test_two_servers_and_two_workers_post_every_reply_once(
         if s["endpoint"] == "POST /{id}/comments"
     }
     assert {pid for _, pid, _ in states} == made
+    # Each breach, rule firing and notification once, however many processes scanned.
+    assert _count(db, breached) == 2 * REPLIES
+    fired = select(func.count(TicketEvent.id)).where(TicketEvent.kind == "rule_fired")
+    assert _count(db, fired) == 2 * REPLIES
+    assert _count(db, select(func.count(Notification.id))) == 2 * REPLIES
     # Every webhook delivery became its message; none left failed by a collision.
     failed = select(func.count(RawEvent.id)).where(RawEvent.status == "failed")
     assert _count(db, failed) == 0
