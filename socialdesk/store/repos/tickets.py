@@ -38,7 +38,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, ticket_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         moment = datetime.fromisoformat(stamp)
-        if moment.tzinfo is None or not isinstance(ticket_id, int):
+        # bool is an int to Python; an id past BIGINT would overflow the query.
+        if moment.tzinfo is None or type(ticket_id) is not int or not 0 < ticket_id < 2**63:
             raise ValueError
         return moment, ticket_id
     except (ValueError, TypeError, json.JSONDecodeError) as exc:

@@ -9,6 +9,7 @@ from socialdesk.auth.secret_box import SecretBoxError, decrypt_secrets
 from socialdesk.channels.health import account_health
 from socialdesk.domain.enums import AccountStatus, Role
 from socialdesk.store.models import ChannelAccount, User
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.api.schemas import (
     ChannelAccountCreate,
     ChannelAccountOut,
@@ -90,13 +91,13 @@ def create(
 
 
 @router.get("/{account_id}", response_model=ChannelAccountOut)
-def detail(account_id: int, session: ReadSession, user: CurrentUser) -> ChannelAccountOut:
+def detail(account_id: IdPath, session: ReadSession, user: CurrentUser) -> ChannelAccountOut:
     return account_out(_load(session, user, account_id))
 
 
 @router.patch("/{account_id}", response_model=ChannelAccountOut)
 def update(
-    account_id: int, body: ChannelAccountPatch, session: WriteSession, user: CurrentUser
+    account_id: IdPath, body: ChannelAccountPatch, session: WriteSession, user: CurrentUser
 ) -> ChannelAccountOut:
     require_role(user, *MANAGERS)
     account = admin.update_channel_account(
@@ -114,7 +115,7 @@ def update(
 
 
 @router.delete("/{account_id}", status_code=204)
-def delete(account_id: int, session: WriteSession, user: CurrentUser) -> Response:
+def delete(account_id: IdPath, session: WriteSession, user: CurrentUser) -> Response:
     require_role(user, Role.ADMIN)
     admin.delete_channel_account(session, user, _load(session, user, account_id))
     return Response(status_code=204)
@@ -146,5 +147,5 @@ def _health(session: Session, account: ChannelAccount) -> ChannelHealthOut:
 
 
 @router.get("/{account_id}/health", response_model=ChannelHealthOut)
-def health(account_id: int, session: ReadSession, user: CurrentUser) -> ChannelHealthOut:
+def health(account_id: IdPath, session: ReadSession, user: CurrentUser) -> ChannelHealthOut:
     return _health(session, _load(session, user, account_id))

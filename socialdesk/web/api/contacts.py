@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from socialdesk.actions.contacts import merge_contacts
 from socialdesk.store.models import Contact, ContactIdentity, User
 from socialdesk.store.repos.tickets import TicketFilter, identities_of, list_tickets, tags_for
+from socialdesk.web.api.params import IdPath, TicketCursor
 from socialdesk.web.api.schemas import (
     ContactOut,
     ContactPage,
@@ -66,17 +67,17 @@ def list_(
 
 
 @router.get("/{contact_id}", response_model=ContactOut)
-def detail(contact_id: int, session: ReadSession, user: CurrentUser) -> ContactOut:
+def detail(contact_id: IdPath, session: ReadSession, user: CurrentUser) -> ContactOut:
     return _out(session, _load(session, user, contact_id))
 
 
 @router.get("/{contact_id}/tickets", response_model=TicketPage)
 def tickets(
-    contact_id: int,
+    contact_id: IdPath,
     session: ReadSession,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: str | None = None,
+    cursor: TicketCursor = None,
 ) -> TicketPage:
     contact = _load(session, user, contact_id)
     rows, next_cursor = list_tickets(
@@ -91,7 +92,7 @@ def tickets(
 
 @router.post("/{contact_id}/merge", response_model=ContactOut)
 def merge(
-    contact_id: int, body: MergeRequest, session: WriteSession, user: CurrentUser
+    contact_id: IdPath, body: MergeRequest, session: WriteSession, user: CurrentUser
 ) -> ContactOut:
     survivor = _load(session, user, contact_id)
     other = _load(session, user, body.other_contact_id)

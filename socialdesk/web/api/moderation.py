@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions.moderation import set_message_hidden
 from socialdesk.store.models import Ticket
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.api.schemas import MessageOut
 from socialdesk.web.api.tickets import load_ticket
 from socialdesk.web.deps import CurrentUser
@@ -32,7 +33,7 @@ class HideRequest(BaseModel):
     },
 )
 async def hide_message(
-    ticket_id: int, message_id: int, body: HideRequest, request: Request, user: CurrentUser
+    ticket_id: IdPath, message_id: IdPath, body: HideRequest, request: Request, user: CurrentUser
 ) -> Any:
     """Hide (``{"hidden": true}``) or unhide a customer's public comment on its network.
     The network is asked first; only its yes is recorded (ticket event + audit entry).

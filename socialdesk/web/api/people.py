@@ -8,6 +8,7 @@ from sqlalchemy import select
 from socialdesk.domain.enums import Role
 from socialdesk.routing import actions as routing_actions
 from socialdesk.store.models import AuditEntry, Membership, Team, User
+from socialdesk.web.api.params import DbId
 from socialdesk.web.api.schemas import AuditOut, TeamCreate, TeamOut, UserOut
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, require_role, workspace_ids
 from socialdesk.web.errors import ApiError
@@ -53,7 +54,7 @@ def audit_log(
     session: ReadSession,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: int | None = None,
+    before_id: DbId | None = None,
 ) -> list[AuditEntry]:
     require_role(user, Role.ADMIN)
     query = select(AuditEntry).where(AuditEntry.workspace_id.in_(workspace_ids(session, user)))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from socialdesk.actions import saved_filters as saved_actions
 from socialdesk.store.models import SavedFilter
+from socialdesk.web.api.params import DbId, IdPath
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, workspace_ids
 from socialdesk.web.errors import ApiError
 from socialdesk.web.pages.inbox import saved_counts
@@ -26,7 +27,7 @@ class SavedFilterIn(BaseModel):
     # The inbox's query-string filters: view, channel, account, team, tag, sort, q.
     query: dict[str, Any] = Field(default_factory=dict)
     shared: bool = False
-    workspace_id: int | None = None
+    workspace_id: DbId | None = None
 
 
 class SavedFilterOut(BaseModel):
@@ -74,7 +75,7 @@ def create(body: SavedFilterIn, session: WriteSession, user: CurrentUser) -> Sav
 
 
 @router.delete("/{filter_id}", status_code=204)
-def delete(filter_id: int, session: WriteSession, user: CurrentUser) -> Response:
+def delete(filter_id: IdPath, session: WriteSession, user: CurrentUser) -> Response:
     saved = session.get(SavedFilter, filter_id)
     visible = saved is not None and saved.workspace_id in workspace_ids(session, user)
     if saved is None or not visible or (saved.user_id != user.id and not saved.shared):

@@ -3,11 +3,48 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketStatus, Visibility
+from socialdesk.web.api.params import DbId
+
+
+def _drop_null(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """Publish what the validator enforces: a non-nullable PATCH field is not ``null``."""
+    nullable: frozenset[str] = getattr(cls, "nullable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name in nullable or not options:
+            continue
+        kept = [o for o in options if o.get("type") != "null"]
+        prop.pop("anyOf")
+        if len(kept) == 1:
+            prop.update(kept[0])
+        else:
+            prop["anyOf"] = kept
+        prop.pop("default", None)
+
+
+class PatchModel(BaseModel):
+    """A partial update: a field left out keeps its value; ``null`` is refused (422)
+    unless the field is listed in ``nullable``, where it clears the value.
+
+    Fields are declared ``X | None = None`` so they can be left out; without this rule a
+    ``null`` would slip through as "not given" or reach a NOT NULL column as a 500."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null)
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, given in value.items():
+                if given is None and name in cls.model_fields and name not in cls.nullable:
+                    raise ValueError(f"{name} cannot be null; leave it out to keep its value")
+        return value
 
 
 class TokenRequest(BaseModel):
@@ -208,18 +245,19 @@ class NoteRequest(BaseModel):
     body: str = Field(min_length=1, max_length=100_000)
 
 
-class TicketPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TicketPatch(PatchModel):
+    # null unassigns
+    nullable = frozenset({"assignee_id", "team_id"})
     status: TicketStatus | None = None
     priority: Priority | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
-    assignee_id: int | None = None
-    team_id: int | None = None
+    assignee_id: DbId | None = None
+    team_id: DbId | None = None
 
 
 class AssignRequest(BaseModel):
-    assignee_id: int | None = None
-    team_id: int | None = None
+    assignee_id: DbId | None = None
+    team_id: DbId | None = None
 
 
 class TicketEventOut(BaseModel):
@@ -238,13 +276,12 @@ class ChannelAccountCreate(BaseModel):
     handle: str = Field(min_length=1, max_length=320)
     external_id: str = Field(min_length=1, max_length=200)
     display_name: str = Field(default="", max_length=200)
-    workspace_id: int | None = None
+    workspace_id: DbId | None = None
     secrets: dict[str, str] | None = None
     settings: dict[str, Any] | None = None
 
 
-class ChannelAccountPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChannelAccountPatch(PatchModel):
     handle: str | None = Field(default=None, max_length=320)
     display_name: str | None = Field(default=None, max_length=200)
     secrets: dict[str, str] | None = None
@@ -276,12 +313,12 @@ class ContactPage(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    other_contact_id: int
+    other_contact_id: DbId
 
 
 class TeamCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    workspace_id: int | None = None
+    workspace_id: DbId | None = None
     skills: list[str] = []
 
 

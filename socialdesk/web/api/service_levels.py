@@ -33,10 +33,14 @@ from socialdesk.store.models import (
     User,
     Workspace,
 )
+from socialdesk.web.api.params import DbId, IdPath, Position
+from socialdesk.web.api.schemas import PatchModel
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, require_role, workspace_ids
 from socialdesk.web.errors import ApiError
 
 router = APIRouter(tags=["service levels"])
+# A share of the target after which a clock warns; NaN and infinity are not shares.
+WarnShare = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 ADMINS = (Role.ADMIN, Role.LEAD)
 OPEN = sorted(str(s) for s in UNSOLVED_STATUSES)
 
@@ -69,21 +73,22 @@ class PolicyIn(BaseModel):
     calendar: dict[str, Any] | None = None
     channels: list[str] = []
     pause_on_hold: bool = False
-    warn_share: float = 0.75
-    position: int = 0
+    warn_share: WarnShare = 0.75
+    position: Position = 0
     enabled: bool = True
-    workspace_id: int | None = None
+    workspace_id: DbId | None = None
 
 
-class PolicyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PolicyPatch(PatchModel):
+    # null: around the clock (no business-hours calendar)
+    nullable = frozenset({"calendar"})
     name: str | None = Field(default=None, min_length=1, max_length=100)
     targets: list[dict[str, Any]] | None = None
     calendar: dict[str, Any] | None = None
     channels: list[str] | None = None
     pause_on_hold: bool | None = None
-    warn_share: float | None = None
-    position: int | None = None
+    warn_share: WarnShare | None = None
+    position: Position | None = None
     enabled: bool | None = None
 
 
@@ -123,7 +128,7 @@ def create_policy(body: PolicyIn, session: WriteSession, user: CurrentUser) -> S
 
 @router.patch("/sla/policies/{policy_id}", response_model=PolicyOut)
 def update_policy(
-    policy_id: int, body: PolicyPatch, session: WriteSession, user: CurrentUser
+    policy_id: IdPath, body: PolicyPatch, session: WriteSession, user: CurrentUser
 ) -> SlaPolicy:
     require_role(user, *ADMINS)
     policy = _owned(session, user, SlaPolicy, policy_id, "policy")
@@ -134,21 +139,20 @@ def update_policy(
 
 
 @router.delete("/sla/policies/{policy_id}", status_code=204)
-def remove_policy(policy_id: int, session: WriteSession, user: CurrentUser) -> Response:
+def remove_policy(policy_id: IdPath, session: WriteSession, user: CurrentUser) -> Response:
     require_role(user, *ADMINS)
     sla_admin.delete_policy(session, user, _owned(session, user, SlaPolicy, policy_id, "policy"))
     return Response(status_code=204)
 
 
-class SettingsPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SettingsPatch(PatchModel):
     social_cuts_line: bool | None = None
     ask_after_solve: bool | None = None
 
 
 @router.get("/sla/settings")
 def get_settings_(
-    session: ReadSession, user: CurrentUser, workspace: int | None = None
+    session: ReadSession, user: CurrentUser, workspace: DbId | None = None
 ) -> dict[str, Any]:
     ws = session.get(Workspace, _workspace(session, user, workspace))
     assert ws is not None
@@ -157,7 +161,7 @@ def get_settings_(
 
 @router.patch("/sla/settings")
 def patch_settings(
-    body: SettingsPatch, session: WriteSession, user: CurrentUser, workspace: int | None = None
+    body: SettingsPatch, session: WriteSession, user: CurrentUser, workspace: DbId | None = None
 ) -> dict[str, Any]:
     require_role(user, *ADMINS)
     ws = session.get(Workspace, _workspace(session, user, workspace))
@@ -206,14 +210,14 @@ class TeamRoutingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     skills: list[str] | None = None
     strategy: Literal["round_robin", "least_loaded"] | None = None
-    overflow_team_id: int | None = None
+    overflow_team_id: DbId | None = None
     enabled: bool | None = None
-    members: list[int] | None = None
+    members: list[DbId] | None = Field(default=None, max_length=1000)
 
 
 @router.put("/teams/{team_id}/routing")
 def put_team_routing(
-    team_id: int, body: TeamRoutingIn, session: WriteSession, user: CurrentUser
+    team_id: IdPath, body: TeamRoutingIn, session: WriteSession, user: CurrentUser
 ) -> dict[str, Any]:
     require_role(user, *ADMINS)
     team = _owned(session, user, Team, team_id, "team")
@@ -222,7 +226,7 @@ def put_team_routing(
 
 
 @router.get("/teams/{team_id}/routing")
-def get_team_routing(team_id: int, session: ReadSession, user: CurrentUser) -> dict[str, Any]:
+def get_team_routing(team_id: IdPath, session: ReadSession, user: CurrentUser) -> dict[str, Any]:
     team = _owned(session, user, Team, team_id, "team")
     return _team_out(session, team, session.get(TeamRouting, team.id))
 
@@ -242,8 +246,7 @@ def _team_out(session: Session, team: Team, routing: TeamRouting | None) -> dict
     }
 
 
-class AvailabilityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AvailabilityIn(PatchModel):
     on_shift: bool | None = None
     max_open_tickets: int | None = Field(default=None, ge=0, le=10_000)
     unlimited: bool = False
@@ -251,7 +254,7 @@ class AvailabilityIn(BaseModel):
 
 @router.patch("/agents/{user_id}/availability")
 def availability(
-    user_id: int, body: AvailabilityIn, session: WriteSession, user: CurrentUser
+    user_id: IdPath, body: AvailabilityIn, session: WriteSession, user: CurrentUser
 ) -> dict[str, Any]:
     if user_id != user.id:
         require_role(user, *ADMINS)
@@ -325,8 +328,8 @@ class RuleIn(BaseModel):
     conditions: list[Any] = []
     actions: list[Any]
     enabled: bool = True
-    position: int = 0
-    workspace_id: int | None = None
+    position: Position = 0
+    workspace_id: DbId | None = None
 
 
 class RuleOut(BaseModel):
@@ -375,7 +378,7 @@ def create_out_of_hours_ack(
 
 @router.put("/automation/rules/{rule_id}", response_model=RuleOut)
 def replace_rule(
-    rule_id: int, body: RuleIn, session: WriteSession, user: CurrentUser
+    rule_id: IdPath, body: RuleIn, session: WriteSession, user: CurrentUser
 ) -> AutomationRule:
     require_role(user, Role.ADMIN)
     rule = _owned(session, user, AutomationRule, rule_id, "rule")
@@ -384,7 +387,7 @@ def replace_rule(
 
 
 @router.delete("/automation/rules/{rule_id}", status_code=204)
-def remove_rule(rule_id: int, session: WriteSession, user: CurrentUser) -> Response:
+def remove_rule(rule_id: IdPath, session: WriteSession, user: CurrentUser) -> Response:
     require_role(user, Role.ADMIN)
     delete_rule(session, user, _owned(session, user, AutomationRule, rule_id, "rule"))
     return Response(status_code=204)
@@ -439,7 +442,9 @@ class CsatIn(BaseModel):
 
 
 @router.post("/tickets/{ticket_id}/csat", status_code=201)
-def csat(ticket_id: int, body: CsatIn, session: WriteSession, user: CurrentUser) -> dict[str, Any]:
+def csat(
+    ticket_id: IdPath, body: CsatIn, session: WriteSession, user: CurrentUser
+) -> dict[str, Any]:
     ticket = _owned(session, user, Ticket, ticket_id, "ticket")
     answer = record_csat(session, ticket, user, body.score, body.comment)
     return {"id": answer.id, "ticket_id": ticket.id, "score": answer.score}

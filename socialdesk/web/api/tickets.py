@@ -23,6 +23,7 @@ from socialdesk.store.repos.tickets import (
     parse_statuses,
     tags_for,
 )
+from socialdesk.web.api.params import DB_INT_MAX, DbId, IdPath, TicketCursor
 from socialdesk.web.api.schemas import (
     ApprovalDraftOut,
     AssignRequest,
@@ -82,13 +83,13 @@ def list_(
     channel: Annotated[
         str | None, Query(description="platform(s), comma list: x, facebook, email…")
     ] = None,
-    account: Annotated[int | None, Query(description="channel account id")] = None,
+    account: Annotated[DbId | None, Query(description="channel account id")] = None,
     assignee: Annotated[str | None, Query(description="user id, 'me' or 'none'")] = None,
-    team: int | None = None,
+    team: DbId | None = None,
     priority: Annotated[str | None, Query(description="comma list")] = None,
     tag: str | None = None,
-    contact: int | None = None,
-    workspace: int | None = None,
+    contact: DbId | None = None,
+    workspace: DbId | None = None,
     q: Annotated[
         str | None,
         Query(
@@ -99,7 +100,7 @@ def list_(
     ] = None,
     sort: Literal["newest", "oldest"] = "newest",
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: str | None = None,
+    cursor: TicketCursor = None,
 ) -> TicketPage:
     allowed = workspace_ids(session, user)
     if workspace is not None:
@@ -112,7 +113,7 @@ def list_(
     elif assignee == "none":
         unassigned = True
     elif assignee:
-        if not assignee.isdigit():
+        if not assignee.isdigit() or not 0 < int(assignee) <= DB_INT_MAX:
             raise ApiError(422, "assignee must be a user id, 'me' or 'none'")
         assignee_id = int(assignee)
     try:
@@ -188,12 +189,12 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
-def detail(ticket_id: int, session: ReadSession, user: CurrentUser) -> TicketDetail:
+def detail(ticket_id: IdPath, session: ReadSession, user: CurrentUser) -> TicketDetail:
     return _detail(session, load_ticket(session, user, ticket_id))
 
 
 @router.get("/{ticket_id}/events", response_model=list[TicketEventOut])
-def events(ticket_id: int, session: ReadSession, user: CurrentUser) -> list[TicketEvent]:
+def events(ticket_id: IdPath, session: ReadSession, user: CurrentUser) -> list[TicketEvent]:
     load_ticket(session, user, ticket_id)
     return list(
         session.scalars(
@@ -212,7 +213,7 @@ def events(ticket_id: int, session: ReadSession, user: CurrentUser) -> list[Tick
     },
 )
 def reply(
-    ticket_id: int,
+    ticket_id: IdPath,
     body: ReplyRequest,
     session: WriteSession,
     user: CurrentUser,
@@ -254,7 +255,7 @@ def reply(
 
 @router.post("/{ticket_id}/replies/{message_id}/cancel", response_model=MessageOut)
 def cancel_scheduled_reply(
-    ticket_id: int, message_id: int, session: WriteSession, user: CurrentUser
+    ticket_id: IdPath, message_id: IdPath, session: WriteSession, user: CurrentUser
 ) -> Any:
     """Cancel a scheduled reply before it goes out (409 once it is being sent)."""
     ticket = load_ticket(session, user, ticket_id)
@@ -276,13 +277,13 @@ def customer_visibility(session: Session, ticket: Ticket) -> Visibility:
 
 
 @router.post("/{ticket_id}/notes", response_model=MessageOut, status_code=201)
-def note(ticket_id: int, body: NoteRequest, session: WriteSession, user: CurrentUser) -> Any:
+def note(ticket_id: IdPath, body: NoteRequest, session: WriteSession, user: CurrentUser) -> Any:
     return actions.add_note(session, load_ticket(session, user, ticket_id), user, body.body)
 
 
 @router.post("/{ticket_id}/assign", response_model=TicketDetail)
 def assign(
-    ticket_id: int, body: AssignRequest, session: WriteSession, user: CurrentUser
+    ticket_id: IdPath, body: AssignRequest, session: WriteSession, user: CurrentUser
 ) -> TicketDetail:
     ticket = load_ticket(session, user, ticket_id)
     actions.assign(session, ticket, user, body.assignee_id, body.team_id)
@@ -292,7 +293,7 @@ def assign(
 
 @router.patch("/{ticket_id}", response_model=TicketDetail)
 def update(
-    ticket_id: int, body: TicketPatch, session: WriteSession, user: CurrentUser
+    ticket_id: IdPath, body: TicketPatch, session: WriteSession, user: CurrentUser
 ) -> TicketDetail:
     ticket = load_ticket(session, user, ticket_id)
     given = body.model_fields_set
@@ -320,7 +321,7 @@ def update(
 
 @router.post("/{ticket_id}/move-to-private", response_model=MessageOut, status_code=201)
 def move_to_private(
-    ticket_id: int,
+    ticket_id: IdPath,
     body: MoveToPrivateRequest,
     session: WriteSession,
     user: CurrentUser,

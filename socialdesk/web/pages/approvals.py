@@ -13,6 +13,7 @@ from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
 from socialdesk.store.db import Database
 from socialdesk.store.models import ApprovalDraft, Ticket, User
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import PageError, action_error, render
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
@@ -56,7 +57,7 @@ def queue(request: Request, user: PageUser) -> Response:
 @router.post("/approvals/{draft_id}")
 def review(
     request: Request,
-    draft_id: int,
+    draft_id: IdPath,
     user: FormUser,
     decision: Annotated[str, Form(pattern="^(approve|reject)$")],
     body: Annotated[str | None, Form(max_length=20_000)] = None,

@@ -18,6 +18,7 @@ from socialdesk.domain.length_rules import (
 )
 from socialdesk.store.db import Database
 from socialdesk.store.models import CannedResponse, Contact, ContactIdentity
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import load_ticket, render
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
@@ -61,7 +62,7 @@ def fill_variables(text: str, *, customer: str, handle: str, agent: WebUser) -> 
 @router.post("/tickets/{ticket_id}/composer", response_class=HTMLResponse)
 def composer_preview(
     request: Request,
-    ticket_id: int,
+    ticket_id: IdPath,
     user: FormUser,
     body: Annotated[str, Form(max_length=20_000)] = "",
     kind: Annotated[str, Form()] = "public",
@@ -75,7 +76,7 @@ def composer_preview(
 @router.get("/tickets/{ticket_id}/canned", response_class=HTMLResponse)
 def canned(
     request: Request,
-    ticket_id: int,
+    ticket_id: IdPath,
     user: PageUser,
     q: Annotated[str, Query(max_length=40)] = "",
     kind: str = "public",

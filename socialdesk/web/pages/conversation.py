@@ -33,6 +33,7 @@ from socialdesk.store.models import (
     User,
 )
 from socialdesk.store.repos.tickets import identities_of, messages_of, tags_for
+from socialdesk.web.api.params import IdPath, parse_id
 from socialdesk.web.pages import composer, presence
 from socialdesk.web.pages.common import (
     PageError,
@@ -162,7 +163,7 @@ def _sla_context(session: Session, ticket: Ticket) -> dict[str, Any]:
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(request: Request, ticket_id: int, user: PageUser) -> Response:
+def ticket_page(request: Request, ticket_id: IdPath, user: PageUser) -> Response:
     database: Database = request.app.state.db
     with database.session() as session:
         ticket = load_ticket(session, user, ticket_id)
@@ -172,7 +173,7 @@ def ticket_page(request: Request, ticket_id: int, user: PageUser) -> Response:
 
 
 @router.get("/tickets/{ticket_id}/thread", response_class=HTMLResponse)
-def thread(request: Request, ticket_id: int, user: PageUser) -> Response:
+def thread(request: Request, ticket_id: IdPath, user: PageUser) -> Response:
     database: Database = request.app.state.db
     with database.session() as session:
         ticket = load_ticket(session, user, ticket_id)
@@ -196,7 +197,7 @@ def _done(request: Request, ticket_id: int, user: WebUser, notice: str = "") -> 
 @router.post("/tickets/{ticket_id}/reply")
 def reply(
     request: Request,
-    ticket_id: int,
+    ticket_id: IdPath,
     user: FormUser,
     body: Annotated[str, Form(max_length=20_000)],
     kind: Annotated[Literal["public", "dm", "email"], Form()] = "public",
@@ -264,7 +265,9 @@ def _scheduled_message(session: Session, ticket: Ticket, message_id: int) -> Mes
 
 
 @router.post("/tickets/{ticket_id}/messages/{message_id}/cancel")
-def cancel_scheduled(request: Request, ticket_id: int, message_id: int, user: FormUser) -> Response:
+def cancel_scheduled(
+    request: Request, ticket_id: IdPath, message_id: IdPath, user: FormUser
+) -> Response:
     """Cancel a scheduled reply: its outbox row goes, so it can never be sent."""
     require_writer(user)
     database: Database = request.app.state.db
@@ -281,8 +284,8 @@ def cancel_scheduled(request: Request, ticket_id: int, message_id: int, user: Fo
 @router.post("/tickets/{ticket_id}/messages/{message_id}/edit")
 def edit_scheduled(
     request: Request,
-    ticket_id: int,
-    message_id: int,
+    ticket_id: IdPath,
+    message_id: IdPath,
     user: FormUser,
     body: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
@@ -324,7 +327,7 @@ def _confirm_second_reply(
 @router.post("/tickets/{ticket_id}/private")
 def move_to_private(
     request: Request,
-    ticket_id: int,
+    ticket_id: IdPath,
     user: FormUser,
     mode: Annotated[Literal["invite", "dm"], Form()] = "invite",
     body: Annotated[str, Form(max_length=20_000)] = "",
@@ -350,7 +353,7 @@ def move_to_private(
 @router.post("/tickets/{ticket_id}/note")
 def note(
     request: Request,
-    ticket_id: int,
+    ticket_id: IdPath,
     user: FormUser,
     body: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
@@ -368,7 +371,7 @@ def note(
 @router.post("/tickets/{ticket_id}/update")
 def update(
     request: Request,
-    ticket_id: int,
+    ticket_id: IdPath,
     user: FormUser,
     assignee_id: Annotated[str | None, Form()] = None,
     status: Annotated[TicketStatus | None, Form()] = None,
@@ -385,7 +388,7 @@ def update(
             if assign_me:
                 actions.assign(session, ticket, actor, actor.id)
             elif assignee_id is not None:
-                chosen = int(assignee_id) if assignee_id.isdigit() else None
+                chosen = parse_id(assignee_id)
                 actions.assign(session, ticket, actor, chosen)
             if priority is not None:
                 actions.set_priority(session, ticket, actor, priority)
@@ -402,7 +405,7 @@ def update(
 @router.post("/tickets/{ticket_id}/presence", response_class=HTMLResponse)
 def ping(
     request: Request,
-    ticket_id: int,
+    ticket_id: IdPath,
     user: FormUser,
     typing: Annotated[str, Form()] = "",
     leaving: Annotated[str, Form()] = "",

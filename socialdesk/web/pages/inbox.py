@@ -43,6 +43,7 @@ from socialdesk.store.models import (
     User,
 )
 from socialdesk.store.repos.tickets import CursorError, TicketFilter, list_tickets
+from socialdesk.web.api.params import DbId, parse_id
 from socialdesk.web.pages.common import (
     PageError,
     action_error,
@@ -568,8 +569,8 @@ def inbox(
     user: PageUser,
     view: View = "open",
     channel: Platform | None = None,
-    account: int | None = None,
-    team: int | None = None,
+    account: DbId | None = None,
+    team: DbId | None = None,
     tag: Annotated[str | None, Query(max_length=80)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: Literal["newest", "oldest", "urgent", "due"] = "newest",
@@ -605,7 +606,7 @@ def bulk(
     request: Request,
     user: FormUser,
     action: Annotated[Literal["assign_me", "assign", "solve", "tag"], Form()],
-    ticket_id: Annotated[list[int] | None, Form()] = None,
+    ticket_id: Annotated[list[DbId] | None, Form()] = None,
     assignee_id: Annotated[str, Form()] = "",
     tag: Annotated[str, Form(max_length=200)] = "",
     back: Annotated[str, Form()] = "/inbox",
@@ -630,7 +631,7 @@ def bulk(
                     elif action == "assign_me":
                         actions.assign(session, ticket, actor, actor.id)
                     else:
-                        chosen = int(assignee_id) if assignee_id.isdigit() else None
+                        chosen = parse_id(assignee_id)
                         actions.assign(session, ticket, actor, chosen)
                 except ActionError as exc:
                     raise action_error(exc) from exc

@@ -19,6 +19,7 @@ from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import Platform
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message, Ticket
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import (
     action_error,
     is_htmx,
@@ -52,8 +53,8 @@ templates.env.globals["hideable"] = hideable
 @router.post("/tickets/{ticket_id}/messages/{message_id}/hide")
 async def hide(
     request: Request,
-    ticket_id: int,
-    message_id: int,
+    ticket_id: IdPath,
+    message_id: IdPath,
     user: FormUser,
     hidden: Annotated[str, Form()] = "1",
 ) -> Response:

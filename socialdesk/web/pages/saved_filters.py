@@ -13,6 +13,7 @@ from socialdesk.actions import saved_filters as saved_actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.store.db import Database
 from socialdesk.store.models import SavedFilter, User
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import PageError, action_error, require_writer
 from socialdesk.web.pages.inbox import forget_counts
 from socialdesk.web.sessions import FormUser
@@ -59,7 +60,7 @@ def save(
 @router.post("/inbox/saved-filters/{filter_id}")
 def change(
     request: Request,
-    filter_id: int,
+    filter_id: IdPath,
     user: FormUser,
     action: Annotated[str, Form()] = "rename",
     name: Annotated[str, Form(max_length=200)] = "",

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from socialdesk.store.db import Database
 from socialdesk.store.models import AuditEntry
+from socialdesk.web.api.params import parse_id
 from socialdesk.web.pages.settings.base import ADMIN, page, require, workspace_users
 from socialdesk.web.sessions import PageUser
 
@@ -34,8 +35,8 @@ def audit_page(
     query = select(AuditEntry).where(AuditEntry.workspace_id.in_(user.workspace_ids))
     if actor == "system":
         query = query.where(AuditEntry.actor_user_id.is_(None))
-    elif actor.isdigit():
-        query = query.where(AuditEntry.actor_user_id == int(actor))
+    elif (actor_id := parse_id(actor)) is not None:
+        query = query.where(AuditEntry.actor_user_id == actor_id)
     action = action.strip()
     if action.endswith("."):
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))

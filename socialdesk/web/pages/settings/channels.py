@@ -14,6 +14,7 @@ from socialdesk.channels.health import account_health
 from socialdesk.domain.enums import AccountStatus, Platform
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import PageError
 from socialdesk.web.pages.settings.base import ADMIN_LEAD, actor, owned, page, require
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
@@ -129,7 +130,7 @@ async def connect_account(request: Request, user: FormUser) -> Response:
 
 
 @router.post("/settings/channels/{account_id}/reauthorize")
-async def reauthorize(request: Request, user: FormUser, account_id: int) -> Response:
+async def reauthorize(request: Request, user: FormUser, account_id: IdPath) -> Response:
     require(user, ADMIN_LEAD)
     form = {k: str(v) for k, v in (await request.form()).items()}
     database: Database = request.app.state.db
@@ -147,7 +148,7 @@ async def reauthorize(request: Request, user: FormUser, account_id: int) -> Resp
 def pause_or_resume(
     request: Request,
     user: FormUser,
-    account_id: int,
+    account_id: IdPath,
     status: Annotated[str, Form()],
 ) -> Response:
     require(user, ADMIN_LEAD)

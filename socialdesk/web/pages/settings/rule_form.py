@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from socialdesk.automation.rules import ACTIONS, FIELDS
+from socialdesk.web.api.params import DB_INT_MAX, parse_id, parse_int
 
 # Which form input carries each action's main value, and which optional pickers apply.
 VALUE_KEY = {
@@ -38,7 +39,8 @@ def _scalar(kind: str, text: str) -> Any:
             return False
         return text
     if kind == "int":
-        return int(text) if text.lstrip("-").isdigit() else text
+        number = parse_int(text, -DB_INT_MAX, DB_INT_MAX)
+        return text if number is None else number
     return text
 
 
@@ -50,8 +52,7 @@ def condition_value(field: str, op: str, text: str) -> Any:
 
 
 def _int_or_none(text: str) -> int | None:
-    text = text.strip()
-    return int(text) if text.isdigit() else None
+    return parse_id(text)
 
 
 def rule_from_form(form: Mapping[str, str]) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def rule_from_form(form: Mapping[str, str]) -> dict[str, Any]:
         "conditions": conditions,
         "actions": actions,
         "enabled": bool(form.get("enabled")),
-        "position": int(position) if position.lstrip("-").isdigit() else 0,
+        "position": parse_int(position, -1_000_000, 1_000_000) or 0,
     }
 
 

@@ -22,6 +22,7 @@ from socialdesk.automation.rules import (
 from socialdesk.domain.enums import Priority, TicketEventKind
 from socialdesk.store.db import Database
 from socialdesk.store.models import AutomationRule, Team, TicketEvent
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import action_error
 from socialdesk.web.pages.settings.base import ADMIN, actor, owned, page, require, workspace_users
 from socialdesk.web.pages.settings.rule_form import form_rows, rule_from_form
@@ -144,7 +145,7 @@ def new_rule(request: Request, user: PageUser, preset: str = "") -> Response:
 
 
 @router.get("/settings/rules/{rule_id}", response_class=HTMLResponse)
-def edit_rule(request: Request, user: PageUser, rule_id: int) -> Response:
+def edit_rule(request: Request, user: PageUser, rule_id: IdPath) -> Response:
     require(user, ADMIN)
     database: Database = request.app.state.db
     with database.session() as s:
@@ -190,13 +191,13 @@ async def create_rule(request: Request, user: FormUser) -> Response:
 
 
 @router.post("/settings/rules/{rule_id}")
-async def update_rule(request: Request, user: FormUser, rule_id: int) -> Response:
+async def update_rule(request: Request, user: FormUser, rule_id: IdPath) -> Response:
     return await run_in_threadpool(_save, request, user, await _form(request), rule_id)
 
 
 @router.post("/settings/rules/{rule_id}/enabled")
 def toggle_rule(
-    request: Request, user: FormUser, rule_id: int, enabled: Annotated[str, Form()] = ""
+    request: Request, user: FormUser, rule_id: IdPath, enabled: Annotated[str, Form()] = ""
 ) -> Response:
     require(user, ADMIN)
     database: Database = request.app.state.db
@@ -207,7 +208,7 @@ def toggle_rule(
 
 
 @router.post("/settings/rules/{rule_id}/delete")
-def delete_rule(request: Request, user: FormUser, rule_id: int) -> Response:
+def delete_rule(request: Request, user: FormUser, rule_id: IdPath) -> Response:
     require(user, ADMIN)
     database: Database = request.app.state.db
     with database.write() as s:

@@ -16,6 +16,7 @@ from socialdesk.sla import admin as sla_admin
 from socialdesk.sla.policies import WEEKDAYS
 from socialdesk.store.db import Database
 from socialdesk.store.models import SlaPolicy, Workspace
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import PageError, action_error
 from socialdesk.web.pages.settings.base import ADMIN_LEAD, actor, owned, page, require
 from socialdesk.web.pages.settings.sla_form import form_values, policy_from_form
@@ -95,7 +96,7 @@ def new_policy(request: Request, user: PageUser) -> Response:
 
 
 @router.get("/settings/sla/{policy_id}", response_class=HTMLResponse)
-def edit_policy(request: Request, user: PageUser, policy_id: int) -> Response:
+def edit_policy(request: Request, user: PageUser, policy_id: IdPath) -> Response:
     require(user, ADMIN_LEAD)
     database: Database = request.app.state.db
     with database.session() as s:
@@ -174,13 +175,13 @@ def workspace_levels(
 
 
 @router.post("/settings/sla/{policy_id}")
-async def update_policy(request: Request, user: FormUser, policy_id: int) -> Response:
+async def update_policy(request: Request, user: FormUser, policy_id: IdPath) -> Response:
     form, channels = await _posted(request)
     return await run_in_threadpool(_save, request, user, form, channels, policy_id)
 
 
 @router.post("/settings/sla/{policy_id}/delete")
-def delete_policy(request: Request, user: FormUser, policy_id: int) -> Response:
+def delete_policy(request: Request, user: FormUser, policy_id: IdPath) -> Response:
     require(user, ADMIN_LEAD)
     database: Database = request.app.state.db
     with database.write() as s:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from socialdesk.sla.policies import TARGET_FIELDS, WEEKDAYS
+from socialdesk.web.api.params import parse_int
 
 MINUTE_FIELDS = tuple(TARGET_FIELDS.values())
 SHORT = {
@@ -72,7 +73,7 @@ def policy_from_form(form: Mapping[str, str], channels: list[str]) -> dict[str, 
     position = form.get("position", "0").strip()
     return {
         "name": form.get("name", ""),
-        "position": int(position) if position.lstrip("-").isdigit() else 0,
+        "position": parse_int(position, -1_000_000, 1_000_000) or 0,
         "enabled": bool(form.get("enabled")),
         "pause_on_hold": bool(form.get("pause_on_hold")),
         "channels": channels,

@@ -15,6 +15,7 @@ from socialdesk.routing.rules import Strategy
 from socialdesk.routing.store import open_counts
 from socialdesk.store.db import Database
 from socialdesk.store.models import Team, TeamMember, TeamRouting
+from socialdesk.web.api.params import IdPath, parse_id, parse_int
 from socialdesk.web.pages.common import PageError, action_error
 from socialdesk.web.pages.settings.base import (
     ADMIN_LEAD,
@@ -103,7 +104,7 @@ def create_team(
 
 
 @router.get("/settings/teams/{team_id}", response_class=HTMLResponse)
-def team_page(request: Request, user: PageUser, team_id: int) -> Response:
+def team_page(request: Request, user: PageUser, team_id: IdPath) -> Response:
     require(user, ADMIN_LEAD)
     context = _context(request, user)
     team = _find(context, team_id)
@@ -125,7 +126,7 @@ def _skills(text: str) -> list[str]:
 def save_team(
     request: Request,
     user: FormUser,
-    team_id: int,
+    team_id: IdPath,
     name: Annotated[str, Form(max_length=100)],
     strategy: Annotated[str, Form()],
     skills: Annotated[str, Form(max_length=1000)] = "",
@@ -146,7 +147,7 @@ def save_team(
                 team,
                 skills=_skills(skills),
                 strategy=strategy,
-                overflow_team_id=int(overflow_team_id) if overflow_team_id.isdigit() else None,
+                overflow_team_id=parse_id(overflow_team_id),
                 enabled=bool(routing_enabled),
                 members=sorted(set(members or [])),
             )
@@ -174,7 +175,7 @@ def save_team(
 
 
 @router.post("/settings/teams/{team_id}/delete")
-def delete_team(request: Request, user: FormUser, team_id: int) -> Response:
+def delete_team(request: Request, user: FormUser, team_id: IdPath) -> Response:
     require(user, ADMIN_LEAD)
     database: Database = request.app.state.db
     with database.write() as s:
@@ -190,14 +191,14 @@ def delete_team(request: Request, user: FormUser, team_id: int) -> Response:
 def availability(
     request: Request,
     user: FormUser,
-    user_id: int,
+    user_id: IdPath,
     capacity: Annotated[str, Form(max_length=6)] = "",
     on_shift: Annotated[str, Form()] = "",
 ) -> Response:
     """Capacity (empty = no limit) and shift; going off shift hands open tickets on."""
     require(user, ADMIN_LEAD)
     text = capacity.strip()
-    if text and not text.isdigit():
+    if text and parse_int(text, 0, 999_999) is None:
         raise action_error(ActionError("capacity is a whole number of open tickets, or empty", 422))
     database: Database = request.app.state.db
     with database.write() as s:

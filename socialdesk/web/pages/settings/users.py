@@ -24,6 +24,7 @@ from socialdesk.store.models import (
     WebSession,
     Workspace,
 )
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import PageError, action_error
 from socialdesk.web.pages.settings.base import ADMIN, actor, member, page, require, workspace_users
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
@@ -150,7 +151,7 @@ def create_user(
 
 @router.post("/settings/users/{user_id}/role")
 def change_role(
-    request: Request, user: FormUser, user_id: int, role: Annotated[str, Form()]
+    request: Request, user: FormUser, user_id: IdPath, role: Annotated[str, Form()]
 ) -> Response:
     require(user, ADMIN)
     if role not in ROLES:
@@ -169,7 +170,7 @@ def change_role(
 def set_active(
     request: Request,
     user: FormUser,
-    user_id: int,
+    user_id: IdPath,
     active: Annotated[str, Form()] = "",
     unassign: Annotated[str, Form()] = "",
 ) -> Response:
@@ -189,7 +190,7 @@ def set_active(
 
 
 @router.post("/settings/users/{user_id}/unassign")
-def unassign(request: Request, user: FormUser, user_id: int) -> Response:
+def unassign(request: Request, user: FormUser, user_id: IdPath) -> Response:
     require(user, ADMIN)
     database: Database = request.app.state.db
     with database.write() as s:
