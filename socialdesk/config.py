@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # make a post visible after later ones, and the overlap is deduplicated on ingest.
     x_poll_overlap_seconds: float = 60.0
     max_webhook_body_bytes: int = Field(default=1_000_000)
+    # Any other request body (API, pages, the web form); JSON also nests at most 64 deep.
+    max_request_body_bytes: int = Field(default=1_000_000, ge=1)
     # The web process also runs the raw-event, delivery and polling workers; turn off
     # when `socialdesk worker` runs them in processes of their own.
     run_workers: bool = True

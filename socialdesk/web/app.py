@@ -40,7 +40,11 @@ from socialdesk.web.api import raw_events as raw_events_api
 from socialdesk.web.api_docs import install_api_docs
 from socialdesk.web.client_address import parse_networks
 from socialdesk.web.errors import install_error_handlers
+from socialdesk.web.limits import BodyLimits
 from socialdesk.web.raw_inbox import RawInbox
+
+# Signature first, on the raw bytes: web/hooks.py applies its own size and depth limits.
+SIGNED_HOOKS = frozenset({"/hooks/x", "/hooks/meta"})
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -82,6 +86,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=lambda: settings.max_request_body_bytes,
+        exempt_paths=SIGNED_HOOKS,
+    )
     # Operations (web/ops.py): /healthz, /readyz, /metrics, X-Request-ID and the ids on
     # every log line; before the routers, whose routes take its path-id dependency.
     if settings.log_format == "json":

@@ -1,7 +1,8 @@
 """Webhook endpoints: /hooks/x and /hooks/meta.
 
 Order of work on a POST: size limit (413) → signature on the raw bytes (401/403,
-nothing stored) → JSON well-formed? (400, kept as a failed raw event) → raw event
+nothing stored) → JSON well-formed and at most 64 levels deep? (400, kept as a failed
+raw event) → raw event
 committed → 200. Parsing and ticketing happen in the raw-event worker.
 """
 
@@ -21,6 +22,7 @@ from socialdesk.domain.enums import RawEventStatus
 from socialdesk.observability.metrics import webhook_answered
 from socialdesk.pipeline.raw_events import RawDelivery
 from socialdesk.web.errors import error_response
+from socialdesk.web.limits import json_depth_exceeds, too_deep_reason
 from socialdesk.web.raw_inbox import RawInbox
 
 router = APIRouter(prefix="/hooks", tags=["webhooks"])
@@ -53,7 +55,11 @@ async def _store(request: Request, source: str, body: bytes) -> Response:
     headers = {k: v for k, v in request.headers.items() if k.lower() in _KEPT_HEADERS}
     malformed: str | None = None
     try:
-        json.loads(body)
+        if json_depth_exceeds(body):
+            # Checked before parsing: json.loads recurses and would raise RecursionError.
+            malformed = too_deep_reason()
+        else:
+            json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         malformed = f"malformed JSON: {exc}"
     inbox: RawInbox = request.app.state.raw_inbox

@@ -31,7 +31,7 @@ from tests.api.conftest import PASSWORD, Api
 
 # Enough to reach out-of-range ids, nulls and wrong types on every operation while the
 # whole run stays around a minute on the CI machine.
-EXAMPLES_PER_MODE = 12
+EXAMPLES_PER_MODE = int(__import__("os").environ.get("SD_ST_N", "12"))
 
 
 @dataclass
