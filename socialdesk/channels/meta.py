@@ -153,7 +153,9 @@ class MetaConnector(LazyHttpClient):
         entry (or one change of it) that cannot be read is refused on its own."""
         try:
             payload = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: nested deeper than the json module can read (hooks refuse
+            # those at the door; a stored or replayed body may still hold one).
             raise PayloadError(f"body is not JSON: {exc}") from None
         payload = json_object(payload, "body")
         kind = payload.get("object")

@@ -82,7 +82,9 @@ def parse_account_activity(
     time falls back to ``received_at`` (when the delivery arrived)."""
     try:
         payload = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nested deeper than the json module can read (hooks refuse
+        # those at the door; a stored or replayed body may still hold one).
         raise PayloadError(f"body is not JSON: {exc}") from None
     payload = _require_dict(payload, "body")
     for_user_id = _require_str(payload.get("for_user_id"), "for_user_id")
