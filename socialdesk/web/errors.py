@@ -41,7 +41,9 @@ def _describe(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     details = []
     for err in errors:
         location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        details.append({"field": location, "problem": err.get("msg", "invalid")})
+        # Our own validators raise ValueError; pydantic prefixes its message with this.
+        problem = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        details.append({"field": location, "problem": problem})
     first = details[0] if details else {"field": "", "problem": "invalid request"}
     reason = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
     return reason, details

@@ -63,7 +63,10 @@ async def _store(request: Request, source: str, body: bytes) -> Response:
     except (ValueError, UnicodeDecodeError) as exc:
         malformed = f"malformed JSON: {exc}"
     inbox: RawInbox = request.app.state.raw_inbox
-    delivery = RawDelivery(source, body.decode("utf-8", errors="replace"), headers)
+    # PostgreSQL text cannot hold NUL; a raw NUL byte is malformed JSON anyway (strings
+    # carry it escaped), so the stored copy shows U+FFFD in its place.
+    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    delivery = RawDelivery(source, text, headers)
     receipt = await inbox.store(delivery, malformed)
     if malformed:
         return error_response(400, malformed)

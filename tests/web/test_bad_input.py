@@ -149,6 +149,12 @@ def test_deep_but_signed_webhook_is_kept_as_a_failed_raw_event(site: Site) -> No
     with site.db.session() as s:
         stored = s.scalars(select(RawEvent).where(RawEvent.source == "hooks:meta")).all()
     assert [e.status for e in stored] == [str(RawEventStatus.FAILED)]
+    # A raw NUL byte (PostgreSQL text cannot hold one): malformed, kept, 400.
+    nul = b'{"object": "page", "entry": [\x00]}'
+    headers = {META_SIGNATURE_HEADER: meta_signature(META_SECRET, nul)}
+    assert httpx.post(f"{site.url}/hooks/meta", content=nul, headers=headers).status_code == 400
+    with site.db.session() as s:
+        assert len(s.scalars(select(RawEvent).where(RawEvent.source == "hooks:meta")).all()) == 2
     # Unsigned: refused on the signature, nothing stored.
     assert httpx.post(f"{site.url}/hooks/meta", content=DEEP).status_code in (401, 403)
 
