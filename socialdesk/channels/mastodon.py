@@ -335,7 +335,8 @@ class MastodonConnector(LazyHttpClient):
             follower_count=followers if isinstance(followers, int) else None,
         )
         names = {account.handle, account.handle.lstrip("@").split("@")[0]}
-        for mention in status.get("mentions") or []:
+        mentions = status.get("mentions")
+        for mention in mentions if isinstance(mentions, list) else []:
             if isinstance(mention, dict) and str(mention.get("id")) == account.external_id:
                 names.update({str(mention.get("username") or ""), str(mention.get("acct") or "")})
         raw_text = html_to_text(str(status.get("content") or ""))

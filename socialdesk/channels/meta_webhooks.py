@@ -47,7 +47,7 @@ def graph_timestamp(value: object, fallback: datetime | None = None) -> datetime
             return from_iso(value.replace("+0000", "+00:00"))
         number = int(value) if isinstance(value, str) else value
         return from_epoch(number, unit=0.001 if number > 100_000_000_000 else 1.0)
-    except TimestampError as exc:
+    except (TimestampError, ValueError, OverflowError) as exc:  # int("²") is a ValueError
         raise PayloadError(f"bad timestamp: {exc}") from None
 
 
@@ -155,7 +155,7 @@ class EntryParser:
 
     def _feed(self, value: dict[str, Any]) -> None:
         verb = value.get("verb")
-        if value.get("item") != "comment" or verb not in FEED_VERBS:
+        if value.get("item") != "comment" or not isinstance(verb, str) or verb not in FEED_VERBS:
             return
         comment_id = string_id(value.get("comment_id"), "comment_id")
         # A removal may come without ``from``; the stored comment already names its author.

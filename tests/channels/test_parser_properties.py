@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +40,8 @@ from socialdesk.web.serving import serve
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROPERTY = settings(
-    max_examples=150,
+    # SOCIALDESK_PROPERTY_EXAMPLES raises it for a longer hunt.
+    max_examples=int(os.environ.get("SOCIALDESK_PROPERTY_EXAMPLES", "150")),
     derandomize=True,
     database=None,
     deadline=None,
