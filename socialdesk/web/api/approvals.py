@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.store.models import ApprovalDraft, User
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.api.schemas import (
     ApprovalDecision,
     ApprovalDraftOut,
@@ -60,7 +61,7 @@ def pending(session: ReadSession, user: CurrentUser) -> list[PendingDraftOut]:
 
 @router.post("/{draft_id}/approve", response_model=MessageOut)
 def approve(
-    draft_id: int,
+    draft_id: IdPath,
     body: ApprovalDecision,
     session: WriteSession,
     user: CurrentUser,
@@ -79,7 +80,7 @@ def approve(
 
 @router.post("/{draft_id}/reject", response_model=ApprovalDraftOut)
 def reject(
-    draft_id: int, body: ApprovalRejection, session: WriteSession, user: CurrentUser
+    draft_id: IdPath, body: ApprovalRejection, session: WriteSession, user: CurrentUser
 ) -> ApprovalDraft:
     draft = _draft(session, user, draft_id)
     inbox_actions.reject_draft(session, draft, user, body.note)
