@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from socialdesk.actions import raw_events as raw_actions
 from socialdesk.domain.enums import Role
 from socialdesk.store.repos.raw_events import RawEventRow, count_raw_events, list_raw_events
+from socialdesk.web.api.params import DbId, IdPath
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, require_role, workspace_ids
 
 router = APIRouter(prefix="/raw-events", tags=["raw events"])
@@ -39,7 +40,7 @@ def list_events(
     user: CurrentUser,
     status: Status = "failed",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[DbId | None, Query()] = None,
 ) -> dict[str, Any]:
     """Newest first; ``before`` is the last id of the previous page (``next_before``).
     ``pending`` shows what waits, with the last transient error and the next attempt."""
@@ -66,7 +67,7 @@ def retry_all(request: Request, session: WriteSession, user: CurrentUser) -> dic
 
 @router.post("/{raw_id}/retry")
 def retry_one(
-    request: Request, raw_id: int, session: WriteSession, user: CurrentUser
+    request: Request, raw_id: IdPath, session: WriteSession, user: CurrentUser
 ) -> dict[str, Any]:
     require_role(user, Role.ADMIN)
     retried = raw_actions.retry_raw_event(session, user, raw_id, workspace_ids(session, user))
