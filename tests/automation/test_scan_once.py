@@ -28,7 +28,9 @@ def _desk(db: Database) -> None:
     add_policy(db, calendar=None)
     with db.write() as s:
         workspace = ensure_workspace(s)
-        lead_id = create_user(s, "lead@ex.com", "correct horse battery", Role.LEAD, workspace=workspace).id
+        lead_id = create_user(
+            s, "lead@ex.com", "correct horse battery", Role.LEAD, workspace=workspace
+        ).id
     add_rule(
         db,
         name="tell the lead",

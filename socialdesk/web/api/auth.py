@@ -13,9 +13,10 @@ from socialdesk.auth.throttle import Locked, check_credentials, lock_state, reco
 from socialdesk.domain.enums import Role
 from socialdesk.store.db import Database
 from socialdesk.store.models import ApiToken, User
+from socialdesk.web.api.params import DbId, IdPath
 from socialdesk.web.api.schemas import (
     PasswordChange,
-    PasswordChanged,
+    PasswordChangedOut,
     TokenOut,
     TokenRequest,
     TokenResponse,
@@ -102,7 +103,7 @@ async def issue(request: Request, database: DatabaseDep) -> Response | TokenResp
 
 @router.get("/auth/tokens", response_model=list[TokenOut])
 def list_tokens(
-    request: Request, user: CurrentUser, session: ReadSession, user_id: int | None = None
+    request: Request, user: CurrentUser, session: ReadSession, user_id: DbId | None = None
 ) -> list[TokenOut]:
     """Your own tokens (an admin may pass ``user_id`` to see another user's)."""
     owner_id = user.id if user_id is None else user_id
@@ -126,7 +127,7 @@ def _revoke(database: Database, actor_id: int, token_id: int) -> None:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke(token_id: int, user: CurrentUser, database: DatabaseDep) -> Response:
+def revoke(token_id: IdPath, user: CurrentUser, database: DatabaseDep) -> Response:
     """Revoke one of your tokens (admins: anyone's). It stops working at once."""
     _revoke(database, user.id, token_id)
     return Response(status_code=204)
@@ -141,12 +142,12 @@ def revoke_current(request: Request, user: CurrentUser, database: DatabaseDep) -
 
 @router.post(
     "/auth/password",
-    response_model=PasswordChanged,
+    response_model=PasswordChangedOut,
     responses={429: {"description": "too many wrong current passwords; see Retry-After"}},
 )
 def password(
     body: PasswordChange, request: Request, user: CurrentUser, database: DatabaseDep
-) -> Response | PasswordChanged:
+) -> Response | PasswordChangedOut:
     """Change your own password. Every other session and token of yours ends; the
     token this request came with keeps working."""
     address = client_address(request)
@@ -167,7 +168,7 @@ def password(
             body.new_password,
             keep_token_id=getattr(request.state, "api_token_id", None),
         )
-    return PasswordChanged(ended=ended)
+    return PasswordChangedOut(ended=ended)
 
 
 @router.get("/me", response_model=UserOut)

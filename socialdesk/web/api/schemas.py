@@ -79,7 +79,7 @@ class PasswordChange(BaseModel):
     new_password: str = Field(min_length=1, max_length=1024)
 
 
-class PasswordChanged(BaseModel):
+class PasswordChangedOut(BaseModel):
     status: str = "changed"
     # Other browser sessions and API tokens of the user that were ended.
     ended: int

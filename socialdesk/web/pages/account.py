@@ -13,6 +13,7 @@ from socialdesk.actions.recording import ActionError
 from socialdesk.auth.throttle import lock_state, record_failure
 from socialdesk.store.db import Database
 from socialdesk.store.models import ApiToken, User
+from socialdesk.web.api.params import IdPath
 from socialdesk.web.client_address import client_address
 from socialdesk.web.pages.common import render
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
@@ -78,7 +79,7 @@ def password(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke(request: Request, user: FormUser, token_id: int) -> Response:
+def revoke(request: Request, user: FormUser, token_id: IdPath) -> Response:
     database: Database = request.app.state.db
     try:
         with database.write() as s:
