@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from socialdesk.cli_bench import bench_app
+from socialdesk.cli_common import DEFAULT_DEMO_DATA, console, fail
 from socialdesk.cli_raw_events import raw_events_app
 from socialdesk.config import get_settings
 from socialdesk.store.db import Database, utcnow
@@ -20,18 +21,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer service desk.")
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (figures go to docs/benchmarks.md).")
 app.add_typer(bench_app, name="bench")
 app.add_typer(raw_events_app, name="raw-events")
-# Piped into a file (as benchmark figures usually are), Rich would squeeze tables into
-# 80 columns and cut their headings; a log has room for 120.
-console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
-DEFAULT_DEMO_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _database() -> Database:
@@ -482,154 +473,6 @@ def _demo_service_levels(session: Session) -> None:
         ],
         calendar=None,
         warn_share=0.75,
-    )
-
-
-@bench_app.command("ingest")
-def bench_ingest(
-    posts: Annotated[
-        int, typer.Option("-n", "--posts", help="posts to push through the pipeline")
-    ] = 20_000,
-    runs: Annotated[int, typer.Option(help="repetitions; the median is reported")] = 3,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-    data_dir: Annotated[Path, typer.Option()] = DEFAULT_DEMO_DATA,
-) -> None:
-    """Posts/s through the full pipeline vs. a plain bulk insert of the same rows."""
-    from socialdesk.bench.ingest import run_ingest_bench
-
-    try:
-        run_ingest_bench(
-            console, posts=posts, runs=runs, database_url=database_url, data_dir=data_dir
-        )
-    except ValueError as exc:  # no twcs data where --data-dir points
-        raise fail(str(exc)) from None
-
-
-@bench_app.command("list")
-def bench_list(
-    tickets: Annotated[int, typer.Option(help="tickets in the database")] = 200_000,
-    requests: Annotated[int, typer.Option(help="timed requests per query")] = 200,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-) -> None:
-    """p50/p95 latency of listing open tickets through the API with many tickets stored."""
-    from socialdesk.bench.listing import run_list_bench
-
-    run_list_bench(console, tickets=tickets, requests=requests, database_url=database_url)
-
-
-@bench_app.command("webhooks")
-def bench_webhooks(
-    events: Annotated[int, typer.Option(help="signed events to send")] = 5_000,
-    clients: Annotated[int, typer.Option(help="concurrent HTTP clients")] = 8,
-    runs: Annotated[int, typer.Option(help="repetitions; the median is reported")] = 3,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-) -> None:
-    """Acknowledged webhook events/s and latency, X and Meta, over loopback."""
-    from socialdesk.bench.webhooks import run_webhook_bench
-
-    run_webhook_bench(console, events=events, clients=clients, runs=runs, database_url=database_url)
-
-
-@bench_app.command("pages")
-def bench_pages(
-    tickets: Annotated[int, typer.Option(help="tickets in the database")] = 200_000,
-    requests: Annotated[int, typer.Option(help="timed requests per page")] = 200,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-    rounds: Annotated[int, typer.Option(help="timed rounds; medians are reported")] = 3,
-) -> None:
-    """p50/p95 of the inbox page (views, sorts, SLA at risk, time due) and the
-    conversation page over HTTP, signed in."""
-    from socialdesk.bench.pages import run_pages_bench
-
-    run_pages_bench(
-        console, tickets=tickets, requests=requests, database_url=database_url, rounds=rounds
-    )
-
-
-@bench_app.command("load")
-def bench_load(
-    rate: Annotated[float, typer.Option(help="signed webhooks per second")] = 1_000,
-    seconds: Annotated[float, typer.Option(help="how long the webhooks keep coming")] = 60,
-    agents: Annotated[int, typer.Option(help="simulated agents listing, opening, replying")] = 20,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-) -> None:
-    """Webhooks at a steady rate while agents work the queue: ack p99, page p95, lost
-    events, against same-run baselines (CRC at the same rate, agents alone)."""
-    from socialdesk.bench.load import run_load_bench
-
-    if rate <= 0 or seconds <= 0 or agents < 1:
-        raise fail("--rate and --seconds must be above 0, --agents at least 1")
-    run_load_bench(console, rate=rate, seconds=seconds, agents=agents, database_url=database_url)
-
-
-@bench_app.command("memory")
-def bench_memory(
-    messages: Annotated[int, typer.Option(help="messages in the database")] = 1_000_000,
-    clients: Annotated[int, typer.Option(help="concurrent list/search clients")] = 4,
-    rounds: Annotated[int, typer.Option(help="list + search rounds per client")] = 5,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-) -> None:
-    """Peak RSS of the web server process while clients list and search many messages."""
-    from socialdesk.bench.memory import run_memory_bench
-
-    run_memory_bench(
-        console, messages=messages, clients=clients, rounds=rounds, database_url=database_url
-    )
-
-
-@bench_app.command("search")
-def bench_search(
-    messages: Annotated[int, typer.Option(help="messages in the database")] = 1_000_000,
-    requests: Annotated[int, typer.Option(help="timed requests per search and round")] = 50,
-    rounds: Annotated[int, typer.Option(help="timed rounds; medians are reported")] = 3,
-    baseline_requests: Annotated[
-        int, typer.Option(help="timed runs of the ILIKE baseline per search and round")
-    ] = 5,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-    data_dir: Annotated[Path, typer.Option(help="the shared data folder (twcs)")] = (
-        DEFAULT_DEMO_DATA
-    ),
-) -> None:
-    """p50/p95 of ticket search over HTTP (rare word, common word, @handle, phrase) and
-    the pre-0019 ILIKE query over the same messages as the baseline."""
-    from socialdesk.bench.search import run_search_bench
-
-    if not (data_dir / "twcs").is_dir():
-        raise fail(f"{data_dir / 'twcs'} not found: --data-dir is the shared data folder")
-    run_search_bench(
-        console, messages=messages, requests=requests, rounds=rounds,
-        baseline_requests=baseline_requests, database_url=database_url, data_dir=data_dir,
-    )  # fmt: skip
-
-
-@bench_app.command("sla")
-def bench_sla(
-    tickets: Annotated[int, typer.Option(help="open tickets in the database")] = 200_000,
-    runs: Annotated[int, typer.Option(help="timed scans; the median is reported")] = 5,
-    interval: Annotated[float, typer.Option(help="minutes between two scans")] = 10.0,
-    database_url: Annotated[
-        str | None, typer.Option(help="defaults to a temporary SQLite file")
-    ] = None,
-) -> None:
-    """The periodic SLA scan (warnings and breaches) with many open tickets."""
-    from socialdesk.bench.sla import run_sla_bench
-
-    run_sla_bench(
-        console, tickets=tickets, runs=runs, interval_minutes=interval, database_url=database_url
     )
 
 

@@ -6,26 +6,18 @@ requeues every failed one, or ``--id N``, for the raw-event worker, and with
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from socialdesk.cli_common import console, fail
 from socialdesk.config import get_settings
 from socialdesk.store.db import Database
 
 raw_events_app = typer.Typer(
     no_args_is_help=True, help="Failed webhook deliveries and polled posts: list and retry."
 )
-console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
 
 
 @raw_events_app.command("list")
@@ -39,7 +31,7 @@ def list_command(
     from socialdesk.store.repos.raw_events import count_raw_events, list_raw_events
 
     if status not in ("failed", "pending"):
-        raise _fail(f"--status must be failed or pending, not {status!r}")
+        raise fail(f"--status must be failed or pending, not {status!r}")
     db = Database(get_settings().database_url)
     with db.session() as s:
         rows = list_raw_events(s, status=status, limit=limit)
@@ -87,7 +79,7 @@ def retry_command(
             else:
                 retried = [raw_actions.retry_raw_event(s, None, raw_id, None)]
     except ActionError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     console.print(f"{len(retried):,} raw event(s) queued again")
     if process and retried:
         _process_now(db)

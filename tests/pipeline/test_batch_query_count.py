@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-
 from socialdesk.domain.messages import InboundMessage
 from socialdesk.store.db import Database
 from tests.pipeline.helpers import ingest, make_account, post
-
-
-@contextmanager
-def _counting(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(*args: Any) -> None:
-        if args[2].split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT"):
-            statements.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
+from tests.query_count import counting
 
 
 def test_one_batch_costs_the_same_few_queries_whatever_its_size(db: Database) -> None:
@@ -40,9 +20,9 @@ def test_one_batch_costs_the_same_few_queries_whatever_its_size(db: Database) ->
         ]
 
     ingest(db, *batch(3, "warm"))  # first-use lookups (workspace settings, policies)
-    with _counting(db) as small:
+    with counting(db) as small:
         ingest(db, *batch(10, "a"))
-    with _counting(db) as large:
+    with counting(db) as large:
         ingest(db, *batch(100, "b"))
     assert len(large) == len(small), (len(small), len(large))
     assert len(small) <= 60, len(small)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.admin import create_user, ensure_workspace
@@ -34,6 +32,7 @@ from socialdesk.store.models import (
 from socialdesk.web.app import create_app
 from socialdesk.web.pages import inbox as inbox_page
 from tests.pipeline.helpers import ingest, make_account, post
+from tests.query_count import counting
 
 PASSWORD = "correct horse battery"
 
@@ -258,22 +257,6 @@ def test_approval_flow(client: TestClient, app_db: Database) -> None:
         assert {"approval.submitted", "approval.approved"} <= set(
             s.scalars(select(AuditEntry.action))
         )
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(*args: Any) -> None:
-        # SQLite's explicit BEGIN goes through the cursor too; count real queries only.
-        if args[2].split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            statements.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def test_query_counts_per_page_are_pinned(app_db: Database) -> None:
