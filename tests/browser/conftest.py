@@ -103,7 +103,14 @@ class CspWatchingBrowser:
 
     def _console(self, message: Any) -> None:
         if "Content Security Policy" in message.text:
-            self.violations.append(message.text)
+            # Where it happened: the page, and the script line that caused it.
+            where = message.location or {}
+            if str(where.get("url") or "").startswith(("chrome", "about:", "devtools")):
+                return  # Chromium's own UI (e.g. a date picker popup), not our pages
+            self.violations.append(
+                f"{message.text} [at {where.get('url')}:{where.get('lineNumber')}; "
+                f"page {message.page.url if message.page else '?'}]"
+            )
 
     def new_context(self, **kwargs: Any) -> Any:
         context = self._browser.new_context(**kwargs)
