@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from socialdesk.domain.enums import Direction, TicketEventKind, TicketStatus
 from socialdesk.domain.messages import Author, InboundMessage
-from socialdesk.pipeline import message_changes
+from socialdesk.pipeline import message_changes, ticket_merge
 from socialdesk.pipeline.identities import IdentityKey, chunks, resolve_contacts
 from socialdesk.pipeline.thread_matching import ThreadIndex, load_thread_index
 from socialdesk.pipeline.ticket_state import (
@@ -84,6 +84,9 @@ class IngestResult:
     tickets_updated: list[int] = field(default_factory=list)
     # Stored messages this batch edited or marked removed (pipeline/message_changes.py).
     changed: list[int] = field(default_factory=list)
+    # Tickets opened by a post that arrived before its parent, merged into the ticket
+    # of the thread when the parent came: {merged ticket id: surviving ticket id}.
+    merged: dict[int, int] = field(default_factory=dict)
 
     @property
     def stored(self) -> int:
@@ -156,9 +159,13 @@ class Pipeline:
 
         index = load_thread_index(conn, fresh, contact_of.values())
         tickets = self._load_tickets(conn, index)
-        placed = self._place(fresh, workspace_of, contact_of, index, tickets, result)
+        merges = _Merges()
+        placed = self._place(fresh, workspace_of, contact_of, index, tickets, merges)
+        if merges.refold:
+            merges.apply_refolds(conn, placed, tickets)
 
         self._write(conn, placed, tickets, result)
+        merges.move(conn, tickets, result)
         # Map outcomes back to the caller's order (duplicates and skips stay None).
         in_input_order = placed_in_input_order(placed, fresh)
         ids_by_position = dict(zip(fresh_positions, (p.id for p in in_input_order), strict=True))
@@ -240,7 +247,7 @@ class Pipeline:
         contact_of: dict[IdentityKey, int],
         index: ThreadIndex,
         tickets: dict[int, TicketState],
-        result: IngestResult,
+        merges: _Merges,
     ) -> list[PlacedMessage]:
         placed: list[PlacedMessage] = []
         next_temp_key = -1
@@ -253,6 +260,8 @@ class Pipeline:
             if found is None and contact_id is not None:
                 key = index.open_ticket_of(contact_id, m.created_at, self.thread_window)
                 found = (key, "open_ticket_of_contact") if key is not None else None
+            if found is not None:
+                found = (merges.survivor(found[0]), found[1])
             ticket = tickets.get(found[0]) if found else None
             rule = found[1] if found else "new_ticket"
             if ticket is not None and ticket.status == TicketStatus.CLOSED:
@@ -285,6 +294,9 @@ class Pipeline:
             else:
                 assert found is not None  # an existing ticket is only reached through a match
                 ticket_key = found[0]
+                if m.created_at < ticket.last_message_at:
+                    merges.refold.add(ticket_key)
+            merges.link(m, ticket_key, index, tickets)
             apply_message(
                 ticket,
                 direction=m.direction,
@@ -371,6 +383,83 @@ class Pipeline:
         for t in touched:
             t.events.clear()
             t.dirty = False
+
+
+class _Merges:
+    """Tickets of one batch to merge and to refold (pipeline/ticket_merge.py)."""
+
+    def __init__(self) -> None:
+        self.into: dict[int, int] = {}  # merged ticket key -> surviving ticket key
+        self.refold: set[int] = set()
+
+    def survivor(self, key: int) -> int:
+        while key in self.into:
+            key = self.into[key]
+        return key
+
+    def link(
+        self,
+        m: InboundMessage,
+        ticket_key: int,
+        index: ThreadIndex,
+        tickets: dict[int, TicketState],
+    ) -> None:
+        """A stored answer to ``m`` opened a ticket of its own before ``m`` came: the
+        thread is one, so that ticket joins ``m``'s."""
+        child = index.by_child.get((m.channel_account_id, m.platform_message_id))
+        if child is None or child < 0:
+            return
+        child = self.survivor(child)
+        early = tickets.get(child)
+        if child == ticket_key or early is None or early.status == TicketStatus.CLOSED:
+            return
+        if tickets[ticket_key].status == TicketStatus.CLOSED:
+            return
+        self.into[child] = ticket_key
+        self.refold.add(ticket_key)
+        self.refold.discard(child)
+        for mapping in (index.by_message, index.by_conversation, index.by_child):
+            for ref, key in mapping.items():
+                if key == child:
+                    mapping[ref] = ticket_key
+        for contact_id, (key, at) in list(index.open_by_contact.items()):
+            if key == child:
+                index.open_by_contact[contact_id] = (ticket_key, at)
+        tickets[ticket_key].events.append(
+            PendingEvent(
+                TicketEventKind.MERGED,
+                m.created_at,
+                "pipeline",
+                {"merged": child, "reason": "thread_arrived_out_of_order"},
+            )
+        )
+
+    def apply_refolds(
+        self, conn: Connection, placed: list[PlacedMessage], tickets: dict[int, TicketState]
+    ) -> None:
+        members: dict[int, list[int]] = {key: [key] for key in self.refold}
+        for merged in self.into:
+            members.setdefault(self.survivor(merged), [self.survivor(merged)]).append(merged)
+        stored = [key for keys in members.values() for key in keys if key > 0]
+        history = ticket_merge.load_history(conn, stored)
+        state_to_key = {id(state): key for key, state in tickets.items()}
+        for survivor, keys in members.items():
+            items = [item for key in keys for item in history.get(key, [])]
+            items += [
+                ticket_merge.HistoryItem(p.source.direction, p.source.created_at, p.source.body)
+                for p in placed
+                if self.survivor(state_to_key[id(p.ticket)]) == survivor
+            ]
+            ticket_merge.refold(tickets[survivor], items)
+
+    def move(self, conn: Connection, tickets: dict[int, TicketState], result: IngestResult) -> None:
+        for merged, into in self.into.items():
+            survivor_id = tickets[self.survivor(into)].id
+            assert survivor_id is not None and merged > 0
+            ticket_merge.move_rows(conn, merged, survivor_id)
+            result.merged[merged] = survivor_id
+            if merged in result.tickets_updated:
+                result.tickets_updated.remove(merged)
 
 
 def _message_row(p: PlacedMessage, now: Any) -> dict[str, Any]:
