@@ -105,9 +105,9 @@ def replay(
     ] = False,
 ) -> None:
     """Load customer-support history (Kaggle twcs CSV) through the full pipeline."""
-    from socialdesk.pipeline.build import build_pipeline
     from socialdesk.replay.service import replay_twcs
     from socialdesk.replay.twcs import TwcsFormatError
+    from socialdesk.wiring.pipeline import build_pipeline
 
     if not path.is_file():
         raise fail(f"no such file: {path}")

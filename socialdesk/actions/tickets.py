@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session
 from socialdesk.actions.mentions import notify_mentions
 from socialdesk.actions.recording import ActionError, record_ticket_change, require_role
 from socialdesk.delivery.outbox import enqueue
+from socialdesk.dispatch import (
+    AgentReplied,
+    PriorityChanged,
+    ScheduledReplySent,
+    StatusChanged,
+    emit,
+)
 from socialdesk.domain.enums import (
     AccountStatus,
     DeliveryState,
@@ -25,7 +32,6 @@ from socialdesk.domain.enums import (
     Visibility,
 )
 from socialdesk.live import LiveEvent, queue_live_event
-from socialdesk.sla import hooks as sla_hooks
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
     ChannelAccount,
@@ -252,13 +258,14 @@ def _record_answer(
     ticket.last_outbound_at = now
     ticket.last_message_at = max(ticket.last_message_at, now)
     ticket.message_count += 1
-    sla_hooks.after_reply(session, ticket, actor, message, now)
+    emit(AgentReplied(session, ticket, actor, message, now))
 
 
-def scheduled_reply_sent(session: Session, message: Message, now: datetime) -> None:
-    """A scheduled reply went out (called by the delivery worker in the transaction
+def on_scheduled_reply_sent(event: ScheduledReplySent) -> None:
+    """A scheduled reply went out (announced by the delivery worker in the transaction
     that records the send): only now is it the ticket's answer, as a reply sent at
     once would have been when written; a ticket still open waits on the customer."""
+    session, message, now = event.session, event.message, event.at
     ticket = session.get(Ticket, message.ticket_id)
     if ticket is None or not message.meta.get("scheduled_for"):
         return
@@ -443,7 +450,7 @@ def set_status(session: Session, ticket: Ticket, actor: User, status: TicketStat
         ticket.closed_at = now
     else:
         ticket.solved_at = None
-    sla_hooks.after_status_change(session, ticket, actor, previous, str(status), now)
+    emit(StatusChanged(session, ticket, actor, previous, str(status), now))
 
 
 def set_priority(session: Session, ticket: Ticket, actor: User, priority: Priority) -> None:
@@ -458,7 +465,7 @@ def set_priority(session: Session, ticket: Ticket, actor: User, priority: Priori
         {"from": ticket.priority, "to": str(priority)},
     )
     previous, ticket.priority = ticket.priority, str(priority)
-    sla_hooks.after_priority_change(session, ticket, previous, utcnow())
+    emit(PriorityChanged(session, ticket, previous, utcnow()))
 
 
 def normalize_tags(tags: Iterable[str]) -> list[str]:

@@ -18,6 +18,7 @@ from socialdesk.automation.engine import (
     auto_replied_rules,
     load_rules,
 )
+from socialdesk.dispatch import PriorityChanged, StatusChanged, emit
 from socialdesk.domain.business_hours import is_business_time
 from socialdesk.domain.enums import Direction, TicketEventKind
 from socialdesk.pipeline.identities import chunks
@@ -101,10 +102,10 @@ def _run_pipeline_ticket(
     def facts(p: PlacedMessage) -> dict[str, Any]:
         return message_facts(p, ticket, vip, ctx.policy)
 
-    def emit(kind: Any, at: datetime, actor: str, data: dict[str, Any]) -> None:
+    def record(kind: Any, at: datetime, actor: str, data: dict[str, Any]) -> None:
         ticket.events.append(PendingEvent(kind, at, actor, data))
 
-    runner = Runner(conn, ticket, ctx, emit)
+    runner = Runner(conn, ticket, ctx, record)
     for trigger in _triggers(ticket, placed, facts):
         runner.run(rules, trigger)
 
@@ -181,7 +182,7 @@ def run_for_ticket(
         "intent": ticket.intent,
     }
 
-    def emit(kind: Any, when: datetime, actor: str, data: dict[str, Any]) -> None:
+    def record(kind: Any, when: datetime, actor: str, data: dict[str, Any]) -> None:
         session.add(
             TicketEvent(
                 ticket_id=ticket.id,
@@ -194,16 +195,11 @@ def run_for_ticket(
         )
 
     before, before_priority = ticket.status, ticket.priority
-    Runner(conn, ticket, ctx, emit).run(rules, Trigger(event, at, {**base, **facts}))
+    Runner(conn, ticket, ctx, record).run(rules, Trigger(event, at, {**base, **facts}))
     if ticket.priority != before_priority:  # set_priority / escalate move the SLA targets
-        from socialdesk.sla.hooks import after_priority_change
-
-        after_priority_change(session, ticket, before_priority, at)
+        emit(PriorityChanged(session, ticket, before_priority, at))
     if ticket.status != before:
-        from socialdesk.sla.hooks import update_clocks
-
-        after = ticket.status
-        update_clocks(session, ticket, lambda tracker: tracker.status_changed(before, after, at))
+        emit(StatusChanged(session, ticket, None, before, ticket.status, at, by_rule=True))
 
 
 def run_sla_rules(session: Session, notices: Sequence[SlaNotice]) -> None:

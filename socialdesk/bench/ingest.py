@@ -17,11 +17,11 @@ from socialdesk.bench.common import median, scratch_database
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform
 from socialdesk.domain.messages import InboundMessage
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.runner import run_with_raw_events
 from socialdesk.replay.twcs import brand_handles, read_rows, to_messages
 from socialdesk.store.db import Database
 from socialdesk.store.models import Base
+from socialdesk.wiring.pipeline import build_pipeline
 
 SOURCES = ("twcs_head_5000.csv", "twcs_random_5000.csv", "twcs_kaggle_sample.csv")
 CHUNK = 1000

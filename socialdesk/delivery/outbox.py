@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
+from socialdesk.dispatch import ScheduledReplySent, emit
 from socialdesk.domain.enums import AccountStatus, DeliveryState, Direction, Platform, Visibility
 from socialdesk.domain.length_rules import (
     allows_threading,
@@ -229,11 +230,8 @@ def record_sent(
     delivery_settled(session, message, "sent", entry.created_at if entry else None, sent_at)
     if message.meta.get("scheduled_for"):
         # A scheduled reply becomes the ticket's answer only when it goes out (first
-        # response, SLA clocks, status). Imported here: actions build on the outbox,
-        # not the other way round.
-        from socialdesk.actions.tickets import scheduled_reply_sent
-
-        scheduled_reply_sent(session, message, now)
+        # response, SLA clocks, status): the ticket actions listen for it.
+        emit(ScheduledReplySent(session, message, now))
     channel = (
         session.get(ChannelAccount, message.channel_account_id)
         if message.channel_account_id is not None

@@ -19,7 +19,6 @@ from socialdesk.live import LiveRelay
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
 from socialdesk.observability.logs import configure_logging
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
@@ -42,6 +41,7 @@ from socialdesk.web.client_address import parse_networks
 from socialdesk.web.errors import install_error_handlers
 from socialdesk.web.limits import BodyLimits
 from socialdesk.web.raw_inbox import RawInbox
+from socialdesk.wiring.pipeline import build_pipeline
 
 # Signature first, on the raw bytes: web/hooks.py applies its own size and depth limits.
 SIGNED_HOOKS = frozenset({"/hooks/x", "/hooks/meta"})

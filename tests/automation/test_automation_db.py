@@ -14,7 +14,6 @@ from socialdesk.automation.rules import out_of_hours_acknowledgement
 from socialdesk.automation.step import run_sla_cycle
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     FollowUp,
@@ -25,6 +24,7 @@ from socialdesk.store.models import (
     Ticket,
     TicketEvent,
 )
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy, ticket_of
 

@@ -15,10 +15,10 @@ from socialdesk.automation.csat import ASK_AFTER_SOLVE
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role, TicketStatus, Visibility
 from socialdesk.domain.messages import InboundMessage
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.sla.admin import update_workspace_settings
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import CsatResponse, Message, OutboxEntry, Ticket, TicketEvent, User
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy, ticket_of
 

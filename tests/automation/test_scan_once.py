@@ -13,9 +13,9 @@ from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.automation.step import run_sla_cycle
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database
 from socialdesk.store.models import Notification, TicketEvent
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.automation.test_automation_db import add_rule
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from socialdesk.automation.worker import SlaScanWorker
 from socialdesk.config import Settings
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.automation.test_automation_db import add_rule
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy, events_of, ticket_of

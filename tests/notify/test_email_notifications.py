@@ -19,11 +19,11 @@ from socialdesk.emulators.mail import MailEmulator
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.outbox import enqueue_email
 from socialdesk.notify.worker import NOT_CONFIGURED, NotificationWorker, RetryPolicy
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import NotificationOutboxEntry, Ticket
 from socialdesk.web.app import create_app
 from socialdesk.web.serving import serve
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.api.conftest import PASSWORD
 from tests.pipeline.helpers import ingest, make_account, post
 

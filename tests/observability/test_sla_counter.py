@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from socialdesk.automation.worker import SlaScanWorker
 from socialdesk.config import Settings
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy, ticket_of
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform
 from socialdesk.domain.messages import Author, InboundMessage
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.pipeline.stated_email import stated_email
 from socialdesk.store.db import Database
 from socialdesk.store.models import Contact, Message, TicketEvent
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import ingest, make_account, post
 
 

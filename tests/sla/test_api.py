@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from socialdesk.config import Settings
-from socialdesk.pipeline.build import build_pipeline
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.api.conftest import Api
 from tests.pipeline.helpers import ingest, make_account, post
 from tests.sla.helpers import NY_OFFICE, TARGETS

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from socialdesk.actions import tickets as ticket_actions
 from socialdesk.config import Settings
 from socialdesk.domain.enums import TicketStatus
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import SlaClock, Ticket, User
 from socialdesk.web.app import create_app
 from socialdesk.web.pages import inbox as inbox_page
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy
 from tests.web.test_pages import app_db, client, counting, sign_in

@@ -13,7 +13,6 @@ from socialdesk.automation.step import run_sla_cycle
 from socialdesk.config import Settings
 from socialdesk.domain.business_hours import BusinessCalendar
 from socialdesk.domain.sla_clock import SlaTarget
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.sla.clocks import (
     ClockStatus,
     mark_notice,
@@ -24,6 +23,7 @@ from socialdesk.sla.clocks import (
 from socialdesk.sla.policies import PolicySpec
 from socialdesk.sla.tracker import TicketClocks
 from socialdesk.store.db import Database, utcnow
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.api.conftest import Api
 from tests.automation.test_automation_db import add_rule
 from tests.pipeline.helpers import T0, ingest, make_account, post

@@ -10,10 +10,10 @@ from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.actions.tickets import reply, set_status
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role, TicketStatus
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.sla.scan import scan_sla
 from socialdesk.store.db import Database
 from socialdesk.store.models import SlaClock, Ticket
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy, events_of, ticket_of
 

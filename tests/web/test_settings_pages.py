@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from socialdesk.automation.rules import out_of_hours_acknowledgement
 from socialdesk.config import Settings, get_settings
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.store.db import Database
 from socialdesk.store.models import (
     AuditEntry,
@@ -29,6 +28,7 @@ from socialdesk.store.models import (
     Workspace,
 )
 from socialdesk.web.app import create_app
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import ingest, make_account, post
 from tests.web.test_pages import PASSWORD, app_db, sign_in
 

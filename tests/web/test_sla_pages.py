@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from socialdesk.config import Settings
-from socialdesk.pipeline.build import build_pipeline
 from socialdesk.sla.views import due_label
 from socialdesk.store.db import Database
 from socialdesk.store.models import Message
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.pipeline.helpers import T0, ingest, make_account, post
 from tests.sla.helpers import add_policy
 from tests.web.test_pages import app_db, client, sign_in
