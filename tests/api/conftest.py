@@ -56,3 +56,6 @@ def admin(api: Api) -> Iterator[httpx.Client]:
 def agent(api: Api) -> Iterator[httpx.Client]:
     with api.client(api.token("agent@example.com")) as c:
         yield c
+
+
+from tests.api.doors import desk_fixture  # noqa: E402,F401  (the "desk" fixture)

@@ -7,9 +7,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Row, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
@@ -65,6 +65,9 @@ def parse_statuses(value: str | None) -> set[str] | None:
 
 @dataclass(frozen=True, slots=True)
 class TicketFilter:
+    """Which tickets a list shows: the one definition the inbox pages, their counts,
+    saved filters and ``GET /api/v1/tickets`` all apply (``scope`` + ``narrowing``)."""
+
     workspace_ids: Sequence[int]
     statuses: set[str] | None = None
     platforms: set[str] | None = None
@@ -76,6 +79,104 @@ class TicketFilter:
     tag: str | None = None
     contact_id: int | None = None
     q: str | None = None
+    # Ticket ids a feature above the store selects (the SLA at-risk view): a subquery.
+    within: Any = None
+
+
+UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
+# The inbox views and the statuses each lists; "mine" and "unassigned" also narrow by
+# assignee, "at_risk" by the SLA clocks (``within``).
+VIEW_STATUSES: dict[str, frozenset[str]] = {
+    "unassigned": UNSOLVED,
+    "mine": UNSOLVED,
+    "open": UNSOLVED,
+    "pending": frozenset({str(TicketStatus.PENDING)}),
+    "solved": frozenset({str(TicketStatus.SOLVED)}),
+    "at_risk": UNSOLVED,
+}
+
+
+def filter_for_view(
+    workspace_ids: Sequence[int],
+    user_id: int,
+    view: str,
+    *,
+    platforms: set[str] | None = None,
+    account_id: int | None = None,
+    team_id: int | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    within: Any = None,
+) -> TicketFilter:
+    """A named view for ``user_id`` ("mine" is always the viewer's own tickets, also
+    in a shared saved filter), with the optional narrowing every door offers."""
+    if view not in VIEW_STATUSES:
+        raise ValueError(f"unknown view {view!r}; use {', '.join(VIEW_STATUSES)}")
+    return TicketFilter(
+        workspace_ids=list(workspace_ids),
+        statuses=set(VIEW_STATUSES[view]),
+        platforms=platforms or None,
+        account_id=account_id,
+        team_id=team_id,
+        assignee_id=user_id if view == "mine" else None,
+        unassigned=view == "unassigned",
+        tag=tag.strip().lower() if tag and tag.strip() else None,
+        q=q.strip() if q and q.strip() else None,
+        within=within,
+    )
+
+
+def scope(f: TicketFilter) -> list[ColumnElement[bool]]:
+    """Workspaces and statuses: the part index-merging queries apply per branch."""
+    t = Ticket
+    if not f.workspace_ids:
+        return [false()]
+    conditions: list[ColumnElement[bool]] = [
+        t.workspace_id == f.workspace_ids[0]
+        if len(f.workspace_ids) == 1
+        else t.workspace_id.in_(sorted(set(f.workspace_ids)))
+    ]
+    if f.statuses is not None:
+        conditions.append(t.status.in_(sorted(f.statuses)))
+    return conditions
+
+
+def narrowing(f: TicketFilter) -> list[ColumnElement[bool]]:
+    """Everything in the filter besides workspaces and statuses."""
+    t = Ticket
+    conditions: list[ColumnElement[bool]] = []
+    if f.platforms:
+        conditions.append(t.platform.in_(sorted(f.platforms)))
+    if f.account_id is not None:
+        conditions.append(t.channel_account_id == f.account_id)
+    if f.unassigned:
+        conditions.append(t.assignee_id.is_(None))
+    elif f.assignee_id is not None:
+        conditions.append(t.assignee_id == f.assignee_id)
+    if f.team_id is not None:
+        conditions.append(t.team_id == f.team_id)
+    if f.priorities:
+        conditions.append(t.priority.in_(sorted(f.priorities)))
+    if f.contact_id is not None:
+        conditions.append(t.contact_id == f.contact_id)
+    if f.tag:
+        conditions.append(
+            exists().where(TicketTag.ticket_id == t.id, TicketTag.tag == f.tag.lower())
+        )
+    if f.within is not None:
+        conditions.append(t.id.in_(f.within))
+    found = search.text_condition(f.q)
+    if found is not None:
+        conditions.append(found)
+    return conditions
+
+
+_Q = TypeVar("_Q", bound=Select)
+
+
+def narrow(query: _Q, f: TicketFilter) -> _Q:
+    conditions = narrowing(f)
+    return query.where(*conditions) if conditions else query
 
 
 def list_tickets(
@@ -113,35 +214,7 @@ def list_tickets(
         t.created_at,
         Contact.display_name.label("contact_name"),
     ).outerjoin(Contact, Contact.id == t.contact_id)
-    if not f.workspace_ids:
-        query = query.where(false())
-    elif len(f.workspace_ids) == 1:
-        query = query.where(t.workspace_id == f.workspace_ids[0])
-    else:
-        query = query.where(t.workspace_id.in_(f.workspace_ids))
-    if f.statuses is not None:
-        query = query.where(t.status.in_(sorted(f.statuses)))
-    if f.platforms:
-        query = query.where(t.platform.in_(sorted(f.platforms)))
-    if f.account_id is not None:
-        query = query.where(t.channel_account_id == f.account_id)
-    if f.unassigned:
-        query = query.where(t.assignee_id.is_(None))
-    elif f.assignee_id is not None:
-        query = query.where(t.assignee_id == f.assignee_id)
-    if f.team_id is not None:
-        query = query.where(t.team_id == f.team_id)
-    if f.priorities:
-        query = query.where(t.priority.in_(sorted(f.priorities)))
-    if f.contact_id is not None:
-        query = query.where(t.contact_id == f.contact_id)
-    if f.tag:
-        query = query.where(
-            exists().where(TicketTag.ticket_id == t.id, TicketTag.tag == f.tag.lower())
-        )
-    found = search.text_condition(f.q)
-    if found is not None:
-        query = query.where(found)
+    query = query.where(*scope(f), *narrowing(f))
     if cursor:
         moment, last_id = decode_cursor(cursor)
         if sort == "newest":

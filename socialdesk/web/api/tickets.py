@@ -13,10 +13,13 @@ from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
 from socialdesk.domain.search_query import parse_search
+from socialdesk.sla import views as sla_views
+from socialdesk.store.db import utcnow
 from socialdesk.store.models import Contact, Message, Ticket, TicketEvent, User
 from socialdesk.store.repos.tickets import (
     CursorError,
     TicketFilter,
+    filter_for_view,
     identities_of,
     list_tickets,
     messages_of,
@@ -42,6 +45,8 @@ from socialdesk.web.api.schemas import (
 )
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, workspace_ids
 from socialdesk.web.errors import ApiError
+
+InboxView = Literal["unassigned", "mine", "open", "pending", "solved", "at_risk"]
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -77,6 +82,13 @@ def _summary(row: Any, tags: list[str]) -> TicketSummary:
 def list_(
     session: ReadSession,
     user: CurrentUser,
+    view: Annotated[
+        InboxView | None,
+        Query(
+            description="an inbox view: exactly the tickets the inbox lists under it"
+            " ('mine' = assigned to you); status and assignee, when given, take precedence"
+        ),
+    ] = None,
     status: Annotated[
         str | None, Query(description="comma list; 'unsolved' = new,open,pending,on_hold")
     ] = None,
@@ -122,7 +134,16 @@ def list_(
             parse_search(q)
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
+    within = None
+    if view is not None:
+        shown = filter_for_view(allowed, user.id, view)
+        statuses = statuses if statuses is not None else shown.statuses
+        if not assignee:
+            assignee_id, unassigned = shown.assignee_id, shown.unassigned
+        if view == "at_risk":
+            within = sla_views.at_risk_tickets(allowed, utcnow())
     filters = TicketFilter(
+        within=within,
         workspace_ids=allowed,
         statuses=statuses,
         platforms=_csv_enum(channel, Platform, "channel"),

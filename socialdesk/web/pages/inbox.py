@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Row, Select, exists, func, literal, select, union_all
+from sqlalchemy import Row, Select, func, literal, select, union_all
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -22,14 +22,12 @@ from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import (
     PRIORITY_RANK,
-    UNSOLVED_STATUSES,
     Platform,
     Priority,
     TicketStatus,
 )
 from socialdesk.domain.search_query import SearchQueryError, parse_search
 from socialdesk.sla import views as sla_views
-from socialdesk.store import search
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     ChannelAccount,
@@ -39,10 +37,18 @@ from socialdesk.store.models import (
     SavedFilter,
     Team,
     Ticket,
-    TicketTag,
     User,
 )
-from socialdesk.store.repos.tickets import CursorError, TicketFilter, list_tickets
+from socialdesk.store.repos.tickets import (
+    UNSOLVED,
+    CursorError,
+    TicketFilter,
+    filter_for_view,
+    list_tickets,
+    narrow,
+    narrowing,
+    scope,
+)
 from socialdesk.web.api.params import DbId, parse_id
 from socialdesk.web.pages.common import (
     PageError,
@@ -57,7 +63,6 @@ from socialdesk.web.sessions import FormUser, PageUser, WebUser
 router = APIRouter()
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
-UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
 View = Literal["unassigned", "mine", "open", "pending", "solved", "at_risk"]
 VIEWS: list[tuple[str, str]] = [
     ("unassigned", "Unassigned"),
@@ -239,13 +244,11 @@ def _saved_branch(user: Viewer, saved: SavedFilter) -> Any:
     t = Ticket
     try:
         view, f = filter_of_saved(user, saved.query)
-        query = select(literal(saved.id).label("id"), func.count(t.id).label("n")).where(
-            t.workspace_id.in_(sorted(set(f.workspace_ids))),
-            t.status.in_(sorted(f.statuses or UNSOLVED)),
-        )
         if view == "at_risk":
-            query = query.where(t.id.in_(sla_views.at_risk_tickets(f.workspace_ids, utcnow())))
-        return _narrow(query, f)
+            f = replace(f, within=sla_views.at_risk_tickets(f.workspace_ids, utcnow()))
+        return select(literal(saved.id).label("id"), func.count(t.id).label("n")).where(
+            *scope(f), *narrowing(f)
+        )
     except _RUN_ERRORS:
         log.warning("saved filter %s cannot be built; skipped", saved.id, exc_info=True)
         return None
@@ -278,46 +281,10 @@ def _filter(
     tag: str | None = None,
     q: str | None = None,
 ) -> TicketFilter:
-    statuses: set[str] = set(UNSOLVED)
-    if view == "pending":
-        statuses = {str(TicketStatus.PENDING)}
-    elif view == "solved":
-        statuses = {str(TicketStatus.SOLVED)}
-    return TicketFilter(
-        workspace_ids=list(user.workspace_ids),
-        statuses=statuses,
-        platforms={channel} if channel else None,
-        account_id=account,
-        team_id=team,
-        assignee_id=user.id if view == "mine" else None,
-        unassigned=view == "unassigned",
-        tag=tag.strip().lower() if tag and tag.strip() else None,
-        q=q.strip() if q and q.strip() else None,
-    )
-
-
-_Q = TypeVar("_Q", bound=Select)
-
-
-def _narrow(query: _Q, f: TicketFilter) -> _Q:
-    """The filters besides workspace and status, as ``list_tickets`` applies them."""
-    t = Ticket
-    if f.platforms:
-        query = query.where(t.platform.in_(sorted(f.platforms)))
-    if f.account_id is not None:
-        query = query.where(t.channel_account_id == f.account_id)
-    if f.team_id is not None:
-        query = query.where(t.team_id == f.team_id)
-    if f.unassigned:
-        query = query.where(t.assignee_id.is_(None))
-    elif f.assignee_id is not None:
-        query = query.where(t.assignee_id == f.assignee_id)
-    if f.tag:
-        query = query.where(exists().where(TicketTag.ticket_id == t.id, TicketTag.tag == f.tag))
-    found = search.text_condition(f.q)
-    if found is not None:
-        query = query.where(found)
-    return query
+    return filter_for_view(
+        user.workspace_ids, user.id, view, platforms={channel} if channel else None,
+        account_id=account, team_id=team, tag=tag, q=q,
+    )  # fmt: skip
 
 
 # Every Priority value, most urgent first (a ticket's priority is always one of these).
@@ -348,7 +315,7 @@ def _urgent_page(session: Session, f: TicketFilter, page: int) -> tuple[list[Row
             query = query.where(t.awaiting_since.is_not(None)).order_by(t.awaiting_since, t.id)
         else:
             query = query.where(t.awaiting_since.is_(None)).order_by(t.id)
-        return select(_narrow(query, f).limit(wanted).subquery())
+        return select(narrow(query, f).limit(wanted).subquery())
 
     branches = [
         branch(ws, rank, priority, waiting)
@@ -383,7 +350,7 @@ def _offset_page(
     ids = sla_views.due_page_ids(
         session, f.workspace_ids, f.statuses or UNSOLVED, sort=sort, at_risk=at_risk,
         now=utcnow(), offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1,
-        narrow=lambda query: _narrow(query, f),
+        narrow=lambda query: narrow(query, f),
     )  # fmt: skip
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
