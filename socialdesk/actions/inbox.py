@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialdesk.actions.email_route import EmailRoute
 from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
-from socialdesk.actions.tickets import EmailRoute, reply, require_writer, set_status
+from socialdesk.actions.tickets import reply, require_writer, set_status
 from socialdesk.domain.enums import DeliveryState, Direction, Role, TicketStatus, Visibility
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import utcnow

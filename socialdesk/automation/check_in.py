@@ -22,7 +22,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from socialdesk.automation.csat import ASK_AFTER_SOLVE, parse_csat_answer
-from socialdesk.delivery.outbox import enqueue
+from socialdesk.delivery.enqueue import enqueue
 from socialdesk.domain.enums import (
     DeliveryState,
     Direction,

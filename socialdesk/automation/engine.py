@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from socialdesk.automation.rules import conditions_hold
-from socialdesk.delivery.outbox import reply_kind
+from socialdesk.delivery.enqueue import reply_kind
 from socialdesk.domain.business_hours import next_business_start
 from socialdesk.domain.enums import (
     DeliveryState,

@@ -162,7 +162,7 @@ def to_message(
 
 class WebFormConnector:
     """The form has no network behind it: replies are re-routed to the workspace's
-    e-mail account when they are queued (``delivery/outbox.py``). A reply that still
+    e-mail account when they are queued (``delivery/enqueue.py``). A reply that still
     reaches this connector (queued before that, or its e-mail account removed since)
     fails with the reason instead of waiting for a connector that cannot exist."""
 

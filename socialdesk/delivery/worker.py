@@ -40,7 +40,8 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.delivery.outbox import build_request, check_window, record_sent, thread_parts
+from socialdesk.delivery.compose import build_request, check_window, thread_parts
+from socialdesk.delivery.settle import record_sent
 from socialdesk.domain.enums import AccountStatus, DeliveryState
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.observability import metrics

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import EchoedSend, ParsedEvent
-from socialdesk.delivery.outbox import record_sent
+from socialdesk.delivery.settle import record_sent
 from socialdesk.domain.enums import DeliveryState, Direction, Visibility
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (

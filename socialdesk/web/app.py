@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from socialdesk import __version__
 from socialdesk.actions.admin import secrets_loader, secrets_saver
-from socialdesk.automation.worker import SlaScanWorker
+from socialdesk.automation.periodic_scan import SlaScanWorker
 from socialdesk.channels.meta import MetaConnector
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.x import XConnector

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from socialdesk.automation.worker import SlaScanWorker
+from socialdesk.automation.periodic_scan import SlaScanWorker
 from socialdesk.config import Settings
 from socialdesk.store.db import Database
 from socialdesk.wiring.pipeline import build_pipeline

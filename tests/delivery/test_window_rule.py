@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
-from socialdesk.delivery.outbox import check_window, thread_parts
+from socialdesk.delivery.compose import check_window, thread_parts
 from socialdesk.domain.enums import Platform
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

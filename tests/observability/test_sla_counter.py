@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from prometheus_client import REGISTRY
 
-from socialdesk.automation.worker import SlaScanWorker
+from socialdesk.automation.periodic_scan import SlaScanWorker
 from socialdesk.config import Settings
 from socialdesk.store.db import Database
 from socialdesk.wiring.pipeline import build_pipeline

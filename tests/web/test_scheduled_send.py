@@ -11,13 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
 from socialdesk.actions.inbox import save_canned_response
 from socialdesk.actions.mentions import team_slug
 from socialdesk.channels.base import ReplyKind
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.delivery.outbox import build_request
+from socialdesk.delivery.compose import build_request
 from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.domain.enums import Platform
 from socialdesk.store.db import Database, utcnow
@@ -67,7 +68,7 @@ def test_check_send_at(send_at: datetime, problem: str | None) -> None:
     ],
 )
 def test_email_subject(subject: str, first: str | None, expected: str) -> None:
-    assert actions.email_subject(subject, first) == expected
+    assert email_routes.email_subject(subject, first) == expected
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
@@ -245,7 +246,7 @@ def reply(
     caller may not post on the account (a lead approves it); 409 ``second_reply``
     unless ``confirm`` when a public reply went out within two minutes."""
     ticket = load_ticket(session, user, ticket_id)
-    route = actions.email_route(session, ticket) if body.via == "email" else None
+    route = email_routes.email_route(session, ticket) if body.via == "email" else None
     if body.via == "email" and route is None:
         raise ApiError(
             422,

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
@@ -101,8 +102,8 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         else False
     )
     # From the rows already loaded: no query unless the customer has an address.
-    address = actions.email_address_of(identities, contact.email if contact else None)
-    route = actions.email_route_to(session, ticket, address)
+    address = email_routes.email_address_of(identities, contact.email if contact else None)
+    route = email_routes.email_route_to(session, ticket, address)
     return {
         **thread_context(session, user, ticket),
         **_window_context(ticket, route),
@@ -215,7 +216,7 @@ def reply(
     try:
         with database.write() as session:
             ticket = load_ticket(session, user, ticket_id)
-            route = actions.email_route(session, ticket) if kind == "email" else None
+            route = email_routes.email_route(session, ticket) if kind == "email" else None
             if kind == "email" and route is None:
                 raise PageError(
                     422, "This customer has no e-mail address, or no e-mail account is set up."

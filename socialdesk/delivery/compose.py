@@ -1,4 +1,5 @@
-"""Queue a reply for delivery (same transaction as the reply) and describe what to send."""
+"""What to send for a queued reply: the request (under which customer message), the
+messaging window it must respect, and the parts it is posted in."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
-from socialdesk.dispatch import ScheduledReplySent, emit
-from socialdesk.domain.enums import AccountStatus, DeliveryState, Direction, Platform, Visibility
+from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.length_rules import (
     allows_threading,
     check_length,
@@ -19,11 +19,7 @@ from socialdesk.domain.length_rules import (
     split_into_thread,
 )
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
-from socialdesk.live import LiveEvent, queue_live_event
-from socialdesk.observability.metrics import delivery_settled
-from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
-    ChannelAccount,
     Contact,
     ContactIdentity,
     Message,
@@ -32,65 +28,6 @@ from socialdesk.store.models import (
 )
 
 # Why a web-form ticket cannot be answered: the form has no way back to the customer.
-NO_EMAIL_ACCOUNT = (
-    "this ticket came from the web form and is answered by e-mail, but the workspace "
-    "has no e-mail channel account: connect one, then send the reply again"
-)
-
-
-def reply_kind(platform: str | None, visibility: str) -> ReplyKind:
-    if platform in (Platform.EMAIL, Platform.WEB):
-        return ReplyKind.EMAIL
-    if platform == Platform.MESSENGER or visibility == Visibility.PRIVATE:
-        return ReplyKind.DIRECT_MESSAGE
-    return ReplyKind.PUBLIC_REPLY
-
-
-def email_account_for_web(session: Session, message: Message) -> ChannelAccount | None:
-    """The e-mail account that answers a web-form ticket: the form account's
-    ``settings.email_account_id`` if set, else the workspace's first e-mail account."""
-    form = session.get(ChannelAccount, message.channel_account_id)
-    chosen = form.settings.get("email_account_id") if form is not None else None
-    query = select(ChannelAccount).where(
-        ChannelAccount.workspace_id == message.workspace_id,
-        ChannelAccount.platform == str(Platform.EMAIL),
-        ChannelAccount.status != str(AccountStatus.DISABLED),
-    )
-    if chosen:
-        query = query.where(ChannelAccount.id == int(str(chosen)))
-    return session.scalar(query.order_by(ChannelAccount.id).limit(1))
-
-
-def enqueue(session: Session, message: Message) -> OutboxEntry:
-    """Queue ``message`` (flushed, so it has an id). A reply on a web-form ticket goes
-    out through the workspace's e-mail account: the message moves to that account, so
-    the customer's answer to it threads by Message-ID; without one it fails at once
-    with the reason."""
-    failure: str | None = None
-    if message.platform == Platform.WEB:
-        mailbox = email_account_for_web(session, message)
-        if mailbox is None:
-            failure = NO_EMAIL_ACCOUNT
-        else:
-            message.channel_account_id = mailbox.id
-            message.platform = str(Platform.EMAIL)
-    entry = OutboxEntry(
-        message_id=message.id,
-        channel_account_id=message.channel_account_id,
-        kind=str(reply_kind(message.platform, message.visibility)),
-        state="failed" if failure else "queued",
-        attempts=0,
-        next_attempt_at=utcnow(),
-        # Stable across retries: networks that honour it (Mastodon) never post twice.
-        idempotency_key=f"socialdesk-message-{message.id}",
-        created_at=utcnow(),
-        last_error=failure,
-    )
-    if failure:
-        message.delivery_state = str(DeliveryState.FAILED)
-        message.delivery_error = failure
-    session.add(entry)
-    return entry
 
 
 def build_request(
@@ -200,51 +137,3 @@ def thread_parts(
         f"too long for {platform}: {check.length} of {check.limit} {check.unit}{leaving}; "
         "shorten it or split it into several replies"
     )
-
-
-def record_sent(
-    session: Session,
-    entry: OutboxEntry | None,
-    message: Message,
-    *,
-    platform_message_id: str,
-    conversation_id: str | None,
-    sent_at: datetime,
-    now: datetime,
-    note: str | None = None,
-) -> ChannelAccount | None:
-    """Mark a reply as out on the network, with the network's id: the outbox row, the
-    message, a scheduled reply's effect on the ticket, the account's last send and the
-    live update. One place for the delivery worker and for an echo that confirms a send;
-    the account is returned for the caller's own bookkeeping (rate-limit state)."""
-    if entry is not None:
-        entry.state = "sent"
-        entry.sent_at = sent_at
-        entry.claimed_until = None
-        entry.last_error = note
-    message.platform_message_id = platform_message_id
-    if conversation_id and not message.conversation_id:
-        message.conversation_id = conversation_id
-    message.delivery_state = str(DeliveryState.SENT)
-    message.delivery_error = None
-    delivery_settled(session, message, "sent", entry.created_at if entry else None, sent_at)
-    if message.meta.get("scheduled_for"):
-        # A scheduled reply becomes the ticket's answer only when it goes out (first
-        # response, SLA clocks, status): the ticket actions listen for it.
-        emit(ScheduledReplySent(session, message, now))
-    channel = (
-        session.get(ChannelAccount, message.channel_account_id)
-        if message.channel_account_id is not None
-        else None
-    )
-    if channel is not None:
-        channel.last_sent_at = now
-    queue_live_event(
-        session,
-        LiveEvent(
-            "message.updated",
-            message.workspace_id,
-            {"ticket_id": message.ticket_id, "message_id": message.id},
-        ),
-    )
-    return channel
