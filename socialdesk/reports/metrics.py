@@ -61,6 +61,9 @@ class TicketFacts:
     solved_at: tuple[datetime, ...] = ()
     reopens: int = 0
     replies: int = 0
+    # Who wrote each reply: a user id, or None for the brand account itself (a reply
+    # made on the network, outside the desk, as replayed history has).
+    reply_actors: tuple[int | None, ...] = ()
     notes: int = 0
     auto_replies: int = 0
     touches: int = 0
@@ -110,6 +113,7 @@ def fold_ticket(
     solved: list[datetime] = []
     reopens = replies = notes = auto = 0
     agents: set[int] = set()
+    actors: list[int | None] = []
     csat: list[tuple[datetime, int]] = []
     for event in ordered:
         if event.kind == "message_received":
@@ -117,6 +121,7 @@ def fold_ticket(
                 first_inbound = event.at
         elif event.kind == "replied":
             replies += 1
+            actors.append(event.actor_user_id)
             if event.actor_user_id is not None:
                 agents.add(event.actor_user_id)
             if first_inbound is not None and first_response is None:
@@ -155,6 +160,7 @@ def fold_ticket(
         solved_at=tuple(solved),
         reopens=reopens,
         replies=replies,
+        reply_actors=tuple(actors),
         notes=notes,
         auto_replies=auto,
         touches=len(agents),

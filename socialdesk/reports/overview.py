@@ -203,19 +203,15 @@ def group_labels(session: Session, by: GroupBy, keys: Sequence[str]) -> dict[str
     return {str(i): str(name) for i, name in session.execute(query)}
 
 
-def overview(
+def grouped(
     session: Session,
-    workspace_id: int,
-    since: datetime,
-    until: datetime,
+    facts: Sequence[TicketFacts],
     by: GroupBy,
+    period: Period,
     now: datetime,
-    filters: Filters | None = None,
+    timezone: str,
 ) -> Overview:
-    zone_name, zone = workspace_zone(session, workspace_id)
-    keep = filters or Filters()
-    facts = [f for f in load_facts(session, workspace_id, since, until) if keep.keep(f)]
-    period = Period(since, until, zone)
+    """The report rows of already loaded (and filtered) facts, with names for the keys."""
     keys = {
         str(value)
         for f in facts
@@ -235,4 +231,44 @@ def overview(
         return names.get(key, key) if key else missing
 
     rows, totals = aggregate(facts, by, period, now, labels=label)
-    return Overview(by, since, until, zone_name, rows, totals)
+    return Overview(by, period.since, period.until, timezone, rows, totals)
+
+
+def overview(
+    session: Session,
+    workspace_id: int,
+    since: datetime,
+    until: datetime,
+    by: GroupBy,
+    now: datetime,
+    filters: Filters | None = None,
+) -> Overview:
+    zone_name, zone = workspace_zone(session, workspace_id)
+    keep = filters or Filters()
+    facts = [f for f in load_facts(session, workspace_id, since, until) if keep.keep(f)]
+    return grouped(session, facts, by, Period(since, until, zone), now, zone_name)
+
+
+def inbound_moments(
+    session: Session, workspace_id: int, since: datetime, until: datetime, filters: Filters
+) -> list[datetime]:
+    """When customers wrote in the period (every message, not only tickets' first)."""
+    query = select(TicketEvent.created_at).where(
+        TicketEvent.workspace_id == workspace_id,
+        TicketEvent.kind == "message_received",
+        TicketEvent.created_at >= since,
+        TicketEvent.created_at < until,
+    )
+    conditions = [
+        column == value
+        for column, value in (
+            (Ticket.platform, filters.channel),
+            (Ticket.channel_account_id, filters.account_id),
+            (Ticket.team_id, filters.team_id),
+            (Ticket.assignee_id, filters.agent_id),
+        )
+        if value is not None
+    ]
+    if conditions:
+        query = query.join(Ticket, Ticket.id == TicketEvent.ticket_id).where(*conditions)
+    return list(session.scalars(query))
