@@ -9,11 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.replay.service import replay_twcs
 from socialdesk.reports.metrics import GroupBy
 from socialdesk.reports.overview import overview
 from tests.browser.conftest import Site, sign_in
+
+pytestmark = pytest.mark.browser
 
 
 def test_a_lead_reads_the_reports_page_and_downloads_csv(
