@@ -14,6 +14,7 @@ from rich.table import Table
 from socialdesk.cli_bench import bench_app
 from socialdesk.cli_common import DEFAULT_DEMO_DATA, console, fail
 from socialdesk.cli_raw_events import raw_events_app
+from socialdesk.cli_report import report
 from socialdesk.config import get_settings
 from socialdesk.store.db import Database, utcnow
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer service desk.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(raw_events_app, name="raw-events")
+app.command("report")(report)
 
 
 def _database() -> Database:

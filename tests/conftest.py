@@ -27,7 +27,11 @@ BACKEND = os.environ.get("SOCIALDESK_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get(
     "SOCIALDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout; a worktree elsewhere names it in SOCIALDESK_SHARED_DATA.
+SHARED_DATA = Path(
+    os.environ.get("SOCIALDESK_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def _admin_execute(sql: str) -> None:

@@ -171,6 +171,64 @@ def stacked_rows(
     return _svg(title, _describe(title, labels, rows, series), width, height, shapes)
 
 
+HEAT_LEVELS = 6  # classes h0 (none) … h5 (the busiest cell), styled in app.css
+
+
+def heat_level(value: float, peak: float) -> int:
+    """0 for nothing, else 1…5 by the share of the busiest cell (a class, not a style:
+    the CSP allows no inline styles)."""
+    if value <= 0 or peak <= 0:
+        return 0
+    return max(1, min(HEAT_LEVELS - 1, int(-(-value * (HEAT_LEVELS - 1) // peak))))
+
+
+def heatmap(
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    grid: Sequence[Sequence[float]],
+    *,
+    title: str,
+    width: int = 560,
+    label_width: int = 40,
+    cell_height: int = 18,
+    label_every: int = 3,
+) -> Markup:
+    """A grid of shaded cells (e.g. posts by weekday and hour); darker is busier."""
+    if len(row_labels) != len(grid) or any(len(r) != len(column_labels) for r in grid):
+        raise ValueError("one row of values per row label, one value per column label")
+    cell = (width - label_width) / max(1, len(column_labels))
+    height = int(len(row_labels) * cell_height + 16)
+    peak = max((v for row in grid for v in row), default=0)
+    shapes = []
+    for i, (label, row) in enumerate(zip(row_labels, grid, strict=True)):
+        y = i * cell_height
+        shapes.append(
+            f'<text class="row-label" x="{label_width - 6}" y="{y + cell_height * 0.7:.1f}" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        for j, value in enumerate(row):
+            shapes.append(
+                f'<rect class="h{heat_level(value, peak)}" x="{label_width + j * cell:.1f}" '
+                f'y="{y:.1f}" width="{cell - 1:.1f}" height="{cell_height - 1}">'
+                f"{_tip(f'{label} {column_labels[j]}', 'posts', value)}</rect>"
+            )
+    baseline = len(row_labels) * cell_height + 12
+    for j, label in enumerate(column_labels):
+        if j % max(1, label_every) == 0:
+            shapes.append(
+                f'<text class="tick" x="{label_width + j * cell:.1f}" y="{baseline}">'
+                f"{escape(label)}</text>"
+            )
+    busiest = [
+        f"{row_labels[i]} {column_labels[j]} {_number(v)}"
+        for i, row in enumerate(grid)
+        for j, v in enumerate(row)
+        if v == peak and peak > 0
+    ][:3]
+    description = f"{title}. Busiest: {', '.join(busiest) or 'none'}"
+    return _svg(title, description, width, height, shapes)
+
+
 def _svg(title: str, description: str, width: int, height: int, shapes: list[str]) -> Markup:
     return Markup(  # noqa: S704 - every label and title above is escaped
         f'<svg class="chart" role="img" aria-label="{escape(description)}" '

@@ -30,6 +30,7 @@ from socialdesk.web.api import (
     contacts,
     moderation,
     people,
+    reports,
     saved_filters,
     service_levels,
     tickets,
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         moderation,
         approvals,
         raw_events_api,
+        reports,
     ):
         api.include_router(module.router)
     app.include_router(api)

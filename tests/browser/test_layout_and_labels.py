@@ -16,6 +16,7 @@ PAGES = [
     "/inbox?view=open&sort=urgent",
     "/tickets/{ticket}",
     "/queue",
+    "/reports",
     "/approvals",
     "/notifications",
     "/settings",

@@ -16,6 +16,7 @@ from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.live_queue import router as queue_router
 from socialdesk.web.pages.moderation import router as moderation_router
 from socialdesk.web.pages.notifications import router as notifications_router
+from socialdesk.web.pages.reports import router as reports_router
 from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
@@ -34,6 +35,7 @@ def install(app: FastAPI) -> None:
         moderation_router,
         approvals_router,
         queue_router,
+        reports_router,
         notifications_router,
         settings_router,
         live_router,

@@ -1,0 +1,98 @@
+"""Reports: the service metrics of a period (docs/reports.md), as JSON or CSV."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+
+from socialdesk.domain.enums import Role
+from socialdesk.reports.overview import Filters, Overview, overview, workspace_zone
+from socialdesk.reports.period import PeriodError, parse_by, parse_period, rows_csv
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import User
+from socialdesk.web.api.params import DbId
+from socialdesk.web.deps import CurrentUser, ReadSession, require_role, workspace_ids
+from socialdesk.web.errors import ApiError
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+# Leads run the desk, admins own it; viewers may read reports, never change anything.
+READERS = (Role.ADMIN, Role.LEAD, Role.VIEWER)
+
+Text = Annotated[str | None, Query(max_length=64)]
+
+
+def _workspace(session: Session, user: User, requested: int | None) -> int:
+    allowed = workspace_ids(session, user)
+    if requested is None:
+        if not allowed:
+            raise ApiError(403, "you are not a member of any workspace")
+        return allowed[0]
+    if requested not in allowed:
+        raise ApiError(403, f"you are not a member of workspace {requested}")
+    return requested
+
+
+def build_overview(
+    session: Session,
+    user: User,
+    *,
+    since: str | None,
+    until: str | None,
+    by: str | None,
+    workspace_id: int | None = None,
+    filters: Filters | None = None,
+) -> Overview:
+    """The report a reader asked for; a period or grouping that cannot be read is a 422."""
+    require_role(user, *READERS)
+    workspace = _workspace(session, user, workspace_id)
+    _, zone = workspace_zone(session, workspace)
+    now = utcnow()
+    try:
+        start, end = parse_period(since, until, zone, now)
+        group = parse_by(by)
+    except PeriodError as exc:
+        raise ApiError(422, str(exc)) from None
+    return overview(session, workspace, start, end, group, now, filters)
+
+
+@router.get(
+    "/overview",
+    summary="Service metrics of a period, grouped by day, channel, account, team or agent",
+    response_model=None,
+)
+def get_overview(
+    session: ReadSession,
+    user: CurrentUser,
+    since: Text = None,
+    until: Text = None,
+    by: Text = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    channel: Text = None,
+    account_id: DbId | None = None,
+    team_id: DbId | None = None,
+    agent_id: DbId | None = None,
+    workspace_id: DbId | None = None,
+) -> Any:
+    """`since` and `until` are dates (`2026-03-02`, local midnight in the workspace's time
+    zone) or ISO 8601 times; the period is `[since, until)`, the last seven days by
+    default. `by` is `day` (default), `channel`, `account`, `team`, `agent` or `none`.
+    `format=csv` answers the same rows as CSV. Definitions: docs/reports.md."""
+    report = build_overview(
+        session,
+        user,
+        since=since,
+        until=until,
+        by=by,
+        workspace_id=workspace_id,
+        filters=Filters(channel, account_id, team_id, agent_id),
+    )
+    if format == "csv":
+        name = f"socialdesk-{report.by}-{report.since.date()}-{report.until.date()}.csv"
+        return Response(
+            rows_csv(report.rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return report.as_json()
