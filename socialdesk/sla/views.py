@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    distinct,
     exists,
     func,
     literal,
@@ -111,6 +112,21 @@ def at_risk_tickets(workspace_ids: Iterable[int], now: datetime) -> Any:
     # ticket order instead of the warning range.
     return select(SlaClock.ticket_id).where(
         running_clocks(workspace_ids), SlaClock.warning_at <= now
+    )
+
+
+def at_risk_count(session: Session, workspace_ids: Iterable[int], now: datetime) -> int:
+    """How many tickets are at risk: the distinct tickets of one index range, read from
+    ``ix_sla_clocks_ws_status_warning`` alone (it holds ``ticket_id``). No ticket rows
+    are read: a running clock belongs to an unsolved ticket (pending pauses the clocks,
+    solved and closed fulfil them), so the ticket's status needs no check."""
+    return int(
+        session.scalar(
+            select(func.count(distinct(SlaClock.ticket_id))).where(
+                running_clocks(workspace_ids), SlaClock.warning_at <= now
+            )
+        )
+        or 0
     )
 
 

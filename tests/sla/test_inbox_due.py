@@ -132,3 +132,32 @@ def test_at_risk_page_query_count_is_pinned(quiet_client: TestClient, app_db: Da
     # SLA marks, members
     assert len(at_risk_queries) == 12, "\n".join(at_risk_queries)
     assert len(cached_queries) == 10, "\n".join(cached_queries)
+
+
+def test_the_at_risk_count_is_the_at_risk_view(client: TestClient, app_db: Database) -> None:
+    """The count reads the clocks' index alone: tickets that were at risk and then went
+    pending or solved must not count, because their clocks stopped running."""
+    seed(app_db, 40)
+    before = expected(app_db, at_risk=True)
+    with app_db.write() as s:
+        agent = s.scalar(select(User).where(User.email == "agent@example.com"))
+        assert agent is not None
+        stopped = before[:2]
+        statuses = (TicketStatus.PENDING, TicketStatus.SOLVED)
+        for ticket_id, status in zip(stopped, statuses, strict=True):
+            ticket = s.get(Ticket, ticket_id)
+            assert ticket is not None
+            ticket_actions.set_status(s, ticket, agent, status)
+        assert ticket is not None
+        agent_id, workspace_id = agent.id, ticket.workspace_id
+
+    class Viewer:
+        id = agent_id
+        workspace_ids = (workspace_id,)
+
+    risky = expected(app_db, at_risk=True)
+    inbox_page.forget_counts()
+    with app_db.session() as s:
+        counted = inbox_page.counts_for(s, Viewer()).views["at_risk"]  # type: ignore[arg-type]
+    assert not set(stopped) & set(risky) and len(risky) == len(before) - 2
+    assert counted == len(risky) > 10

@@ -133,15 +133,7 @@ def _grouped(session: Session, workspace_ids: tuple[int, ...]) -> _Grouped:
         )
     ]
     # Tickets breached or past their warning share (the SLA at-risk view), one more query.
-    at_risk = int(
-        session.scalar(
-            select(func.count(t.id)).where(
-                t.id.in_(sla_views.at_risk_tickets(workspace_ids, utcnow())),
-                t.status.in_(sorted(UNSOLVED)),
-            )
-        )
-        or 0
-    )
+    at_risk = sla_views.at_risk_count(session, workspace_ids, utcnow())
     grouped = _Grouped(rows, at_risk)
     with _count_lock:
         _count_cache[workspace_ids] = (now, grouped)
