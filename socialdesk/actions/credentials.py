@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, audit
@@ -18,7 +18,7 @@ from socialdesk.auth.password_policy import password_problem
 from socialdesk.auth.passwords import hash_password, verify_password
 from socialdesk.auth.tokens import new_token, token_digest
 from socialdesk.domain.enums import Role
-from socialdesk.store.db import utcnow
+from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ApiToken, Membership, User, WebSession
 
 TOKEN_NAME_MAX = 100
@@ -119,3 +119,9 @@ def change_password(
         session, user, user, "user.password_changed", "user", user.id, {"ended": ended}
     )
     return ended
+
+
+def mark_token_used(database: Database, token_id: int, now: datetime) -> None:
+    """Note when an API token was last used (at most every few minutes per token)."""
+    with database.write() as session:
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialdesk.actions.credentials import mark_token_used
 from socialdesk.auth.tokens import token_digest
 from socialdesk.domain.enums import Role
 from socialdesk.store.db import Database, utcnow
@@ -70,10 +71,7 @@ def current_user(
     # password change.
     request.state.api_token_id = api_token.id
     if stale:
-        with database.write() as session:
-            session.execute(
-                update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
-            )
+        mark_token_used(database, api_token.id, now)
     return user
 
 

@@ -11,8 +11,9 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 
+from socialdesk.actions.web_sessions import IDLE_TIMEOUT, keep_alive
 from socialdesk.auth.tokens import token_digest
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import Membership, Notification, User, WebSession
@@ -22,7 +23,6 @@ SESSION_COOKIE = "socialdesk_session"
 LOGIN_CSRF_COOKIE = "socialdesk_login_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-IDLE_TIMEOUT = timedelta(hours=12)
 _TOUCH_INTERVAL = timedelta(minutes=5)
 
 
@@ -90,32 +90,6 @@ def set_login_csrf_cookie(request: Request, response: Response, token: str) -> N
     )
 
 
-def start_session(database: Database, user_id: int) -> str:
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    with database.write() as s:
-        # Old sessions of this browser's user that idled out are cleared on the way.
-        s.execute(
-            delete(WebSession).where(WebSession.user_id == user_id, WebSession.expires_at < now)
-        )
-        s.add(
-            WebSession(
-                token_hash=token_digest(token),
-                user_id=user_id,
-                csrf_token=secrets.token_urlsafe(32),
-                created_at=now,
-                expires_at=now + IDLE_TIMEOUT,
-                last_seen_at=now,
-            )
-        )
-    return token
-
-
-def end_session(database: Database, session_id: int) -> None:
-    with database.write() as s:
-        s.execute(delete(WebSession).where(WebSession.id == session_id))
-
-
 def _load(request: Request) -> WebUser | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -154,12 +128,7 @@ def _load(request: Request) -> WebUser | None:
         )
         stale = now - web_session.last_seen_at > _TOUCH_INTERVAL
     if stale:
-        with database.write() as s:
-            s.execute(
-                update(WebSession)
-                .where(WebSession.id == found.session_id)
-                .values(last_seen_at=now, expires_at=now + IDLE_TIMEOUT)
-            )
+        keep_alive(database, found.session_id, now)
     return found
 
 

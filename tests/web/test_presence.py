@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from socialdesk.actions import presence
+from socialdesk.actions.presence import TYPING_TTL, VIEW_TTL, changed
 from socialdesk.store.db import Database
 from socialdesk.store.models import LiveFeedEntry, TicketPresence
-from socialdesk.web.pages import presence
-from socialdesk.web.pages.presence import TYPING_TTL, VIEW_TTL, changed
 from tests.pipeline.helpers import ingest, make_account, post
 from tests.web.test_settings_pages import PASSWORD
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from socialdesk.actions.web_sessions import end_session, start_session
 from socialdesk.auth.throttle import check_credentials
 from socialdesk.store.db import Database
 from socialdesk.web.client_address import client_address
@@ -15,11 +16,9 @@ from socialdesk.web.pages.common import render
 from socialdesk.web.sessions import (
     SESSION_COOKIE,
     FormUser,
-    end_session,
     login_csrf_token,
     set_login_csrf_cookie,
     set_session_cookie,
-    start_session,
 )
 
 router = APIRouter(include_in_schema=False)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
+from socialdesk.actions import presence
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
@@ -35,7 +36,7 @@ from socialdesk.store.models import (
 )
 from socialdesk.store.repos.tickets import identities_of, messages_of, tags_for
 from socialdesk.web.api.params import IdPath, parse_id
-from socialdesk.web.pages import composer, presence
+from socialdesk.web.pages import composer
 from socialdesk.web.pages.common import (
     PageError,
     action_error,
