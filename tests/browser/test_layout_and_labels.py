@@ -3,6 +3,7 @@ every control a keyboard or screen-reader user can reach has a name."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tests.browser.conftest import Site, sign_in
 from tests.pipeline.helpers import ingest, make_account, post
 
-WIDTHS = {"laptop": (1366, 820), "tablet": (820, 1100)}
+WIDTHS = {"laptop": (1366, 820), "tablet": (820, 1100), "phone": (390, 844)}
 PAGES = [
     "/inbox",
     "/inbox?view=open&sort=urgent",
@@ -59,4 +60,22 @@ def test_pages_fit_the_screen_and_name_their_controls(
             problems.append(f"{path}: {overflow}px wider than the {width}px screen")
         problems += [f"{path}: unnamed control {html}" for html in page.evaluate(UNNAMED)]
     context.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)
+
+
+def test_on_a_phone_the_ticket_list_comes_first(browser: Any, site: Site, tmp_path: Path) -> None:
+    """With as many accounts as the demo (76), the first ticket is on the first screen
+    of a 390 px phone and the views, channels and accounts follow the list."""
+    accounts = [make_account(site.db, handle=f"Brand{i:02d}") for i in range(76)]
+    ingest(site.db, post(accounts[0], "p1", "My order #4411 never arrived, can you check?"))
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, site, "agent@example.com")
+    page.goto(site.url + "/inbox")
+    first = page.locator(".ticket-row").first.bounding_box()
+    views = page.locator(".sidebar").bounding_box()
+    page.screenshot(path=str(tmp_path / "inbox-phone.png"))
+    context.close()
+    assert first is not None and views is not None
+    assert first["y"] + 40 < 844, f"first ticket starts at {first['y']:.0f}px"
+    assert views["y"] > first["y"]
