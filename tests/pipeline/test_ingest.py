@@ -236,6 +236,10 @@ def test_unknown_account_is_skipped_not_fatal(db: Database) -> None:
         ("Thanks. Item recovered and waiting collection :D", "pending", False),
         ("cheers 👍", "pending", False),
         ("thanks, but where is my refund?", "open", True),
+        # Thanks that carry what we asked for: the customer is waiting on us again.
+        ("Sure, it's carla@example.org. Thanks!", "open", True),
+        ("Order 4411, thanks", "open", True),
+        ("Thanks. The tracking number is 1Z999", "open", True),
     ],
 )
 def test_thanks_while_waiting_on_the_customer(
