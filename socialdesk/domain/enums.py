@@ -134,6 +134,8 @@ class TicketEventKind(StrEnum):
     NOTIFIED = "notified"
     ESCALATED = "escalated"
     FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
+    # A promise fell due unanswered: the ticket went back to the queue (data: follow-up).
+    FOLLOW_UP_DUE = "follow_up_due"
     CSAT_RECORDED = "csat_recorded"
     # "Does it work now?" after solving: asked once, then answered (csat_recorded) or not.
     CSAT_ASKED = "csat_asked"

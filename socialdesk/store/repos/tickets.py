@@ -9,14 +9,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Row, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
 from socialdesk.store import search
-from socialdesk.store.models import Contact, ContactIdentity, Message, Ticket, TicketTag
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import (
+    Contact,
+    ContactIdentity,
+    FollowUp,
+    Message,
+    Ticket,
+    TicketTag,
+)
 
 Sort = Literal["newest", "oldest"]
+# Views that are more than a status: what a social team works from.
+#   needs_reply: the customer is waiting on us (their message is the last word, or our
+#     promise to come back fell due) and the ticket is not solved or pending; listed by
+#     how long they have waited.
+#   promises_due: an agent's promise ("back to you in an hour") is past due, unkept.
+TicketView = Literal["needs_reply", "promises_due"]
+WAITING_STATUSES = frozenset(
+    str(s) for s in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
+)
 STATUS_ALIASES: dict[str, frozenset[str]] = {
     # Everything still in someone's queue.
     "unsolved": frozenset(str(s) for s in UNSOLVED_STATUSES),
@@ -76,6 +93,27 @@ class TicketFilter:
     tag: str | None = None
     contact_id: int | None = None
     q: str | None = None
+    view: TicketView | None = None
+
+
+def waiting_since() -> ColumnElement[Any]:
+    """How long the customer has waited: the sort key of the "Needs reply" view."""
+    return func.coalesce(Ticket.awaiting_since, Ticket.last_message_at)
+
+
+def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
+    """The view's condition on ``tickets`` (None: no view), shared by lists and counts."""
+    t = Ticket
+    if view == "needs_reply":
+        return and_(t.needs_reply.is_(True), t.status.in_(sorted(WAITING_STATUSES)))
+    if view == "promises_due":
+        return exists().where(
+            FollowUp.ticket_id == t.id,
+            FollowUp.status == "open",
+            # Marked by the scan, or due since its last pass.
+            or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= (now or utcnow())),
+        )
+    return None
 
 
 def list_tickets(
@@ -87,6 +125,7 @@ def list_tickets(
     cursor: str | None = None,
 ) -> tuple[list[Row[Any]], str | None]:
     t = Ticket
+    key: Any = waiting_since() if f.view == "needs_reply" else t.last_message_at
     query = select(
         t.id,
         t.workspace_id,
@@ -112,6 +151,7 @@ def list_tickets(
         t.sla_breached,
         t.created_at,
         Contact.display_name.label("contact_name"),
+        key.label("sort_at"),
     ).outerjoin(Contact, Contact.id == t.contact_id)
     if not f.workspace_ids:
         query = query.where(false())
@@ -142,24 +182,21 @@ def list_tickets(
     found = search.text_condition(f.q)
     if found is not None:
         query = query.where(found)
+    in_view = view_condition(f.view)
+    if in_view is not None:
+        query = query.where(in_view)
     if cursor:
         moment, last_id = decode_cursor(cursor)
         if sort == "newest":
-            query = query.where(
-                or_(t.last_message_at < moment, and_(t.last_message_at == moment, t.id < last_id))
-            )
+            query = query.where(or_(key < moment, and_(key == moment, t.id < last_id)))
         else:
-            query = query.where(
-                or_(t.last_message_at > moment, and_(t.last_message_at == moment, t.id > last_id))
-            )
-    order = (
-        (t.last_message_at.desc(), t.id.desc()) if sort == "newest" else (t.last_message_at, t.id)
-    )
+            query = query.where(or_(key > moment, and_(key == moment, t.id > last_id)))
+    order = (key.desc(), t.id.desc()) if sort == "newest" else (key, t.id)
     rows: list[Row[Any]] = list(session.execute(query.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].id)
+        next_cursor = encode_cursor(rows[-1].sort_at, rows[-1].id)
     return rows, next_cursor
 
 

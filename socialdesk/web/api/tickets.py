@@ -17,6 +17,7 @@ from socialdesk.store.models import Contact, Message, Ticket, TicketEvent, User
 from socialdesk.store.repos.tickets import (
     CursorError,
     TicketFilter,
+    TicketView,
     identities_of,
     list_tickets,
     messages_of,
@@ -98,7 +99,17 @@ def list_(
             " @handle, from:handle or from:address, channel:x (docs/api.md)",
         ),
     ] = None,
-    sort: Literal["newest", "oldest"] = "newest",
+    view: Annotated[
+        TicketView | None,
+        Query(
+            description="needs_reply: customers waiting on us (not solved or pending), "
+            "longest wait first; promises_due: an agent's promise is past due"
+        ),
+    ] = None,
+    sort: Annotated[
+        Literal["newest", "oldest"] | None,
+        Query(description="default newest; oldest (longest wait) for view=needs_reply"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: TicketCursor = None,
 ) -> TicketPage:
@@ -134,9 +145,11 @@ def list_(
         tag=tag,
         contact_id=contact,
         q=q.strip() if q and q.strip() else None,
+        view=view,
     )
+    order = sort or ("oldest" if view == "needs_reply" else "newest")
     try:
-        rows, next_cursor = list_tickets(session, filters, sort=sort, limit=limit, cursor=cursor)
+        rows, next_cursor = list_tickets(session, filters, sort=order, limit=limit, cursor=cursor)
     except CursorError as exc:
         raise ApiError(400, str(exc)) from exc
     tags = tags_for(session, [r.id for r in rows])

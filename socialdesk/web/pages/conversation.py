@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import inbox as inbox_actions
@@ -28,6 +28,7 @@ from socialdesk.store.models import (
     ApprovalDraft,
     ChannelAccount,
     Contact,
+    FollowUp,
     Message,
     Ticket,
     User,
@@ -126,8 +127,24 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "others": presence.others(session, ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
+        "promises_due": _promises_due(session, ticket),
         **_sla_context(session, ticket),
     }
+
+
+def _promises_due(session: Session, ticket: Ticket) -> list[FollowUp]:
+    """Promises made on this ticket that are past due and not yet kept by a reply."""
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .where(
+                FollowUp.ticket_id == ticket.id,
+                FollowUp.status == "open",
+                or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= utcnow()),
+            )
+            .order_by(FollowUp.due_at)
+        )
+    )
 
 
 def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[str, Any]:
