@@ -25,6 +25,21 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+# What people read: never the stored names ("on_hold").
+STATUS_LABELS: dict[str, str] = {
+    TicketStatus.NEW: "New",
+    TicketStatus.OPEN: "Open",
+    TicketStatus.PENDING: "Pending",
+    TicketStatus.ON_HOLD: "On hold",
+    TicketStatus.SOLVED: "Solved",
+    TicketStatus.CLOSED: "Closed",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
 # Statuses in which a ticket still belongs in someone's queue.
 UNSOLVED_STATUSES: frozenset[TicketStatus] = frozenset(
     {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD}

@@ -288,9 +288,10 @@ def _pinned_query_counts(client: TestClient, app_db: Database) -> None:
     with counting(app_db) as ticket_queries:
         assert client.get(f"/tickets/{ticket_id}").status_code == 200
     # session + memberships, accounts, teams, counts, SLA-at-risk count (cached with the
-    # counts), saved filters (none here, so no count query for them), list, reach, SLA
-    # marks of the page's rows, members
-    assert len(inbox_queries) == 11, "\n".join(inbox_queries)
+    # counts), the "Needs reply" and "Promises due" counts (cached too), saved filters
+    # (none here, so no count query for them), list, reach, SLA marks of the page's rows,
+    # members
+    assert len(inbox_queries) == 13, "\n".join(inbox_queries)
     assert len(cached_queries) == 9, cached_queries
     # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
     # account, user (posting right), posting right, tags, members, SLA mark (running clocks),

@@ -96,6 +96,15 @@ class TicketFilter:
     view: TicketView | None = None
 
 
+def ticket_view(view: str | None) -> TicketView | None:
+    """The work view a page or saved filter names, if it is one (others are statuses)."""
+    if view == "needs_reply":
+        return "needs_reply"
+    if view == "promises_due":
+        return "promises_due"
+    return None
+
+
 def waiting_since() -> ColumnElement[Any]:
     """How long the customer has waited: the sort key of the "Needs reply" view."""
     return func.coalesce(Ticket.awaiting_since, Ticket.last_message_at)
@@ -107,11 +116,14 @@ def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
     if view == "needs_reply":
         return and_(t.needs_reply.is_(True), t.status.in_(sorted(WAITING_STATUSES)))
     if view == "promises_due":
-        return exists().where(
-            FollowUp.ticket_id == t.id,
-            FollowUp.status == "open",
-            # Marked by the scan, or due since its last pass.
-            or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= (now or utcnow())),
+        # A set of ids from the few open follow-ups (ix_follow_ups_status_due), not a
+        # probe per ticket: the view stays cheap however many tickets there are.
+        return t.id.in_(
+            select(FollowUp.ticket_id).where(
+                FollowUp.status == "open",
+                # Marked by the scan, or due since its last pass.
+                or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= (now or utcnow())),
+            )
         )
     return None
 

@@ -49,7 +49,9 @@ from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
 router.include_router(composer.router)
-STATUSES = [s for s in TicketStatus if s != TicketStatus.NEW]
+# "New" is listed only while the ticket is new (nothing sets it back): saving the form
+# then keeps it new instead of quietly opening it.
+STATUSES = list(TicketStatus)
 
 
 def _actor(session: Session, user: WebUser) -> User:
@@ -170,9 +172,8 @@ def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[st
 def _sla_context(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The next due time and the breached / at-risk mark (one query over the clocks)."""
     now = utcnow()
-    mark = sla_views.risk_of(session, [ticket.id], now).get(ticket.id)
-    if mark is None and ticket.sla_breached:
-        mark = sla_views.BREACHED
+    running = sla_views.risk_of(session, [ticket.id], now).get(ticket.id)
+    mark = sla_views.badge_mark(ticket.status, running, ticket.sla_breached)
     due = sla_views.next_due(
         ticket.first_response_due_at, ticket.next_response_due_at, ticket.resolution_due_at
     )

@@ -42,7 +42,13 @@ from socialdesk.store.models import (
     TicketTag,
     User,
 )
-from socialdesk.store.repos.tickets import CursorError, TicketFilter, list_tickets
+from socialdesk.store.repos.tickets import (
+    CursorError,
+    TicketFilter,
+    list_tickets,
+    ticket_view,
+    view_condition,
+)
 from socialdesk.web.api.params import DbId, parse_id
 from socialdesk.web.pages.common import (
     PageError,
@@ -58,14 +64,20 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
-View = Literal["unassigned", "mine", "open", "pending", "solved", "at_risk"]
+View = Literal[
+    "needs_reply", "unassigned", "mine", "open", "pending", "solved", "at_risk", "promises_due"
+]
+# "Needs reply" first and the default: the customers waiting on us, longest wait first.
+DEFAULT_VIEW: View = "needs_reply"
 VIEWS: list[tuple[str, str]] = [
+    ("needs_reply", "Needs reply"),
     ("unassigned", "Unassigned"),
     ("mine", "Mine"),
     ("open", "All open"),
     ("pending", "Pending"),
     ("solved", "Solved"),
     ("at_risk", "SLA at risk"),
+    ("promises_due", "Promises due"),
 ]
 SORTS = [
     ("newest", "Newest"),
@@ -96,6 +108,8 @@ class _Grouped:
 
     rows: list[tuple[str, int | None, int | None, int | None, int]]
     at_risk: int
+    needs_reply: int = 0
+    promises_due: int = 0
 
 
 _count_cache: dict[tuple[Any, ...], tuple[float, _Grouped]] = {}
@@ -137,7 +151,15 @@ def _grouped(session: Session, workspace_ids: tuple[int, ...]) -> _Grouped:
         )
         or 0
     )
-    grouped = _Grouped(rows, at_risk)
+    # The two work views, one index range each (ix_tickets_ws_needs_reply; open follow-ups).
+    in_scope = t.workspace_id.in_(workspace_ids)
+    needs_reply = session.scalar(
+        select(func.count(t.id)).where(in_scope, view_condition("needs_reply"))
+    )
+    promises_due = session.scalar(
+        select(func.count(t.id)).where(in_scope, view_condition("promises_due", utcnow()))
+    )
+    grouped = _Grouped(rows, at_risk, int(needs_reply or 0), int(promises_due or 0))
     with _count_lock:
         _count_cache[workspace_ids] = (now, grouped)
         count_misses += 1
@@ -166,6 +188,8 @@ def _counts(session: Session, user: WebUser, platform_of: dict[int, str]) -> Cou
             if platform:
                 by_platform[platform] = by_platform.get(platform, 0) + n
     views["at_risk"] = grouped.at_risk
+    views["needs_reply"] = grouped.needs_reply
+    views["promises_due"] = grouped.promises_due
     return Counts(views, by_account, by_platform, by_team)
 
 
@@ -191,7 +215,7 @@ def forget_counts() -> None:
 def filter_of_saved(user: Viewer, query: dict[str, Any]) -> tuple[str, TicketFilter]:
     """The view and ticket filter a saved filter's query stands for, for this user
     ("mine" is the viewer's own tickets, also in a shared filter)."""
-    view = str(query.get("view", "open"))
+    view = str(query.get("view", "open"))  # stored filters say "open" by leaving it out
     f = _filter(
         user, view, query.get("channel"), query.get("account"), query.get("team"),
         query.get("tag"), query.get("q"),
@@ -293,6 +317,7 @@ def _filter(
         unassigned=view == "unassigned",
         tag=tag.strip().lower() if tag and tag.strip() else None,
         q=q.strip() if q and q.strip() else None,
+        view=ticket_view(view),
     )
 
 
@@ -317,6 +342,9 @@ def _narrow(query: _Q, f: TicketFilter) -> _Q:
     found = search.text_condition(f.q)
     if found is not None:
         query = query.where(found)
+    in_view = view_condition(f.view)
+    if in_view is not None:
+        query = query.where(in_view)
     return query
 
 
@@ -499,7 +527,12 @@ def inbox_context(
         rows = listed
     reach = _reach_of(session, sorted({r.contact_id for r in rows if r.contact_id}))
     now = utcnow()
-    risk = sla_views.risk_of(session, [r.id for r in rows], now)
+    running = sla_views.risk_of(session, [r.id for r in rows], now)
+    risk = {
+        r.id: mark
+        for r in rows
+        if (mark := sla_views.badge_mark(r.status, running.get(r.id), r.sla_breached))
+    }
     due = {
         r.id: sla_views.due_label(
             sla_views.next_due(
@@ -567,13 +600,13 @@ def home() -> RedirectResponse:
 def inbox(
     request: Request,
     user: PageUser,
-    view: View = "open",
+    view: View = DEFAULT_VIEW,
     channel: Platform | None = None,
     account: DbId | None = None,
     team: DbId | None = None,
     tag: Annotated[str | None, Query(max_length=80)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Literal["newest", "oldest", "urgent", "due"] = "newest",
+    sort: Literal["newest", "oldest", "urgent", "due"] | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
@@ -590,7 +623,8 @@ def inbox(
             view=view,
             channel=str(channel) if channel else None,
             account=account,
-            sort=sort,
+            # Who has waited longest comes first in "Needs reply"; elsewhere, the newest.
+            sort=sort or ("oldest" if view == "needs_reply" else "newest"),
             cursor=cursor,
             page=page,
             team=team,
@@ -598,6 +632,8 @@ def inbox(
             q=q,
         )
     template = "inbox_list.html" if is_htmx(request) else "inbox.html"
+    # Carried to the other views only when chosen: each view has its own default.
+    context["sort_param"] = sort or ""
     return render(request, template, user, **context)
 
 
