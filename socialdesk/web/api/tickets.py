@@ -222,7 +222,11 @@ def events(ticket_id: IdPath, session: ReadSession, user: CurrentUser) -> list[T
     status_code=201,
     responses={
         202: {"model": ApprovalDraftOut, "description": "no posting right: held for approval"},
-        409: {"description": "code second_reply: another public reply went out just now"},
+        409: {
+            "description": "code second_reply: another public reply went out just now; "
+            "code personal_data: a public reply would publish an e-mail address, a phone, "
+            "card or order number or a street address (details.found names each)"
+        },
     },
 )
 def reply(
@@ -235,7 +239,8 @@ def reply(
 ) -> Any:
     """201 with the message queued for delivery; 202 with the approval draft when the
     caller may not post on the account (a lead approves it); 409 ``second_reply``
-    unless ``confirm`` when a public reply went out within two minutes."""
+    unless ``confirm`` when a public reply went out within two minutes, 409
+    ``personal_data`` unless ``confirm`` when a public reply contains personal data."""
     ticket = load_ticket(session, user, ticket_id)
     route = actions.email_route(session, ticket) if body.via == "email" else None
     if body.via == "email" and route is None:
@@ -283,7 +288,8 @@ def customer_visibility(session: Session, ticket: Ticket) -> Visibility:
     latest = session.scalar(
         select(Message.visibility)
         .where(Message.ticket_id == ticket.id, Message.direction == str(Direction.INBOUND))
-        .order_by(Message.id.desc())
+        # By when it was written: a late delivery of an older post is not the latest.
+        .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
     )
     return Visibility(latest) if latest else Visibility.PUBLIC
