@@ -471,6 +471,6 @@ def test_most_urgent_sort_orders_by_priority_then_waiting(
             ticket.awaiting_since = None if minutes is None else now - timedelta(minutes=minutes)
         ids = [t.id for t in tickets]
     sign_in(client, "agent@example.com")
-    page = client.get("/inbox?sort=urgent").text
+    page = client.get("/inbox?view=open&sort=urgent").text
     listed = [int(x) for x in re.findall(r'data-ticket-id="(\d+)"', page)]
     assert listed == [ids[2], ids[3], ids[1], ids[0], ids[4]]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, and_, exists, false, func, or_, select
+from sqlalchemy import Row, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
@@ -105,16 +105,17 @@ def ticket_view(view: str | None) -> TicketView | None:
     return None
 
 
-def waiting_since() -> ColumnElement[Any]:
-    """How long the customer has waited: the sort key of the "Needs reply" view."""
-    return func.coalesce(Ticket.awaiting_since, Ticket.last_message_at)
-
-
 def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
     """The view's condition on ``tickets`` (None: no view), shared by lists and counts."""
     t = Ticket
     if view == "needs_reply":
-        return and_(t.needs_reply.is_(True), t.status.in_(sorted(WAITING_STATUSES)))
+        # Whoever needs a reply has a waiting-since (the pipeline and the promise scan
+        # set both; migration 0024 filled older rows): the index walks it in order.
+        return and_(
+            t.needs_reply.is_(True),
+            t.awaiting_since.is_not(None),
+            t.status.in_(sorted(WAITING_STATUSES)),
+        )
     if view == "promises_due":
         # A set of ids from the few open follow-ups (ix_follow_ups_status_due), not a
         # probe per ticket: the view stays cheap however many tickets there are.
@@ -137,7 +138,7 @@ def list_tickets(
     cursor: str | None = None,
 ) -> tuple[list[Row[Any]], str | None]:
     t = Ticket
-    key: Any = waiting_since() if f.view == "needs_reply" else t.last_message_at
+    key: Any = t.awaiting_since if f.view == "needs_reply" else t.last_message_at
     query = select(
         t.id,
         t.workspace_id,

@@ -24,10 +24,18 @@ def upgrade() -> None:
         "follow_ups",
         sa.Column("overdue_at", socialdesk.store.db.UTCDateTime(), nullable=True),
     )
+    # The view lists by awaiting_since: a ticket needing a reply always has one (the
+    # pipeline sets both); fill any older row that does not, from the customer's last word.
+    op.execute(
+        sa.text(
+            "UPDATE tickets SET awaiting_since = COALESCE(last_inbound_at, last_message_at) "
+            "WHERE needs_reply AND awaiting_since IS NULL"
+        )
+    )
     op.create_index(
         "ix_tickets_ws_needs_reply",
         "tickets",
-        ["workspace_id", "needs_reply", "status", "awaiting_since", "id"],
+        ["workspace_id", "needs_reply", "awaiting_since", "id", "status"],
     )
 
 
