@@ -72,10 +72,12 @@ def promise_fell_due(session: Session, follow_up: FollowUp, now: datetime) -> bo
     at the due time, paused clocks resumed), a ``follow_up_due`` event records it and the
     promiser gets an in-app notification and an e-mail. Marked once (``overdue_at``), so a
     second scan, or two at once after a crash, does it once. False when the ticket is
-    closed (final: the promise can no longer be kept there)."""
+    closed (final: the promise can no longer be kept there, so it is cancelled)."""
     follow_up.overdue_at = now
     ticket = session.get(Ticket, follow_up.ticket_id)
     if ticket is None or ticket.status == TicketStatus.CLOSED:
+        follow_up.status = "cancelled"  # nobody can keep it there: off every list
+        follow_up.done_at = now
         return False
     previous = ticket.status
     data = {

@@ -95,3 +95,6 @@ def test_a_promise_on_a_closed_ticket_is_marked_but_changes_nothing(
     assert agent.get(f"/tickets/{ticket_id}").json()["status"] == "closed"
     kinds = [e["kind"] for e in agent.get(f"/tickets/{ticket_id}/events").json()]
     assert "follow_up_due" not in kinds
+    assert agent.get("/follow-ups").json() == []  # cancelled: it can no longer be kept
+    assert [f["ticket_id"] for f in agent.get("/follow-ups?status=cancelled").json()] == [ticket_id]
+    assert _ids(agent, "promises_due") == []

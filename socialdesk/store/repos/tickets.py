@@ -105,6 +105,19 @@ def ticket_view(view: str | None) -> TicketView | None:
     return None
 
 
+def due_promises(now: datetime | None = None, workspace_ids: Sequence[int] = ()) -> Any:
+    """Ids of tickets with an open promise past due (a subquery over the few open
+    follow-ups, ``ix_follow_ups_status_due``)."""
+    query = select(FollowUp.ticket_id).where(
+        FollowUp.status == "open",
+        # Marked by the scan, or due since its last pass.
+        or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= (now or utcnow())),
+    )
+    if workspace_ids:
+        query = query.where(FollowUp.workspace_id.in_(list(workspace_ids)))
+    return query
+
+
 def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
     """The view's condition on ``tickets`` (None: no view), shared by lists and counts."""
     t = Ticket
@@ -117,15 +130,7 @@ def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
             t.status.in_(sorted(WAITING_STATUSES)),
         )
     if view == "promises_due":
-        # A set of ids from the few open follow-ups (ix_follow_ups_status_due), not a
-        # probe per ticket: the view stays cheap however many tickets there are.
-        return t.id.in_(
-            select(FollowUp.ticket_id).where(
-                FollowUp.status == "open",
-                # Marked by the scan, or due since its last pass.
-                or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= (now or utcnow())),
-            )
-        )
+        return t.id.in_(due_promises(now))
     return None
 
 
@@ -195,9 +200,15 @@ def list_tickets(
     found = search.text_condition(f.q)
     if found is not None:
         query = query.where(found)
-    in_view = view_condition(f.view)
-    if in_view is not None:
-        query = query.where(in_view)
+    if f.view == "promises_due":
+        # The few ids first: as a subquery, SQLite would walk every ticket of the
+        # workspace in list order to find them.
+        promised = list(session.scalars(due_promises(workspace_ids=f.workspace_ids).distinct()))
+        query = query.where(t.id.in_(promised) if promised else false())
+    else:
+        in_view = view_condition(f.view)
+        if in_view is not None:
+            query = query.where(in_view)
     if cursor:
         moment, last_id = decode_cursor(cursor)
         if sort == "newest":

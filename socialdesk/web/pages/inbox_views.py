@@ -19,7 +19,12 @@ from socialdesk.sla import views as sla_views
 from socialdesk.store import search
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import ChannelAccount, SavedFilter, Ticket, TicketTag
-from socialdesk.store.repos.tickets import TicketFilter, ticket_view, view_condition
+from socialdesk.store.repos.tickets import (
+    TicketFilter,
+    due_promises,
+    ticket_view,
+    view_condition,
+)
 from socialdesk.web.sessions import WebUser
 
 log = logging.getLogger(__name__)
@@ -110,9 +115,8 @@ def _grouped(session: Session, workspace_ids: tuple[int, ...]) -> _Grouped:
     needs_reply = session.scalar(
         select(func.count(t.id)).where(in_scope, view_condition("needs_reply"))
     )
-    promises_due = session.scalar(
-        select(func.count(t.id)).where(in_scope, view_condition("promises_due", utcnow()))
-    )
+    promised = due_promises(utcnow(), workspace_ids).subquery()
+    promises_due = session.scalar(select(func.count(func.distinct(promised.c.ticket_id))))
     grouped = _Grouped(rows, at_risk, int(needs_reply or 0), int(promises_due or 0))
     with _count_lock:
         _count_cache[workspace_ids] = (now, grouped)
