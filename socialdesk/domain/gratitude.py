@@ -64,8 +64,6 @@ def content_beyond_thanks(text: str) -> str | None:
 
 def is_gratitude_only(text: str) -> bool:
     """True when the message only thanks or acknowledges, with no new request in it."""
-    if content_beyond_thanks(text) is not None:
-        return False
     cleaned = _MENTION_OR_URL.sub(" ", text).strip().lower()
     if not cleaned:
         return False
@@ -76,6 +74,11 @@ def is_gratitude_only(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", cleaned)
     if len(words) > _MAX_WORDS:
         return False
+    # The cheap tests first: only a message that reads as thanks is searched for content.
+    return _reads_as_thanks(cleaned, words) and content_beyond_thanks(text) is None
+
+
+def _reads_as_thanks(cleaned: str, words: list[str]) -> bool:
     if _THANKS.search(cleaned):
         return True
     if words and _PRAISE.search(cleaned) and len(words) <= 4:
