@@ -3,7 +3,9 @@ posting rights, and the approval queue.
 
 ``send_reply`` holds the rules a reply must pass, whichever door it came through (API,
 conversation page): a user who may not post on the ticket's channel account drafts
-instead; a second public reply within ``SECOND_REPLY_WINDOW`` needs ``confirm``. The
+instead; a second public reply within ``SECOND_REPLY_WINDOW`` needs ``confirm``, and so
+does a public reply that would publish personal data (an e-mail address, a phone, card
+or order number, a street address: ``domain/personal_data.py``). The
 draft waits for a lead, who approves it (possibly edited: it then goes out through
 ``reply`` as the drafting agent's message; a public reply sent since the draft was
 written asks the lead to confirm), or rejects it with a note.
@@ -21,7 +23,15 @@ from sqlalchemy.orm import Session
 from socialdesk.actions.email_route import EmailRoute
 from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
 from socialdesk.actions.tickets import reply, require_writer, set_status
-from socialdesk.domain.enums import DeliveryState, Direction, Role, TicketStatus, Visibility
+from socialdesk.domain.enums import (
+    DeliveryState,
+    Direction,
+    Platform,
+    Role,
+    TicketStatus,
+    Visibility,
+)
+from socialdesk.domain.personal_data import describe, find_personal_data
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
@@ -39,6 +49,9 @@ _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 # A second public reply to the same ticket within this window asks for confirmation.
 SECOND_REPLY_WINDOW = timedelta(minutes=2)
 SECOND_REPLY = "second_reply"
+PERSONAL_DATA = "personal_data"
+# Networks whose every reply is private already: nothing a reply says there is public.
+_ALWAYS_PRIVATE = frozenset({str(Platform.EMAIL), str(Platform.WEB)})
 ANSWERED_SINCE_DRAFT = "answered_since_draft"
 # A scheduled (or cancelled) reply is not out there yet: it answers nobody.
 _NOT_OUT = (str(DeliveryState.SCHEDULED), str(DeliveryState.CANCELLED))
@@ -139,6 +152,8 @@ def send_reply(
     if send_at is not None and not allowed:
         raise ActionError("replies that need a lead's approval cannot be scheduled", 422)
     public = via_email is None and visibility == Visibility.PUBLIC
+    if public and not confirm and ticket.platform not in _ALWAYS_PRIVATE:
+        _check_personal_data(session, ticket, body, client_key, send_at)
     if public and send_at is None and not confirm:
         earlier = recent_public_reply(session, ticket.id, client_key)
         if earlier is not None:
@@ -161,6 +176,33 @@ def send_reply(
     if solve and send_at is None:
         set_status(session, ticket, actor, TicketStatus.SOLVED)
     return ReplyOutcome(message=message)
+
+
+def _check_personal_data(
+    session: Session, ticket: Ticket, body: str, client_key: str | None, send_at: datetime | None
+) -> None:
+    """Refuse (until confirmed) a public reply that would publish personal data. One
+    confirmation covers the second-reply guard too, so it is named here when it applies:
+    the agent sees both before saying yes once."""
+    found = find_personal_data(body)
+    if not found:
+        return
+    details: dict[str, object] = {
+        "found": [{"kind": str(f.kind), "label": f.label, "text": f.text} for f in found]
+    }
+    reason = (
+        f"this public reply contains {describe(found)} "
+        f"({', '.join(dict.fromkeys(f.text for f in found))}); "
+        "send it privately (a direct message), or again with confirm to post it in public"
+    )
+    earlier = recent_public_reply(session, ticket.id, client_key) if send_at is None else None
+    if earlier is not None:
+        details["earlier"] = _brief(earlier)
+        reason += (
+            f"; {earlier.author_name or 'someone'} also replied in public "
+            f"{_ago(earlier.created_at)}"
+        )
+    raise NeedsConfirmation(reason, PERSONAL_DATA, details)
 
 
 def _ago(moment: datetime) -> str:

@@ -19,10 +19,19 @@ from socialdesk.domain.enums import UNSOLVED_STATUSES, Platform, Role, TicketSta
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import SavedFilter, User
-from socialdesk.store.repos.tickets import TicketFilter, list_tickets
+from socialdesk.store.repos.tickets import TicketFilter, list_tickets, ticket_view
 
 # The inbox's query-string filters (web/pages/inbox.py); a saved filter is a subset.
-FILTER_VIEWS = ("unassigned", "mine", "open", "pending", "solved", "at_risk")
+FILTER_VIEWS = (
+    "needs_reply",
+    "unassigned",
+    "mine",
+    "open",
+    "pending",
+    "solved",
+    "at_risk",
+    "promises_due",
+)
 FILTER_SORTS = ("newest", "oldest", "urgent", "due")
 FILTER_KEYS = ("view", "channel", "account", "team", "tag", "sort", "q")
 MAX_NAME = 80
@@ -125,6 +134,7 @@ def ticket_filter(
         unassigned=view == "unassigned",
         tag=str(tag).strip().lower() if tag and str(tag).strip() else None,
         q=str(q).strip() if q and str(q).strip() else None,
+        view=ticket_view(view),
     )
 
 

@@ -218,9 +218,10 @@ def run_sla_rules(session: Session, notices: Sequence[SlaNotice]) -> None:
 
 
 def run_sla_cycle(db: Database, now: datetime | None = None) -> list[SlaNotice]:
-    """One periodic pass: record warnings and breaches, run the SLA rules, then the
-    ``time_elapsed`` rules."""
+    """One periodic pass: record warnings and breaches, run the SLA rules, the
+    ``time_elapsed`` rules, then reopen the tickets of promises that fell due."""
     from socialdesk.automation.elapsed import run_time_rules
+    from socialdesk.automation.followups import run_due_promises
 
     now = now or utcnow()
     # One process at a time (several servers and workers may share the database): the
@@ -233,4 +234,7 @@ def run_sla_cycle(db: Database, now: datetime | None = None) -> list[SlaNotice]:
             notices = scan_sla(session.connection(), now)
             run_sla_rules(session, notices)
             run_time_rules(session, now)
+            # Unkept promises put their tickets back in the queue before the next scan
+            # would see their new response clocks.
+            run_due_promises(session, now)
     return notices

@@ -132,6 +132,8 @@ def seed_tickets(db: Database, count: int, progress: Progress) -> dict[str, int]
                         subject=texts[rng.randrange(len(texts))],
                         status=rng.choice(STATUSES),
                         needs_reply=True,
+                        # Waiting since the customer's last word, as the pipeline keeps it.
+                        awaiting_since=last,
                         message_count=1,
                         first_message_at=first,
                         last_message_at=last,

@@ -25,6 +25,21 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+# What people read: never the stored names ("on_hold").
+STATUS_LABELS: dict[str, str] = {
+    TicketStatus.NEW: "New",
+    TicketStatus.OPEN: "Open",
+    TicketStatus.PENDING: "Pending",
+    TicketStatus.ON_HOLD: "On hold",
+    TicketStatus.SOLVED: "Solved",
+    TicketStatus.CLOSED: "Closed",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
 # Statuses in which a ticket still belongs in someone's queue.
 UNSOLVED_STATUSES: frozenset[TicketStatus] = frozenset(
     {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD}
@@ -134,6 +149,8 @@ class TicketEventKind(StrEnum):
     NOTIFIED = "notified"
     ESCALATED = "escalated"
     FOLLOW_UP_SCHEDULED = "follow_up_scheduled"
+    # A promise fell due unanswered: the ticket went back to the queue (data: follow-up).
+    FOLLOW_UP_DUE = "follow_up_due"
     CSAT_RECORDED = "csat_recorded"
     # "Does it work now?" after solving: asked once, then answered (csat_recorded) or not.
     CSAT_ASKED = "csat_asked"

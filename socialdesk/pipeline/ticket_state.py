@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from socialdesk.domain.enums import Direction, TicketEventKind, TicketStatus
-from socialdesk.domain.gratitude import is_gratitude_only
+from socialdesk.domain.gratitude import content_beyond_thanks, is_gratitude_only
 
 # Ticket columns the pipeline (and its steps) may change on an existing ticket.
 MUTABLE_COLUMNS = (
@@ -173,25 +173,39 @@ def _customer_wrote(ticket: TicketState, created_at: datetime, body: str) -> Non
             PendingEvent(TicketEventKind.CUSTOMER_ACKNOWLEDGED, created_at, "customer")
         )
         return
+    # Why a thank-you still reopened ("an e-mail address"): shown in the ticket's history.
+    reason = content_beyond_thanks(body) if answered else None
+    why = {"reason": reason} if reason else {}
     if ticket.status == TicketStatus.SOLVED:
         ticket.events.append(
-            PendingEvent(TicketEventKind.REOPENED, created_at, "customer", {"from": ticket.status})
+            PendingEvent(
+                TicketEventKind.REOPENED, created_at, "customer", {"from": ticket.status, **why}
+            )
         )
         ticket.status = TicketStatus.OPEN
         ticket.solved_at = None
     elif ticket.status in (TicketStatus.PENDING, TicketStatus.ON_HOLD):
-        _set_status(ticket, TicketStatus.OPEN, created_at, "customer")
+        _set_status(ticket, TicketStatus.OPEN, created_at, "customer", why)
     if not ticket.needs_reply or ticket.awaiting_since is None:
         ticket.awaiting_since = created_at
     ticket.needs_reply = True
 
 
-def _set_status(ticket: TicketState, status: TicketStatus, at: datetime, actor: str) -> None:
+def _set_status(
+    ticket: TicketState,
+    status: TicketStatus,
+    at: datetime,
+    actor: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
     if ticket.status == status:
         return
     ticket.events.append(
         PendingEvent(
-            TicketEventKind.STATUS_CHANGED, at, actor, {"from": ticket.status, "to": str(status)}
+            TicketEventKind.STATUS_CHANGED,
+            at,
+            actor,
+            {"from": ticket.status, "to": str(status), **(extra or {})},
         )
     )
     ticket.status = status

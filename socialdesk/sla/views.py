@@ -82,6 +82,21 @@ def due_label(due: datetime | None, now: datetime) -> str:
     return f"due in {amount}" if seconds >= 0 else f"overdue {amount}"
 
 
+# Statuses whose clocks are paused (waiting on the customer) or done: a breach there is
+# history for reports, not an alarm for the queue.
+_QUIET_STATUSES = frozenset({"pending", "solved", "closed"})
+
+
+def badge_mark(status: str, running_mark: str | None, sla_breached: bool) -> str | None:
+    """The SLA badge a ticket shows: a running clock's mark, else the ticket's breach flag
+    unless its clocks are paused or done (a pending ticket is not the agent's to rush)."""
+    if running_mark is not None:
+        return running_mark
+    if status in _QUIET_STATUSES or not sla_breached:
+        return None
+    return BREACHED
+
+
 def risk_of(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, str]:
     """Per ticket with a running clock at risk: 'breached' or 'at_risk' (one query)."""
     if not ticket_ids:

@@ -69,6 +69,9 @@ def _api_ids(desk: Desk, query: str) -> set[int]:
     "query",
     [
         "view=open",
+        "view=needs_reply",
+        "view=needs_reply&channel=facebook",
+        "view=promises_due",
         "view=mine",
         "view=unassigned",
         "view=pending",

@@ -236,6 +236,10 @@ def test_unknown_account_is_skipped_not_fatal(db: Database) -> None:
         ("Thanks. Item recovered and waiting collection :D", "pending", False),
         ("cheers 👍", "pending", False),
         ("thanks, but where is my refund?", "open", True),
+        # Thanks that carry what we asked for: the customer is waiting on us again.
+        ("Sure, it's carla@example.org. Thanks!", "open", True),
+        ("Order 4411, thanks", "open", True),
+        ("Thanks. The tracking number is 1Z999", "open", True),
     ],
 )
 def test_thanks_while_waiting_on_the_customer(
@@ -252,3 +256,18 @@ def test_thanks_while_waiting_on_the_customer(
     ingest(db, post(acct, "3", follow_up, reply_to="2", minutes=600))
     ticket = _ticket_of(db, "3")
     assert (ticket.status, ticket.needs_reply) == (status_after, needs_reply)
+
+
+def test_a_thanks_that_reopens_says_why(db: Database) -> None:
+    acct = make_account(db)
+    ingest(db, post(acct, "1", "my code does not work"))
+    ingest(db, post(acct, "2", "Which e-mail?", outbound=True, reply_to="1", minutes=5))
+    ingest(db, post(acct, "3", "Sure, it's carla@example.org. Thanks!", reply_to="2", minutes=9))
+    ticket = _ticket_of(db, "3")
+    with db.session() as s:
+        changes = s.scalars(
+            select(TicketEvent.data)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "status_changed")
+            .order_by(TicketEvent.id)
+        ).all()
+    assert changes[-1] == {"from": "pending", "to": "open", "reason": "an e-mail address"}

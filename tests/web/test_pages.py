@@ -288,14 +288,15 @@ def _pinned_query_counts(client: TestClient, app_db: Database) -> None:
     with counting(app_db) as ticket_queries:
         assert client.get(f"/tickets/{ticket_id}").status_code == 200
     # session + memberships, accounts, teams, counts, SLA-at-risk count (cached with the
-    # counts), saved filters (none here, so no count query for them), list, reach, SLA
-    # marks of the page's rows, members
-    assert len(inbox_queries) == 11, "\n".join(inbox_queries)
+    # counts), the "Needs reply" and "Promises due" counts (cached too), saved filters
+    # (none here, so no count query for them), list, reach, SLA marks of the page's rows,
+    # members
+    assert len(inbox_queries) == 13, "\n".join(inbox_queries)
     assert len(cached_queries) == 9, cached_queries
     # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
     # account, user (posting right), posting right, tags, members, SLA mark (running clocks),
-    # others on the ticket, this viewer's presence row and its heartbeat update
-    assert len(ticket_queries) == 17, "\n".join(ticket_queries)
+    # others on the ticket, this viewer's presence row and its heartbeat update, promises due
+    assert len(ticket_queries) == 18, "\n".join(ticket_queries)
 
 
 def test_move_to_private_invites_or_sends_a_dm(client: TestClient, app_db: Database) -> None:
@@ -470,6 +471,6 @@ def test_most_urgent_sort_orders_by_priority_then_waiting(
             ticket.awaiting_since = None if minutes is None else now - timedelta(minutes=minutes)
         ids = [t.id for t in tickets]
     sign_in(client, "agent@example.com")
-    page = client.get("/inbox?sort=urgent").text
+    page = client.get("/inbox?view=open&sort=urgent").text
     listed = [int(x) for x in re.findall(r'data-ticket-id="(\d+)"', page)]
     assert listed == [ids[2], ids[3], ids[1], ids[0], ids[4]]

@@ -87,11 +87,11 @@ def test_save_a_filter_and_see_it_with_its_count(client: TestClient, app_db: Dat
         "/inbox/saved-filters",
         data={"csrf_token": csrf, "name": "Parcel problems", "q": "parcel", "view": "open"},
     )
-    assert r.status_code == 303 and r.headers["location"] == "/inbox?q=parcel"
+    assert r.status_code == 303 and r.headers["location"] == "/inbox?view=open&q=parcel"
     page = client.get("/inbox")
     assert sidebar_counts(page.text) == {"Parcel problems": 2}
     # The saved filter's page marks it current in the sidebar.
-    page = client.get("/inbox?q=parcel")
+    page = client.get("/inbox?view=open&q=parcel")
     assert re.search(r'data-saved-filter="\d+" aria-current="page"', page.text)
     # A tag filter counts tagged tickets only; the count follows changes (after the TTL
     # cache is dropped, as every write through the pages does).

@@ -171,6 +171,9 @@ class FollowUp(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")
     created_at: Mapped[datetime] = created_at_column()
     done_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the periodic scan found it overdue and put its ticket back in the queue: set
+    # once, so the promiser is notified once (automation/followups.py).
+    overdue_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CsatResponse(Base):

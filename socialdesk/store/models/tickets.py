@@ -38,6 +38,16 @@ class Ticket(Base):
         Index(
             "ix_tickets_ws_priority_awaiting", "workspace_id", "priority", "awaiting_since", "id"
         ),
+        # "Needs reply" (web/pages/inbox_views.py): customers waiting, longest first, read in
+        # index order; status last so its count reads only the index (0024).
+        Index(
+            "ix_tickets_ws_needs_reply",
+            "workspace_id",
+            "needs_reply",
+            "awaiting_since",
+            "id",
+            "status",
+        ),
         # "Time due" and "SLA at risk" (sla/views.py): one index range per status, in due order.
         Index("ix_tickets_ws_status_due", "workspace_id", "status", "next_due_at", "id"),
         # The inbox's view counts (web/pages/inbox.py) read only this index (0018).

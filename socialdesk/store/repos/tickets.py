@@ -14,9 +14,26 @@ from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
 from socialdesk.store import search
-from socialdesk.store.models import Contact, ContactIdentity, Message, Ticket, TicketTag
+from socialdesk.store.db import utcnow
+from socialdesk.store.models import (
+    Contact,
+    ContactIdentity,
+    FollowUp,
+    Message,
+    Ticket,
+    TicketTag,
+)
 
 Sort = Literal["newest", "oldest"]
+# Views that are more than a status: what a social team works from.
+#   needs_reply: the customer is waiting on us (their message is the last word, or our
+#     promise to come back fell due) and the ticket is not solved or pending; listed by
+#     how long they have waited.
+#   promises_due: an agent's promise ("back to you in an hour") is past due, unkept.
+TicketView = Literal["needs_reply", "promises_due"]
+WAITING_STATUSES = frozenset(
+    str(s) for s in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
+)
 STATUS_ALIASES: dict[str, frozenset[str]] = {
     # Everything still in someone's queue.
     "unsolved": frozenset(str(s) for s in UNSOLVED_STATUSES),
@@ -81,6 +98,8 @@ class TicketFilter:
     q: str | None = None
     # Ticket ids a feature above the store selects (the SLA at-risk view): a subquery.
     within: Any = None
+    # A work view (needs reply, promises due) beyond statuses and assignee.
+    view: TicketView | None = None
 
 
 UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
@@ -93,6 +112,8 @@ VIEW_STATUSES: dict[str, frozenset[str]] = {
     "pending": frozenset({str(TicketStatus.PENDING)}),
     "solved": frozenset({str(TicketStatus.SOLVED)}),
     "at_risk": UNSOLVED,
+    "needs_reply": UNSOLVED,
+    "promises_due": UNSOLVED,
 }
 
 
@@ -123,6 +144,7 @@ def filter_for_view(
         tag=tag.strip().lower() if tag and tag.strip() else None,
         q=q.strip() if q and q.strip() else None,
         within=within,
+        view=ticket_view(view),
     )
 
 
@@ -141,8 +163,9 @@ def scope(f: TicketFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def narrowing(f: TicketFilter) -> list[ColumnElement[bool]]:
-    """Everything in the filter besides workspaces and statuses."""
+def narrowing(f: TicketFilter, *, with_view: bool = True) -> list[ColumnElement[bool]]:
+    """Everything in the filter besides workspaces and statuses (and, unless
+    ``with_view`` is off, the work view's condition)."""
     t = Ticket
     conditions: list[ColumnElement[bool]] = []
     if f.platforms:
@@ -168,6 +191,9 @@ def narrowing(f: TicketFilter) -> list[ColumnElement[bool]]:
     found = search.text_condition(f.q)
     if found is not None:
         conditions.append(found)
+    in_view = view_condition(f.view) if with_view else None
+    if in_view is not None:
+        conditions.append(in_view)
     return conditions
 
 
@@ -179,6 +205,44 @@ def narrow(query: _Q, f: TicketFilter) -> _Q:
     return query.where(*conditions) if conditions else query
 
 
+def ticket_view(view: str | None) -> TicketView | None:
+    """The work view a page or saved filter names, if it is one (others are statuses)."""
+    if view == "needs_reply":
+        return "needs_reply"
+    if view == "promises_due":
+        return "promises_due"
+    return None
+
+
+def due_promises(now: datetime | None = None, workspace_ids: Sequence[int] = ()) -> Any:
+    """Ids of tickets with an open promise past due (a subquery over the few open
+    follow-ups, ``ix_follow_ups_status_due``)."""
+    query = select(FollowUp.ticket_id).where(
+        FollowUp.status == "open",
+        # Marked by the scan, or due since its last pass.
+        or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= (now or utcnow())),
+    )
+    if workspace_ids:
+        query = query.where(FollowUp.workspace_id.in_(list(workspace_ids)))
+    return query
+
+
+def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
+    """The view's condition on ``tickets`` (None: no view), shared by lists and counts."""
+    t = Ticket
+    if view == "needs_reply":
+        # Whoever needs a reply has a waiting-since (the pipeline and the promise scan
+        # set both; migration 0024 filled older rows): the index walks it in order.
+        return and_(
+            t.needs_reply.is_(True),
+            t.awaiting_since.is_not(None),
+            t.status.in_(sorted(WAITING_STATUSES)),
+        )
+    if view == "promises_due":
+        return t.id.in_(due_promises(now))
+    return None
+
+
 def list_tickets(
     session: Session,
     f: TicketFilter,
@@ -188,6 +252,7 @@ def list_tickets(
     cursor: str | None = None,
 ) -> tuple[list[Row[Any]], str | None]:
     t = Ticket
+    key: Any = t.awaiting_since if f.view == "needs_reply" else t.last_message_at
     query = select(
         t.id,
         t.workspace_id,
@@ -213,26 +278,30 @@ def list_tickets(
         t.sla_breached,
         t.created_at,
         Contact.display_name.label("contact_name"),
+        key.label("sort_at"),
     ).outerjoin(Contact, Contact.id == t.contact_id)
-    query = query.where(*scope(f), *narrowing(f))
+    query = query.where(*scope(f), *narrowing(f, with_view=False))
+    if f.view == "promises_due":
+        # The few ids first: as a subquery, SQLite would walk every ticket of the
+        # workspace in list order to find them.
+        promised = list(session.scalars(due_promises(workspace_ids=f.workspace_ids).distinct()))
+        query = query.where(t.id.in_(promised) if promised else false())
+    else:
+        in_view = view_condition(f.view)
+        if in_view is not None:
+            query = query.where(in_view)
     if cursor:
         moment, last_id = decode_cursor(cursor)
         if sort == "newest":
-            query = query.where(
-                or_(t.last_message_at < moment, and_(t.last_message_at == moment, t.id < last_id))
-            )
+            query = query.where(or_(key < moment, and_(key == moment, t.id < last_id)))
         else:
-            query = query.where(
-                or_(t.last_message_at > moment, and_(t.last_message_at == moment, t.id > last_id))
-            )
-    order = (
-        (t.last_message_at.desc(), t.id.desc()) if sort == "newest" else (t.last_message_at, t.id)
-    )
+            query = query.where(or_(key > moment, and_(key == moment, t.id > last_id)))
+    order = (key.desc(), t.id.desc()) if sort == "newest" else (key, t.id)
     rows: list[Row[Any]] = list(session.execute(query.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].id)
+        next_cursor = encode_cursor(rows[-1].sort_at, rows[-1].id)
     return rows, next_cursor
 
 

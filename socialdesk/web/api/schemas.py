@@ -203,8 +203,9 @@ class ReplyRequest(BaseModel):
     # "email": answer by e-mail (the customer's address, the workspace's e-mail account)
     # whatever network the ticket came from; unset: on the ticket's own network.
     via: Literal["email"] | None = None
-    # A second public reply within two minutes of another is refused (409, code
-    # "second_reply") unless confirmed with true.
+    # A second public reply within two minutes of another (409, code "second_reply") or a
+    # public reply containing personal data (409, code "personal_data") is refused unless
+    # confirmed with true.
     confirm: bool = False
 
 

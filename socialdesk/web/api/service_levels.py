@@ -415,7 +415,9 @@ def follow_ups(
             "user_id": f.user_id,
             "phrase": f.phrase,
             "due_at": f.due_at,
-            "overdue": f.status == "open" and f.due_at < utcnow(),
+            "overdue": f.status == "open" and (f.overdue_at is not None or f.due_at < utcnow()),
+            # When the scan put the ticket back in the queue and notified the promiser.
+            "overdue_at": f.overdue_at,
             "status": f.status,
         }
         for f in session.scalars(query.order_by(FollowUp.due_at).limit(200))

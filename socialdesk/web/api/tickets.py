@@ -47,7 +47,9 @@ from socialdesk.web.api.schemas import (
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, workspace_ids
 from socialdesk.web.errors import ApiError
 
-InboxView = Literal["unassigned", "mine", "open", "pending", "solved", "at_risk"]
+InboxView = Literal[
+    "needs_reply", "unassigned", "mine", "open", "pending", "solved", "at_risk", "promises_due"
+]
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -87,7 +89,9 @@ def list_(
         InboxView | None,
         Query(
             description="an inbox view: exactly the tickets the inbox lists under it"
-            " ('mine' = assigned to you); status and assignee, when given, take precedence"
+            " ('mine' = assigned to you; needs_reply: customers waiting on us, longest"
+            " wait first; promises_due: an agent's promise is past due); status and"
+            " assignee, when given, take precedence"
         ),
     ] = None,
     status: Annotated[
@@ -111,7 +115,10 @@ def list_(
             " @handle, from:handle or from:address, channel:x (docs/api.md)",
         ),
     ] = None,
-    sort: Literal["newest", "oldest"] = "newest",
+    sort: Annotated[
+        Literal["newest", "oldest"] | None,
+        Query(description="default newest; oldest (longest wait) for view=needs_reply"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: TicketCursor = None,
 ) -> TicketPage:
@@ -135,12 +142,13 @@ def list_(
             parse_search(q)
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
-    within = None
+    within, work_view = None, None
     if view is not None:
         shown = filter_for_view(allowed, user.id, view)
         statuses = statuses if statuses is not None else shown.statuses
         if not assignee:
             assignee_id, unassigned = shown.assignee_id, shown.unassigned
+        work_view = shown.view
         if view == "at_risk":
             within = sla_views.at_risk_tickets(allowed, utcnow())
     filters = TicketFilter(
@@ -156,9 +164,11 @@ def list_(
         tag=tag,
         contact_id=contact,
         q=q.strip() if q and q.strip() else None,
+        view=work_view,
     )
+    order = sort or ("oldest" if view == "needs_reply" else "newest")
     try:
-        rows, next_cursor = list_tickets(session, filters, sort=sort, limit=limit, cursor=cursor)
+        rows, next_cursor = list_tickets(session, filters, sort=order, limit=limit, cursor=cursor)
     except CursorError as exc:
         raise ApiError(400, str(exc)) from exc
     tags = tags_for(session, [r.id for r in rows])
@@ -231,7 +241,11 @@ def events(ticket_id: IdPath, session: ReadSession, user: CurrentUser) -> list[T
     status_code=201,
     responses={
         202: {"model": ApprovalDraftOut, "description": "no posting right: held for approval"},
-        409: {"description": "code second_reply: another public reply went out just now"},
+        409: {
+            "description": "code second_reply: another public reply went out just now; "
+            "code personal_data: a public reply would publish an e-mail address, a phone, "
+            "card or order number or a street address (details.found names each)"
+        },
     },
 )
 def reply(
@@ -244,7 +258,8 @@ def reply(
 ) -> Any:
     """201 with the message queued for delivery; 202 with the approval draft when the
     caller may not post on the account (a lead approves it); 409 ``second_reply``
-    unless ``confirm`` when a public reply went out within two minutes."""
+    unless ``confirm`` when a public reply went out within two minutes, 409
+    ``personal_data`` unless ``confirm`` when a public reply contains personal data."""
     ticket = load_ticket(session, user, ticket_id)
     route = email_routes.email_route(session, ticket) if body.via == "email" else None
     if body.via == "email" and route is None:
@@ -292,7 +307,8 @@ def customer_visibility(session: Session, ticket: Ticket) -> Visibility:
     latest = session.scalar(
         select(Message.visibility)
         .where(Message.ticket_id == ticket.id, Message.direction == str(Direction.INBOUND))
-        .order_by(Message.id.desc())
+        # By when it was written: a late delivery of an older post is not the latest.
+        .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
     )
     return Visibility(latest) if latest else Visibility.PUBLIC

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError
-from socialdesk.domain.enums import Platform
+from socialdesk.domain.enums import Platform, status_label
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Ticket
 from socialdesk.web.sessions import WebUser
@@ -76,6 +76,7 @@ def network(platform: str | None) -> tuple[str, str]:
 templates.env.filters["waiting"] = waiting
 templates.env.filters["reach"] = reach
 templates.env.filters["stamp"] = stamp
+templates.env.filters["status_label"] = status_label
 templates.env.globals["network"] = network
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import email_route as email_routes
@@ -19,9 +19,11 @@ from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
 from socialdesk.domain.enums import (
+    Direction,
     Platform,
     Priority,
     TicketStatus,
+    Visibility,
 )
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.sla import views as sla_views
@@ -30,6 +32,7 @@ from socialdesk.store.models import (
     ApprovalDraft,
     ChannelAccount,
     Contact,
+    FollowUp,
     Message,
     Ticket,
     User,
@@ -50,7 +53,9 @@ from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
 router.include_router(composer.router)
-STATUSES = [s for s in TicketStatus if s != TicketStatus.NEW]
+# "New" is listed only while the ticket is new (nothing sets it back): saving the form
+# then keeps it new instead of quietly opening it.
+STATUSES = list(TicketStatus)
 
 
 def _actor(session: Session, user: WebUser) -> User:
@@ -105,9 +110,15 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
     # From the rows already loaded: no query unless the customer has an address.
     address = email_routes.email_address_of(identities, contact.email if contact else None)
     route = email_routes.email_route_to(session, ticket, address)
+    thread = thread_context(session, user, ticket)
+    dm_possible = ticket.platform not in (Platform.EMAIL, Platform.WEB)
     return {
-        **thread_context(session, user, ticket),
+        **thread,
         **_window_context(ticket, route),
+        # The composer answers where the customer last wrote: a DM by DM.
+        "default_kind": "dm"
+        if dm_possible and _last_wrote_privately(thread["messages"])
+        else "public",
         "email_route": route,
         "contact": contact,
         "identities": identities,
@@ -120,7 +131,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "can_post": can_post,
         "can_write": user.role != "viewer",
         # E-mail and web-form tickets are already private: no DM to move to.
-        "dm_possible": ticket.platform not in (Platform.EMAIL, Platform.WEB),
+        "dm_possible": dm_possible,
         "direct_dm": ticket.platform in private_actions.DIRECT_DM_PLATFORMS,
         "default_invite": private_actions.DEFAULT_INVITES.get(
             ticket.platform, private_actions.FALLBACK_INVITE
@@ -128,8 +139,33 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "others": presence.others(session, ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
+        "promises_due": _promises_due(session, ticket),
         **_sla_context(session, ticket),
     }
+
+
+def _last_wrote_privately(messages: list[Message]) -> bool:
+    """Whether the customer's latest message (by when it was written) was private."""
+    inbound = [m for m in messages if m.direction == Direction.INBOUND]
+    if not inbound:
+        return False
+    latest = max(inbound, key=lambda m: (m.created_at, m.id))
+    return latest.visibility == Visibility.PRIVATE
+
+
+def _promises_due(session: Session, ticket: Ticket) -> list[FollowUp]:
+    """Promises made on this ticket that are past due and not yet kept by a reply."""
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .where(
+                FollowUp.ticket_id == ticket.id,
+                FollowUp.status == "open",
+                or_(FollowUp.overdue_at.is_not(None), FollowUp.due_at <= utcnow()),
+            )
+            .order_by(FollowUp.due_at)
+        )
+    )
 
 
 def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[str, Any]:
@@ -155,9 +191,8 @@ def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[st
 def _sla_context(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The next due time and the breached / at-risk mark (one query over the clocks)."""
     now = utcnow()
-    mark = sla_views.risk_of(session, [ticket.id], now).get(ticket.id)
-    if mark is None and ticket.sla_breached:
-        mark = sla_views.BREACHED
+    running = sla_views.risk_of(session, [ticket.id], now).get(ticket.id)
+    mark = sla_views.badge_mark(ticket.status, running, ticket.sla_breached)
     due = sla_views.next_due(
         ticket.first_response_due_at, ticket.next_response_due_at, ticket.resolution_due_at
     )
@@ -208,10 +243,15 @@ def reply(
     confirm: Annotated[str, Form()] = "",
     schedule: Annotated[str, Form()] = "",
     send_at: Annotated[str, Form(max_length=64)] = "",
+    private: Annotated[str, Form()] = "",
 ) -> Response:
     """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone: the browser
-    turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail."""
+    turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail.
+    ``private=1`` (the personal-data confirm's "Move to private") sends a public reply
+    as a direct message instead."""
     require_writer(user)
+    if private and kind == "public":
+        kind = "dm"
     database: Database = request.app.state.db
     when = _parse_send_at(send_at) if schedule else None
     try:
@@ -229,6 +269,15 @@ def reply(
             )  # fmt: skip
     except NeedsConfirmation as exc:
         # Nothing was written: ask, with the same form and a "Send anyway" button.
+        if exc.code == inbox_actions.PERSONAL_DATA:
+            with database.session() as session:
+                ticket = load_ticket(session, user, ticket_id)
+                session.expunge_all()
+            return _confirm_reply(
+                request, user, ticket, {"found": (exc.details or {}).get("found", [])},
+                body=body, kind=kind, solve=solve, client_key=client_key,
+                schedule=schedule, send_at=send_at,
+            )  # fmt: skip
         with database.session() as session:
             ticket = load_ticket(session, user, ticket_id)
             earlier = inbox_actions.recent_public_reply(session, ticket.id, client_key)
@@ -310,14 +359,18 @@ def _confirm_second_reply(
     earlier: Message,
     **fields: Any,
 ) -> Response:
-    """Ask before a second public reply: HTMX gets the confirm step inside the composer
-    (200, retargeted), a plain form post a page with the same form (409)."""
-    context: dict[str, Any] = {
-        "ticket": ticket,
-        "earlier": earlier,
-        "fields": fields,
-        "ago": max(0, int((utcnow() - earlier.created_at).total_seconds())),
-    }
+    """Ask before a second public reply."""
+    ago = max(0, int((utcnow() - earlier.created_at).total_seconds()))
+    return _confirm_reply(request, user, ticket, {"earlier": earlier, "ago": ago}, **fields)
+
+
+def _confirm_reply(
+    request: Request, user: WebUser, ticket: Ticket, asked: dict[str, Any], **fields: Any
+) -> Response:
+    """Ask before sending (a second public reply, personal data in public): HTMX gets the
+    confirm step inside the composer (200, retargeted), a plain form post a page with
+    the same form (409)."""
+    context: dict[str, Any] = {"ticket": ticket, "fields": fields, "found": [], **asked}
     if is_htmx(request):
         response = render(request, "reply_confirm.html", user, **context)
         response.headers["HX-Retarget"] = "#reply-confirm"

@@ -1,20 +1,16 @@
-"""The inbox: views with counts, filters by channel, account, team, tag and text,
-saved filters with their counts, sorting, pagination, bulk assign, tag and solve."""
+"""The inbox: the list of a view (``inbox_views.py`` says which tickets and counts them),
+filters by channel, account, team, tag and text, saved filters, sorting, pagination,
+bulk assign, tag and solve."""
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from dataclasses import dataclass, field, replace
-from threading import Lock
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Row, Select, func, literal, select, union_all
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Row, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import saved_filters as saved_actions
@@ -34,7 +30,6 @@ from socialdesk.store.models import (
     Contact,
     ContactIdentity,
     Membership,
-    SavedFilter,
     Team,
     Ticket,
     User,
@@ -43,11 +38,8 @@ from socialdesk.store.repos.tickets import (
     UNSOLVED,
     CursorError,
     TicketFilter,
-    filter_for_view,
     list_tickets,
     narrow,
-    narrowing,
-    scope,
 )
 from socialdesk.web.api.params import DbId, parse_id
 from socialdesk.web.pages.common import (
@@ -58,227 +50,29 @@ from socialdesk.web.pages.common import (
     render,
     require_writer,
 )
+from socialdesk.web.pages.inbox_views import (
+    DEFAULT_VIEW,
+    VIEWS,
+    View,
+    counts_for,
+    forget_counts,
+    saved_counts,
+    view_counts,
+    view_filter,
+)
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
+# Re-exported: other pages and the benchmarks use them from here.
+__all__ = ["VIEWS", "counts_for", "forget_counts", "router", "saved_counts", "team_members"]
 router = APIRouter()
-log = logging.getLogger(__name__)
-PAGE_SIZE = 25
-View = Literal["unassigned", "mine", "open", "pending", "solved", "at_risk"]
-VIEWS: list[tuple[str, str]] = [
-    ("unassigned", "Unassigned"),
-    ("mine", "Mine"),
-    ("open", "All open"),
-    ("pending", "Pending"),
-    ("solved", "Solved"),
-    ("at_risk", "SLA at risk"),
-]
 SORTS = [
     ("newest", "Newest"),
     ("oldest", "Oldest"),
     ("urgent", "Most urgent"),
     ("due", "Time due"),
 ]
-# Counts are one grouped scan of a covering index (ix_tickets_ws_counts: no table rows
-# read) plus the at-risk count; a few seconds of staleness keeps the page fast with
-# hundreds of thousands of tickets. Live events refresh the list, not the counts.
-COUNT_TTL_SECONDS = 5.0
-
-
-@dataclass
-class Counts:
-    views: dict[str, int]
-    by_account: dict[int, int]
-    by_platform: dict[str, int]
-    by_team: dict[int, int]
-    # Saved filter id -> tickets matching it (only when the user has saved filters).
-    saved: dict[int, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Grouped:
-    """Tickets per (status, account, team, assignee) and the at-risk count of a set of
-    workspaces: the same for every agent, so one miss serves them all."""
-
-    rows: list[tuple[str, int | None, int | None, int | None, int]]
-    at_risk: int
-
-
-_count_cache: dict[tuple[Any, ...], tuple[float, _Grouped]] = {}
-_saved_cache: dict[tuple[Any, ...], tuple[float, dict[int, int]]] = {}
-_count_lock = Lock()
-count_misses = 0  # how often the counts were computed (bench pages reports misses)
-
-
-def _grouped(session: Session, workspace_ids: tuple[int, ...]) -> _Grouped:
-    global count_misses
-    now = time.monotonic()
-    with _count_lock:
-        hit = _count_cache.get(workspace_ids)
-    if hit and now - hit[0] < COUNT_TTL_SECONDS:
-        return hit[1]
-    t = Ticket
-    # Grouped by the index's own columns, in its order: SQLite aggregates while walking
-    # the index and PostgreSQL can use an index-only scan. "Unassigned" and "mine" are
-    # derived from assignee_id below rather than grouped as expressions, which would
-    # need a sort of every row.
-    rows = [
-        (str(status), account_id, team_id, assignee_id, int(n))
-        for status, account_id, team_id, assignee_id, n in session.execute(
-            select(t.status, t.channel_account_id, t.team_id, t.assignee_id, func.count())
-            .where(
-                t.workspace_id.in_(workspace_ids),
-                t.status.in_(sorted(UNSOLVED | {str(TicketStatus.SOLVED)})),
-            )
-            .group_by(t.workspace_id, t.status, t.channel_account_id, t.team_id, t.assignee_id)
-        )
-    ]
-    # Tickets breached or past their warning share (the SLA at-risk view), one more query.
-    at_risk = sla_views.at_risk_count(session, workspace_ids, utcnow())
-    grouped = _Grouped(rows, at_risk)
-    with _count_lock:
-        _count_cache[workspace_ids] = (now, grouped)
-        count_misses += 1
-    return grouped
-
-
-def _counts(session: Session, user: WebUser, platform_of: dict[int, str]) -> Counts:
-    grouped = _grouped(session, tuple(user.workspace_ids))
-    views = dict.fromkeys((v for v, _ in VIEWS), 0)
-    by_account: dict[int, int] = {}
-    by_platform: dict[str, int] = {}
-    by_team: dict[int, int] = {}
-    for status, account_id, team_id, assignee_id, n in grouped.rows:
-        if status == TicketStatus.SOLVED:
-            views["solved"] += n
-            continue
-        views["open"] += n
-        views["pending"] += n if status == TicketStatus.PENDING else 0
-        views["unassigned"] += n if assignee_id is None else 0
-        views["mine"] += n if assignee_id == user.id else 0
-        if team_id is not None:
-            by_team[team_id] = by_team.get(team_id, 0) + n
-        if account_id is not None:
-            by_account[account_id] = by_account.get(account_id, 0) + n
-            platform = platform_of.get(account_id)
-            if platform:
-                by_platform[platform] = by_platform.get(platform, 0) + n
-    views["at_risk"] = grouped.at_risk
-    return Counts(views, by_account, by_platform, by_team)
-
-
-def counts_for(session: Session, user: WebUser) -> Counts:
-    """The (cached) inbox counts, for pages other than the inbox."""
-    platform_of: dict[int, str] = {
-        account_id: platform
-        for account_id, platform in session.execute(
-            select(ChannelAccount.id, ChannelAccount.platform).where(
-                ChannelAccount.workspace_id.in_(user.workspace_ids)
-            )
-        )
-    }
-    return _counts(session, user, platform_of)
-
-
-def forget_counts() -> None:
-    with _count_lock:
-        _count_cache.clear()
-        _saved_cache.clear()
-
-
-def filter_of_saved(user: Viewer, query: dict[str, Any]) -> tuple[str, TicketFilter]:
-    """The view and ticket filter a saved filter's query stands for, for this user
-    ("mine" is the viewer's own tickets, also in a shared filter)."""
-    view = str(query.get("view", "open"))
-    f = _filter(
-        user, view, query.get("channel"), query.get("account"), query.get("team"),
-        query.get("tag"), query.get("q"),
-    )  # fmt: skip
-    return view, f
-
-
-def saved_counts(session: Session, user: Viewer, saved: list[SavedFilter]) -> dict[int, int]:
-    """Tickets matching each saved filter: one query (a ``UNION ALL`` of counts),
-    cached like the view counts. A filter the database cannot run (stored before it
-    was checked at save, or broken by a later change) is left out, and logged: the
-    caller reports it as skipped, every other filter still counts."""
-    if not saved:
-        return {}
-    signature = tuple((s.id, json.dumps(s.query, sort_keys=True)) for s in saved)
-    key = (user.workspace_ids, user.id, signature)
-    now = time.monotonic()
-    with _count_lock:
-        hit = _saved_cache.get(key)
-    if hit and now - hit[0] < COUNT_TTL_SECONDS:
-        return hit[1]
-    branches = {s.id: _saved_branch(user, s) for s in saved}
-    runnable = [b for b in branches.values() if b is not None]
-    try:
-        found = _run_counts(session, runnable)
-    except _RUN_ERRORS:
-        # One of them fails: count each on its own, so only the broken one is skipped.
-        found = {}
-        for saved_id, branch in branches.items():
-            if branch is None:
-                continue
-            try:
-                found.update(_run_counts(session, [branch]))
-            except _RUN_ERRORS:
-                log.warning("saved filter %s cannot run; skipped", saved_id, exc_info=True)
-    with _count_lock:
-        _saved_cache[key] = (now, found)
-    return found
-
-
-_RUN_ERRORS = (SQLAlchemyError, ValueError, OverflowError, TypeError)
-
-
-def _saved_branch(user: Viewer, saved: SavedFilter) -> Any:
-    t = Ticket
-    try:
-        view, f = filter_of_saved(user, saved.query)
-        if view == "at_risk":
-            f = replace(f, within=sla_views.at_risk_tickets(f.workspace_ids, utcnow()))
-        return select(literal(saved.id).label("id"), func.count(t.id).label("n")).where(
-            *scope(f), *narrowing(f)
-        )
-    except _RUN_ERRORS:
-        log.warning("saved filter %s cannot be built; skipped", saved.id, exc_info=True)
-        return None
-
-
-def _run_counts(session: Session, branches: list[Select[Any]]) -> dict[int, int]:
-    if not branches:
-        return {}
-    statement = branches[0] if len(branches) == 1 else union_all(*branches)
-    # In a savepoint: on PostgreSQL a failed statement would end the whole transaction.
-    with session.begin_nested():
-        return {int(row[0]): int(row[1]) for row in session.execute(statement)}
-
-
-class Viewer(Protocol):
-    """Whoever the filter is for: a signed-in page user or an API token's user."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def workspace_ids(self) -> tuple[int, ...]: ...
-
-
-def _filter(
-    user: Viewer,
-    view: str,
-    channel: str | None,
-    account: int | None,
-    team: int | None = None,
-    tag: str | None = None,
-    q: str | None = None,
-) -> TicketFilter:
-    return filter_for_view(
-        user.workspace_ids, user.id, view, platforms={channel} if channel else None,
-        account_id=account, team_id=team, tag=tag, q=q,
-    )  # fmt: skip
-
-
+log = logging.getLogger(__name__)
+PAGE_SIZE = 25
 # Every Priority value, most urgent first (a ticket's priority is always one of these).
 URGENT_ORDER = tuple(str(p) for p in sorted(Priority, key=lambda p: -PRIORITY_RANK[p]))
 
@@ -437,10 +231,10 @@ def inbox_context(
             .order_by(Team.name)
         )
     )
-    counts = _counts(session, user, {a.id: a.platform for a in accounts})
+    counts = view_counts(session, user, {a.id: a.platform for a in accounts})
     saved = saved_actions.visible_filters(session, user.id, user.workspace_ids)
     counts.saved = saved_counts(session, user, saved)
-    f = _filter(user, view, channel, account, team, tag, q)
+    f = view_filter(user, view, channel, account, team, tag, q)
     next_cursor: str | None = None
     more = False
     if view == "at_risk" or sort == "due":
@@ -458,7 +252,12 @@ def inbox_context(
         rows = listed
     reach = _reach_of(session, sorted({r.contact_id for r in rows if r.contact_id}))
     now = utcnow()
-    risk = sla_views.risk_of(session, [r.id for r in rows], now)
+    running = sla_views.risk_of(session, [r.id for r in rows], now)
+    risk = {
+        r.id: mark
+        for r in rows
+        if (mark := sla_views.badge_mark(r.status, running.get(r.id), r.sla_breached))
+    }
     due = {
         r.id: sla_views.due_label(
             sla_views.next_due(
@@ -526,13 +325,13 @@ def home() -> RedirectResponse:
 def inbox(
     request: Request,
     user: PageUser,
-    view: View = "open",
+    view: View = DEFAULT_VIEW,
     channel: Platform | None = None,
     account: DbId | None = None,
     team: DbId | None = None,
     tag: Annotated[str | None, Query(max_length=80)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Literal["newest", "oldest", "urgent", "due"] = "newest",
+    sort: Literal["newest", "oldest", "urgent", "due"] | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
@@ -549,7 +348,8 @@ def inbox(
             view=view,
             channel=str(channel) if channel else None,
             account=account,
-            sort=sort,
+            # Who has waited longest comes first in "Needs reply"; elsewhere, the newest.
+            sort=sort or ("oldest" if view == "needs_reply" else "newest"),
             cursor=cursor,
             page=page,
             team=team,
@@ -557,6 +357,8 @@ def inbox(
             q=q,
         )
     template = "inbox_list.html" if is_htmx(request) else "inbox.html"
+    # Carried to the other views only when chosen: each view has its own default.
+    context["sort_param"] = sort or ""
     return render(request, template, user, **context)
 
 

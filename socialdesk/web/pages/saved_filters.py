@@ -52,7 +52,7 @@ def save(
             )
         except ActionError as exc:
             raise action_error(exc) from exc
-        target = "/inbox?" + urlencode(saved.query)
+        target = "/inbox?" + urlencode({"view": "open", **saved.query})
     forget_counts()
     return RedirectResponse(target, status_code=303)
 
@@ -81,7 +81,7 @@ def change(
                 target = "/inbox"
             else:
                 saved_actions.rename_filter(session, actor, saved, name, shared=bool(shared))
-                target = "/inbox?" + urlencode(saved.query)
+                target = "/inbox?" + urlencode({"view": "open", **saved.query})
         except ActionError as exc:
             raise action_error(exc) from exc
     forget_counts()
