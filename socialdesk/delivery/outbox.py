@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import OutboundRequest, ReplyKind
+from socialdesk.channels.descriptor import Absent
+from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import AccountStatus, DeliveryState, Direction, Platform, Visibility
 from socialdesk.domain.length_rules import (
     allows_threading,
@@ -17,7 +18,6 @@ from socialdesk.domain.length_rules import (
     rule_for,
     split_into_thread,
 )
-from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.observability.metrics import delivery_settled
 from socialdesk.store.db import utcnow
@@ -38,9 +38,13 @@ NO_EMAIL_ACCOUNT = (
 
 
 def reply_kind(platform: str | None, visibility: str) -> ReplyKind:
-    if platform in (Platform.EMAIL, Platform.WEB):
+    """What a reply on ``platform`` becomes: e-mail on an e-mail-only network, a DM on
+    a DM-only one, else as the customer wrote (public or private)."""
+    descriptor = find_descriptor(platform)
+    kinds = descriptor.reply_kinds if descriptor else ()
+    if kinds == (ReplyKind.EMAIL,):
         return ReplyKind.EMAIL
-    if platform == Platform.MESSENGER or visibility == Visibility.PRIVATE:
+    if kinds == (ReplyKind.DIRECT_MESSAGE,) or visibility == Visibility.PRIVATE:
         return ReplyKind.DIRECT_MESSAGE
     return ReplyKind.PUBLIC_REPLY
 
@@ -161,19 +165,20 @@ def check_window(
     human_typed: bool,
     customer_email: str | None,
 ) -> OutboundRequest | str:
-    """Meta's messaging window: the request (tagged HUMAN_AGENT when 24 h to 7 d have
-    passed and a person typed it), or the reason it cannot be sent, with alternatives."""
-    if request.kind is not ReplyKind.DIRECT_MESSAGE:
+    """The network's messaging window (its descriptor's): the request to send (Meta:
+    tagged HUMAN_AGENT when 24 h to 7 d have passed and a person typed it), or the
+    reason it cannot be sent, with alternatives."""
+    descriptor = find_descriptor(platform)
+    if descriptor is None or isinstance(descriptor.messaging_window, Absent):
         return request
-    decision = decide_messaging_window(
-        platform, last_inbound_at, now, human_typed=human_typed, customer_email=customer_email
+    return descriptor.messaging_window.check_send(
+        platform,
+        request,
+        last_inbound_at,
+        now,
+        human_typed=human_typed,
+        customer_email=customer_email,
     )
-    if decision.decision is SendDecision.ALLOWED:
-        return request
-    if decision.decision is SendDecision.HUMAN_AGENT_ONLY:
-        return replace(request, human_agent_tag=True)
-    options = ", ".join(str(a).replace("_", " ") for a in decision.alternatives) or "none"
-    return f"outside Meta's messaging window ({decision.reason}); alternatives: {options}"
 
 
 def thread_parts(

@@ -10,9 +10,8 @@ from fastapi import APIRouter, FastAPI
 from socialdesk import __version__
 from socialdesk.actions.admin import secrets_loader, secrets_saver
 from socialdesk.automation.worker import SlaScanWorker
-from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.networks import webhook_specs
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
 from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.live import LiveRelay
@@ -44,7 +43,7 @@ from socialdesk.web.limits import BodyLimits
 from socialdesk.web.raw_inbox import RawInbox
 
 # Signature first, on the raw bytes: web/hooks.py applies its own size and depth limits.
-SIGNED_HOOKS = frozenset({"/hooks/x", "/hooks/meta"})
+SIGNED_HOOKS = frozenset(spec.route for spec in webhook_specs())
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -96,19 +95,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     if settings.log_format == "json":
         configure_logging("json", settings.log_level)
     ops.install(app, app.state.db)
-    app.state.x_connector = XConnector(
-        settings.x_consumer_secret, base_url=settings.x_api_base_url, app_id=settings.x_app_id
-    )
-    app.state.meta_connector = MetaConnector(
-        settings.meta_app_secret, settings.meta_verify_token, base_url=settings.meta_graph_base_url
-    )
+    # Each network's webhook signature check and parser, from its descriptor.
+    specs = webhook_specs()
+    app.state.webhook_receivers = {spec.path: spec.receiver(settings) for spec in specs}
     app.state.pipeline = build_pipeline(settings)
     app.state.raw_event_worker = RawEventWorker(
         app.state.db,
         app.state.pipeline,
         {
-            hooks.X_SOURCE: app.state.x_connector.parse_webhook,
-            hooks.META_SOURCE: app.state.meta_connector.parse_webhook,
+            **{s.source: app.state.webhook_receivers[s.path].parse_webhook for s in specs},
             # Polled posts left pending by a crash, a transient error or a retry.
             **POLL_PARSERS,
         },
