@@ -16,7 +16,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from socialdesk.channels.base import AccountRef, Connector, OutboundRequest, ReplyKind
+from socialdesk.channels.base import (
+    AccountRef,
+    Connector,
+    MessageTemplate,
+    OutboundRequest,
+    ReplyKind,
+)
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.length_rules import LengthRule
@@ -146,6 +152,22 @@ class MessagingWindow(Protocol):
         ...
 
 
+class TemplateCatalog(Protocol):
+    """Message templates the network approved for an account (read from its settings)."""
+
+    def names(self, settings: Mapping[str, object]) -> list[str]: ...
+
+    def fill(
+        self, settings: Mapping[str, object], name: str, text: str
+    ) -> tuple[MessageTemplate, str] | str:
+        """The template with the reply filled in and the text the customer will read,
+        or why this template cannot be used."""
+        ...
+
+
+NO_TEMPLATES = Absent("no message templates: free text may be sent whenever a reply may")
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelDescriptor:
     """One network. ``platform`` is its stored name; the rest is each capability, or
@@ -166,7 +188,7 @@ class ChannelDescriptor:
     # "module:function" building the emulator's ASGI app (imported only when asked).
     emulator: str | Absent
     # Approved message templates: replies outside the window need one (WhatsApp).
-    templates: bool = False
+    templates: TemplateCatalog | Absent = NO_TEMPLATES
 
     @property
     def name(self) -> str:
@@ -188,4 +210,5 @@ CAPABILITIES = (
     "connector",
     "emulator",
     "icon",
+    "templates",
 )

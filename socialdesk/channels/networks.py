@@ -54,8 +54,9 @@ def _from_entry_points() -> Iterable[ChannelDescriptor]:
 
 def _load() -> None:
     from socialdesk.channels.builtin import BUILTIN_NETWORKS
+    from socialdesk.channels.whatsapp import DESCRIPTOR as WHATSAPP
 
-    for descriptor in (*BUILTIN_NETWORKS, *_from_entry_points()):
+    for descriptor in (*BUILTIN_NETWORKS, WHATSAPP, *_from_entry_points()):
         register(descriptor)
 
 

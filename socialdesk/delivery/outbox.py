@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.channels.base import OutboundRequest, ReplyKind
+from socialdesk.channels.base import MessageTemplate, OutboundRequest, ReplyKind
 from socialdesk.channels.descriptor import Absent
 from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import AccountStatus, DeliveryState, Direction, Platform, Visibility
@@ -153,6 +153,19 @@ def build_request(
         visibility=Visibility(message.visibility),
         human_agent_tag=bool(message.meta.get("human_agent_tag")),
         created_at=message.created_at,
+        template=stored_template(message.meta.get("template")),
+    )
+
+
+def stored_template(value: object) -> MessageTemplate | None:
+    """The approved template a reply was written with (``Message.meta["template"]``)."""
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    parameters = value.get("parameters")
+    return MessageTemplate(
+        name=value["name"],
+        language=str(value.get("language") or "en_US"),
+        parameters=tuple(str(p) for p in parameters) if isinstance(parameters, list) else (),
     )
 
 
