@@ -16,10 +16,14 @@ from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
+from socialdesk.channels.base import ReplyKind
+from socialdesk.channels.descriptor import Absent
+from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import (
     Platform,
     Priority,
     TicketStatus,
+    Visibility,
 )
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.sla import views as sla_views
@@ -106,6 +110,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
     return {
         **thread_context(session, user, ticket),
         **_window_context(ticket, route),
+        **_template_context(ticket, account),
         "email_route": route,
         "contact": contact,
         "identities": identities,
@@ -148,6 +153,26 @@ def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[st
     hint = "Outside Meta's messaging window: a direct message cannot be sent."
     hint += " Send an e-mail instead." if route else " Answer in public instead."
     return {"window_hint": hint, "prefer_email": route is not None}
+
+
+def _template_context(ticket: Ticket, account: ChannelAccount | None) -> dict[str, Any]:
+    """A network with approved templates (WhatsApp): the account's templates to choose
+    from, and the window's reason when free text can no longer go out."""
+    descriptor = find_descriptor(ticket.platform)
+    dm_only = descriptor is not None and descriptor.reply_kinds == (ReplyKind.DIRECT_MESSAGE,)
+    if descriptor is None or account is None or isinstance(descriptor.templates, Absent):
+        return {"templates": [], "dm_only": dm_only}
+    context: dict[str, Any] = {
+        "templates": descriptor.templates.names(account.settings),
+        "dm_only": dm_only,
+    }
+    if not isinstance(descriptor.messaging_window, Absent):
+        reason = descriptor.messaging_window.refuse_reply(
+            ticket.last_inbound_at, utcnow(), visibility=Visibility.PRIVATE, template=None
+        )
+        if reason:
+            context["window_hint"] = reason[0].upper() + reason[1:] + "."
+    return context
 
 
 def _sla_context(session: Session, ticket: Ticket) -> dict[str, Any]:
@@ -206,9 +231,11 @@ def reply(
     confirm: Annotated[str, Form()] = "",
     schedule: Annotated[str, Form()] = "",
     send_at: Annotated[str, Form(max_length=64)] = "",
+    template: Annotated[str, Form(max_length=512)] = "",
 ) -> Response:
     """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone: the browser
-    turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail."""
+    turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail;
+    ``template``: an approved template of the account (WhatsApp)."""
     require_writer(user)
     database: Database = request.app.state.db
     when = _parse_send_at(send_at) if schedule else None
@@ -224,6 +251,7 @@ def reply(
                 session, ticket, _actor(session, user), body,
                 visibility=composer.visibility_of(kind), solve=bool(solve),
                 client_key=client_key, send_at=when, via_email=route, confirm=bool(confirm),
+                template=template or None,
             )  # fmt: skip
     except NeedsConfirmation as exc:
         # Nothing was written: ask, with the same form and a "Send anyway" button.
