@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
         title="socialdesk",
         version=__version__,
-        description="Social customer service desk: X, Meta, Mastodon, Bluesky and e-mail.",
+        description="Social customer service desk: X, Meta, WhatsApp, Mastodon, Bluesky, e-mail.",
         openapi_url="/openapi.json",
         docs_url=None,  # /docs and /redoc from local files: web/api_docs.py
         redoc_url=None,
