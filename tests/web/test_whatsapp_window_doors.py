@@ -122,3 +122,4 @@ def test_free_text_outside_the_window_is_refused_alike_and_a_template_goes_throu
         ("Update: refund sent", {**template, "parameters": ["refund sent"]}),
         ("Update: refund mailed", {**template, "parameters": ["refund mailed"]}),
     ]
+    assert page.get(f"/tickets/{ticket_id}").text.count("template ticket_update") == 2
