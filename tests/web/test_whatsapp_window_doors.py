@@ -106,6 +106,9 @@ def test_free_text_outside_the_window_is_refused_alike_and_a_template_goes_throu
     conversation = page.get(f"/tickets/{ticket_id}").text
     assert 'name="template"' in conversation and ">ticket_update</option>" in conversation
     assert "customer-service window closed" in html.unescape(conversation)
+    # A chat network: every reply is a DM, so no public option and no "move to private".
+    assert 'name="kind" value="public"' not in conversation
+    assert "Move to private" not in conversation
 
     ok_api = api.post(
         f"/tickets/{ticket_id}/replies",

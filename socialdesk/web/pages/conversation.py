@@ -123,7 +123,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "can_post": can_post,
         "can_write": user.role != "viewer",
         # E-mail and web-form tickets are already private: no DM to move to.
-        "dm_possible": ticket.platform not in (Platform.EMAIL, Platform.WEB),
+        "dm_possible": _replies_by_dm(ticket.platform),
         "direct_dm": ticket.platform in private_actions.DIRECT_DM_PLATFORMS,
         "default_invite": private_actions.DEFAULT_INVITES.get(
             ticket.platform, private_actions.FALLBACK_INVITE
@@ -153,6 +153,13 @@ def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[st
     hint = "Outside Meta's messaging window: a direct message cannot be sent."
     hint += " Send an e-mail instead." if route else " Answer in public instead."
     return {"window_hint": hint, "prefer_email": route is not None}
+
+
+def _replies_by_dm(platform: str | None) -> bool:
+    """Whether the network's replies can be DMs (not e-mail-only networks: e-mail and
+    web-form tickets are already private)."""
+    descriptor = find_descriptor(platform)
+    return descriptor is not None and ReplyKind.DIRECT_MESSAGE in descriptor.reply_kinds
 
 
 def _template_context(ticket: Ticket, account: ChannelAccount | None) -> dict[str, Any]:
