@@ -37,6 +37,10 @@ def test_every_platform_has_exactly_one_descriptor() -> None:
     names = [d.name for d in NETWORKS]
     assert sorted(names) == sorted(str(p) for p in Platform)
     assert len(names) == len(set(names))
+    assert set(names) >= {
+        "x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "email", "web",
+        "whatsapp",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("descriptor", NETWORKS, ids=lambda d: d.name)
