@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -201,7 +201,9 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
 
 @app.command()
 def emulate(
-    platform: Annotated[str, typer.Argument(help="x, meta, mastodon, bluesky or email")],
+    platform: Annotated[
+        str, typer.Argument(help="x, meta, mastodon, bluesky, email, whatsapp or a plugin's")
+    ],
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 9100,
     webhook_url: Annotated[
         str | None, typer.Option(help="where to deliver signed webhooks (x, meta)")
@@ -247,9 +249,24 @@ def emulate(
         _emulate_email(port)
         return
     else:
-        raise fail(f"no emulator for {platform!r}; use x, meta, mastodon, bluesky or email")
+        emulator = _descriptor_emulator(name, secret or "emulator-secret", webhook_url)
     console.print(f"{name} emulator on http://127.0.0.1:{port}")
     uvicorn.run(emulator, host="127.0.0.1", port=port, log_level="warning")
+
+
+def _descriptor_emulator(name: str, secret: str, webhook_url: str | None) -> Any:
+    """A network folder's own emulator (``ChannelDescriptor.emulator``, "module:factory"),
+    called as ``factory(secret, webhook_url=...)``: WhatsApp and plugins."""
+    import importlib
+
+    from socialdesk.channels.descriptor import Absent
+    from socialdesk.channels.networks import find_descriptor
+
+    descriptor = find_descriptor(name)
+    if descriptor is None or isinstance(descriptor.emulator, Absent):
+        raise fail(f"no emulator for {name!r}; use x, meta, mastodon, bluesky, email or whatsapp")
+    module, _, factory = descriptor.emulator.partition(":")
+    return getattr(importlib.import_module(module), factory)(secret, webhook_url=webhook_url)
 
 
 def _emulate_email(port: int) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.email_route import EmailRoute
+from socialdesk.actions.messaging_window import check_reply_rules
 from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
 from socialdesk.actions.tickets import reply, require_writer, set_status
 from socialdesk.domain.enums import (
@@ -135,6 +136,7 @@ def send_reply(
     send_at: datetime | None = None,
     via_email: EmailRoute | None = None,
     confirm: bool = False,
+    template: str | None = None,
 ) -> ReplyOutcome:
     """An agent's reply through any door, with its rules.
 
@@ -142,13 +144,21 @@ def send_reply(
     approval draft (it cannot be scheduled). A public reply sent now while another
     public reply went out on the ticket within ``SECOND_REPLY_WINDOW`` raises
     ``NeedsConfirmation`` (code ``second_reply``) unless ``confirm``. ``solve``:
-    solved after the reply (or after approval).
+    solved after the reply (or after approval). The network's rules come first: outside
+    its messaging window (WhatsApp's 24 hours) only an approved ``template`` may go out
+    (``OutsideMessagingWindow``, code ``outside_window``).
     """
     require_writer(actor)
     if not body.strip():
         raise ActionError("a reply needs a body")
     account_id = via_email.account_id if via_email else ticket.channel_account_id
+    body, chosen_template = check_reply_rules(
+        session, ticket, account_id, body, visibility=visibility, template=template,
+        by_email=via_email is not None,
+    )  # fmt: skip
     allowed = may_post(session, actor, account_id)
+    if chosen_template is not None and not allowed:
+        raise ActionError("a template reply cannot wait for approval: ask a lead to send it", 422)
     if send_at is not None and not allowed:
         raise ActionError("replies that need a lead's approval cannot be scheduled", 422)
     public = via_email is None and visibility == Visibility.PUBLIC
@@ -171,7 +181,7 @@ def send_reply(
         return ReplyOutcome(draft=draft)
     message = reply(
         session, ticket, actor, body, visibility=visibility, status_after=status_after,
-        client_key=client_key, send_at=send_at, via_email=via_email,
+        client_key=client_key, send_at=send_at, via_email=via_email, template=chosen_template,
     )  # fmt: skip
     if solve and send_at is None:
         set_status(session, ticket, actor, TicketStatus.SOLVED)

@@ -76,6 +76,7 @@ def reply(
     client_key: str | None = None,
     send_at: datetime | None = None,
     via_email: EmailRoute | None = None,
+    template: dict[str, object] | None = None,
 ) -> Message:
     """Store an agent's reply as an outbound message queued for delivery.
 
@@ -125,6 +126,8 @@ def reply(
         subject = email_subject(ticket.subject, first)
     if send_at is not None:
         meta["scheduled_for"] = send_at.isoformat()
+    if template is not None:
+        meta["template"] = template  # an approved template (WhatsApp outside its window)
     message = Message(
         ticket_id=ticket.id,
         workspace_id=ticket.workspace_id,

@@ -83,6 +83,27 @@ class RejectedEvent:
     body: str
 
 
+class NetworkStatus(StrEnum):
+    """A sent message's fate as the network reports it, in the order it advances."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    """One status report on a message we sent (WhatsApp ``statuses``): the network's id
+    of our message, the account it went out on, and the reason when it failed."""
+
+    platform_message_id: str
+    account_id: int
+    status: NetworkStatus
+    at: datetime
+    error: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedEvent:
     """What one webhook body yields: messages and the accounts they were for."""
@@ -96,13 +117,18 @@ class ParsedEvent:
     echoes: Sequence[EchoedSend] = ()
     # Events of this body refused one by one (their neighbours above were read).
     rejected: Sequence[RejectedEvent] = ()
+    # What the network says became of our sends (delivered, read, failed).
+    statuses: Sequence[DeliveryStatus] = ()
 
 
 def refuse_if_nothing_read(parsed: ParsedEvent) -> ParsedEvent:
     """A body of which every event was refused, with nothing else read, is refused as a
     whole: its raw event fails with the reasons instead of being split into copies."""
     if parsed.rejected and not (
-        parsed.messages or parsed.echoed_message_ids or parsed.revoked_account_ids
+        parsed.messages
+        or parsed.echoed_message_ids
+        or parsed.revoked_account_ids
+        or parsed.statuses
     ):
         raise PayloadError("; ".join(r.reason for r in parsed.rejected))
     return parsed
@@ -118,6 +144,17 @@ class ReplyKind(StrEnum):
     PUBLIC_REPLY = "public_reply"
     DIRECT_MESSAGE = "direct_message"
     EMAIL = "email"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTemplate:
+    """A message template the network approved in advance (WhatsApp): the only kind of
+    message it accepts once the customer-service window has closed. ``parameters``
+    fill its placeholders in order."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +177,8 @@ class OutboundRequest:
     # When the reply was written: stable across retries, unlike the time of sending, so
     # a connector can derive a repeatable record key from it (Bluesky's post rkey).
     created_at: datetime | None = None
+    # Send as this approved template instead of free text (WhatsApp, window closed).
+    template: MessageTemplate | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,14 @@ messaging window it must respect, and the parts it is posted in."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.channels.base import OutboundRequest, ReplyKind
+from socialdesk.channels.base import MessageTemplate, OutboundRequest, ReplyKind
+from socialdesk.channels.descriptor import Absent
+from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.length_rules import (
     allows_threading,
@@ -18,7 +19,6 @@ from socialdesk.domain.length_rules import (
     rule_for,
     split_into_thread,
 )
-from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.store.models import (
     Contact,
     ContactIdentity,
@@ -87,6 +87,19 @@ def build_request(
         visibility=Visibility(message.visibility),
         human_agent_tag=bool(message.meta.get("human_agent_tag")),
         created_at=message.created_at,
+        template=stored_template(message.meta.get("template")),
+    )
+
+
+def stored_template(value: object) -> MessageTemplate | None:
+    """The approved template a reply was written with (``Message.meta["template"]``)."""
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    parameters = value.get("parameters")
+    return MessageTemplate(
+        name=value["name"],
+        language=str(value.get("language") or "en_US"),
+        parameters=tuple(str(p) for p in parameters) if isinstance(parameters, list) else (),
     )
 
 
@@ -99,19 +112,20 @@ def check_window(
     human_typed: bool,
     customer_email: str | None,
 ) -> OutboundRequest | str:
-    """Meta's messaging window: the request (tagged HUMAN_AGENT when 24 h to 7 d have
-    passed and a person typed it), or the reason it cannot be sent, with alternatives."""
-    if request.kind is not ReplyKind.DIRECT_MESSAGE:
+    """The network's messaging window (its descriptor's): the request to send (Meta:
+    tagged HUMAN_AGENT when 24 h to 7 d have passed and a person typed it), or the
+    reason it cannot be sent, with alternatives."""
+    descriptor = find_descriptor(platform)
+    if descriptor is None or isinstance(descriptor.messaging_window, Absent):
         return request
-    decision = decide_messaging_window(
-        platform, last_inbound_at, now, human_typed=human_typed, customer_email=customer_email
+    return descriptor.messaging_window.check_send(
+        platform,
+        request,
+        last_inbound_at,
+        now,
+        human_typed=human_typed,
+        customer_email=customer_email,
     )
-    if decision.decision is SendDecision.ALLOWED:
-        return request
-    if decision.decision is SendDecision.HUMAN_AGENT_ONLY:
-        return replace(request, human_agent_tag=True)
-    options = ", ".join(str(a).replace("_", " ") for a in decision.alternatives) or "none"
-    return f"outside Meta's messaging window ({decision.reason}); alternatives: {options}"
 
 
 def thread_parts(

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import ReplyKind
+from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import AccountStatus, DeliveryState, Platform, Visibility
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
@@ -26,9 +27,13 @@ NO_EMAIL_ACCOUNT = (
 
 
 def reply_kind(platform: str | None, visibility: str) -> ReplyKind:
-    if platform in (Platform.EMAIL, Platform.WEB):
+    """What a reply on ``platform`` becomes: e-mail on an e-mail-only network, a DM on
+    a DM-only one, else as the customer wrote (public or private)."""
+    descriptor = find_descriptor(platform)
+    kinds = descriptor.reply_kinds if descriptor else ()
+    if kinds == (ReplyKind.EMAIL,):
         return ReplyKind.EMAIL
-    if platform == Platform.MESSENGER or visibility == Visibility.PRIVATE:
+    if kinds == (ReplyKind.DIRECT_MESSAGE,) or visibility == Visibility.PRIVATE:
         return ReplyKind.DIRECT_MESSAGE
     return ReplyKind.PUBLIC_REPLY
 

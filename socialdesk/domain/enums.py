@@ -16,6 +16,32 @@ class Platform(StrEnum):
     WEB = "web"
 
 
+def register_platform(name: str, value: str) -> Platform:
+    """Add a network to ``Platform`` at run time, as a network's descriptor does when it
+    is registered (``channels/networks.py``); the existing member if already there.
+
+    The built-in names stay class attributes for the code that names them; a network
+    added later is reached through the member this returns, ``Platform(value)`` or the
+    registry. Values are stored as strings, so no migration is needed."""
+    if not value or value != value.lower() or not name.isidentifier():
+        raise ValueError(f"not a platform name/value: {name!r}={value!r}")
+    existing = Platform._value2member_map_.get(value)
+    if existing is not None:
+        return Platform(value)
+    if name in Platform._member_map_:
+        raise ValueError(f"platform name {name} is taken by another value")
+    # StrEnum cannot be subclassed or extended by the language; these are the tables
+    # EnumType itself fills when the class is created (stable since Python 3.11).
+    member = str.__new__(Platform, value)
+    member._name_ = name
+    member._value_ = value
+    Platform._member_map_[name] = member
+    Platform._value2member_map_[value] = member
+    Platform._member_names_.append(name)
+    type.__setattr__(Platform, name, member)
+    return member
+
+
 class TicketStatus(StrEnum):
     NEW = "new"
     OPEN = "open"

@@ -195,6 +195,15 @@ _PRIVATE_RULES: dict[Platform, LengthRule] = {
 }  # fmt: skip
 
 
+def register_length_rules(public: LengthRule, private: LengthRule | None = None) -> None:
+    """Add (or replace) a network's rules: how a descriptor registered at run time
+    (``channels/networks.py``) tells the counters and the splitter about its network.
+    ``public`` also serves private messages when no ``private`` rule is given."""
+    _PUBLIC_RULES[public.network] = public
+    if private is not None:
+        _PRIVATE_RULES[public.network] = private
+
+
 def rule_for(network: Platform, visibility: Visibility = Visibility.PUBLIC) -> LengthRule:
     """The rule for a public post/comment or, with ``Visibility.PRIVATE``, a DM."""
     if visibility == Visibility.PRIVATE and network in _PRIVATE_RULES:

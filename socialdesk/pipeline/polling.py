@@ -22,6 +22,8 @@ from sqlalchemy import select, update
 from socialdesk.background import AsyncBackgroundWorker
 from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import ParsedEvent, PayloadError, SendError, SendFailure
+from socialdesk.channels.descriptor import PollSpec
+from socialdesk.channels.networks import all_networks
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.domain.enums import AccountStatus, Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage, MessageChange
@@ -35,7 +37,10 @@ from socialdesk.store.models import ChannelAccount
 
 log = logging.getLogger(__name__)
 
-ALWAYS_POLLED = frozenset({Platform.MASTODON, Platform.BLUESKY, Platform.EMAIL})
+# Networks whose every account is polled; others only when settings say "poll".
+ALWAYS_POLLED = frozenset(
+    d.platform for d in all_networks() if isinstance(d.poller, PollSpec) and d.poller.always
+)
 DEFAULT_INTERVAL = timedelta(seconds=60)
 
 

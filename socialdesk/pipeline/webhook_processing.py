@@ -39,6 +39,7 @@ from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
 from socialdesk.domain.enums import AccountStatus, Platform, RawEventStatus
 from socialdesk.domain.messages import InboundMessage
 from socialdesk.observability.logs import bind_log_context
+from socialdesk.pipeline.delivery_statuses import apply_statuses
 from socialdesk.pipeline.echoes import confirm_echoes_in
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.raw_events import (
@@ -166,6 +167,8 @@ def _run(
         bind_log_context(account_id=next((m.channel_account_id for m in parsed.messages), None))
         if parsed.echoes:
             _confirm_echoes(s, parsed)
+        if parsed.statuses:
+            apply_statuses(s, parsed.statuses)
         if parsed.rejected:
             account = parsed.messages[0].channel_account_id if parsed.messages else None
             outcome.failed += len(store_rejected(conn, raw_id, source, account, parsed.rejected))

@@ -10,9 +10,8 @@ from fastapi import APIRouter, FastAPI
 from socialdesk import __version__
 from socialdesk.actions.admin import secrets_loader, secrets_saver
 from socialdesk.automation.periodic_scan import SlaScanWorker
-from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.networks import webhook_specs
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.channels.x import XConnector
 from socialdesk.config import Settings, get_settings
 from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.live import LiveRelay
@@ -45,7 +44,7 @@ from socialdesk.web.raw_inbox import RawInbox
 from socialdesk.wiring.pipeline import build_pipeline
 
 # Signature first, on the raw bytes: web/hooks.py applies its own size and depth limits.
-SIGNED_HOOKS = frozenset({"/hooks/x", "/hooks/meta"})
+SIGNED_HOOKS = frozenset(spec.route for spec in webhook_specs())
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -78,7 +77,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
         title="socialdesk",
         version=__version__,
-        description="Social customer service desk: X, Meta, Mastodon, Bluesky and e-mail.",
+        description="Social customer service desk: X, Meta, WhatsApp, Mastodon, Bluesky, e-mail.",
         openapi_url="/openapi.json",
         docs_url=None,  # /docs and /redoc from local files: web/api_docs.py
         redoc_url=None,
@@ -97,19 +96,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     if settings.log_format == "json":
         configure_logging("json", settings.log_level)
     ops.install(app, app.state.db)
-    app.state.x_connector = XConnector(
-        settings.x_consumer_secret, base_url=settings.x_api_base_url, app_id=settings.x_app_id
-    )
-    app.state.meta_connector = MetaConnector(
-        settings.meta_app_secret, settings.meta_verify_token, base_url=settings.meta_graph_base_url
-    )
+    # Each network's webhook signature check and parser, from its descriptor.
+    specs = webhook_specs()
+    app.state.webhook_receivers = {spec.path: spec.receiver(settings) for spec in specs}
     app.state.pipeline = build_pipeline(settings)
     app.state.raw_event_worker = RawEventWorker(
         app.state.db,
         app.state.pipeline,
         {
-            hooks.X_SOURCE: app.state.x_connector.parse_webhook,
-            hooks.META_SOURCE: app.state.meta_connector.parse_webhook,
+            **{s.source: app.state.webhook_receivers[s.path].parse_webhook for s in specs},
             # Polled posts left pending by a crash, a transient error or a retry.
             **POLL_PARSERS,
         },

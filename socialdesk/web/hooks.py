@@ -1,4 +1,5 @@
-"""Webhook endpoints: /hooks/x and /hooks/meta.
+"""Webhook endpoints: ``/hooks/<path>`` for every network whose descriptor has webhooks
+(``channels/networks.py``): /hooks/x, /hooks/meta, /hooks/whatsapp, and any a plugin adds.
 
 Order of work on a POST: size limit (413) → signature on the raw bytes (401/403,
 nothing stored) → JSON well-formed and at most 64 levels deep? (400, kept as a failed
@@ -16,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from socialdesk.channels.base import VerificationError
-from socialdesk.channels.meta import MetaConnector
-from socialdesk.channels.x import XConnector
+from socialdesk.channels.descriptor import WebhookSpec
+from socialdesk.channels.networks import webhook_specs
 from socialdesk.domain.enums import RawEventStatus
 from socialdesk.observability.metrics import webhook_answered
 from socialdesk.pipeline.raw_events import RawDelivery
@@ -29,11 +30,8 @@ router = APIRouter(prefix="/hooks", tags=["webhooks"])
 X_SOURCE = "hooks:x"
 META_SOURCE = "hooks:meta"
 # Headers worth keeping with a raw event for later inspection (never auth headers).
-_KEPT_HEADERS = (
-    "content-type",
-    "user-agent",
-    "x-twitter-webhooks-signature",
-    "x-hub-signature-256",
+_KEPT_HEADERS = frozenset(
+    {"content-type", "user-agent"} | {h for spec in webhook_specs() for h in spec.kept_headers}
 )
 Verifier = Callable[[Mapping[str, str], bytes], None]
 
@@ -78,18 +76,6 @@ async def _store(request: Request, source: str, body: bytes) -> Response:
     )
 
 
-@router.get("/x")
-def x_crc(request: Request) -> Response:
-    connector: XConnector = request.app.state.x_connector
-    crc_token = request.query_params.get("crc_token")
-    if crc_token is None:
-        return error_response(400, "crc_token query parameter is required")
-    try:
-        return JSONResponse(connector.crc_response(crc_token))
-    except VerificationError as exc:
-        return error_response(exc.status_code, exc.reason)
-
-
 async def _receive(request: Request, source: str, verify: Verifier) -> Response:
     """Limit, verify, store; each answer counted (``socialdesk_webhook_requests_total``)
     and a stored one timed from the request's start."""
@@ -110,22 +96,29 @@ async def _receive(request: Request, source: str, verify: Verifier) -> Response:
     return response
 
 
-@router.post("/x")
-async def x_event(request: Request) -> Response:
-    connector: XConnector = request.app.state.x_connector
-    return await _receive(request, X_SOURCE, connector.verify)
+def _add_routes(spec: WebhookSpec) -> None:
+    """GET answers the network's challenge, POST stores a signed delivery; the
+    receiver (signature and parser) is the app's, made from the settings
+    (``app.state.webhook_receivers``)."""
+
+    def challenge(request: Request) -> Response:
+        receiver = request.app.state.webhook_receivers[spec.path]
+        try:
+            answer = spec.challenge(receiver, request.query_params)
+        except VerificationError as exc:
+            return error_response(exc.status_code, exc.reason)
+        if isinstance(answer.body, str):
+            return PlainTextResponse(answer.body)
+        return JSONResponse(answer.body)
+
+    async def receive(request: Request) -> Response:
+        receiver = request.app.state.webhook_receivers[spec.path]
+        return await _receive(request, spec.source, receiver.verify)
+
+    name = spec.path.replace("-", "_")
+    router.add_api_route(f"/{spec.path}", challenge, methods=["GET"], name=f"{name}_challenge")
+    router.add_api_route(f"/{spec.path}", receive, methods=["POST"], name=f"{name}_event")
 
 
-@router.get("/meta")
-def meta_verify(request: Request) -> Response:
-    connector: MetaConnector = request.app.state.meta_connector
-    try:
-        return PlainTextResponse(connector.hub_challenge(request.query_params))
-    except VerificationError as exc:
-        return error_response(exc.status_code, exc.reason)
-
-
-@router.post("/meta")
-async def meta_event(request: Request) -> Response:
-    connector: MetaConnector = request.app.state.meta_connector
-    return await _receive(request, META_SOURCE, connector.verify)
+for _spec in webhook_specs():
+    _add_routes(_spec)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-from socialdesk.automation.periodic_scan import SlaScanWorker
-from socialdesk.wiring.pipeline import build_pipeline
 from sqlalchemy import select
 
+from socialdesk.automation.periodic_scan import SlaScanWorker
 from socialdesk.config import Settings
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import NotificationOutboxEntry
+from socialdesk.wiring.pipeline import build_pipeline
 from tests.api.conftest import Api
 from tests.pipeline.helpers import ingest, make_account, post
 from tests.sla.helpers import add_policy, events_of

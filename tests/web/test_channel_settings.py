@@ -153,3 +153,27 @@ def test_agents_and_forged_forms_are_refused(site: Database) -> None:
         forged = c.post(f"/settings/channels/{account_id}/status", data={"status": "disabled"})
         assert forged.status_code == 403
     assert _account(site, "AcmeSupport").status == AccountStatus.NEEDS_REAUTH
+
+
+def test_a_network_added_as_a_folder_is_offered_and_connected_like_the_others(
+    site: Database, admin: tuple[TestClient, str]
+) -> None:
+    c, csrf = admin
+    page = c.get("/settings/channels").text
+    assert '<option value="whatsapp" >WhatsApp</option>' in page
+    r = c.post(
+        "/settings/channels",
+        data={
+            "csrf_token": csrf,
+            "platform": "whatsapp",
+            "handle": "+1 555 000 0000",
+            "external_id": "106540352242922",
+            "credential": "EAAG-token",
+        },
+    )
+    assert r.status_code == 303, r.text
+    account = _account(site, "+1 555 000 0000")
+    assert account.platform == "whatsapp"
+    assert decrypt_secrets(account.secrets_encrypted) == {"access_token": "EAAG-token"}
+    # Its re-authorize form asks for the credential its descriptor names.
+    assert "System user access token" in c.get("/settings/channels").text

@@ -7,6 +7,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Registers every network first: the Platform fields below accept only the names
+# registered when the models are built (WhatsApp and plugins add theirs at run time).
+from socialdesk.channels import networks as _networks  # noqa: F401
 from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketStatus, Visibility
 from socialdesk.web.api.params import DbId
 
@@ -152,15 +155,34 @@ class MessageOut(BaseModel):
     # The customer edited (the previous texts are in the ticket's events) or removed it.
     edited_at: datetime | None = None
     removed_at: datetime | None = None
+    # What the network last said of our send: "sent", "delivered", "read" or "failed"
+    # (WhatsApp statuses); None where the network does not say.
+    network_status: str | None = None
+    # A sent reply's approved template name (WhatsApp outside its 24-hour window).
+    template: str | None = None
+    # Media and files the customer sent: type, mime_type, the network's media id, name.
+    attachments: list[dict[str, Any]] = []
 
     @model_validator(mode="before")
     @classmethod
-    def _author_changes(cls, value: Any) -> Any:
+    def _from_meta(cls, value: Any) -> Any:
         meta = getattr(value, "meta", None)
-        if not isinstance(meta, dict) or not (meta.get("edited_at") or meta.get("removed_at")):
+        keys = ("edited_at", "removed_at", "network_status", "template", "attachments")
+        if not isinstance(meta, dict) or not any(meta.get(k) for k in keys):
             return value
         fields = {name: getattr(value, name) for name in cls.model_fields if hasattr(value, name)}
-        return {**fields, "edited_at": meta.get("edited_at"), "removed_at": meta.get("removed_at")}
+        template = meta.get("template")
+        attachments = meta.get("attachments")
+        return {
+            **fields,
+            "edited_at": meta.get("edited_at"),
+            "removed_at": meta.get("removed_at"),
+            "network_status": meta.get("network_status"),
+            "template": template.get("name") if isinstance(template, dict) else None,
+            "attachments": [a for a in attachments if isinstance(a, dict)]
+            if isinstance(attachments, list)
+            else [],
+        }
 
 
 class IdentityOut(BaseModel):
@@ -207,6 +229,10 @@ class ReplyRequest(BaseModel):
     # public reply containing personal data (409, code "personal_data") is refused unless
     # confirmed with true.
     confirm: bool = False
+    # An approved message template of the account (WhatsApp): required once the
+    # network's 24-hour window has closed (422, code "outside_window", without one);
+    # the reply's text fills its placeholder.
+    template: str | None = Field(default=None, min_length=1, max_length=512)
 
 
 class ApprovalDraftOut(BaseModel):

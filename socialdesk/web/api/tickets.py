@@ -259,7 +259,10 @@ def reply(
     """201 with the message queued for delivery; 202 with the approval draft when the
     caller may not post on the account (a lead approves it); 409 ``second_reply``
     unless ``confirm`` when a public reply went out within two minutes, 409
-    ``personal_data`` unless ``confirm`` when a public reply contains personal data."""
+    ``personal_data`` unless ``confirm`` when a public reply contains personal data; 422
+    ``outside_window`` when the network's messaging window (WhatsApp's 24 hours) is
+    closed and no approved ``template`` was chosen, ``template_refused`` for one the
+    account has not got."""
     ticket = load_ticket(session, user, ticket_id)
     route = email_routes.email_route(session, ticket) if body.via == "email" else None
     if body.via == "email" and route is None:
@@ -281,6 +284,7 @@ def reply(
         send_at=body.send_at,
         via_email=route,
         confirm=body.confirm,
+        template=body.template,
     )
     if outcome.draft is not None:
         draft = ApprovalDraftOut.model_validate(outcome.draft)

@@ -10,7 +10,7 @@ from socialdesk.web.live_stream import router as live_router
 from socialdesk.web.pages.account import router as account_router
 from socialdesk.web.pages.approvals import router as approvals_router
 from socialdesk.web.pages.auth import router as auth_router
-from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, render
+from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, networks_css, render
 from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.live_queue import router as queue_router
@@ -25,6 +25,8 @@ TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Confli
 
 
 def install(app: FastAPI) -> None:
+    # Before the static mount, which would answer 404 for it.
+    app.add_api_route("/static/networks.css", networks_css, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     for router in (
         auth_router,

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError
-from socialdesk.domain.enums import Platform, status_label
+from socialdesk.channels.networks import all_networks
+from socialdesk.domain.enums import status_label
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Ticket
 from socialdesk.web.sessions import WebUser
@@ -20,17 +21,19 @@ from socialdesk.web.sessions import WebUser
 WEB_DIR = Path(__file__).resolve().parents[1]
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
+# platform: (short glyph shown in the icon, accessible name), from the registry.
 NETWORK_LABELS: dict[str, tuple[str, str]] = {
-    # platform: (short glyph shown in the icon, accessible name)
-    str(Platform.X): ("X", "X (Twitter)"),
-    str(Platform.FACEBOOK): ("f", "Facebook"),
-    str(Platform.MESSENGER): ("m", "Messenger"),
-    str(Platform.INSTAGRAM): ("ig", "Instagram"),
-    str(Platform.MASTODON): ("M", "Mastodon"),
-    str(Platform.BLUESKY): ("bs", "Bluesky"),
-    str(Platform.EMAIL): ("@", "E-mail"),
-    str(Platform.WEB): ("w", "Web form"),
+    d.name: (d.icon.glyph, d.label) for d in all_networks()
 }
+
+
+def networks_css() -> Response:
+    """Each network's badge colour (``.net-<name>``) from its descriptor's icon: a
+    stylesheet, because the page's CSP allows no inline styles."""
+    rules = "\n".join(f".net-{d.name} {{ background: {d.icon.color}; }}" for d in all_networks())
+    return Response(rules + "\n", media_type="text/css", headers={"cache-control": "max-age=3600"})
+
+
 WRITER_ROLES = frozenset({"admin", "lead", "agent", "marketing"})
 
 

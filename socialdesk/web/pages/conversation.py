@@ -18,6 +18,9 @@ from socialdesk.actions import presence
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
+from socialdesk.channels.base import ReplyKind
+from socialdesk.channels.descriptor import Absent
+from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import (
     Direction,
     Platform,
@@ -111,7 +114,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
     address = email_routes.email_address_of(identities, contact.email if contact else None)
     route = email_routes.email_route_to(session, ticket, address)
     thread = thread_context(session, user, ticket)
-    dm_possible = ticket.platform not in (Platform.EMAIL, Platform.WEB)
+    dm_possible = _replies_by_dm(ticket.platform)
     return {
         **thread,
         **_window_context(ticket, route),
@@ -119,6 +122,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "default_kind": "dm"
         if dm_possible and _last_wrote_privately(thread["messages"])
         else "public",
+        **_template_context(ticket, account),
         "email_route": route,
         "contact": contact,
         "identities": identities,
@@ -188,6 +192,33 @@ def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[st
     return {"window_hint": hint, "prefer_email": route is not None}
 
 
+def _replies_by_dm(platform: str | None) -> bool:
+    """Whether the network's replies can be DMs (not e-mail-only networks: e-mail and
+    web-form tickets are already private)."""
+    descriptor = find_descriptor(platform)
+    return descriptor is not None and ReplyKind.DIRECT_MESSAGE in descriptor.reply_kinds
+
+
+def _template_context(ticket: Ticket, account: ChannelAccount | None) -> dict[str, Any]:
+    """A network with approved templates (WhatsApp): the account's templates to choose
+    from, and the window's reason when free text can no longer go out."""
+    descriptor = find_descriptor(ticket.platform)
+    dm_only = descriptor is not None and descriptor.reply_kinds == (ReplyKind.DIRECT_MESSAGE,)
+    if descriptor is None or account is None or isinstance(descriptor.templates, Absent):
+        return {"templates": [], "dm_only": dm_only}
+    context: dict[str, Any] = {
+        "templates": descriptor.templates.names(account.settings),
+        "dm_only": dm_only,
+    }
+    if not isinstance(descriptor.messaging_window, Absent):
+        reason = descriptor.messaging_window.refuse_reply(
+            ticket.last_inbound_at, utcnow(), visibility=Visibility.PRIVATE, template=None
+        )
+        if reason:
+            context["window_hint"] = reason[0].upper() + reason[1:] + "."
+    return context
+
+
 def _sla_context(session: Session, ticket: Ticket) -> dict[str, Any]:
     """The next due time and the breached / at-risk mark (one query over the clocks)."""
     now = utcnow()
@@ -244,11 +275,13 @@ def reply(
     schedule: Annotated[str, Form()] = "",
     send_at: Annotated[str, Form(max_length=64)] = "",
     private: Annotated[str, Form()] = "",
+    template: Annotated[str, Form(max_length=512)] = "",
 ) -> Response:
     """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone: the browser
     turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail.
     ``private=1`` (the personal-data confirm's "Move to private") sends a public reply
-    as a direct message instead."""
+    as a direct message instead; ``template``: an approved template of the account
+    (WhatsApp)."""
     require_writer(user)
     if private and kind == "public":
         kind = "dm"
@@ -266,6 +299,7 @@ def reply(
                 session, ticket, _actor(session, user), body,
                 visibility=composer.visibility_of(kind), solve=bool(solve),
                 client_key=client_key, send_at=when, via_email=route, confirm=bool(confirm),
+                template=template or None,
             )  # fmt: skip
     except NeedsConfirmation as exc:
         # Nothing was written: ask, with the same form and a "Send anyway" button.

@@ -10,7 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from socialdesk.actions import admin
+from socialdesk.channels.descriptor import Absent
 from socialdesk.channels.health import account_health
+from socialdesk.channels.networks import all_networks
 from socialdesk.domain.enums import AccountStatus, Platform
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount
@@ -21,16 +23,11 @@ from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
 
-# The credential each network's connector reads (the first is required to connect).
+# The credentials each network's connector reads (the first is required to connect),
+# from its descriptor's secrets schema.
 CREDENTIALS: dict[str, tuple[tuple[str, str], ...]] = {
-    str(Platform.X): (("access_token", "Access token"),),
-    str(Platform.FACEBOOK): (("access_token", "Page access token"),),
-    str(Platform.MESSENGER): (("access_token", "Page access token"),),
-    str(Platform.INSTAGRAM): (("access_token", "Access token"),),
-    str(Platform.MASTODON): (("access_token", "Access token"),),
-    str(Platform.BLUESKY): (("app_password", "App password"), ("identifier", "Identifier")),
-    str(Platform.EMAIL): (("password", "Mailbox password"), ("username", "Username")),
-    str(Platform.WEB): (),
+    d.name: () if isinstance(d.secrets, Absent) else tuple((f.name, f.label) for f in d.secrets)
+    for d in all_networks()
 }
 
 

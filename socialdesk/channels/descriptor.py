@@ -1,0 +1,214 @@
+"""What the desk knows about one network, in one value: ``ChannelDescriptor``.
+
+Every place that used to switch on the network (settings form, icons, length rules,
+messaging window, reply kinds, webhook routes, polling, connectors) reads the
+descriptor instead, so a network is added by registering one (``channels/networks.py``)
+and a missing capability is a declared ``Absent`` with its reason, never a forgotten
+table entry that fails at run time with a ``KeyError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+
+from socialdesk.channels.base import (
+    AccountRef,
+    Connector,
+    MessageTemplate,
+    OutboundRequest,
+    ReplyKind,
+)
+from socialdesk.config import Settings
+from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.domain.length_rules import LengthRule
+
+
+@dataclass(frozen=True, slots=True)
+class Absent:
+    """A capability this network does not have, and why (shown in docs and tests)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecretField:
+    """One credential the account form asks for; the first required one connects."""
+
+    name: str
+    label: str
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Icon:
+    """The network's badge: a short glyph on a coloured square (``.net-<name>``)."""
+
+    glyph: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class LengthRules:
+    """How long a reply may be; ``private`` when DMs have another limit. Whether a long
+    public reply may be split into a thread is ``public.threads``."""
+
+    public: LengthRule
+    private: LengthRule | None = None
+
+
+class WebhookReceiver(Protocol):
+    """What the webhook route needs from a network: the signature check on the raw
+    bytes (``VerificationError`` when it fails) and the parser the raw-event worker runs."""
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> None: ...
+
+    def parse_webhook(self, raw_body: bytes, resolve: Any, received_at: Any = None) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """The answer to a network's GET verification: JSON (X's CRC) or plain text (Meta)."""
+
+    body: str | dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSpec:
+    """``/hooks/<path>``: GET answers the network's challenge, POST stores a signed
+    delivery under ``source`` for the parser. Networks sharing one app (Facebook,
+    Messenger, Instagram) share one spec."""
+
+    path: str
+    receiver: Callable[[Settings], WebhookReceiver]
+    # Raises VerificationError (with its status) when the challenge is not the network's.
+    challenge: Callable[[Any, Mapping[str, str]], Challenge]
+    # Request headers kept with the raw event (never auth headers).
+    kept_headers: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        return f"hooks:{self.path}"
+
+    @property
+    def route(self) -> str:
+        return f"/hooks/{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class PollSpec:
+    """The connector's ``poll`` reads new posts; ``always``: every account is polled,
+    otherwise only those whose settings say ``poll``."""
+
+    always: bool
+
+
+class ConnectorContext(Protocol):
+    """What a connector factory may use: the registry (``channels/registry.py``)."""
+
+    settings: Settings
+    transport: httpx.AsyncBaseTransport | None
+    save_secrets: Callable[[int, dict[str, str]], None] | None
+    load_secrets: Callable[[int], Mapping[str, str]] | None
+
+    def shared(self, key: str, make: Callable[[], Any]) -> Any:
+        """One connector per ``key`` for the registry's life (a client per host)."""
+        ...
+
+
+ConnectorFactory = Callable[[ConnectorContext, AccountRef], Connector | None]
+
+
+class MessagingWindow(Protocol):
+    """A network's rule on when a private message may still be sent."""
+
+    def check_send(
+        self,
+        platform: Platform,
+        request: OutboundRequest,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        *,
+        human_typed: bool,
+        customer_email: str | None,
+    ) -> OutboundRequest | str:
+        """At send time: the request to send (perhaps tagged) or why it cannot go."""
+        ...
+
+    def refuse_reply(
+        self,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        *,
+        visibility: Visibility,
+        template: str | None,
+    ) -> str | None:
+        """When the agent writes: why this reply cannot be sent at all (an action
+        error), or None. Rules that only the send can judge return None here."""
+        ...
+
+
+class TemplateCatalog(Protocol):
+    """Message templates the network approved for an account (read from its settings)."""
+
+    def names(self, settings: Mapping[str, object]) -> list[str]: ...
+
+    def fill(
+        self, settings: Mapping[str, object], name: str, text: str
+    ) -> tuple[MessageTemplate, str] | str:
+        """The template with the reply filled in and the text the customer will read,
+        or why this template cannot be used."""
+        ...
+
+
+NO_TEMPLATES = Absent("no message templates: free text may be sent whenever a reply may")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDescriptor:
+    """One network. ``platform`` is its stored name; the rest is each capability, or
+    ``Absent`` with the reason this network has none."""
+
+    platform: Platform
+    label: str
+    icon: Icon
+    secrets: tuple[SecretField, ...] | Absent
+    length_rules: LengthRules
+    messaging_window: MessagingWindow | Absent
+    # What a reply on this network can be; the first one a private reply can use
+    # decides (an e-mail-only network answers by e-mail).
+    reply_kinds: tuple[ReplyKind, ...]
+    webhooks: WebhookSpec | Absent
+    poller: PollSpec | Absent
+    connector: ConnectorFactory | Absent
+    # "module:function" building the emulator's ASGI app (imported only when asked).
+    emulator: str | Absent
+    # Approved message templates: replies outside the window need one (WhatsApp).
+    templates: TemplateCatalog | Absent = NO_TEMPLATES
+
+    @property
+    def name(self) -> str:
+        return str(self.platform)
+
+    @property
+    def allows_threads(self) -> bool:
+        return self.length_rules.public.threads
+
+
+# Every capability a descriptor has, for the test that walks them all and for docs.
+CAPABILITIES = (
+    "secrets",
+    "length_rules",
+    "messaging_window",
+    "reply_kinds",
+    "webhooks",
+    "poller",
+    "connector",
+    "emulator",
+    "icon",
+    "templates",
+)

@@ -1,0 +1,227 @@
+"""WhatsApp Business Cloud API: signed webhooks in, ``POST /{version}/{phone_number_id}/
+messages`` out (Meta's documented wire format; docs/channels.md § WhatsApp).
+
+Accounts: ``external_id`` is the business phone number id (``metadata.phone_number_id``
+in webhooks), the secret ``access_token`` a system-user token with
+``whatsapp_business_messaging``; webhooks are signed with the Meta app's secret
+(``SOCIALDESK_META_APP_SECRET``) and verified with ``SOCIALDESK_META_VERIFY_TOKEN``,
+the same app as Facebook and Instagram. ``settings["base_url"]`` may point one account
+at another Graph host (an emulator). Errors are classified by ``error.code`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from socialdesk.channels.base import (
+    AccountRef,
+    AccountResolver,
+    LazyHttpClient,
+    OutboundRequest,
+    ParsedEvent,
+    PollResult,
+    RateLimitState,
+    ReplyKind,
+    SendError,
+    SendFailure,
+    SendResult,
+    VerificationError,
+)
+from socialdesk.channels.signatures import (
+    appsecret_proof,
+    constant_time_equals,
+    verify_meta_signature,
+)
+from socialdesk.channels.whatsapp.names import DEFAULT_API_VERSION, SIGNATURE_HEADER, WHATSAPP
+from socialdesk.channels.whatsapp.webhooks import conversation_id, parse_whatsapp_webhook
+
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+AUTH_CODES = frozenset({0, 190, 102})
+# 4/80007 app and account limits, 130429 throughput, 131056 too many to one customer.
+RATE_LIMIT_CODES = frozenset({4, 80007, 130429, 131056})
+OUTSIDE_WINDOW_CODE = 131047
+TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class WhatsAppConnector(LazyHttpClient):
+    platform = WHATSAPP
+
+    def __init__(
+        self,
+        app_secret: str | None = None,
+        verify_token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_version: str = DEFAULT_API_VERSION,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 20.0,
+    ) -> None:
+        self._app_secret = app_secret or ""
+        self._verify_token = verify_token or ""
+        self._base_url = base_url.rstrip("/")
+        self.api_version = api_version
+        self._transport = transport
+        self._timeout = timeout
+        self._limits: dict[int, RateLimitState] = {}
+
+    # -- webhooks ----------------------------------------------------------------
+
+    def hub_challenge(self, params: Mapping[str, str]) -> str:
+        """Meta's subscription check: echo ``hub.challenge`` when the token matches."""
+        if params.get("hub.mode") != "subscribe":
+            raise VerificationError("hub.mode is not subscribe", status_code=403)
+        given = params.get("hub.verify_token") or ""
+        if not self._verify_token or not constant_time_equals(given, self._verify_token):
+            raise VerificationError("hub.verify_token mismatch", status_code=403)
+        return params.get("hub.challenge") or ""
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> None:
+        """``X-Hub-Signature-256`` over the raw body, with the Meta app's secret."""
+        if not self._app_secret:
+            raise VerificationError("Meta app secret is not configured", status_code=503)
+        value = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
+        if not value:
+            raise VerificationError("missing X-Hub-Signature-256", status_code=401)
+        if not verify_meta_signature(self._app_secret, raw_body, value):
+            raise VerificationError("X-Hub-Signature-256 mismatch", status_code=403)
+
+    def parse_webhook(
+        self, raw_body: bytes, resolve: AccountResolver, received_at: datetime | None = None
+    ) -> ParsedEvent:
+        return parse_whatsapp_webhook(raw_body, resolve, received_at)
+
+    # -- sending -----------------------------------------------------------------
+
+    async def send(self, account: AccountRef, request: OutboundRequest) -> SendResult:
+        if request.kind is not ReplyKind.DIRECT_MESSAGE:
+            raise SendError(SendFailure.PERMANENT, "WhatsApp has only private chats")
+        recipient = _customer(account, request)
+        if not recipient:
+            raise SendError(SendFailure.PERMANENT, "no WhatsApp number to send to")
+        message: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": recipient,
+        }
+        if request.template is not None:
+            template: dict[str, Any] = {
+                "name": request.template.name,
+                "language": {"code": request.template.language},
+            }
+            if request.template.parameters:
+                template["components"] = [
+                    {
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "text": p} for p in request.template.parameters
+                        ],
+                    }
+                ]
+            message |= {"type": "template", "template": template}
+        else:
+            message |= {"type": "text", "text": {"preview_url": False, "body": request.body}}
+        body = await self._post(account, message)
+        sent = body.get("messages")
+        wamid = sent[0].get("id") if isinstance(sent, list) and sent else None
+        if not isinstance(wamid, str):
+            raise SendError(SendFailure.RETRYABLE, "WhatsApp's answer carries no message id")
+        return SendResult(
+            platform_message_id=wamid,
+            conversation_id=request.conversation_id
+            or conversation_id(account.external_id, recipient),
+            sent_at=_utcnow(),
+        )
+
+    async def _post(self, account: AccountRef, message: dict[str, Any]) -> dict[str, Any]:
+        token = account.secrets.get("access_token")
+        if not token:
+            raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
+        params = {"appsecret_proof": appsecret_proof(self._app_secret, token)}
+        try:
+            response = await self._http().post(
+                f"{self._base_url}/{self.api_version}/{account.external_id}/messages",
+                params=params if self._app_secret else None,
+                json=message,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.TimeoutException:
+            raise SendError(SendFailure.RETRYABLE, "timed out talking to WhatsApp") from None
+        except httpx.TransportError as exc:
+            raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+            error = classify_error(response.status_code, body, response.headers)
+            if error.failure is SendFailure.RATE_LIMITED:
+                self._limits[account.id] = RateLimitState(remaining=0, reset_at=error.retry_at)
+            raise error
+        if not isinstance(body, dict):
+            raise SendError(SendFailure.RETRYABLE, "WhatsApp answered with a non-JSON body")
+        self._limits.pop(account.id, None)
+        return body
+
+    async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
+        # The Cloud API has no endpoint that lists messages: they arrive by webhook.
+        return PollResult(messages=[], cursor=cursor)
+
+    def rate_limit(self, account: AccountRef) -> RateLimitState:
+        return self._limits.get(account.id, RateLimitState())
+
+
+def _customer(account: AccountRef, request: OutboundRequest) -> str | None:
+    """The customer's WhatsApp id: from the chat (``<our number id>:<wa_id>``), else the
+    contact's identity."""
+    if request.conversation_id:
+        owner, _, wa_id = request.conversation_id.partition(":")
+        if owner == account.external_id and wa_id:
+            return wa_id
+    return request.recipient_id
+
+
+def classify_error(
+    status: int, body: object, headers: Mapping[str, str] | None = None
+) -> SendError:
+    """Map a Cloud API error (``{"error": {"code", "message", "error_data"}}``) to a
+    ``SendError`` by its code."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
+        if status >= 500 or status == 0:
+            return SendError(SendFailure.RETRYABLE, f"HTTP {status} from WhatsApp")
+        if status == 429:
+            return SendError(SendFailure.RATE_LIMITED, "HTTP 429 from WhatsApp")
+        return SendError(SendFailure.PERMANENT, f"HTTP {status} from WhatsApp without a code")
+    code = int(error["code"])
+    data = error.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    reason = str(error.get("message") or f"WhatsApp error {code}")
+    if isinstance(details, str) and details and details not in reason:
+        reason = f"{reason}: {details}"
+    label = str(code)
+    if code in AUTH_CODES:
+        return SendError(SendFailure.AUTH_REVOKED, reason, code=label)
+    if code in RATE_LIMIT_CODES or status == 429:
+        return SendError(
+            SendFailure.RATE_LIMITED, reason, code=label, retry_at=_retry_after(headers)
+        )
+    if code == OUTSIDE_WINDOW_CODE:
+        return SendError(SendFailure.OUTSIDE_WINDOW, reason, code=label)
+    if code in TRANSIENT_CODES or status >= 500:
+        return SendError(SendFailure.RETRYABLE, reason, code=label)
+    return SendError(SendFailure.PERMANENT, reason, code=label)
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> datetime | None:
+    value = (headers or {}).get("retry-after", "")
+    if value.isdigit() and int(value) < 86_400:
+        return _utcnow() + timedelta(seconds=int(value))
+    return None

@@ -1,0 +1,156 @@
+"""Every registered network declares each capability: provided, or Absent with a reason."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from socialdesk.channels.base import ReplyKind
+from socialdesk.channels.descriptor import (
+    CAPABILITIES,
+    Absent,
+    ChannelDescriptor,
+    Icon,
+    LengthRules,
+    PollSpec,
+    SecretField,
+    WebhookSpec,
+)
+from socialdesk.channels.networks import (
+    ENTRY_POINT_GROUP,
+    all_networks,
+    descriptor_for,
+    webhook_specs,
+)
+from socialdesk.domain.enums import Platform, Visibility, register_platform
+from socialdesk.domain.length_rules import rule_for
+
+NETWORKS = all_networks()
+
+
+def test_every_platform_has_exactly_one_descriptor() -> None:
+    names = [d.name for d in NETWORKS]
+    assert sorted(names) == sorted(str(p) for p in Platform)
+    assert len(names) == len(set(names))
+    assert set(names) >= {
+        "x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "email", "web",
+        "whatsapp",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("descriptor", NETWORKS, ids=lambda d: d.name)
+def test_each_capability_is_provided_or_declared_absent(descriptor: ChannelDescriptor) -> None:
+    expected_types: dict[str, tuple[type, ...]] = {
+        "secrets": (tuple,),
+        "length_rules": (LengthRules,),
+        "reply_kinds": (tuple,),
+        "webhooks": (WebhookSpec,),
+        "poller": (PollSpec,),
+        "icon": (Icon,),
+        "emulator": (str,),
+    }
+    for capability in CAPABILITIES:
+        value = getattr(descriptor, capability)
+        assert value is not None, f"{descriptor.name}.{capability} is neither given nor Absent"
+        if isinstance(value, Absent):
+            assert value.reason.strip(), f"{descriptor.name}.{capability}: Absent needs a reason"
+            continue
+        if capability in expected_types:
+            assert isinstance(value, expected_types[capability]), (descriptor.name, capability)
+        elif capability == "messaging_window":
+            assert callable(value.check_send) and callable(value.refuse_reply)
+        elif capability == "connector":
+            assert callable(value)
+        elif capability == "templates":
+            assert callable(value.names) and callable(value.fill)
+    assert descriptor.label and descriptor.icon.glyph and descriptor.icon.color.startswith("#")
+    assert descriptor.reply_kinds and all(isinstance(k, ReplyKind) for k in descriptor.reply_kinds)
+    if not isinstance(descriptor.secrets, Absent):
+        assert descriptor.secrets and all(isinstance(f, SecretField) for f in descriptor.secrets)
+
+
+@pytest.mark.parametrize("descriptor", NETWORKS, ids=lambda d: d.name)
+def test_length_rules_are_the_ones_the_counters_use(descriptor: ChannelDescriptor) -> None:
+    assert rule_for(descriptor.platform, Visibility.PUBLIC) is descriptor.length_rules.public
+    private = descriptor.length_rules.private or descriptor.length_rules.public
+    assert rule_for(descriptor.platform, Visibility.PRIVATE) is private
+
+
+@pytest.mark.parametrize(
+    "descriptor",
+    [d for d in NETWORKS if isinstance(d.emulator, str)],
+    ids=lambda d: d.name,
+)
+def test_a_named_emulator_exists(descriptor: ChannelDescriptor) -> None:
+    assert isinstance(descriptor.emulator, str)
+    module, _, attribute = descriptor.emulator.partition(":")
+    assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def test_webhook_endpoints_are_shared_not_repeated() -> None:
+    paths = [spec.path for spec in webhook_specs()]
+    assert len(paths) == len(set(paths))
+    assert descriptor_for(Platform.FACEBOOK).webhooks is descriptor_for(Platform.INSTAGRAM).webhooks
+
+
+PLUGIN = """
+from socialdesk.channels.base import ReplyKind
+from socialdesk.channels.descriptor import Absent, ChannelDescriptor, Icon, LengthRules
+from socialdesk.domain.enums import register_platform
+from socialdesk.domain.length_rules import LengthRule, code_point_length
+
+FAX = register_platform("FAXLINE", "faxline")
+DESCRIPTOR = ChannelDescriptor(
+    platform=FAX, label="Fax line", icon=Icon("fx", "#333"),
+    secrets=Absent("a fax line needs no sign-in"),
+    length_rules=LengthRules(LengthRule(FAX, "characters", 1800, code_point_length)),
+    messaging_window=Absent("faxes go out any time"),
+    reply_kinds=(ReplyKind.DIRECT_MESSAGE,),
+    webhooks=Absent("none"), poller=Absent("none"),
+    connector=Absent("sent by hand"), emulator=Absent("none"),
+)
+"""
+
+PROBE = """
+from socialdesk.channels.networks import descriptor_for
+from socialdesk.domain.enums import Platform
+from socialdesk.domain.length_rules import check_length
+from socialdesk.web.pages.settings.channels import CREDENTIALS
+print(descriptor_for("faxline").label, Platform("faxline").name, "faxline" in CREDENTIALS,
+      check_length("x" * 1801, Platform("faxline")).fits)
+"""
+
+
+def test_an_installed_package_adds_a_network_through_the_entry_point_group(
+    tmp_path: Path,
+) -> None:
+    """A separately installed package (here a dist-info on the path) registers its
+    network: the platform name, its rules and its form entry, with no edit of ours."""
+    (tmp_path / "faxline_plugin.py").write_text(PLUGIN)
+    info = tmp_path / "socialdesk_faxline-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: socialdesk-faxline\nVersion: 1.0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\nfaxline = faxline_plugin:DESCRIPTOR\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()])}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Fax", "line", "FAXLINE", "True", "False"]
+
+
+def test_register_platform_refuses_clashes() -> None:
+    assert register_platform("WHATSAPP", "whatsapp") is Platform("whatsapp")
+    with pytest.raises(ValueError):
+        register_platform("X", "x-two")
+    with pytest.raises(ValueError):
+        register_platform("LOUD", "Loud")
