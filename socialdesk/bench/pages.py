@@ -33,6 +33,12 @@ from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import Message, SlaClock, SlaPolicy, Ticket, User
 from socialdesk.store.models.base import table_of
+from socialdesk.store.repos.tickets import (
+    TicketFilter,
+    due_promises,
+    list_tickets,
+    view_condition,
+)
 from socialdesk.web.app import create_app
 from socialdesk.web.pages import inbox as inbox_page
 from socialdesk.web.pages import inbox_views
@@ -206,6 +212,43 @@ def _old_page(db: Database, workspace_id: int, *, at_risk: bool) -> None:
         s.scalars(query.order_by(due.is_(None), due, t.id).offset(0).limit(26)).all()
 
 
+def _needs_reply_page(db: Database, workspace_id: int, *, baseline: bool) -> None:
+    """The "Needs reply" page query, or (``baseline``) the same rows sorted as a plain
+    query would without ``ix_tickets_ws_needs_reply``: every waiting ticket read and
+    sorted by how long it has waited (the index is dropped in a rolled-back
+    transaction, on both backends)."""
+    t = Ticket
+    waiting = (
+        t.workspace_id.in_([workspace_id]),
+        t.needs_reply.is_(True),
+        t.status.in_(["new", "on_hold", "open"]),
+    )
+    if not baseline:
+        with db.session() as s:
+            list_tickets(s, TicketFilter([workspace_id], view="needs_reply"), sort="oldest")
+        return
+    key = func.coalesce(t.awaiting_since, t.last_message_at)
+    with db.write_engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            conn.exec_driver_sql("DROP INDEX ix_tickets_ws_needs_reply")
+            conn.execute(select(t.id).where(*waiting).order_by(key, t.id).limit(26)).all()
+        finally:
+            transaction.rollback()
+
+
+def _work_view_counts(db: Database, workspace_id: int) -> None:
+    """The two counts a miss added for "Needs reply" and "Promises due"."""
+    with db.session() as s:
+        s.scalar(
+            select(func.count(Ticket.id)).where(
+                Ticket.workspace_id.in_([workspace_id]), view_condition("needs_reply")
+            )
+        )
+        promised = due_promises(utcnow(), [workspace_id]).subquery()
+        s.scalar(select(func.count(func.distinct(promised.c.ticket_id))))
+
+
 def _time_in_process(run: Any, requests: int) -> list[float]:
     run()
     samples = []
@@ -344,6 +387,15 @@ def run_pages_bench(
             ),
             "baseline: pre-0008 time due query (in process)": lambda: _old_page(
                 db, workspace_id, at_risk=False
+            ),
+            "needs reply page query (in process)": lambda: _needs_reply_page(
+                db, workspace_id, baseline=False
+            ),
+            "baseline: needs reply sorted without its index (in process)": lambda: (
+                _needs_reply_page(db, workspace_id, baseline=True)
+            ),
+            "of a miss: the needs reply + promises due counts (in process)": lambda: (
+                _work_view_counts(db, workspace_id)
             ),
             "view counts on a miss (in process)": lambda: _new_counts(db, agent),
             "baseline: view counts before 0018 (in process)": lambda: _old_counts(db, workspace_id),

@@ -168,6 +168,9 @@ def test_promises_due_view_and_ticket_banner(client: TestClient, app_db: Databas
     assert listed(client.get("/inbox").text) == [tid]  # back in "Needs reply"
     ticket_page = client.get(f"/tickets/{tid}").text
     assert "Promise due" in ticket_page and "get back to you in an hour" in ticket_page
+    # The promiser's notification says so, with the promise.
+    notes = client.get("/notifications").text
+    assert "<strong>Promise due</strong>" in notes and "still waiting" in notes
 
 
 @pytest.mark.parametrize(
