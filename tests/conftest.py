@@ -27,7 +27,11 @@ BACKEND = os.environ.get("SOCIALDESK_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get(
     "SOCIALDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# A worktree beside the checkout sits one level deeper: SOCIALDESK_SHARED_DATA points there.
+SHARED_DATA = Path(
+    os.environ.get("SOCIALDESK_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def _admin_execute(sql: str) -> None:

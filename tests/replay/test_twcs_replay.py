@@ -96,3 +96,21 @@ def test_replay_notes_when_each_brand_last_heard_from_a_customer(
             )
             assert account.last_received_at == newest
     assert any(a.last_received_at is not None for a in accounts)
+
+
+def test_html_entities_in_the_export_are_decoded(db: Database, shared_data: Path) -> None:
+    path = shared_data / "twcs" / "twcs_kaggle_sample.csv"
+    escaped = {row.tweet_id for row in read_rows(path)[0] if "&amp;" in row.raw["text"]}
+    assert escaped  # the sample has some: this test must be able to fail
+    replay_twcs(db, path, pipeline=Pipeline())
+    with db.session() as s:
+        rows = s.execute(
+            select(Message.platform_message_id, Message.body).where(
+                Message.platform_message_id.in_(escaped)
+            )
+        )
+        bodies = {pid: body for pid, body in rows}
+        subjects = list(s.scalars(select(Ticket.subject)))
+    assert set(bodies) == escaped
+    assert all("&" in body and "&amp;" not in body for body in bodies.values())
+    assert not [subject for subject in subjects if "&amp;" in subject or "&gt;" in subject]
