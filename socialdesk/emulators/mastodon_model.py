@@ -88,6 +88,7 @@ class MastodonEmulator:
         access_token: str = "brand-token",  # noqa: S107 - a fake token for tests
         rate_limit: int = 300,
         rate_window_seconds: int = 300,
+        brand_id: str | None = None,
     ) -> None:
         self.domain = domain
         self.clock_offset = timedelta()
@@ -96,6 +97,10 @@ class MastodonEmulator:
         self.statuses: dict[str, _Status] = {}
         self.notifications: list[_Notification] = []
         self.brand = self._new_account(brand_username, None, brand_display_name, 1200)
+        if brand_id is not None:  # a brand that keeps its id across restarts (the demo's)
+            del self.accounts[self.brand.id]
+            self.brand.id = brand_id
+            self.accounts[brand_id] = self.brand
         self.tokens: dict[str, str] = {access_token: self.brand.id}
         self.revoked: set[str] = set()
         self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}

@@ -90,8 +90,11 @@ def create_meta_emulator(
     retry_delay_seconds: float = 5.0,
     require_appsecret_proof: bool = False,
     echo: str = "after",
+    first_id: int = 0,
 ) -> FastAPI:
-    """A Meta emulator signing webhooks with ``app_secret``."""
+    """A Meta emulator signing webhooks with ``app_secret``. ``first_id`` starts its id
+    sequence elsewhere, so a restarted emulator (the demo's) never reuses the ids of posts
+    a desk already stored: the desk would drop them as already seen."""
     deliverer = WebhookDeliverer(
         serialize=serialize,
         sign=lambda raw: {META_SIGNATURE_HEADER: meta_signature(app_secret, raw)},
@@ -100,7 +103,7 @@ def create_meta_emulator(
             url=webhook_url, max_retries=max_retries, retry_delay_seconds=retry_delay_seconds
         ),
     )
-    state = MetaState(app_secret=app_secret, core=EmulatorCore(deliverer))
+    state = MetaState(app_secret=app_secret, core=EmulatorCore(deliverer, id_counter=first_id))
     state.verify_token = verify_token
     state.require_appsecret_proof = require_appsecret_proof
     state.echo = echo
