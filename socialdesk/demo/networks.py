@@ -2,8 +2,9 @@
 and the demo's channel accounts connected to them with real credentials.
 
 The emulators keep their state in memory, so each start issues fresh tokens and stores
-them encrypted on the accounts (as re-authorizing an account does), and gives the X
-emulator the replayed history, so replies to replayed tweets are accepted there.
+them encrypted on the accounts (as re-authorizing an account does), and hands every
+emulator the posts stored so far (the replayed X history, earlier runs' comments, DMs and
+posts), so replies to them are accepted there as on the real network.
 """
 
 from __future__ import annotations
@@ -278,7 +279,8 @@ def connect_accounts(db: Database, networks: DemoNetworks) -> dict[str, int]:
                 Platform.BLUESKY,
                 handle=bluesky.brand_handle,
                 external_id=bluesky.brand_did,
-                secrets={"app_password": bluesky.app_password},
+                # Secrets merge: the last run's session would be tried (and refused) first.
+                secrets={"app_password": bluesky.app_password, "access_jwt": "", "refresh_jwt": ""},
                 settings={
                     "base_url": networks.bluesky_url,
                     "poll_interval_seconds": POLL_SECONDS,
@@ -304,6 +306,9 @@ def connect_accounts(db: Database, networks: DemoNetworks) -> dict[str, int]:
             "/_emulator/webhook", json={"url": f"{networks.desk_url}/hooks/meta"}
         ).raise_for_status()
         _import_x_history(db, x)
+        _import_meta_history(db, meta, connected)
+    _import_mastodon_history(db, networks.mastodon_url, connected["mastodon"])
+    _import_bluesky_history(db, networks.bluesky_url, connected["bluesky"])
     return connected
 
 
@@ -394,3 +399,123 @@ def _import_x_history(db: Database, x: httpx.Client) -> None:
         x.post(
             "/_emulator/history", json={"tweets": tweets[start : start + HISTORY_CHUNK]}
         ).raise_for_status()
+
+
+def _stored(db: Database, account_ids: list[int]) -> list[dict[str, Any]]:
+    """The customers' stored posts on these accounts, with who wrote them."""
+    with db.session() as s:
+        rows = s.execute(
+            select(
+                Message.platform_message_id,
+                Message.body,
+                Message.visibility,
+                Message.reply_to_platform_id,
+                Message.conversation_id,
+                Message.created_at,
+                Message.meta,
+                ContactIdentity.external_user_id,
+                ContactIdentity.handle,
+                ContactIdentity.display_name,
+            )
+            .outerjoin(
+                ContactIdentity,
+                (ContactIdentity.contact_id == Message.author_contact_id)
+                & (ContactIdentity.platform == Message.platform),
+            )
+            .where(
+                Message.channel_account_id.in_(account_ids),
+                Message.direction == str(Direction.INBOUND),
+                Message.platform_message_id.is_not(None),
+            )
+            .order_by(Message.id)
+        )
+        keys = [
+            "id",
+            "text",
+            "visibility",
+            "reply_to",
+            "conversation",
+            "created",
+            "meta",
+            "user_id",
+            "handle",
+            "name",
+        ]
+        found = [dict(zip(keys, row, strict=True)) for row in rows]
+    for post in found:
+        post["created"] = post["created"].timestamp()
+        post["meta"] = post["meta"] or {}
+    return found
+
+
+def _import_meta_history(db: Database, meta: httpx.Client, connected: dict[str, int]) -> None:
+    """Earlier runs' comments and DMs, so the restarted emulator accepts their replies."""
+    comments, messages = [], []
+    for post in _stored(db, [connected["facebook"], connected["instagram"]]):
+        if post["visibility"] == "private":
+            owner, _, customer = (post["conversation"] or "").partition(":")
+            if customer:
+                messages.append(
+                    {
+                        "owner_id": owner,
+                        "customer_id": customer,
+                        "name": post["name"],
+                        "mid": post["id"],
+                        "text": post["text"],
+                        "created": post["created"],
+                    }
+                )
+            continue
+        facebook = "post_id" in post["meta"]
+        on = post["meta"].get("post_id") if facebook else post["meta"].get("media_id")
+        comments.append(
+            {
+                "id": post["id"],
+                "owner_id": META_PAGE["id"] if facebook else META_INSTAGRAM["id"],
+                "object_id": on,
+                "parent_id": post["reply_to"] if post["reply_to"] != on else None,
+                "author_id": post["user_id"] or "",
+                "author_name": post["name"] or post["handle"] or "",
+                "text": post["text"],
+                "created": post["created"],
+            }
+        )
+    if comments or messages:
+        meta.post(
+            "/_emulator/history", json={"comments": comments, "messages": messages}
+        ).raise_for_status()
+
+
+def _import_mastodon_history(db: Database, url: str, account_id: int) -> None:
+    statuses = [
+        {
+            "id": post["id"],
+            "username": (post["handle"] or "customer").lstrip("@").partition("@")[0],
+            "domain": (post["handle"] or "").lstrip("@").partition("@")[2] or None,
+            "display_name": post["name"],
+            "text": post["text"],
+            "visibility": post["meta"].get("mastodon_visibility") or "public",
+            "in_reply_to_id": post["reply_to"],
+        }
+        for post in _stored(db, [account_id])
+    ]
+    if statuses:
+        httpx.post(
+            url + "/_emulator/history", json={"statuses": statuses}, timeout=30
+        ).raise_for_status()
+
+
+def _import_bluesky_history(db: Database, url: str, account_id: int) -> None:
+    posts = [
+        {
+            "uri": post["id"],
+            "cid": post["meta"].get("cid"),
+            "handle": post["handle"],
+            "display_name": post["name"],
+            "text": post["text"],
+        }
+        for post in _stored(db, [account_id])
+        if post["meta"].get("cid")
+    ]
+    if posts:
+        httpx.post(url + "/_emulator/history", json={"posts": posts}, timeout=30).raise_for_status()

@@ -256,6 +256,29 @@ class MastodonEmulator:
                 self.notify("mention", account, author, status)
         return status
 
+    def import_status(
+        self, author: _Account, status_id: str, text: str, visibility: str, parent_id: str | None
+    ) -> _Status:
+        """A status from before the emulator started: kept with its id, notifying nobody."""
+        parent = self.statuses.get(parent_id or "")
+        content, mentioned = self.render(text)
+        status = _Status(
+            id=status_id,
+            account=author,
+            text=text,
+            content=content,
+            visibility=visibility
+            if visibility in ("public", "unlisted", "private", "direct")
+            else "public",
+            created_at=self.now(),
+            in_reply_to_id=parent.id if parent else None,
+            in_reply_to_account_id=parent.account.id if parent else None,
+            mentions=mentioned,
+        )
+        self.statuses.setdefault(status_id, status)
+        self._last_id = max(self._last_id, int(status_id)) if status_id.isdigit() else self._last_id
+        return status
+
     def notify(
         self, kind: str, recipient: _Account, actor: _Account, status: _Status | None
     ) -> _Notification:

@@ -27,6 +27,8 @@ Control (``/_emulator``, plus the shared routes in ``common``):
   "page_id"?, "reply_to_mid"?}``; ``POST /_emulator/customer/ig_comment``
   ``{"customer": {"id"?, "username"}, "text", "ig_id"?, "media_id"?, "parent_id"?}``;
   ``POST /_emulator/customer/ig_dm`` ``{"customer": {…}, "text", "ig_id"?}``.
+- ``POST /_emulator/history`` ``{"comments": [...], "messages": [...]}`` — posts from
+  before the emulator started (``meta_history``).
 - ``GET /_emulator/comments/{id}`` — the comment as stored, with ``hidden``.
 - ``POST /_emulator/webhook/verify`` — Meta's ``hub.challenge`` GET against the URL.
 
@@ -57,6 +59,7 @@ from socialdesk.emulators.common import (
     WebhookDeliverer,
     add_common_routes,
 )
+from socialdesk.emulators.meta_history import add_history_routes
 from socialdesk.emulators.meta_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
@@ -113,6 +116,7 @@ def create_meta_emulator(
     app.state.meta = state
     app.state.meta_messages = store
     add_common_routes(app, core)
+    add_history_routes(app, state, store)
 
     def now_ms() -> int:
         return int(core.clock.time() * 1000)
