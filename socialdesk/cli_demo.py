@@ -149,6 +149,7 @@ def running_demo(
     from socialdesk.demo.networks import connect_accounts, start_networks
     from socialdesk.loopback import BackgroundServer
     from socialdesk.web.app import create_app
+    from socialdesk.web.pages import demo_customer
 
     deferred = _Deferred()
     server = BackgroundServer(deferred, host=host, port=port, log_level="warning")
@@ -160,7 +161,10 @@ def running_demo(
         desk_settings = settings.model_copy(
             update={**networks.settings_update(), "public_url": desk_url}
         )
-        deferred.app = create_app(desk_settings, db)
+        desk = create_app(desk_settings, db)
+        desk.state.demo_networks = networks.describe()
+        desk.include_router(demo_customer.router)
+        deferred.app = desk
         server.start()
         try:
             networks.write_state(state_file)
@@ -222,7 +226,8 @@ def _print_how_to(session: DemoSession) -> None:
     console.print(
         f"act as a customer (from this folder, while the demo runs):\n"
         f'  {_program()} simulate-customer --network x --text "My order never arrived"\n'
-        f"  networks: {', '.join(NETWORKS)}; --customer NAME to write as someone else",
+        f"  networks: {', '.join(NETWORKS)}; --customer NAME to write as someone else\n"
+        f"or in the browser: {session.url}/demo/customer",
         soft_wrap=True,
     )
     console.print("Ctrl-C stops the demo")

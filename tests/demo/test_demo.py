@@ -21,6 +21,7 @@ from socialdesk.store.db import Database
 from socialdesk.store.models import CannedResponse, Message, Ticket
 from tests.delivery.helpers import eventually
 from tests.demo.conftest import signed_in_api as _api
+from tests.web.test_pages import sign_in
 
 NETWORKS = ("x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "email", "web")
 
@@ -124,3 +125,31 @@ def test_simulate_customer_without_a_running_demo_is_one_line(tmp_path: Path) ->
     assert "start `socialdesk demo` first" in result.output
     unknown = CliRunner().invoke(app, ["simulate-customer", "--network", "myspace", "--text", "x"])
     assert unknown.exit_code == 2 and "unknown network 'myspace'" in unknown.output
+
+
+def test_the_customer_simulator_page(demo: DemoSession) -> None:
+    agent = _api(demo, "agent@example.com")
+    with httpx.Client(base_url=demo.url, timeout=20) as browser:
+        csrf = sign_in(browser, "agent@example.com", "socialdesk")
+        page = browser.get("/demo/customer")
+        assert page.status_code == 200
+        assert '<option value="instagram-dm">' in page.text
+        sent = browser.post(
+            "/demo/customer",
+            data={
+                "csrf_token": csrf,
+                "network": "bluesky",
+                "customer": "Kai Lindqvist",
+                "text": "My order 5521 shows delivered but nothing came",
+            },
+        )
+        assert sent.status_code == 303
+        assert "Kai Lindqvist sent a Bluesky post" in browser.get(sent.headers["location"]).text
+        eventually(lambda: [t for t in _tickets(agent, "bluesky") if "5521" in t["subject"]])
+
+        unknown = browser.post(
+            "/demo/customer", data={"csrf_token": csrf, "network": "myspace", "text": "hi"}
+        )
+        assert unknown.status_code == 422 and "unknown network" in unknown.text
+        forged = browser.post("/demo/customer", data={"network": "x", "text": "hi"})
+        assert forged.status_code in (400, 403)
