@@ -31,6 +31,7 @@ from socialdesk.emulators.mail import MailEmulator
 from socialdesk.emulators.mastodon import create_mastodon_app
 from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.x import create_x_emulator
+from socialdesk.emulators.x_oauth import DEFAULT_CLIENT_ID, DEFAULT_SCOPE, issue_tokens
 from socialdesk.loopback import BackgroundServer
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, ContactIdentity, Message
@@ -240,13 +241,28 @@ def connect_accounts(db: Database, networks: DemoNetworks) -> dict[str, int]:
                     )
                 )
             )
-            brand_tokens = {}
+            # Tens of brands: their emulator users and tokens are made on the emulator's
+            # state in this process (no traffic reaches it yet), not one request each.
+            x_state = networks.apps["x"].state.x
             for account in replayed:
-                user = x.post("/_emulator/users", json={"username": account.handle}).json()
-                brand_tokens[account.id] = _x_token(x, user["id"])
-            for account in replayed:
+                user = x_state.user({"username": account.handle}, subscribed=True)
+                issued = issue_tokens(
+                    x_state,
+                    user.id,
+                    client_id=DEFAULT_CLIENT_ID,
+                    client_secret=None,
+                    scope=DEFAULT_SCOPE,
+                    expires_in=TOKEN_SECONDS,
+                )
                 update_channel_account(
-                    s, None, account, secrets=brand_tokens[account.id], status=AccountStatus.ACTIVE
+                    s,
+                    None,
+                    account,
+                    secrets={
+                        "access_token": issued["access_token"],
+                        "refresh_token": issued["refresh_token"],
+                    },
+                    status=AccountStatus.ACTIVE,
                 )
             for platform, spec in ((Platform.FACEBOOK, page), (Platform.INSTAGRAM, instagram)):
                 connected[str(platform)] = _connect(
