@@ -5,21 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from socialdesk.cli_bench import bench_app
-from socialdesk.cli_common import DEFAULT_DEMO_DATA, console, fail
+from socialdesk.cli_common import console, fail
 from socialdesk.cli_raw_events import raw_events_app
 from socialdesk.cli_report import report
 from socialdesk.config import get_settings
 from socialdesk.store.db import Database, utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer service desk.")
 app.add_typer(bench_app, name="bench")
@@ -414,87 +411,6 @@ def import_spool(
     console.print(table)
 
 
-@app.command()
-def demo(
-    data_dir: Annotated[Path, typer.Option(help="the shared data folder")] = DEFAULT_DEMO_DATA,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
-    host: HostOption = None,
-    port: PortOption = None,
-) -> None:
-    """Migrate, load the real demo data, create demo users, and serve."""
-    settings = get_settings()
-    if serve_after:
-        _check_port_free(host or settings.host, port or settings.port)
-    from socialdesk.actions.admin import create_user
-    from socialdesk.domain.enums import Role
-    from socialdesk.store.models import User
-
-    migrate()
-    db = _database()
-    with db.write() as session:
-        from sqlalchemy import select
-
-        for email, role, name in (
-            ("admin@example.com", Role.ADMIN, "Ada Admin"),
-            ("lead@example.com", Role.LEAD, "Lee Lead"),
-            ("agent@example.com", Role.AGENT, "Alex Agent"),
-        ):
-            if session.scalar(select(User).where(User.email == email)) is None:
-                # The README's demo password is weak on purpose; seed data only.
-                create_user(session, email, "socialdesk", role, name=name, seed_data=True)
-        _demo_service_levels(session)
-    for name in ("twcs_head_5000.csv", "twcs_kaggle_sample.csv"):
-        path = data_dir / "twcs" / name
-        if path.is_file():
-            # Moved to end now, so waiting times, due times and charts look like a live desk.
-            replay(path, end_at_now=True)
-        else:
-            console.print(f"[yellow]demo data not found:[/] {path}")
-    console.print(
-        "demo users: admin@example.com, lead@example.com, agent@example.com; password 'socialdesk'"
-    )
-    if serve_after:
-        serve(host=host, port=port)
-
-
-def _demo_service_levels(session: Session) -> None:
-    """A 24/7 policy so the demo's tickets carry due times and breaches from the start."""
-    from sqlalchemy import select
-
-    from socialdesk.actions.admin import ensure_workspace
-    from socialdesk.sla.admin import create_policy
-    from socialdesk.store.models import SlaPolicy
-
-    workspace = ensure_workspace(session)
-    if session.scalar(select(SlaPolicy.id).where(SlaPolicy.workspace_id == workspace.id)):
-        return
-    create_policy(
-        session,
-        None,
-        workspace.id,
-        name="Demo: social in the hour, e-mail the same day",
-        targets=[
-            {
-                "channel": None,
-                "priority": None,
-                "first_response_minutes": 240,
-                "next_response_minutes": 240,
-                "resolution_minutes": 2880,
-            },
-            {
-                "channel": "x",
-                "priority": None,
-                "first_response_minutes": 60,
-                "next_response_minutes": 120,
-                "resolution_minutes": 1440,
-            },
-            {"channel": None, "priority": "urgent", "first_response_minutes": 15},
-        ],
-        calendar=None,
-        warn_share=0.75,
-    )
-
-
 def main() -> None:
     """The `socialdesk` command. A mistake in the configuration is one clear line and
     exit code 2, not a traceback (exit codes: README.md)."""
@@ -519,6 +435,12 @@ def main() -> None:
         )
         sys.exit(2)
 
+
+# Registered last: the demo commands build on the ones above.
+from socialdesk.cli_demo import demo, simulate_customer  # noqa: E402
+
+app.command()(demo)
+app.command("simulate-customer")(simulate_customer)
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,10 @@ from rich.console import Console
 # Piped into a file (as benchmark figures usually are), Rich would squeeze tables into
 # 80 columns and cut their headings; a log has room for 120.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
-DEFAULT_DEMO_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_DEMO_DATA = Path(
+    os.environ.get("SOCIALDESK_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def fail(message: str) -> typer.Exit:

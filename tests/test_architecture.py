@@ -18,7 +18,13 @@ import socialdesk
 ROOT = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"\| `([a-z_]+)(?:/|\.py)` \| .* \| (.*) \|$")
 # Modules that belong to another row's entry (the CLI's groups are described with it).
-SHARES_ROW = {"cli_bench": "cli", "cli_common": "cli", "cli_raw_events": "cli", "cli_report": "cli"}
+SHARES_ROW = {
+    "cli_bench": "cli",
+    "cli_common": "cli",
+    "cli_demo": "cli",
+    "cli_raw_events": "cli",
+    "cli_report": "cli",
+}
 
 
 def _rows() -> dict[str, str]:

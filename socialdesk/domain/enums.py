@@ -160,6 +160,8 @@ class TicketEventKind(StrEnum):
     REPLY_SCHEDULED = "reply_scheduled"
     SCHEDULED_REPLY_EDITED = "scheduled_reply_edited"
     SCHEDULED_REPLY_CANCELLED = "scheduled_reply_cancelled"
+    # An agent sent a failed reply again (data: message id, the error it failed with).
+    REPLY_RETRIED = "reply_retried"
     # Service levels (socialdesk/sla): one event per clock change, so reports can rebuild them.
     SLA_STARTED = "sla_started"
     SLA_PAUSED = "sla_paused"

@@ -25,6 +25,8 @@ Control API (``/_emulator``)
   the brand (``@brand.handle`` is prepended when missing). Returns ``{"uri", "cid"}``.
 - ``POST /customer/reply`` ``{"handle", "text", "parent_uri"}`` — a reply; the brand gets a
   ``reply`` notification when it wrote the parent.
+- ``POST /history`` ``{"posts": [{"uri", "cid", "handle", "text"}]}`` — posts from
+  before the emulator started, kept at their uri and cid.
 - ``POST /customer/like`` ``{"handle", "uri"}`` — a ``like`` notification.
 - ``POST /session/expire`` — every access token issued so far is now expired.
 - ``POST /session/revoke`` — every refresh token is revoked (app password revoked).
@@ -287,6 +289,23 @@ def create_bluesky_app(**options: Any) -> FastAPI:
             return error(400, "RecordNotFound", "Could not locate record")
         post = emu.create_post(author, emu.customer_record(str(body.get("text") or ""), parent))
         return JSONResponse({"uri": post.uri, "cid": post.cid})
+
+    @app.post("/_emulator/history")
+    async def import_history(request: Request) -> Response:
+        """Posts from before the emulator started (the demo's earlier runs), kept at
+        their uri and cid, so replies to them find their parent; nobody is notified."""
+        body = await request.json()
+        imported = 0
+        for item in body.get("posts") or []:
+            uri, cid = str(item.get("uri") or ""), str(item.get("cid") or "")
+            did = uri.removeprefix("at://").partition("/")[0]
+            if not uri.startswith("at://did:") or not cid:
+                return error(400, "InvalidRequest", "a post needs an at:// uri and a cid")
+            author = emu.profile(str(item.get("handle") or did), item.get("display_name"), did)
+            record = emu.customer_record(str(item.get("text") or ""))
+            emu.posts.setdefault(uri, _Post(uri, cid, author, record, emu.index_time()))
+            imported += 1
+        return JSONResponse({"imported": imported})
 
     @app.post("/_emulator/customer/like")
     async def customer_like(request: Request) -> Response:

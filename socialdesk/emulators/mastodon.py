@@ -22,6 +22,8 @@ Control API (``/_emulator``)
   gets a ``mention`` notification. Returns ``{"status", "notification_id"}``.
 - ``POST /customer/favourite`` ``{"username", "status_id"}`` — a ``favourite``
   notification (the poller must ignore it).
+- ``POST /history`` ``{"statuses": [{"id", "username", "text", "visibility"?,
+  "in_reply_to_id"?, "brand"?}]}`` — statuses from before the emulator started.
 - ``GET /sent`` — statuses the client created or deleted: ``endpoint``,
   ``idempotency_key``, ``content_type``, ``params``, ``status``.
 - ``GET /requests`` — every API call: ``method``, ``path``, ``query``, ``status``.
@@ -307,6 +309,27 @@ def create_mastodon_app(**options: Any) -> FastAPI:
                 "notification_id": notification.id,
             }
         )
+
+    @app.post("/_emulator/history")
+    async def import_history(request: Request) -> Response:
+        """Statuses from before the emulator started (the demo's earlier runs), so replies
+        to them are accepted; ``brand: true`` marks the brand's own."""
+        body = await request.json()
+        imported = 0
+        for item in body.get("statuses") or []:
+            status_id = str(item.get("id") or "")
+            if not status_id.isdigit():
+                return error(422, "Validation failed: a status id is a number")
+            author = emu.brand if item.get("brand") else emu.customer(item)
+            emu.import_status(
+                author,
+                status_id,
+                str(item.get("text") or ""),
+                str(item.get("visibility") or "public"),
+                str(item["in_reply_to_id"]) if item.get("in_reply_to_id") else None,
+            )
+            imported += 1
+        return JSONResponse({"imported": imported})
 
     @app.post("/_emulator/customer/favourite")
     async def customer_favourite(request: Request) -> Response:

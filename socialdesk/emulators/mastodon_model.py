@@ -88,6 +88,7 @@ class MastodonEmulator:
         access_token: str = "brand-token",  # noqa: S107 - a fake token for tests
         rate_limit: int = 300,
         rate_window_seconds: int = 300,
+        brand_id: str | None = None,
     ) -> None:
         self.domain = domain
         self.clock_offset = timedelta()
@@ -96,6 +97,10 @@ class MastodonEmulator:
         self.statuses: dict[str, _Status] = {}
         self.notifications: list[_Notification] = []
         self.brand = self._new_account(brand_username, None, brand_display_name, 1200)
+        if brand_id is not None:  # a brand that keeps its id across restarts (the demo's)
+            del self.accounts[self.brand.id]
+            self.brand.id = brand_id
+            self.accounts[brand_id] = self.brand
         self.tokens: dict[str, str] = {access_token: self.brand.id}
         self.revoked: set[str] = set()
         self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}
@@ -249,6 +254,29 @@ class MastodonEmulator:
         for account in mentioned:
             if account is not author:
                 self.notify("mention", account, author, status)
+        return status
+
+    def import_status(
+        self, author: _Account, status_id: str, text: str, visibility: str, parent_id: str | None
+    ) -> _Status:
+        """A status from before the emulator started: kept with its id, notifying nobody."""
+        parent = self.statuses.get(parent_id or "")
+        content, mentioned = self.render(text)
+        status = _Status(
+            id=status_id,
+            account=author,
+            text=text,
+            content=content,
+            visibility=visibility
+            if visibility in ("public", "unlisted", "private", "direct")
+            else "public",
+            created_at=self.now(),
+            in_reply_to_id=parent.id if parent else None,
+            in_reply_to_account_id=parent.account.id if parent else None,
+            mentions=mentioned,
+        )
+        self.statuses.setdefault(status_id, status)
+        self._last_id = max(self._last_id, int(status_id)) if status_id.isdigit() else self._last_id
         return status
 
     def notify(

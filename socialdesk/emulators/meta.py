@@ -27,6 +27,8 @@ Control (``/_emulator``, plus the shared routes in ``common``):
   "page_id"?, "reply_to_mid"?}``; ``POST /_emulator/customer/ig_comment``
   ``{"customer": {"id"?, "username"}, "text", "ig_id"?, "media_id"?, "parent_id"?}``;
   ``POST /_emulator/customer/ig_dm`` ``{"customer": {…}, "text", "ig_id"?}``.
+- ``POST /_emulator/history`` ``{"comments": [...], "messages": [...]}`` — posts from
+  before the emulator started (``meta_history``).
 - ``GET /_emulator/comments/{id}`` — the comment as stored, with ``hidden``.
 - ``POST /_emulator/webhook/verify`` — Meta's ``hub.challenge`` GET against the URL.
 
@@ -57,6 +59,7 @@ from socialdesk.emulators.common import (
     WebhookDeliverer,
     add_common_routes,
 )
+from socialdesk.emulators.meta_history import add_history_routes
 from socialdesk.emulators.meta_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
@@ -90,8 +93,11 @@ def create_meta_emulator(
     retry_delay_seconds: float = 5.0,
     require_appsecret_proof: bool = False,
     echo: str = "after",
+    first_id: int = 0,
 ) -> FastAPI:
-    """A Meta emulator signing webhooks with ``app_secret``."""
+    """A Meta emulator signing webhooks with ``app_secret``. ``first_id`` starts its id
+    sequence elsewhere, so a restarted emulator (the demo's) never reuses the ids of posts
+    a desk already stored: the desk would drop them as already seen."""
     deliverer = WebhookDeliverer(
         serialize=serialize,
         sign=lambda raw: {META_SIGNATURE_HEADER: meta_signature(app_secret, raw)},
@@ -100,7 +106,7 @@ def create_meta_emulator(
             url=webhook_url, max_retries=max_retries, retry_delay_seconds=retry_delay_seconds
         ),
     )
-    state = MetaState(app_secret=app_secret, core=EmulatorCore(deliverer))
+    state = MetaState(app_secret=app_secret, core=EmulatorCore(deliverer, id_counter=first_id))
     state.verify_token = verify_token
     state.require_appsecret_proof = require_appsecret_proof
     state.echo = echo
@@ -110,6 +116,7 @@ def create_meta_emulator(
     app.state.meta = state
     app.state.meta_messages = store
     add_common_routes(app, core)
+    add_history_routes(app, state, store)
 
     def now_ms() -> int:
         return int(core.clock.time() * 1000)

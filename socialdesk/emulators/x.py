@@ -21,6 +21,9 @@ Control (``/_emulator``, plus the shared routes in ``common``):
   → ``{"access_token", "refresh_token", …}``; ``POST /_emulator/tokens/expire``
   ``{"access_token"}`` or ``{"user_id"}``; ``POST /_emulator/tokens/revoke``
   ``{"user_id"}`` (details in ``x_oauth``).
+- ``POST /_emulator/history`` ``{"tweets": [{"id", "author": {"username", "id"?},
+  "text", "in_reply_to_tweet_id"?}]}`` — tweets from before the emulator started (the
+  demo's replayed history), so replies to them are accepted; no webhooks.
 - ``PUT /_emulator/config`` ``{"rate_limits": {bucket: n}, "rate_limit_window_seconds",
   "daily_limits", "echo": "after"|"before"|"off"}``.
 - ``POST /_emulator/customer/mention`` ``{"customer": {"username", …}, "text",
@@ -426,6 +429,24 @@ def create_x_emulator(
         user = state.user(spec, subscribed=bool(spec.get("subscribed", True)))
         user.subscribed = bool(spec.get("subscribed", True))
         return asdict(user)
+
+    @app.post("/_emulator/history", tags=["emulator"])
+    async def import_history(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        """Tweets posted before the emulator started (a replayed history), so replies
+        to them are accepted as on X; no webhook is delivered."""
+        imported = 0
+        for item in spec.get("tweets") or []:
+            tweet_id = str(item.get("id") or "")
+            if not tweet_id.isdigit() or tweet_id in state.tweets:
+                continue
+            state.import_tweet(
+                tweet_id,
+                state.user(dict(item.get("author") or {})),
+                str(item.get("text") or ""),
+                str(item["in_reply_to_tweet_id"]) if item.get("in_reply_to_tweet_id") else None,
+            )
+            imported += 1
+        return {"imported": imported}
 
     @app.put("/_emulator/config", tags=["emulator"])
     async def configure(changes: dict[str, Any] = Body(...)) -> dict[str, Any]:

@@ -223,6 +223,21 @@ class XState:
         self.tweets[tweet_id] = tweet
         return tweet
 
+    def import_tweet(self, tweet_id: str, author: User, text: str, parent_id: str | None) -> Tweet:
+        """A tweet from before the emulator started, kept with its own id and text."""
+        parent = self.tweets.get(parent_id or "")
+        tweet = Tweet(
+            id=tweet_id,
+            text=text,
+            author_id=author.id,
+            created_at=self.core.clock.now(),
+            conversation_id=parent.conversation_id if parent else (parent_id or tweet_id),
+            in_reply_to_tweet_id=parent_id,
+            in_reply_to_user_id=parent.author_id if parent else None,
+        )
+        self.tweets[tweet_id] = tweet
+        return tweet
+
     def add_dm(self, event_id: str, sender: User, recipient: User, text: str) -> DirectMessage:
         low, high = sorted((sender.id, recipient.id), key=lambda i: (len(i), i))
         dm = DirectMessage(

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
-from socialdesk.domain.enums import Direction, Platform
+from socialdesk.domain.enums import AccountStatus, Direction, Platform
 from socialdesk.domain.messages import InboundMessage
 from socialdesk.pipeline.identities import chunks
 from socialdesk.pipeline.ingest import Pipeline
@@ -20,6 +20,7 @@ from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message
 
 ALREADY_LOADED = "already loaded by an earlier replay"
+NO_CREDENTIALS = "replayed history: no access token yet; re-authorize it to answer"
 
 
 @dataclass(slots=True)
@@ -72,6 +73,10 @@ def replay_twcs(
                     external_id=handle,
                     settings={"source": "replay"},
                 )
+                # History comes without credentials: the account cannot answer until it
+                # is connected (`socialdesk demo` connects it to the X emulator).
+                account.status = str(AccountStatus.NEEDS_REAUTH)
+                account.status_reason = NO_CREDENTIALS
                 report.accounts_created += 1
             account_ids[handle] = account.id
     items, skipped = to_messages(rows, account_ids)

@@ -9,6 +9,7 @@ channel account per brand handle.
 from __future__ import annotations
 
 import csv
+import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -91,7 +92,8 @@ def _parse(record: dict[str, Any]) -> TwcsRow:
         author_id=(record["author_id"] or "").strip(),
         inbound=inbound_text == "true",
         created_at=datetime.strptime(record["created_at"].strip(), TIME_FORMAT),  # noqa: DTZ007 - TIME_FORMAT has %z
-        text=record["text"] or "",
+        # The export kept the API's HTML escaping (&amp;, &lt;, &gt;): customers typed "&".
+        text=html.unescape(record["text"] or ""),
         response_ids=responses,
         parent_id=parent,
         raw={k: v for k, v in record.items() if k in COLUMNS},

@@ -25,6 +25,7 @@ from socialdesk.web import hooks, ops, pages, security_headers, webform
 from socialdesk.web.api import (
     approvals,
     auth,
+    canned,
     channel_accounts,
     contacts,
     moderation,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         people,
         service_levels,
         saved_filters,
+        canned,
         moderation,
         approvals,
         raw_events_api,

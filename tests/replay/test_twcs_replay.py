@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from socialdesk.pipeline.ingest import Pipeline
-from socialdesk.replay.service import ALREADY_LOADED, replay_twcs
+from socialdesk.replay.service import ALREADY_LOADED, NO_CREDENTIALS, replay_twcs
 from socialdesk.replay.twcs import Skip, read_rows
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message, RawEvent, Ticket, TicketEvent
@@ -96,3 +96,30 @@ def test_replay_notes_when_each_brand_last_heard_from_a_customer(
             )
             assert account.last_received_at == newest
     assert any(a.last_received_at is not None for a in accounts)
+
+
+def test_html_entities_in_the_export_are_decoded(db: Database, shared_data: Path) -> None:
+    path = shared_data / "twcs" / "twcs_kaggle_sample.csv"
+    escaped = {row.tweet_id for row in read_rows(path)[0] if "&amp;" in row.raw["text"]}
+    assert escaped  # the sample has some: this test must be able to fail
+    replay_twcs(db, path, pipeline=Pipeline())
+    with db.session() as s:
+        rows = s.execute(
+            select(Message.platform_message_id, Message.body).where(
+                Message.platform_message_id.in_(escaped)
+            )
+        )
+        bodies = {pid: body for pid, body in rows}
+        subjects = list(s.scalars(select(Ticket.subject)))
+    assert set(bodies) == escaped
+    assert all("&" in body and "&amp;" not in body for body in bodies.values())
+    assert not [subject for subject in subjects if "&amp;" in subject or "&gt;" in subject]
+
+
+def test_replayed_brands_are_not_shown_active_without_credentials(
+    db: Database, shared_data: Path
+) -> None:
+    replay_twcs(db, shared_data / "twcs" / "twcs_kaggle_sample.csv", pipeline=Pipeline())
+    with db.session() as s:
+        states = set(s.execute(select(ChannelAccount.status, ChannelAccount.status_reason)).all())
+    assert states == {("needs_reauth", NO_CREDENTIALS)}

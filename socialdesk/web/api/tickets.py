@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import private as private_actions
+from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
 from socialdesk.domain.search_query import parse_search
@@ -304,6 +305,26 @@ def cancel_scheduled_reply(
     if message is None or message.ticket_id != ticket.id:
         raise ApiError(404, f"message {message_id} not found on ticket {ticket_id}")
     return actions.cancel_scheduled_reply(session, ticket, user, message)
+
+
+@router.post("/{ticket_id}/replies/{message_id}/retry", response_model=MessageOut)
+def retry_reply(
+    request: Request,
+    background: BackgroundTasks,
+    ticket_id: IdPath,
+    message_id: IdPath,
+    session: WriteSession,
+    user: CurrentUser,
+) -> Any:
+    """Send a failed reply again (409 unless it failed; 409 while its account needs
+    re-authorization)."""
+    ticket = load_ticket(session, user, ticket_id)
+    message = session.get(Message, message_id)
+    if message is None or message.ticket_id != ticket.id:
+        raise ApiError(404, f"message {message_id} not found on ticket {ticket_id}")
+    retried = retry_actions.retry_failed_reply(session, ticket, user, message)
+    background.add_task(request.app.state.delivery_worker.kick)
+    return retried
 
 
 def customer_visibility(session: Session, ticket: Ticket) -> Visibility:

@@ -16,6 +16,7 @@ from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import presence
 from socialdesk.actions import private as private_actions
+from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
 from socialdesk.channels.base import ReplyKind
@@ -343,6 +344,7 @@ def _parse_send_at(value: str) -> datetime:
 
 
 def _scheduled_message(session: Session, ticket: Ticket, message_id: int) -> Message:
+    """A message of this ticket (a scheduled or a failed reply) or a 404."""
     message = session.get(Message, message_id)
     if message is None or message.ticket_id != ticket.id:
         raise PageError(404, "That message is not on this ticket.")
@@ -364,6 +366,26 @@ def cancel_scheduled(
         except ActionError as exc:
             raise action_error(exc) from exc
     return _done(request, ticket_id, user, "Scheduled reply cancelled; it will not be sent.")
+
+
+@router.post("/tickets/{ticket_id}/messages/{message_id}/retry")
+def retry_failed(
+    request: Request, ticket_id: IdPath, message_id: IdPath, user: FormUser
+) -> Response:
+    """Send a failed reply again."""
+    require_writer(user)
+    database: Database = request.app.state.db
+    with database.write() as session:
+        ticket = load_ticket(session, user, ticket_id)
+        message = _scheduled_message(session, ticket, message_id)
+        try:
+            retry_actions.retry_failed_reply(session, ticket, _actor(session, user), message)
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    worker = getattr(request.app.state, "delivery_worker", None)
+    if worker is not None:
+        worker.kick()
+    return _done(request, ticket_id, user, "Sending the reply again.")
 
 
 @router.post("/tickets/{ticket_id}/messages/{message_id}/edit")

@@ -12,7 +12,8 @@ from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.store.db import Database
 from socialdesk.store.models import CannedResponse
-from socialdesk.web.pages.common import action_error
+from socialdesk.web.api.params import IdPath
+from socialdesk.web.pages.common import PageError, action_error
 from socialdesk.web.pages.settings.base import ADMIN_LEAD, actor, page, require
 from socialdesk.web.sessions import FormUser, PageUser
 
@@ -31,11 +32,14 @@ def canned_page(request: Request, user: PageUser) -> Response:
                 .order_by(CannedResponse.shortcut)
             )
         )
-    return page(request, user, "settings_canned.html", "canned", canned=canned)
+    notice = {"saved": "Canned response saved.", "deleted": "Canned response deleted."}.get(
+        request.query_params.get("done", "")
+    )
+    return page(request, user, "settings_canned.html", "canned", canned=canned, notice=notice)
 
 
 @router.post("/settings/canned")
-def save_canned(
+def add_canned(
     request: Request,
     user: FormUser,
     shortcut: Annotated[str, Form(max_length=40)],
@@ -43,19 +47,66 @@ def save_canned(
     title: Annotated[str, Form(max_length=200)] = "",
     short_body: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
+    return _save(request, user, None, shortcut, body, title, short_body)
+
+
+@router.post("/settings/canned/{canned_id}")
+def edit_canned(
+    request: Request,
+    user: FormUser,
+    canned_id: IdPath,
+    shortcut: Annotated[str, Form(max_length=40)],
+    body: Annotated[str, Form(max_length=5000)],
+    title: Annotated[str, Form(max_length=200)] = "",
+    short_body: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    return _save(request, user, canned_id, shortcut, body, title, short_body)
+
+
+@router.post("/settings/canned/{canned_id}/delete")
+def delete_canned(request: Request, user: FormUser, canned_id: IdPath) -> Response:
     require(user, ADMIN_LEAD)
     database: Database = request.app.state.db
     with database.write() as s:
+        canned = s.get(CannedResponse, canned_id)
+        if canned is None or canned.workspace_id not in user.workspace_ids:
+            raise PageError(404, "That canned response does not exist (any more).")
+        try:
+            inbox_actions.delete_canned_response(s, actor(s, user), canned)
+        except ActionError as exc:
+            raise action_error(exc) from exc
+    return RedirectResponse("/settings/canned?done=deleted", status_code=303)
+
+
+def _save(
+    request: Request,
+    user: FormUser,
+    canned_id: int | None,
+    shortcut: str,
+    body: str,
+    title: str,
+    short_body: str,
+) -> Response:
+    require(user, ADMIN_LEAD)
+    database: Database = request.app.state.db
+    with database.write() as s:
+        workspace_id = user.workspace_ids[0]
+        if canned_id is not None:
+            found = s.get(CannedResponse, canned_id)
+            if found is None or found.workspace_id not in user.workspace_ids:
+                raise PageError(404, "That canned response does not exist (any more).")
+            workspace_id = found.workspace_id
         try:
             inbox_actions.save_canned_response(
                 s,
                 actor(s, user),
-                user.workspace_ids[0],
+                workspace_id,
                 shortcut=shortcut,
                 body=body,
                 title=title,
                 short_body=short_body,
+                canned_id=canned_id,
             )
         except ActionError as exc:
             raise action_error(exc) from exc
-    return RedirectResponse("/settings/canned", status_code=303)
+    return RedirectResponse("/settings/canned?done=saved", status_code=303)
