@@ -233,7 +233,7 @@ def test_two_servers_and_two_workers_post_every_reply_once(
         ticket_id = tickets[index][0]
         api = apis[index % 2]  # every other reply through the other server
         created = api.post(
-            f"/tickets/{ticket_id}/replies", json={"body": f"On it, ticket {ticket_id}."}
+            f"/tickets/{ticket_id}/replies", json={"body": f"On it, reply {ticket_id} is ours."}
         )
         assert created.status_code == 201, created.text
 
