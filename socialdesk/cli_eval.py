@@ -1,0 +1,14 @@
+"""`socialdesk eval ...`: offline measurements of the desk's judgement on labelled files.
+
+Each measurement registers itself here as one command (triage, kb); they share this
+group so `socialdesk eval --help` lists them together.
+"""
+
+from __future__ import annotations
+
+import typer
+
+eval_app = typer.Typer(
+    no_args_is_help=True,
+    help="Measure triage and knowledge suggestions on labelled files.",
+)
