@@ -12,11 +12,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from socialdesk.actions.web_sessions import IDLE_TIMEOUT, keep_alive
 from socialdesk.auth.tokens import token_digest
 from socialdesk.store.db import Database, utcnow
-from socialdesk.store.models import Membership, Notification, User, WebSession
+from socialdesk.store.models import ApprovalDraft, Membership, Notification, User, WebSession
 
 SESSION_COOKIE = "socialdesk_session"
 # Before sign-in there is no session; the login form uses a double-submit cookie.
@@ -47,6 +48,8 @@ class WebUser:
     workspace_ids: tuple[int, ...]
     # Unread in-app notifications (mentions…), read with the session row.
     unread_notifications: int = 0
+    # Drafts waiting for a reviewer, for leads and admins (the nav shows the count).
+    pending_approvals: int = 0
 
     @property
     def label(self) -> str:
@@ -90,6 +93,23 @@ def set_login_csrf_cookie(request: Request, response: Response, token: str) -> N
     )
 
 
+REVIEWER_ROLES = frozenset({"admin", "lead"})
+
+
+def pending_approval_count(session: Session, workspace_ids: tuple[int, ...]) -> int:
+    """Drafts waiting for review in these workspaces (an index-only count)."""
+    if not workspace_ids:
+        return 0
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ApprovalDraft)
+            .where(ApprovalDraft.workspace_id.in_(workspace_ids), ApprovalDraft.state == "pending")
+        )
+        or 0
+    )
+
+
 def _load(request: Request) -> WebUser | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -125,6 +145,9 @@ def _load(request: Request) -> WebUser | None:
             session_id=web_session.id,
             workspace_ids=workspaces,
             unread_notifications=int(unread_count or 0),
+            pending_approvals=(
+                pending_approval_count(s, workspaces) if user.role in REVIEWER_ROLES else 0
+            ),
         )
         stale = now - web_session.last_seen_at > _TOUCH_INTERVAL
     if stale:

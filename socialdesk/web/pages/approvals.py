@@ -54,6 +54,13 @@ def queue(request: Request, user: PageUser) -> Response:
         return render(request, "approvals.html", user, **context)
 
 
+@router.get("/approvals/count", response_class=HTMLResponse)
+def pending_count(request: Request, user: PageUser) -> Response:
+    """The nav's badge alone, fetched again when a draft is submitted or reviewed."""
+    _require_reviewer(user)
+    return render(request, "approvals_count.html", user)
+
+
 @router.post("/approvals/{draft_id}")
 def review(
     request: Request,

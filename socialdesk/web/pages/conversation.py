@@ -85,8 +85,24 @@ def thread_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str,
     return {"ticket": ticket, "messages": messages, "drafts": drafts, "scheduled_for": scheduled}
 
 
+def head_context(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """What the ticket header shows (status, channel account, SLA due, promises due)."""
+    return {
+        "ticket": ticket,
+        "contact": session.get(Contact, ticket.contact_id) if ticket.contact_id else None,
+        "account": (
+            session.get(ChannelAccount, ticket.channel_account_id)
+            if ticket.channel_account_id
+            else None
+        ),
+        "promises_due": _promises_due(session, ticket),
+        **_sla_context(session, ticket),
+    }
+
+
 def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, Any]:
-    contact = session.get(Contact, ticket.contact_id) if ticket.contact_id else None
+    head = head_context(session, ticket)
+    contact = head["contact"]
     identities = identities_of(session, contact.id) if contact else []
     other_tickets = (
         list(
@@ -100,11 +116,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         if contact
         else []
     )
-    account = (
-        session.get(ChannelAccount, ticket.channel_account_id)
-        if ticket.channel_account_id
-        else None
-    )
+    account = head["account"]
     can_post = (
         user.role in ("admin", "lead")
         or inbox_actions.may_post(session, _actor(session, user), ticket.channel_account_id)
@@ -144,8 +156,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "others": presence.others(session, ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
-        "promises_due": _promises_due(session, ticket),
-        **_sla_context(session, ticket),
+        **head,
     }
 
 
@@ -239,6 +250,15 @@ def ticket_page(request: Request, ticket_id: IdPath, user: PageUser) -> Response
         context = page_context(session, user, ticket)
     presence.touch(database, ticket.workspace_id, ticket_id, user.id, user.label, typing=False)
     return render(request, "conversation.html", user, **context)
+
+
+@router.get("/tickets/{ticket_id}/head", response_class=HTMLResponse)
+def head(request: Request, ticket_id: IdPath, user: PageUser) -> Response:
+    """The header alone, fetched again whenever the ticket changes (status, SLA due)."""
+    database: Database = request.app.state.db
+    with database.session() as session:
+        context = head_context(session, load_ticket(session, user, ticket_id))
+    return render(request, "ticket_head.html", user, **context)
 
 
 @router.get("/tickets/{ticket_id}/thread", response_class=HTMLResponse)

@@ -46,6 +46,7 @@
     source.onerror = () => { status.textContent = "reconnecting…"; status.classList.remove("on"); };
     source.addEventListener("inbox", (e) => {
       const data = JSON.parse(e.data);
+      if (data.kind === "approval.changed") htmx.trigger(body, "sd:approvals-changed");
       if (page === "inbox") {
         // Do not pull the list from under someone who is selecting rows for a bulk action.
         if (!document.querySelector(".ticket-row input[type=checkbox]:checked")) {
