@@ -79,3 +79,24 @@ def test_the_approvals_count_in_the_nav_follows_new_drafts(browser: Any, site: S
     assert status == 403
     lead_ctx.close()
     agent_ctx.close()
+
+
+def test_the_live_queue_refreshes_itself(browser: Any, site: Site) -> None:
+    account = make_account(site.db)
+    ingest(site.db, post(account, "q1", "Where is my refund?", author="ana"))
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    sign_in(page, site, "lead@example.com")
+    page.goto(site.url + "/queue")
+    page.wait_for_selector("#live-status.on")
+    new_on_x = page.locator('.queue-channels tr[data-channel="x"] td').first
+    assert new_on_x.inner_text() == "1"
+    # Column headers are labels, not the statuses' code names.
+    assert page.locator(".queue-channels thead th").nth(1).inner_text() == "New"
+
+    # Another customer writes: the count follows without a reload.
+    ingest(site.db, post(account, "q2", "My account is locked", author="bo", minutes=1))
+    page.locator('.queue-channels tr[data-channel="x"] td', has_text="2").first.wait_for(
+        timeout=10_000
+    )
+    ctx.close()

@@ -54,6 +54,8 @@
         }
       } else if (page === "ticket" && data.ticket_ids.includes(ticketId)) {
         htmx.trigger(body, "sd:ticket-changed");
+      } else if (page === "queue") {
+        htmx.trigger(body, "sd:queue-changed");
       }
     });
     source.addEventListener("presence", (e) => {
