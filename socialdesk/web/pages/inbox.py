@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,7 +44,6 @@ from socialdesk.store.repos.tickets import (
 from socialdesk.web.api.params import DbId, parse_id
 from socialdesk.web.pages.common import (
     PageError,
-    action_error,
     is_htmx,
     load_ticket,
     render,
@@ -357,6 +356,7 @@ def inbox(
             q=q,
         )
     template = "inbox_list.html" if is_htmx(request) else "inbox.html"
+    context["bulk_notice"] = bulk_notice(dict(request.query_params))
     # Carried to the other views only when chosen: each view has its own default.
     context["sort_param"] = sort or ""
     return render(request, template, user, **context)
@@ -377,25 +377,93 @@ def bulk(
     new_tags = [t for t in tag.split(",") if t.strip()]
     if action == "tag" and not new_tags:
         raise PageError(422, "Type a tag to add to the selected tickets.")
-    if ticket_id:
+    chosen_ids = list(dict.fromkeys(ticket_id or []))
+    done: list[int] = []
+    skipped: list[int] = []
+    if chosen_ids:
         with database.write() as session:
             actor = session.get(User, user.id)
             assert actor is not None
-            for tid in ticket_id[:100]:
-                ticket = load_ticket(session, user, tid)
+            for tid in chosen_ids[:BULK_LIMIT]:
+                # Each ticket in its own savepoint: one refused change (a ticket that
+                # moved on, a right the user lacks) skips that ticket, not the others.
                 try:
-                    if action == "solve":
-                        actions.set_status(session, ticket, actor, TicketStatus.SOLVED)
-                    elif action == "tag":
-                        current = actions.current_tags(session, ticket.id)
-                        actions.set_tags(session, ticket, actor, [*current, *new_tags])
-                    elif action == "assign_me":
-                        actions.assign(session, ticket, actor, actor.id)
-                    else:
-                        chosen = parse_id(assignee_id)
-                        actions.assign(session, ticket, actor, chosen)
-                except ActionError as exc:
-                    raise action_error(exc) from exc
+                    with session.begin_nested():
+                        _bulk_one(session, user, actor, tid, action, assignee_id, new_tags)
+                except (ActionError, PageError):
+                    skipped.append(tid)
+                else:
+                    done.append(tid)
         forget_counts()
     target = back if back.startswith("/inbox") else "/inbox"
-    return RedirectResponse(target, status_code=303)
+    feedback = {
+        "bulk": action,
+        "done": str(len(done)),
+        "skipped": ",".join(map(str, skipped)),
+        "over": str(max(0, len(chosen_ids) - BULK_LIMIT)),
+    }
+    return RedirectResponse(_with_params(target, feedback), status_code=303)
+
+
+# One bulk action changes at most this many tickets (one page of the list, with room).
+BULK_LIMIT = 100
+_FEEDBACK_PARAMS = ("bulk", "done", "skipped", "over")
+
+
+_BULK_DONE = {
+    "solve": "solved",
+    "tag": "tagged",
+    "assign_me": "assigned to you",
+    "assign": "assigned",
+}
+
+
+def bulk_notice(params: dict[str, str]) -> str:
+    """What the last bulk action did, in words, from the parameters it redirected with."""
+    action = params.get("bulk")
+    if action not in _BULK_DONE:
+        return ""
+    done = int(params["done"]) if params.get("done", "").isdigit() else 0
+    skipped = [f"#{t}" for t in params.get("skipped", "").split(",") if t.isdigit()]
+    over = int(params["over"]) if params.get("over", "").isdigit() else 0
+    if not done and not skipped:
+        return "Select one or more tickets first, then choose the action."
+    parts = [f"{done} ticket{'s' if done != 1 else ''} {_BULK_DONE[action]}."]
+    if skipped:
+        parts.append(
+            f"Not changed: {', '.join(skipped[:10])}{' …' if len(skipped) > 10 else ''}"
+            " (open a ticket to see why)."
+        )
+    if over:
+        parts.append(f"{over} more were not changed: one action takes {BULK_LIMIT} at most.")
+    return " ".join(parts)
+
+
+def _bulk_one(
+    session: Session,
+    user: WebUser,
+    actor: User,
+    ticket_id: int,
+    action: str,
+    assignee_id: str,
+    new_tags: list[str],
+) -> None:
+    ticket = load_ticket(session, user, ticket_id)
+    if action == "solve":
+        actions.set_status(session, ticket, actor, TicketStatus.SOLVED)
+    elif action == "tag":
+        current = actions.current_tags(session, ticket.id)
+        actions.set_tags(session, ticket, actor, [*current, *new_tags])
+    elif action == "assign_me":
+        actions.assign(session, ticket, actor, actor.id)
+    else:
+        actions.assign(session, ticket, actor, parse_id(assignee_id))
+
+
+def _with_params(url: str, params: dict[str, str]) -> str:
+    """The list the agent came from, with the outcome of the bulk action (replacing any
+    earlier outcome) so the page can say what happened."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in _FEEDBACK_PARAMS]
+    query = urlencode([*kept, *((k, v) for k, v in params.items() if v and v != "0")])
+    return urlunsplit(parts._replace(query=query))
