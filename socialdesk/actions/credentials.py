@@ -24,7 +24,7 @@ from socialdesk.store.models import ApiToken, Membership, User, WebSession
 TOKEN_NAME_MAX = 100
 
 
-def _audit_everywhere(
+def audit_everywhere(
     session: Session,
     actor: User | None,
     subject: User,
@@ -62,7 +62,7 @@ def issue_token(session: Session, user: User, ttl: timedelta, *, name: str = "")
     )
     session.add(row)
     session.flush()
-    _audit_everywhere(session, user, user, "api_token.created", "api_token", row.id, {"name": name})
+    audit_everywhere(session, user, user, "api_token.created", "api_token", row.id, {"name": name})
     return IssuedToken(token, row.id, row.expires_at)
 
 
@@ -74,7 +74,7 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
         raise ActionError(f"no token {token_id}", 404)
     owner = session.get(User, row.user_id)
     assert owner is not None
-    _audit_everywhere(
+    audit_everywhere(
         session,
         actor,
         owner,
@@ -115,7 +115,7 @@ def change_password(
         tokens = tokens.where(ApiToken.id != keep_token_id)
     ended = int(session.execute(sessions).rowcount or 0)  # type: ignore[attr-defined]
     ended += int(session.execute(tokens).rowcount or 0)  # type: ignore[attr-defined]
-    _audit_everywhere(
+    audit_everywhere(
         session, user, user, "user.password_changed", "user", user.id, {"ended": ended}
     )
     return ended

@@ -50,6 +50,9 @@ class WebUser:
     unread_notifications: int = 0
     # Drafts waiting for a reviewer, for leads and admins (the nav shows the count).
     pending_approvals: int = 0
+    # The IANA zone this person sees times in (their profile's choice).
+    time_zone: str = "UTC"
+    time_zone_chosen: bool = False
 
     @property
     def label(self) -> str:
@@ -145,6 +148,8 @@ def _load(request: Request) -> WebUser | None:
             session_id=web_session.id,
             workspace_ids=workspaces,
             unread_notifications=int(unread_count or 0),
+            time_zone=user.time_zone or "UTC",
+            time_zone_chosen=user.time_zone is not None,
             pending_approvals=(
                 pending_approval_count(s, workspaces) if user.role in REVIEWER_ROLES else 0
             ),

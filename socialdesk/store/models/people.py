@@ -33,6 +33,8 @@ class User(Base):
     # Routing (capacity, shift) lives here so every area reads one agent record.
     max_open_tickets: Mapped[int | None] = mapped_column(default=None)
     on_shift: Mapped[bool] = mapped_column(default=True)
+    # The IANA zone the pages show times in and read "Send at" in (None: UTC).
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = created_at_column()
 
 

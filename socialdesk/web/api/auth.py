@@ -8,6 +8,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from socialdesk.actions.credentials import change_password, issue_token, revoke_token
+from socialdesk.actions.profile import set_time_zone
 from socialdesk.auth.passwords import verify_password
 from socialdesk.auth.throttle import Locked, check_credentials, lock_state, record_failure
 from socialdesk.domain.enums import Role
@@ -17,6 +18,7 @@ from socialdesk.web.api.params import DbId, IdPath
 from socialdesk.web.api.schemas import (
     PasswordChange,
     PasswordChangedOut,
+    ProfileIn,
     TokenOut,
     TokenRequest,
     TokenResponse,
@@ -174,3 +176,16 @@ def password(
 @router.get("/me", response_model=UserOut)
 def me(user: CurrentUser) -> User:
     return user
+
+
+@router.patch("/me", response_model=UserOut)
+def update_me(request: Request, body: ProfileIn, user: CurrentUser) -> User:
+    """Change your own preferences: the time zone the pages show times in."""
+    database: Database = request.app.state.db
+    with database.write() as session:
+        fresh = session.get(User, user.id)
+        assert fresh is not None
+        set_time_zone(session, fresh, body.time_zone)
+        session.flush()
+        session.expunge(fresh)
+    return fresh

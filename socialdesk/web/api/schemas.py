@@ -95,6 +95,14 @@ class UserOut(BaseModel):
     name: str
     role: str
     is_active: bool
+    time_zone: str | None = None
+
+
+class ProfileIn(BaseModel):
+    """What a person may change about themselves (``PATCH /api/v1/me``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    time_zone: str = Field(max_length=64, description="IANA zone, e.g. Europe/Paris")
 
 
 class ContactBrief(BaseModel):

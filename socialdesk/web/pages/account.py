@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from socialdesk.actions.credentials import change_password, revoke_token
+from socialdesk.actions.profile import set_time_zone
 from socialdesk.actions.recording import ActionError
 from socialdesk.auth.throttle import lock_state, record_failure
-from socialdesk.store.db import Database
+from socialdesk.domain.time_zones import zone_names
+from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ApiToken, User
 from socialdesk.web.api.params import IdPath
 from socialdesk.web.client_address import client_address
@@ -37,14 +39,16 @@ def _page(
         status_code=status,
         nav="account",
         tokens=tokens,
+        zones=zone_names(),
+        now=utcnow(),
         error=error,
         done=done,
     )
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request, user: PageUser) -> Response:
-    return _page(request, user)
+def account(request: Request, user: PageUser, saved: str = "") -> Response:
+    return _page(request, user, done="Time zone saved." if saved == "time-zone" else "")
 
 
 @router.post("/account/password")
@@ -76,6 +80,22 @@ def password(
         return _page(request, user, status=exc.status_code, error=exc.message.capitalize() + ".")
     others = f" {ended} other session{'s' * (ended != 1)} and token{'s' * (ended != 1)} ended."
     return _page(request, user, done="Password changed." + (others if ended else ""))
+
+
+@router.post("/account/time-zone")
+def time_zone(
+    request: Request, user: FormUser, time_zone: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
+    database: Database = request.app.state.db
+    try:
+        with database.write() as s:
+            me = s.get(User, user.id)
+            assert me is not None
+            set_time_zone(s, me, time_zone)
+    except ActionError as exc:
+        return _page(request, user, status=exc.status_code, error=exc.message.capitalize() + ".")
+    # The page shows the new zone at once (the session's user was read before the change).
+    return RedirectResponse("/account?saved=time-zone", status_code=303)
 
 
 @router.post("/account/tokens/{token_id}/revoke")

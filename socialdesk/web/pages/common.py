@@ -9,11 +9,14 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError
 from socialdesk.channels.networks import all_networks
 from socialdesk.domain.enums import status_label
+from socialdesk.domain.time_zones import format_stamp
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Ticket
 from socialdesk.web.sessions import WebUser
@@ -68,8 +71,11 @@ def reach(followers: int | None) -> str:
     return str(followers)
 
 
-def stamp(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+@pass_context
+def stamp(context: Context, moment: datetime | None) -> str:
+    """A moment in the signed-in person's time zone (UTC before sign-in)."""
+    user = context.get("user")
+    return format_stamp(moment, user.time_zone if user else None)
 
 
 def network(platform: str | None) -> tuple[str, str]:

@@ -30,6 +30,7 @@ from socialdesk.domain.enums import (
     Visibility,
 )
 from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
+from socialdesk.domain.time_zones import wall_time_to_utc
 from socialdesk.sla import views as sla_views
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
@@ -298,8 +299,8 @@ def reply(
     private: Annotated[str, Form()] = "",
     template: Annotated[str, Form(max_length=512)] = "",
 ) -> Response:
-    """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone: the browser
-    turns the agent's local date-time into UTC); ``kind=email`` replies by e-mail.
+    """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone, or a wall
+    time in the agent's chosen zone: ``_parse_send_at``); ``kind=email`` replies by e-mail.
     ``private=1`` (the personal-data confirm's "Move to private") sends a public reply
     as a direct message instead; ``template``: an approved template of the account
     (WhatsApp)."""
@@ -307,7 +308,7 @@ def reply(
     if private and kind == "public":
         kind = "dm"
     database: Database = request.app.state.db
-    when = _parse_send_at(send_at) if schedule else None
+    when = _parse_send_at(send_at, user) if schedule else None
     try:
         with database.write() as session:
             ticket = load_ticket(session, user, ticket_id)
@@ -353,13 +354,17 @@ def reply(
     return _done(request, ticket_id, user, notice)
 
 
-def _parse_send_at(value: str) -> datetime:
+def _parse_send_at(value: str, user: WebUser) -> datetime:
+    """The composer's "Send at": ISO 8601 with a zone (the browser converted it), or a
+    wall-clock time read in the zone the agent chose in their profile."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise PageError(422, "Pick a date and time to schedule the reply.") from exc
     if moment.tzinfo is None:
-        raise PageError(422, "The scheduled time needs a time zone; reload the page.")
+        if not user.time_zone_chosen:
+            raise PageError(422, "The scheduled time needs a time zone; reload the page.")
+        moment = wall_time_to_utc(moment, user.time_zone)
     return moment
 
 

@@ -235,24 +235,34 @@
   }
 })();
 
-// Scheduled send: the agent picks a local date-time; the server gets it in UTC. Times
-// marked data-local-time are shown in the browser's zone. (Here and not inline in
-// composer.html: the Content-Security-Policy allows scripts from /static only.)
+// Scheduled send: the agent picks a wall-clock date-time. With a time zone chosen in
+// their profile (body data-time-zone) the server reads it in that zone; otherwise the
+// browser's zone turns it into UTC here. Times marked data-local-time are shown in the
+// same zone. (Here and not inline in composer.html: the CSP allows /static scripts only.)
 (function () {
+  const chosenZone = document.body.dataset.timeZone || undefined;
   function sync(event) {
     const local = event.target;
     if (!local || local.id !== "send-at-local") return;
-    const utc = document.getElementById("send-at");
-    if (utc) utc.value = local.value ? new Date(local.value).toISOString() : "";
+    const sent = document.getElementById("send-at");
+    if (!sent) return;
+    if (!local.value) sent.value = "";
+    else sent.value = chosenZone ? local.value : new Date(local.value).toISOString();
   }
   document.addEventListener("input", sync);
   document.addEventListener("change", sync);
   function localize() {
     document.querySelectorAll("time[data-local-time]").forEach((t) => {
-      t.textContent = new Date(t.getAttribute("datetime")).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      t.textContent = new Date(t.getAttribute("datetime")).toLocaleString([], { dateStyle: "medium", timeStyle: "short", timeZone: chosenZone });
     });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", localize);
   else localize();
   document.addEventListener("htmx:afterSwap", localize);
+  // The profile's zone picker starts on the browser's zone while none was chosen.
+  const picker = document.querySelector("select[data-browser-zone-if-unset='1']");
+  if (picker && window.Intl) {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && picker.querySelector("option[value='" + zone + "']")) picker.value = zone;
+  }
 })();
