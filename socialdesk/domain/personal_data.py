@@ -194,3 +194,12 @@ def describe(findings: list[Finding]) -> str:
     if len(labels) <= 1:
         return "".join(labels)
     return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def exposed_in_public(direction: str, visibility: str, body: str) -> list[Finding]:
+    """What a customer's own public post gives away (their phone, address, card…): the
+    desk flags it so an agent can hide the post and move the conversation to private.
+    Nothing for our replies, notes or private messages."""
+    if direction != "inbound" or visibility != "public" or not body:
+        return []
+    return find_personal_data(body)

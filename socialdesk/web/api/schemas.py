@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # registered when the models are built (WhatsApp and plugins add theirs at run time).
 from socialdesk.channels import networks as _networks  # noqa: F401
 from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketStatus, Visibility
+from socialdesk.domain.personal_data import exposed_in_public
 from socialdesk.web.api.params import DbId
 
 
@@ -170,6 +171,17 @@ class MessageOut(BaseModel):
     template: str | None = None
     # Media and files the customer sent: type, mime_type, the network's media id, name.
     attachments: list[dict[str, Any]] = []
+    # A customer's public post that gives away personal data: the kinds found
+    # ("phone", "email", "card_number", "order_number", "street_address"), to hide it
+    # and move to private. Empty for everything else.
+    personal_data: list[str] = []
+
+    @model_validator(mode="after")
+    def _flag_personal_data(self) -> MessageOut:
+        if not self.personal_data and self.hidden_at is None and self.removed_at is None:
+            found = exposed_in_public(self.direction, self.visibility, self.body)
+            self.personal_data = list(dict.fromkeys(str(f.kind) for f in found))
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from socialdesk.actions.moderation import (
 )
 from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import Platform
+from socialdesk.domain.personal_data import describe, exposed_in_public
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message, Ticket
 from socialdesk.web.api.params import IdPath
@@ -48,6 +49,17 @@ def hideable(message: Message, ticket: Ticket, account: ChannelAccount | None = 
 
 
 templates.env.globals["hideable"] = hideable
+
+
+def exposure(message: Message) -> str:
+    """ "a phone number and a street address": what a customer's visible public post gives
+    away, for the thread's warning; empty when nothing (or when already hidden)."""
+    if message.hidden_at is not None or message.meta.get("removed_at"):
+        return ""
+    return describe(exposed_in_public(message.direction, message.visibility, message.body))
+
+
+templates.env.globals["exposure"] = exposure
 
 
 @router.post("/tickets/{ticket_id}/messages/{message_id}/hide")

@@ -86,6 +86,17 @@
     selected = -1;
   });
 
+  // A customer's public post with personal data: open "Move to private" in the composer.
+  document.addEventListener("click", (e) => {
+    if (!e.target.matches("[data-open-private]")) return;
+    const box = document.querySelector("details.move-private");
+    if (!box) return;
+    box.open = true;
+    box.scrollIntoView({ block: "center" });
+    const text = document.getElementById("private-body");
+    if (text) text.focus();
+  });
+
   // ---- conversation: composer, canned responses, presence ------------------------------
   const composer = document.getElementById("composer-body");
   const replyForm = document.getElementById("composer-form");
