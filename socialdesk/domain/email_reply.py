@@ -225,27 +225,53 @@ _CLOSING = re.compile(rf"^(?:{'|'.join(_CLOSINGS)})\s*[,.!]?$", re.IGNORECASE)
 _SIGNATURE_TAIL_LINES = 7
 
 
+def _short_tail(lines: Sequence[str], index: int, most: int) -> bool:
+    """At most ``most`` short non-empty lines after ``index``: a signature, not an
+    answer written below it (a bottom-posted reply is never folded away)."""
+    rest = [other for other in lines[index + 1 :] if other.strip()]
+    return len(rest) <= most and all(len(other.strip()) <= 80 for other in rest)
+
+
 def _signature_start(lines: Sequence[str]) -> int | None:
-    """Where the signature begins in the reply's lines, or None."""
+    """Where the signature block begins in the reply's lines, or None."""
     for index, line in enumerate(lines):
-        text = line.strip()
-        if index and text in {"--", "-- ", "—"} and line.rstrip() in {"--", "—"}:
-            return index
-        if index and len(text) <= 90 and _SENT_FROM.match(text):
+        if index and line.rstrip() in {"--", "—"} and _short_tail(lines, index, 12):
             return index
     for index, line in enumerate(lines):
         text = line.strip()
-        rest = [other for other in lines[index + 1 :] if other.strip()]
         if (
             index
             and any(other.strip() for other in lines[:index])
             and len(text) <= 40
             and _CLOSING.match(text)
-            and len(rest) <= _SIGNATURE_TAIL_LINES
-            and all(len(other.strip()) <= 80 for other in rest)
+            and _short_tail(lines, index, _SIGNATURE_TAIL_LINES)
         ):
             return index
     return None
+
+
+def _sent_from_lines(lines: Sequence[str]) -> list[int]:
+    """ "Sent from my iPhone" and the like: folded one line at a time, so an answer
+    written below one (bottom-posting from a phone) stays."""
+    return [
+        index
+        for index, line in enumerate(lines)
+        if index
+        and any(other.strip() for other in lines[:index])
+        and len(line.strip()) <= 90
+        and _SENT_FROM.match(line.strip())
+    ]
+
+
+def _fold_signature(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(the text, its signature lines)``."""
+    sent_from = _sent_from_lines(lines)
+    folded = [lines[index] for index in sent_from]
+    body = [line for index, line in enumerate(lines) if index not in sent_from]
+    start = _signature_start(body)
+    if start is not None and _squeeze(body[:start]):
+        return body[:start], [*body[start:], "", *folded]
+    return body, folded
 
 
 # -- the split ------------------------------------------------------------------------
@@ -359,9 +385,8 @@ def split_reply(text: str, subject: str | None = None) -> ReplyParts:
     if is_forward_subject(subject) or any(_is_forward_marker(x) for x in lines[:stop]):
         return ReplyParts(reply=whole, forwarded=True)
     quoted: list[str] = []
-    if cut is None:
-        body = list(lines)
-    else:
+    sections = [list(lines)]
+    if cut is not None:
         start, size = cut
         head, tail = list(lines[:start]), list(lines[start + size :])
         while head and (not head[-1].strip() or _RULE.match(head[-1].strip())):
@@ -373,16 +398,20 @@ def split_reply(text: str, subject: str | None = None) -> ReplyParts:
             and any(not _is_quoted(line) for line in tail_text)
         )
         if answered_below:
-            body, quoted = [*head, "", *tail], list(lines[start : start + size])
+            # Each part keeps its own signature: one above the quote must not fold
+            # away the answer written below it.
+            sections, quoted = [head, tail], list(lines[start : start + size])
         else:
-            body, quoted = head, list(lines[start:])
-    body, dropped = _drop_quotes(body)
-    quoted = quoted + dropped
-    signature = ""
-    start_sig = _signature_start(body)
-    if start_sig is not None and _squeeze(body[:start_sig]):
-        signature = _squeeze(body[start_sig:])
-        body = body[:start_sig]
+            sections, quoted = [head], list(lines[start:])
+    body: list[str] = []
+    folded: list[str] = []
+    for section in sections:
+        kept, dropped = _drop_quotes(section)
+        section_body, section_signature = _fold_signature(kept)
+        quoted += dropped
+        body += [*section_body, ""]
+        folded += [*section_signature, ""]
+    signature = _squeeze(folded)
     reply = _squeeze(body)
     if not reply or (_only_greeting(reply) and quoted and not any(map(_is_quoted, quoted))):
         return ReplyParts(reply=whole)
