@@ -168,6 +168,8 @@ _SENT_FROM = re.compile(
             r"Sent from (?:my|Yahoo Mail|Outlook|Mail for)",
             r"Get Outlook for",
             r"Outlook für .* herunterladen",
+            # "Get/Hämta/Obtenir/Scarica/Download Outlook for/för/pour/per/voor iOS".
+            r".{0,30}\bOutlook\b.{0,12}\b(?:iOS|Android)\b",
             r"Von meinem .* gesendet",
             r"Envoyé de mon",
             r"Enviado desde",
