@@ -215,7 +215,7 @@ def parse_email(
         "to": [a.addr_spec for a in getattr(message.get("To"), "addresses", ())],
         "cc": [a.addr_spec for a in getattr(message.get("Cc"), "addresses", ())],
     }
-    if body != full_text:
+    if "".join(body.split()) != "".join(full_text.split()):  # more than blank lines went
         extra["full_body"] = full_text
     if parts.signature:
         extra["signature"] = parts.signature

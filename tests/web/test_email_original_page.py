@@ -91,9 +91,17 @@ def test_kept_signatures_stay_in_the_text_and_the_setting_refuses_nonsense(
 
 
 def test_an_untrimmed_mail_has_no_disclosure(client: TestClient, app_db: Database) -> None:
-    raw = (CORPUS / "eml_outlook_forward_en.eml").read_bytes()
+    # A Gmail forward with the blank lines Gmail puts above the forwarded text.
+    forward = (CORPUS / "gmail_en_forward.txt").read_text(encoding="utf-8")
+    assert "\n\n\n" in forward
+    raw = (
+        b"From: Jane Doe <jane@example.com>\nTo: support@acme.test\nSubject: Fwd: Broken charger\n"
+        b"Message-ID: <fwd-1@example.com>\nContent-Type: text/plain; charset=utf-8\n\n"
+        + forward.encode()
+    )
     ticket_id = seed_email(app_db, raw)
     sign_in(client, "agent@example.com")
     page = client.get(f"/tickets/{ticket_id}").text
-    assert "Sending this again, nobody answered." in page
+    assert "Please see below, this is the third time I write about it." in page
+    assert "The charger from order 4411 stopped working after two days." in page
     assert "Show the full e-mail" not in page
