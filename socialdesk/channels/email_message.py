@@ -18,13 +18,12 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 from socialdesk.channels.base import AccountRef
+from socialdesk.domain.email_reply import split_reply
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 
 IGNORED_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
-_WROTE_RE = re.compile(r"^\s*On\b.*\bwrote:\s*$", re.IGNORECASE)
-_ORIGINAL_RE = re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE)
 
 
 def message_ids(value: object) -> list[str]:
@@ -103,24 +102,11 @@ def _squeeze_blank_lines(lines: Sequence[str]) -> str:
     return "\n".join(out).strip()
 
 
-def trim_quoted_reply(text: str) -> str:
-    """The new part of a reply: everything before an ``On … wrote:`` line (also when
-    the mailer wrapped it onto two lines) or an ``Original Message`` separator, with
-    ``>`` quote lines dropped. Returns the text unchanged when trimming would leave
-    nothing."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    kept: list[str] = []
-    for position, line in enumerate(lines):
-        following = lines[position + 1] if position + 1 < len(lines) else ""
-        if _WROTE_RE.match(line) or _ORIGINAL_RE.match(line):
-            break
-        if re.match(r"^\s*On\b", line) and following.strip().lower().endswith("wrote:"):
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line.rstrip())
-    trimmed = _squeeze_blank_lines(kept)
-    return trimmed or text.strip()
+def trim_quoted_reply(text: str, subject: str | None = None) -> str:
+    """The new part of a reply (see ``socialdesk.domain.email_reply``): quoted history,
+    Outlook header blocks and the signature folded away, forwards kept whole. Returns
+    the text unchanged when trimming would leave nothing."""
+    return split_reply(text, subject).reply
 
 
 def loop_reason(message: EmailMessage, own_addresses: Sequence[str] = ()) -> str | None:
@@ -219,8 +205,9 @@ def parse_email(
     root = references[0] if references else (in_reply_to or own_id)
     sender = _from_address(message) or ("unknown@invalid", "")
     full_text, mime_type = _body_text(message)
-    body = trim_quoted_reply(full_text)
     subject = message.get("Subject")
+    parts = split_reply(full_text, str(subject) if subject is not None else None)
+    body = parts.reply
     extra: dict[str, object] = {
         "source": "imap",
         "content_sha256": digest,
@@ -228,8 +215,10 @@ def parse_email(
         "to": [a.addr_spec for a in getattr(message.get("To"), "addresses", ())],
         "cc": [a.addr_spec for a in getattr(message.get("Cc"), "addresses", ())],
     }
-    if body != full_text:
+    if "".join(body.split()) != "".join(full_text.split()):  # more than blank lines went
         extra["full_body"] = full_text
+    if parts.signature:
+        extra["signature"] = parts.signature
     if uid is not None:
         extra["imap_uid"] = uid
         extra["uidvalidity"] = uidvalidity

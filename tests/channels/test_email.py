@@ -120,11 +120,12 @@ def test_customer_mail_is_polled_as_a_normalized_message(mail: MailEmulator) -> 
     assert message.visibility is Visibility.PRIVATE
     assert message.direction is Direction.INBOUND
     assert message.created_at.isoformat() == "2025-03-04T08:15:02+00:00"
-    # The quoted shipping notice is trimmed; the full text is kept.
+    # The quoted shipping notice is trimmed and the sign-off folded; the full text is kept.
     assert message.body == (
         "Hello,\n\nmy order #4411 was due on Friday and still has not arrived. "
-        "Können Sie nachsehen?\n\nThanks,\nAnn"
+        "Können Sie nachsehen?"
     )
+    assert message.extra["signature"] == "Thanks,\nAnn"
     full_body = str(message.extra["full_body"])
     assert "> Your order #4411 has shipped." in full_body
     assert message.extra["imap_uid"] == uid
@@ -404,7 +405,9 @@ def test_trim_quoted_reply_variants() -> None:
     wrapped = "Yes.\n\nOn Tue, 4 Mar 2025 at 10:00, Acme <s@a.test>\nwrote:\n> x"
     assert trim_quoted_reply(wrapped) == "Yes."
     assert trim_quoted_reply("Fine\n-----Original Message-----\nFrom: x") == "Fine"
-    assert trim_quoted_reply("> a\nanswer a\n> b\nanswer b") == "answer a\nanswer b"
+    # Interleaved answers keep the questions they answer.
+    assert trim_quoted_reply("> a\nanswer a\n> b\nanswer b") == "> a\nanswer a\n> b\nanswer b"
+    assert trim_quoted_reply("Hi,\n\n> a\n\nanswer a") == "Hi,\n\nanswer a"
     assert trim_quoted_reply("> only a quote") == "> only a quote"
 
 

@@ -171,6 +171,10 @@ class MessageOut(BaseModel):
     template: str | None = None
     # Media and files the customer sent: type, mime_type, the network's media id, name.
     attachments: list[dict[str, Any]] = []
+    # E-mail: the whole body as received when ``body`` is trimmed (quoted history,
+    # signature), else None; the folded signature, else None.
+    original_body: str | None = None
+    signature: str | None = None
     # A customer's public post that gives away personal data: the kinds found
     # ("phone", "email", "card_number", "order_number", "street_address"), to hide it
     # and move to private. Empty for everything else.
@@ -187,7 +191,8 @@ class MessageOut(BaseModel):
     @classmethod
     def _from_meta(cls, value: Any) -> Any:
         meta = getattr(value, "meta", None)
-        keys = ("edited_at", "removed_at", "network_status", "template", "attachments")
+        keys: tuple[str, ...] = ("edited_at", "removed_at", "network_status", "template")
+        keys += ("attachments", "full_body", "signature")
         if not isinstance(meta, dict) or not any(meta.get(k) for k in keys):
             return value
         fields = {name: getattr(value, name) for name in cls.model_fields if hasattr(value, name)}
@@ -202,7 +207,13 @@ class MessageOut(BaseModel):
             "attachments": [a for a in attachments if isinstance(a, dict)]
             if isinstance(attachments, list)
             else [],
+            "original_body": _text_or_none(meta.get("full_body")),
+            "signature": _text_or_none(meta.get("signature")),
         }
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 class IdentityOut(BaseModel):

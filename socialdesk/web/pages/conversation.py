@@ -18,6 +18,7 @@ from socialdesk.actions import presence
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
+from socialdesk.actions.email_settings import email_settings
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
 from socialdesk.channels.base import ReplyKind
 from socialdesk.channels.descriptor import Absent
@@ -41,6 +42,7 @@ from socialdesk.store.models import (
     Message,
     Ticket,
     User,
+    Workspace,
 )
 from socialdesk.store.repos.tickets import identities_of, messages_of, tags_for
 from socialdesk.web.api.params import IdPath, parse_id
@@ -83,7 +85,17 @@ def thread_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str,
         for m in messages
         if m.meta.get("scheduled_for")
     }
-    return {"ticket": ticket, "messages": messages, "drafts": drafts, "scheduled_for": scheduled}
+    # The workspace's e-mail setting is read only when a message has a signature to show.
+    signed = any(m.meta.get("signature") for m in messages)
+    workspace = session.get(Workspace, ticket.workspace_id) if signed else None
+    signatures = email_settings(workspace)["signatures"]
+    return {
+        "ticket": ticket,
+        "messages": messages,
+        "drafts": drafts,
+        "scheduled_for": scheduled,
+        "signatures_kept": signatures == "kept",
+    }
 
 
 def head_context(session: Session, ticket: Ticket) -> dict[str, Any]:
