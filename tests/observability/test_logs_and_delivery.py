@@ -70,7 +70,10 @@ def test_a_reply_moves_the_delivery_numbers_and_its_lines_carry_the_ids(
             # Counted just after the commit the API already reads: wait for it.
             samples = scrape(ops)
             counted = value(samples, sends[0], **sends[1]) > value(before, sends[0], **sends[1])
-            return samples if counted else None
+            # The worker counts its pass when the pass ends, a moment after the send.
+            passes = ("socialdesk_worker_passes_total", {"worker": "delivery", "outcome": "ok"})
+            passed = value(samples, passes[0], **passes[1]) > value(before, passes[0], **passes[1])
+            return samples if counted and passed else None
 
         after = eventually(counted)
 
