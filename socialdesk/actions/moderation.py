@@ -26,15 +26,15 @@ from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.actions.tickets import require_writer
 from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
-from socialdesk.channels.bluesky import BlueskyConnector
-from socialdesk.channels.bluesky_threadgate import (
+from socialdesk.channels.bluesky.connector import BlueskyConnector
+from socialdesk.channels.bluesky.threadgate import (
     NOT_THREAD_AUTHOR,
     thread_root_of,
     why_brand_cannot_hide,
 )
-from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.meta.connector import MetaConnector
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.channels.x import XConnector
+from socialdesk.channels.x.connector import XConnector
 from socialdesk.domain.enums import (
     AccountStatus,
     Direction,

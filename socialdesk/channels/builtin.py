@@ -13,7 +13,7 @@ from typing import Any
 
 from socialdesk.channels.accounts import service_base_url
 from socialdesk.channels.base import AccountRef, Connector, OutboundRequest, ReplyKind
-from socialdesk.channels.bluesky import BlueskyConnector
+from socialdesk.channels.bluesky.connector import BlueskyConnector
 from socialdesk.channels.descriptor import (
     Absent,
     Challenge,
@@ -25,12 +25,12 @@ from socialdesk.channels.descriptor import (
     SecretField,
     WebhookSpec,
 )
-from socialdesk.channels.email import EmailConnector
-from socialdesk.channels.mastodon import MastodonConnector
-from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.email.connector import EmailConnector
+from socialdesk.channels.mastodon.connector import MastodonConnector
+from socialdesk.channels.meta.connector import MetaConnector
 from socialdesk.channels.signatures import META_SIGNATURE_HEADER, X_SIGNATURE_HEADER
-from socialdesk.channels.webform import WebFormConnector
-from socialdesk.channels.x import XConnector
+from socialdesk.channels.webform.connector import WebFormConnector
+from socialdesk.channels.x.connector import XConnector
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.length_rules import rule_for
@@ -176,7 +176,7 @@ def _meta(platform: Platform, label: str, glyph: str, color: str) -> ChannelDesc
         webhooks=META_WEBHOOKS,
         poller=Absent("Meta delivers by webhook; sends are read back, not polled"),
         connector=_meta_connector,
-        emulator="socialdesk.emulators.meta:create_meta_emulator",
+        emulator="socialdesk.channels.meta.emulator:create_meta_emulator",
     )
 
 
@@ -228,7 +228,7 @@ BUILTIN_NETWORKS: tuple[ChannelDescriptor, ...] = (
         webhooks=X_WEBHOOKS,
         poller=PollSpec(always=False),
         connector=_x_connector,
-        emulator="socialdesk.emulators.x:create_x_emulator",
+        emulator="socialdesk.channels.x.emulator:create_x_emulator",
     ),
     _meta(Platform.FACEBOOK, "Facebook", "f", "#1877f2"),
     _meta(Platform.MESSENGER, "Messenger", "m", "#0866ff"),
@@ -244,7 +244,7 @@ BUILTIN_NETWORKS: tuple[ChannelDescriptor, ...] = (
         webhooks=_NO_WEBHOOKS,
         poller=PollSpec(always=True),
         connector=_mastodon_connector,
-        emulator="socialdesk.emulators.mastodon:create_mastodon_app",
+        emulator="socialdesk.channels.mastodon.emulator:create_mastodon_app",
     ),
     ChannelDescriptor(
         platform=Platform.BLUESKY,
@@ -260,7 +260,7 @@ BUILTIN_NETWORKS: tuple[ChannelDescriptor, ...] = (
         webhooks=_NO_WEBHOOKS,
         poller=PollSpec(always=True),
         connector=_bluesky_connector,
-        emulator="socialdesk.emulators.bluesky:create_bluesky_app",
+        emulator="socialdesk.channels.bluesky.emulator:create_bluesky_app",
     ),
     ChannelDescriptor(
         platform=Platform.EMAIL,
@@ -273,7 +273,7 @@ BUILTIN_NETWORKS: tuple[ChannelDescriptor, ...] = (
         webhooks=Absent("no webhooks: the mailbox is read over IMAP"),
         poller=PollSpec(always=True),
         connector=lambda ctx, account: ctx.shared("email", EmailConnector),
-        emulator="socialdesk.emulators.mail:MailEmulator",
+        emulator="socialdesk.channels.email.emulator:MailEmulator",
     ),
     ChannelDescriptor(
         platform=Platform.WEB,

@@ -49,8 +49,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from socialdesk.emulators.bluesky_chat import register_chat_routes
-from socialdesk.emulators.bluesky_model import (
+from socialdesk.channels.bluesky.emulator_chat import register_chat_routes
+from socialdesk.channels.bluesky.emulator_model import (
     POST_COLLECTION,
     THREADGATE_COLLECTION,
     BlueskyEmulator,
@@ -62,7 +62,7 @@ from socialdesk.emulators.bluesky_model import (
     _Window,
     grapheme_count,
 )
-from socialdesk.emulators.bluesky_records import (
+from socialdesk.channels.bluesky.emulator_records import (
     MAX_BYTES,
     MAX_GATE_RULES,
     MAX_GRAPHEMES,

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from socialdesk.emulators.common import EmulatorCore
+from socialdesk.channels.emulator_core import EmulatorCore
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 WINDOW_SECONDS = 24 * 3600

@@ -17,7 +17,7 @@ from socialdesk.channels.base import (
     RejectedEvent,
     refuse_if_nothing_read,
 )
-from socialdesk.channels.x_polling import dm_conversation_id
+from socialdesk.channels.x.polling import dm_conversation_id
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.domain.timestamps import TimestampError, from_epoch, in_range

@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from socialdesk.emulators.bluesky_model import (
+from socialdesk.channels.bluesky.emulator_model import (
     _TID_ALPHABET,
     POST_COLLECTION,
     THREADGATE_COLLECTION,

@@ -13,7 +13,7 @@ from typing import Any
 
 import regex
 
-from socialdesk.emulators.bluesky_chat import ChatState
+from socialdesk.channels.bluesky.emulator_chat import ChatState
 
 POST_COLLECTION = "app.bsky.feed.post"
 THREADGATE_COLLECTION = "app.bsky.feed.threadgate"

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from socialdesk.emulators.common import EmulatorCore
+from socialdesk.channels.emulator_core import EmulatorCore
 
 SNOWFLAKE_EPOCH_MS = 1288834974657
 TWEET_KEYS = frozenset(
