@@ -26,15 +26,14 @@ from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.actions.tickets import require_writer
 from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
-from socialdesk.channels.bluesky.connector import BlueskyConnector
 from socialdesk.channels.bluesky.threadgate import (
     NOT_THREAD_AUTHOR,
     thread_root_of,
     why_brand_cannot_hide,
 )
-from socialdesk.channels.meta.connector import MetaConnector
+from socialdesk.channels.descriptor import Absent, Hiding
+from socialdesk.channels.networks import descriptor_for, find_descriptor
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.channels.x.connector import XConnector
 from socialdesk.domain.enums import (
     AccountStatus,
     Direction,
@@ -46,23 +45,6 @@ from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Message, Ticket, User
 
-HIDEABLE_PLATFORMS = frozenset(
-    {Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM, Platform.BLUESKY}
-)
-NAMES = {
-    Platform.X: "X",
-    Platform.FACEBOOK: "Facebook",
-    Platform.INSTAGRAM: "Instagram",
-    Platform.BLUESKY: "Bluesky",
-}
-# Why a public message on these networks cannot be hidden from here.
-UNSUPPORTED: dict[str, str] = {
-    Platform.MASTODON: "Mastodon has no API to hide a reply",
-    Platform.EMAIL: "an e-mail is private; there is nothing public to hide",
-    Platform.WEB: "a web-form message is private; there is nothing public to hide",
-    Platform.MESSENGER: "a Messenger message is private; there is nothing public to hide",
-}
-
 
 def why_not_hideable(
     direction: str, visibility: str, platform: str | None, platform_message_id: str | None
@@ -72,8 +54,11 @@ def why_not_hideable(
         return "only a customer's message can be hidden, not our own or a note"
     if visibility != Visibility.PUBLIC:
         return "a private message is not public; there is nothing to hide"
-    if platform not in HIDEABLE_PLATFORMS:
-        return UNSUPPORTED.get(platform or "", f"{platform or 'this network'} cannot hide messages")
+    descriptor = find_descriptor(platform)
+    if descriptor is None:
+        return f"{platform or 'this network'} cannot hide messages"
+    if isinstance(descriptor.hiding, Absent):
+        return descriptor.hiding.reason
     if not platform_message_id:
         return "the message has no id on the network"
     return None
@@ -158,19 +143,18 @@ def _bluesky_thread_root(message: Message, account: AccountRef) -> str | None:
 
 async def ask_network(registry: ConnectorRegistry, plan: HidePlan) -> None:
     """Hide or unhide on the network; SendError (classified as for sends) when it refuses."""
+    hiding = descriptor_for(plan.platform).hiding
     connector = registry.for_account(plan.account)
-    if isinstance(connector, XConnector):
-        await connector.set_hidden(plan.account, plan.platform_message_id, plan.hidden)
-    elif isinstance(connector, MetaConnector):
-        await connector.set_hidden(
-            plan.account, plan.platform_message_id, plan.hidden, plan.platform
-        )
-    elif isinstance(connector, BlueskyConnector):
-        await connector.set_hidden(
-            plan.account, plan.platform_message_id, plan.hidden, root_uri=plan.thread_root_id
-        )
-    else:
+    if isinstance(hiding, Absent) or connector is None:
         raise SendError(SendFailure.PERMANENT, f"no connector can hide on {plan.platform}")
+    await hiding.hide(
+        connector,
+        plan.account,
+        plan.platform_message_id,
+        plan.hidden,
+        platform=plan.platform,
+        thread_root=plan.thread_root_id,
+    )
 
 
 def record_hidden(
@@ -256,7 +240,8 @@ async def set_message_hidden(
             raise ActionError(error.reason, 422) from error
         if error.failure is SendFailure.AUTH_REVOKED:
             await asyncio.to_thread(_mark_needs_reauth, db, hide_plan.account.id, error.reason)
-        name = NAMES.get(hide_plan.platform, str(hide_plan.platform))
+        hiding = descriptor_for(hide_plan.platform).hiding
+        name = hiding.name if isinstance(hiding, Hiding) else str(hide_plan.platform)
         raise ActionError(f"{name} refused: {error.reason}", 502) from error
 
     def record() -> Message:

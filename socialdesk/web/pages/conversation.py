@@ -137,10 +137,8 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "can_write": user.role != "viewer",
         # E-mail and web-form tickets are already private: no DM to move to.
         "dm_possible": dm_possible,
-        "direct_dm": ticket.platform in private_actions.DIRECT_DM_PLATFORMS,
-        "default_invite": private_actions.DEFAULT_INVITES.get(
-            ticket.platform, private_actions.FALLBACK_INVITE
-        ),
+        "direct_dm": private_actions.can_open_dm(ticket.platform),
+        "default_invite": private_actions.default_invite(ticket.platform),
         "others": presence.others(session, ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
