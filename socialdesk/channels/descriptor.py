@@ -123,8 +123,28 @@ class ConnectorContext(Protocol):
 ConnectorFactory = Callable[[ConnectorContext, AccountRef], Connector | None]
 
 
+@dataclass(frozen=True, slots=True)
+class WindowHint:
+    """What the composer says about the window before the agent writes; ``prefer_email``
+    opens the e-mail mode when the customer has an address."""
+
+    text: str
+    prefer_email: bool = False
+
+
 class MessagingWindow(Protocol):
     """A network's rule on when a private message may still be sent."""
+
+    def composer_hint(
+        self,
+        platform: Platform,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        *,
+        customer_email: str | None,
+    ) -> WindowHint | None:
+        """What the conversation page says about the window now, or None."""
+        ...
 
     def check_send(
         self,
@@ -244,6 +264,12 @@ class ChannelDescriptor:
     @property
     def allows_threads(self) -> bool:
         return self.length_rules.public.threads
+
+    @property
+    def answers_by_email(self) -> bool:
+        """Replies are e-mails (e-mail, the web form): the customer's address is known
+        and the conversation is already private; every other network is "social"."""
+        return ReplyKind.EMAIL in self.reply_kinds
 
 
 # Every capability a descriptor has, for the test that walks them all and for docs.

@@ -91,6 +91,18 @@ def find_descriptor(platform: Platform | str | None) -> ChannelDescriptor | None
     return _NETWORKS.get(str(platform)) if platform else None
 
 
+def answers_by_email(platform: Platform | str | None) -> bool:
+    """Whether this network's replies are e-mails (``ChannelDescriptor.answers_by_email``);
+    False for an unknown name."""
+    descriptor = find_descriptor(platform)
+    return descriptor is not None and descriptor.answers_by_email
+
+
+def social_networks() -> list[str]:
+    """The names of the networks whose replies are not e-mails, sorted."""
+    return sorted(d.name for d in _NETWORKS.values() if not d.answers_by_email)
+
+
 def webhook_specs() -> tuple[WebhookSpec, ...]:
     """Each webhook endpoint once (Facebook, Messenger and Instagram share Meta's)."""
     seen: dict[str, WebhookSpec] = {}
@@ -107,10 +119,12 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "UnknownNetwork",
     "all_networks",
+    "answers_by_email",
     "descriptor_for",
     "find_descriptor",
     "from_entry_points",
     "register",
+    "social_networks",
     "webhook_specs",
 ]
 

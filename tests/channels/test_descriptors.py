@@ -71,6 +71,7 @@ def test_each_capability_is_provided_or_declared_absent(descriptor: ChannelDescr
             assert isinstance(value, expected_types[capability]), (descriptor.name, capability)
         elif capability == "messaging_window":
             assert callable(value.check_send) and callable(value.refuse_reply)
+            assert callable(value.composer_hint)
         elif capability == "connector":
             assert callable(value)
         elif capability == "templates":
@@ -246,3 +247,16 @@ def test_a_broken_plugin_is_logged_and_skipped(caplog: pytest.LogCaptureFixture)
     assert len(failed) == 2
     assert "socialdesk_no_such_plugin:DESCRIPTOR" in failed[0]
     assert "NOT_A_DESCRIPTOR" in failed[1]
+
+
+def test_networks_answered_by_email_are_the_e_mail_only_ones() -> None:
+    """The "social" networks (SLA queue order, the out-of-hours rule) and the ones whose
+    customers are answered by e-mail (personal-data guard, stated addresses) come from
+    the descriptors' reply kinds, so a new network falls on the right side."""
+    from socialdesk.channels.networks import answers_by_email, social_networks
+
+    assert [d.name for d in NETWORKS if answers_by_email(d.platform)] == ["email", "web"]
+    assert social_networks() == sorted(
+        ["x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "whatsapp"]
+    )
+    assert not answers_by_email("no-such-network") and not answers_by_email(None)

@@ -20,6 +20,7 @@ from socialdesk.channels.descriptor import (
     MoveToPrivate,
     SecretField,
     WebhookSpec,
+    WindowHint,
     length_rules_of,
 )
 from socialdesk.channels.meta.connector import MetaConnector
@@ -98,6 +99,33 @@ class MetaWindow:
             return replace(request, human_agent_tag=True)
         options = ", ".join(str(a).replace("_", " ") for a in decision.alternatives) or "none"
         return f"outside Meta's messaging window ({decision.reason}); alternatives: {options}"
+
+    def composer_hint(
+        self,
+        platform: Platform,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        *,
+        customer_email: str | None,
+    ) -> WindowHint | None:
+        """Messenger and Instagram DMs: what a DM can still do, and the e-mail mode as
+        the alternative when the customer has an address (a Facebook ticket is a
+        comment thread: no hint)."""
+        if platform not in (Platform.MESSENGER, Platform.INSTAGRAM):
+            return None
+        decision = decide_messaging_window(
+            platform, last_inbound_at, now, human_typed=True, customer_email=customer_email
+        )
+        if decision.decision is SendDecision.ALLOWED:
+            return None
+        if decision.decision is SendDecision.HUMAN_AGENT_ONLY:
+            return WindowHint(
+                "Past Meta's 24-hour window: a direct message goes out tagged as a human reply."
+            )
+        hint = "Outside Meta's messaging window: a direct message cannot be sent."
+        if customer_email:
+            return WindowHint(hint + " Send an e-mail instead.", prefer_email=True)
+        return WindowHint(hint + " Answer in public instead.")
 
     def refuse_reply(
         self,

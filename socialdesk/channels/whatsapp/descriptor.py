@@ -16,6 +16,7 @@ from socialdesk.channels.descriptor import (
     LengthRules,
     SecretField,
     WebhookSpec,
+    WindowHint,
 )
 from socialdesk.channels.whatsapp.connector import DEFAULT_BASE_URL, WhatsAppConnector
 from socialdesk.channels.whatsapp.names import SIGNATURE_HEADER, WHATSAPP
@@ -49,6 +50,16 @@ class CustomerServiceWindow:
         if request.template is not None:
             return request
         return free_form_refusal(last_inbound_at, now) or request
+
+    def composer_hint(
+        self,
+        platform: Platform,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        *,
+        customer_email: str | None,
+    ) -> WindowHint | None:
+        return None  # the composer's template choice says it (refuse_reply's reason)
 
     def refuse_reply(
         self,
