@@ -14,11 +14,11 @@ XRPC (``/xrpc/<nsid>``)
 - ``app.bsky.feed.getPosts``.
 - Repo records (``com.atproto.repo.createRecord`` with an optional TID ``rkey``, taken
   keys refused; ``getRecord``, ``putRecord`` for posts and threadgates, with their
-  lexicon checks): ``emulators/bluesky_records.py``.
+  lexicon checks): ``emulator_records.py``.
 - Authenticated answers carry ``RateLimit-Limit/Remaining/Reset`` (unix seconds) and
   ``RateLimit-Policy``; over the limit: 429 ``RateLimitExceeded``.
 - Direct messages (``chat.bsky.convo.*`` behind the ``atproto-proxy`` header):
-  ``emulators/bluesky_chat.py``.
+  ``emulator_chat.py``.
 
 Control API (``/_emulator``)
 - ``POST /customer/mention`` ``{"handle", "display_name"?, "text"}`` — a post mentioning

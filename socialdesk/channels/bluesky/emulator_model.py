@@ -1,5 +1,5 @@
 """State of the Bluesky emulator: profiles, posts, threadgates, notifications, session
-tokens and rate-limit windows. The XRPC app is in ``socialdesk.emulators.bluesky``."""
+tokens and rate-limit windows. The XRPC app is in ``socialdesk.channels.bluesky.emulator``."""
 
 from __future__ import annotations
 

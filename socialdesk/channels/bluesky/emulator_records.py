@@ -15,7 +15,7 @@
   the same rkey. A ``swapRecord`` (a CID, or null: "must not exist yet") that does not
   match the stored record → 400 ``InvalidSwap``.
 
-The routes are registered by ``create_bluesky_app`` (``emulators/bluesky.py``), which
+The routes are registered by ``create_bluesky_app`` (``emulator.py``), which
 hands over its authentication, error and body-parsing helpers.
 """
 

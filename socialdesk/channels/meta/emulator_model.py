@@ -1,6 +1,6 @@
 """State and wire helpers of the Meta Graph emulator: accounts, comments, tokens,
 Graph errors, webhook serialisation and batching. The HTTP app is in
-``socialdesk.emulators.meta``."""
+``socialdesk.channels.meta.emulator``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """X Account Activity webhook bodies (v1.1 shapes) turned into messages, echoes of our
-own sends and revocations. Signature checks and the HTTP calls are in ``channels/x.py``;
-the same messages read by polling are in ``channels/x_polling.py``."""
+own sends and revocations. Signature checks and the HTTP calls are in ``channels/x/connector.py``;
+the same messages read by polling are in ``channels/x/polling.py``."""
 
 from __future__ import annotations
 
