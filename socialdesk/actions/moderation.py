@@ -26,11 +26,7 @@ from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.actions.tickets import require_writer
 from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
-from socialdesk.channels.bluesky.threadgate import (
-    NOT_THREAD_AUTHOR,
-    thread_root_of,
-    why_brand_cannot_hide,
-)
+from socialdesk.channels.bluesky.threadgate import NOT_THREAD_AUTHOR
 from socialdesk.channels.descriptor import Absent, Hiding
 from socialdesk.channels.networks import descriptor_for, find_descriptor
 from socialdesk.channels.registry import ConnectorRegistry
@@ -103,42 +99,43 @@ def plan_hide(
         platform=Platform(platform),
         platform_message_id=message.platform_message_id,
         hidden=hidden,
-        thread_root_id=(
-            _bluesky_thread_root(message, ref) if platform == Platform.BLUESKY else None
-        ),
+        thread_root_id=_thread_root(message, platform, ref),
     )
 
 
-def _stored_thread_root(message: Message) -> str | None:
+def _references(message: Message) -> list[str]:
     references = (message.meta or {}).get("references") or []
-    return thread_root_of(
+    return [r for r in references if isinstance(r, str)]
+
+
+def hide_refusal(message: Message, platform: str | None, brand_ids: set[str]) -> str | None:
+    """Why the brand (any of ``brand_ids``) cannot hide this reply, as far as the stored
+    thread tells (the network's ``Hiding.refusal``: on Bluesky only the thread's author
+    may hide); None when it can or only the network can tell."""
+    descriptor = find_descriptor(platform)
+    hiding = descriptor.hiding if descriptor is not None else None
+    if not isinstance(hiding, Hiding) or hiding.refusal is None:
+        return None
+    return hiding.refusal(
         message.platform_message_id or "",
         message.reply_to_platform_id,
-        [r for r in references if isinstance(r, str)],
+        _references(message),
+        brand_ids,
     )
 
 
-def bluesky_thread_refusal(message: Message, brand_ids: set[str]) -> str | None:
-    """Why the brand (its DID among ``brand_ids``) cannot hide this Bluesky reply, as far
-    as the stored thread tells; None when it can or only Bluesky can tell."""
-    uri = message.platform_message_id or ""
-    if not uri.startswith("at://"):
-        return "the message has no Bluesky post uri (at://…) to hide"
-    root = _stored_thread_root(message)
-    brand = brand_ids - {""}
-    # The account's DID is its external_id; without a DID only the connector can tell.
-    if root is None or not any(b.startswith("did:") for b in brand):
-        return None
-    return why_brand_cannot_hide(uri, root, brand)
-
-
-def _bluesky_thread_root(message: Message, account: AccountRef) -> str | None:
-    """The uri of the first post of this Bluesky reply's thread (None: not stored);
-    ActionError 422 when the brand did not start that thread."""
-    reason = bluesky_thread_refusal(message, {account.external_id, account.secrets.get("did", "")})
+def _thread_root(message: Message, platform: str, account: AccountRef) -> str | None:
+    """The first post of this reply's thread when the network needs it to hide (None:
+    not needed or not stored); ActionError 422 when the brand may not hide there."""
+    reason = hide_refusal(message, platform, {account.external_id, account.secrets.get("did", "")})
     if reason is not None:
         raise ActionError(reason, 422)
-    return _stored_thread_root(message)
+    hiding = descriptor_for(platform).hiding
+    if not isinstance(hiding, Hiding) or hiding.thread_root is None:
+        return None
+    return hiding.thread_root(
+        message.platform_message_id or "", message.reply_to_platform_id, _references(message)
+    )
 
 
 async def ask_network(registry: ConnectorRegistry, plan: HidePlan) -> None:

@@ -9,7 +9,7 @@ table entry that fails at run time with a ``KeyError``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -205,13 +205,38 @@ class HideCall(Protocol):
     ) -> Awaitable[None]: ...
 
 
+class ThreadRoot(Protocol):
+    """The id of the first post of the thread a stored reply is in, or None."""
+
+    def __call__(
+        self, message_id: str, reply_to_id: str | None, references: Sequence[str]
+    ) -> str | None: ...
+
+
+class HideRefusal(Protocol):
+    """Why the brand (any of ``brand_ids``) cannot hide this stored reply, as far as the
+    stored thread tells; None when it can or only the network can tell."""
+
+    def __call__(
+        self,
+        message_id: str,
+        reply_to_id: str | None,
+        references: Sequence[str],
+        brand_ids: set[str],
+    ) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Hiding:
     """Hiding a customer's public reply on the network (``actions/moderation.py``);
-    ``name`` is how a refusal names the network ("X refused: ...")."""
+    ``name`` is how a refusal names the network ("X refused: ..."). Networks where only
+    the thread's author may hide (Bluesky) also give ``refusal`` (checked before the
+    Hide button is shown and before the call) and ``thread_root`` (passed to ``hide``)."""
 
     name: str
     hide: HideCall
+    refusal: HideRefusal | None = None
+    thread_root: ThreadRoot | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from socialdesk.channels.accounts import service_base_url
 from socialdesk.channels.base import AccountRef, Connector
 from socialdesk.channels.bluesky.connector import BlueskyConnector
+from socialdesk.channels.bluesky.threadgate import thread_root_of, why_brand_cannot_hide
 from socialdesk.channels.descriptor import (
     NO_WINDOW,
     PUBLIC_AND_DM,
@@ -55,6 +57,23 @@ async def _hide(
     await connector.set_hidden(account, message_id, hidden, root_uri=thread_root)
 
 
+def _thread_root(message_id: str, reply_to_id: str | None, references: Sequence[str]) -> str | None:
+    return thread_root_of(message_id, reply_to_id, references)
+
+
+def _refusal(
+    message_id: str, reply_to_id: str | None, references: Sequence[str], brand_ids: set[str]
+) -> str | None:
+    if not message_id.startswith("at://"):
+        return "the message has no Bluesky post uri (at://…) to hide"
+    root = thread_root_of(message_id, reply_to_id, references)
+    brand = brand_ids - {""}
+    # The account's DID is its external_id; without a DID only the connector can tell.
+    if root is None or not any(b.startswith("did:") for b in brand):
+        return None
+    return why_brand_cannot_hide(message_id, root, brand)
+
+
 INVITE = (
     "We'd like to help privately. Please write to us with the details and we'll pick it up there."
 )
@@ -74,7 +93,7 @@ DESCRIPTOR = ChannelDescriptor(
     poller=PollSpec(always=True),
     connector=_connector,
     emulator="socialdesk.channels.bluesky.emulator:create_bluesky_app",
-    hiding=Hiding("Bluesky", _hide),
+    hiding=Hiding("Bluesky", _hide, refusal=_refusal, thread_root=_thread_root),
     # A convo opened with getConvoForMembers; the customer's privacy settings may
     # still refuse it.
     move_to_private=MoveToPrivate(invite=INVITE),
