@@ -19,15 +19,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "fixtures" / "email_replies"
+# Where the module lived at the revisions this script compares against (since moved to
+# socialdesk/channels/email/message.py).
 MODULE = "socialdesk/channels/email_message.py"
 
 
 def _module(rev: str | None) -> Any:
     sys.path.insert(0, str(ROOT))
     if rev is None:
-        from socialdesk.channels import email_message
+        from socialdesk.channels.email import message
 
-        return email_message
+        return message
     command = ["git", "-C", str(ROOT), "show", f"{rev}:{MODULE}"]
     source = subprocess.run(  # noqa: S603 (git with a revision name)
         command,

@@ -223,13 +223,13 @@ def emulate(
     settings = get_settings()
     name = platform.lower()
     if name == "x":
-        from socialdesk.emulators.x import create_x_emulator
+        from socialdesk.channels.x.emulator import create_x_emulator
 
         emulator = create_x_emulator(
             secret or settings.x_consumer_secret or "emulator-secret", webhook_url=webhook_url
         )
     elif name == "meta":
-        from socialdesk.emulators.meta import create_meta_emulator
+        from socialdesk.channels.meta.emulator import create_meta_emulator
 
         emulator = create_meta_emulator(
             secret or settings.meta_app_secret or "emulator-secret",
@@ -237,11 +237,11 @@ def emulate(
             webhook_url=webhook_url,
         )
     elif name == "mastodon":
-        from socialdesk.emulators.mastodon import create_mastodon_app
+        from socialdesk.channels.mastodon.emulator import create_mastodon_app
 
         emulator = create_mastodon_app()
     elif name == "bluesky":
-        from socialdesk.emulators.bluesky import create_bluesky_app
+        from socialdesk.channels.bluesky.emulator import create_bluesky_app
 
         emulator = create_bluesky_app()
     elif name in ("email", "mail"):
@@ -274,7 +274,7 @@ def _emulate_email(port: int) -> None:
     import signal
     import threading
 
-    from socialdesk.emulators.mail import MailEmulator
+    from socialdesk.channels.email.emulator import MailEmulator
 
     try:
         mail = MailEmulator().start(imap_port=port, smtp_port=port + 1)

@@ -24,10 +24,10 @@ from socialdesk.actions.email_route import EmailRoute
 from socialdesk.actions.messaging_window import check_reply_rules
 from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
 from socialdesk.actions.tickets import reply, require_writer, set_status
+from socialdesk.channels.networks import answers_by_email
 from socialdesk.domain.enums import (
     DeliveryState,
     Direction,
-    Platform,
     Role,
     TicketStatus,
     Visibility,
@@ -52,7 +52,6 @@ SECOND_REPLY_WINDOW = timedelta(minutes=2)
 SECOND_REPLY = "second_reply"
 PERSONAL_DATA = "personal_data"
 # Networks whose every reply is private already: nothing a reply says there is public.
-_ALWAYS_PRIVATE = frozenset({str(Platform.EMAIL), str(Platform.WEB)})
 ANSWERED_SINCE_DRAFT = "answered_since_draft"
 # A scheduled (or cancelled) reply is not out there yet: it answers nobody.
 _NOT_OUT = (str(DeliveryState.SCHEDULED), str(DeliveryState.CANCELLED))
@@ -162,7 +161,7 @@ def send_reply(
     if send_at is not None and not allowed:
         raise ActionError("replies that need a lead's approval cannot be scheduled", 422)
     public = via_email is None and visibility == Visibility.PUBLIC
-    if public and not confirm and ticket.platform not in _ALWAYS_PRIVATE:
+    if public and not confirm and not answers_by_email(ticket.platform):
         _check_personal_data(session, ticket, body, client_key, send_at)
     if public and send_at is None and not confirm:
         earlier = recent_public_reply(session, ticket.id, client_key)

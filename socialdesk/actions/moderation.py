@@ -26,15 +26,10 @@ from socialdesk.actions.recording import ActionError, record_ticket_change
 from socialdesk.actions.tickets import require_writer
 from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
-from socialdesk.channels.bluesky import BlueskyConnector
-from socialdesk.channels.bluesky_threadgate import (
-    NOT_THREAD_AUTHOR,
-    thread_root_of,
-    why_brand_cannot_hide,
-)
-from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.bluesky.threadgate import NOT_THREAD_AUTHOR
+from socialdesk.channels.descriptor import Absent, Hiding
+from socialdesk.channels.networks import descriptor_for, find_descriptor
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.channels.x import XConnector
 from socialdesk.domain.enums import (
     AccountStatus,
     Direction,
@@ -46,23 +41,6 @@ from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Message, Ticket, User
 
-HIDEABLE_PLATFORMS = frozenset(
-    {Platform.X, Platform.FACEBOOK, Platform.INSTAGRAM, Platform.BLUESKY}
-)
-NAMES = {
-    Platform.X: "X",
-    Platform.FACEBOOK: "Facebook",
-    Platform.INSTAGRAM: "Instagram",
-    Platform.BLUESKY: "Bluesky",
-}
-# Why a public message on these networks cannot be hidden from here.
-UNSUPPORTED: dict[str, str] = {
-    Platform.MASTODON: "Mastodon has no API to hide a reply",
-    Platform.EMAIL: "an e-mail is private; there is nothing public to hide",
-    Platform.WEB: "a web-form message is private; there is nothing public to hide",
-    Platform.MESSENGER: "a Messenger message is private; there is nothing public to hide",
-}
-
 
 def why_not_hideable(
     direction: str, visibility: str, platform: str | None, platform_message_id: str | None
@@ -72,8 +50,11 @@ def why_not_hideable(
         return "only a customer's message can be hidden, not our own or a note"
     if visibility != Visibility.PUBLIC:
         return "a private message is not public; there is nothing to hide"
-    if platform not in HIDEABLE_PLATFORMS:
-        return UNSUPPORTED.get(platform or "", f"{platform or 'this network'} cannot hide messages")
+    descriptor = find_descriptor(platform)
+    if descriptor is None:
+        return f"{platform or 'this network'} cannot hide messages"
+    if isinstance(descriptor.hiding, Absent):
+        return descriptor.hiding.reason
     if not platform_message_id:
         return "the message has no id on the network"
     return None
@@ -118,59 +99,59 @@ def plan_hide(
         platform=Platform(platform),
         platform_message_id=message.platform_message_id,
         hidden=hidden,
-        thread_root_id=(
-            _bluesky_thread_root(message, ref) if platform == Platform.BLUESKY else None
-        ),
+        thread_root_id=_thread_root(message, platform, ref),
     )
 
 
-def _stored_thread_root(message: Message) -> str | None:
+def _references(message: Message) -> list[str]:
     references = (message.meta or {}).get("references") or []
-    return thread_root_of(
+    return [r for r in references if isinstance(r, str)]
+
+
+def hide_refusal(message: Message, platform: str | None, brand_ids: set[str]) -> str | None:
+    """Why the brand (any of ``brand_ids``) cannot hide this reply, as far as the stored
+    thread tells (the network's ``Hiding.refusal``: on Bluesky only the thread's author
+    may hide); None when it can or only the network can tell."""
+    descriptor = find_descriptor(platform)
+    hiding = descriptor.hiding if descriptor is not None else None
+    if not isinstance(hiding, Hiding) or hiding.refusal is None:
+        return None
+    return hiding.refusal(
         message.platform_message_id or "",
         message.reply_to_platform_id,
-        [r for r in references if isinstance(r, str)],
+        _references(message),
+        brand_ids,
     )
 
 
-def bluesky_thread_refusal(message: Message, brand_ids: set[str]) -> str | None:
-    """Why the brand (its DID among ``brand_ids``) cannot hide this Bluesky reply, as far
-    as the stored thread tells; None when it can or only Bluesky can tell."""
-    uri = message.platform_message_id or ""
-    if not uri.startswith("at://"):
-        return "the message has no Bluesky post uri (at://…) to hide"
-    root = _stored_thread_root(message)
-    brand = brand_ids - {""}
-    # The account's DID is its external_id; without a DID only the connector can tell.
-    if root is None or not any(b.startswith("did:") for b in brand):
-        return None
-    return why_brand_cannot_hide(uri, root, brand)
-
-
-def _bluesky_thread_root(message: Message, account: AccountRef) -> str | None:
-    """The uri of the first post of this Bluesky reply's thread (None: not stored);
-    ActionError 422 when the brand did not start that thread."""
-    reason = bluesky_thread_refusal(message, {account.external_id, account.secrets.get("did", "")})
+def _thread_root(message: Message, platform: str, account: AccountRef) -> str | None:
+    """The first post of this reply's thread when the network needs it to hide (None:
+    not needed or not stored); ActionError 422 when the brand may not hide there."""
+    reason = hide_refusal(message, platform, {account.external_id, account.secrets.get("did", "")})
     if reason is not None:
         raise ActionError(reason, 422)
-    return _stored_thread_root(message)
+    hiding = descriptor_for(platform).hiding
+    if not isinstance(hiding, Hiding) or hiding.thread_root is None:
+        return None
+    return hiding.thread_root(
+        message.platform_message_id or "", message.reply_to_platform_id, _references(message)
+    )
 
 
 async def ask_network(registry: ConnectorRegistry, plan: HidePlan) -> None:
     """Hide or unhide on the network; SendError (classified as for sends) when it refuses."""
+    hiding = descriptor_for(plan.platform).hiding
     connector = registry.for_account(plan.account)
-    if isinstance(connector, XConnector):
-        await connector.set_hidden(plan.account, plan.platform_message_id, plan.hidden)
-    elif isinstance(connector, MetaConnector):
-        await connector.set_hidden(
-            plan.account, plan.platform_message_id, plan.hidden, plan.platform
-        )
-    elif isinstance(connector, BlueskyConnector):
-        await connector.set_hidden(
-            plan.account, plan.platform_message_id, plan.hidden, root_uri=plan.thread_root_id
-        )
-    else:
+    if isinstance(hiding, Absent) or connector is None:
         raise SendError(SendFailure.PERMANENT, f"no connector can hide on {plan.platform}")
+    await hiding.hide(
+        connector,
+        plan.account,
+        plan.platform_message_id,
+        plan.hidden,
+        platform=plan.platform,
+        thread_root=plan.thread_root_id,
+    )
 
 
 def record_hidden(
@@ -256,7 +237,8 @@ async def set_message_hidden(
             raise ActionError(error.reason, 422) from error
         if error.failure is SendFailure.AUTH_REVOKED:
             await asyncio.to_thread(_mark_needs_reauth, db, hide_plan.account.id, error.reason)
-        name = NAMES.get(hide_plan.platform, str(hide_plan.platform))
+        hiding = descriptor_for(hide_plan.platform).hiding
+        name = hiding.name if isinstance(hiding, Hiding) else str(hide_plan.platform)
         raise ActionError(f"{name} refused: {error.reason}", 502) from error
 
     def record() -> Message:

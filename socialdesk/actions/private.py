@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from socialdesk.actions.inbox import may_post
 from socialdesk.actions.recording import ActionError, RoleRefused, record_ticket_change
 from socialdesk.actions.tickets import reply, require_writer
+from socialdesk.channels.descriptor import Absent, MoveToPrivate
+from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import (
     DeliveryState,
     Direction,
-    Platform,
     TicketEventKind,
     TicketStatus,
     Visibility,
@@ -31,32 +32,32 @@ from socialdesk.domain.enums import (
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Message, Ticket, User
 
-# Short enough for every network's public limit, X's 280 included.
-DEFAULT_INVITES: dict[str, str] = {
-    str(Platform.X): "We'd like to help with this privately. Please send us a DM with the details "
-    "and we'll pick it up there.",
-    str(Platform.MASTODON): "We'd like to help with this privately. Please send us a direct "
-    "message with the details and we'll pick it up there.",
-    str(Platform.BLUESKY): "We'd like to help privately. Please write to us with the details "
-    "and we'll pick it up there.",
-}
 FALLBACK_INVITE = (
     "We'd like to help with this privately. Please send us a private message with the details."
 )
-# Networks where we may open the private conversation ourselves (Bluesky: a convo
-# opened with getConvoForMembers; the customer's privacy settings may still refuse it).
-DIRECT_DM_PLATFORMS = frozenset(
-    {
-        Platform.X,
-        Platform.FACEBOOK,
-        Platform.MESSENGER,
-        Platform.INSTAGRAM,
-        Platform.MASTODON,
-        Platform.BLUESKY,
-    }
-)
-# Comment networks where the first DM is Meta's private reply to the comment.
-PRIVATE_REPLY_PLATFORMS = frozenset({Platform.FACEBOOK, Platform.INSTAGRAM})
+
+
+def private_options(platform: str | None) -> MoveToPrivate | None:
+    """How this network's conversations move to private (its descriptor's
+    ``move_to_private``), or None when they cannot (already private)."""
+    descriptor = find_descriptor(platform)
+    if descriptor is None or isinstance(descriptor.move_to_private, Absent):
+        return None
+    return descriptor.move_to_private
+
+
+def default_invite(platform: str | None) -> str:
+    """The public line asking the customer to write to us privately."""
+    options = private_options(platform)
+    return (options.invite if options else None) or FALLBACK_INVITE
+
+
+def can_open_dm(platform: str | None) -> bool:
+    """Whether we may write the first private message ourselves on this network."""
+    options = private_options(platform)
+    return options is not None and options.open_dm
+
+
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 
 
@@ -108,7 +109,7 @@ def move_to_private(
         # An invitation or a DM cannot wait for approval the way a reply does.
         raise RoleRefused("you may not post on this account")
     if mode == "dm":
-        if ticket.platform not in DIRECT_DM_PLATFORMS:
+        if not can_open_dm(ticket.platform):
             raise ActionError(
                 f"{ticket.platform} does not let us open a DM; use mode 'invite'", 422
             )
@@ -116,7 +117,7 @@ def move_to_private(
             raise ActionError("a direct message needs a body", 422)
         comment = (
             comment_for_private_reply(session, ticket)
-            if ticket.platform in PRIVATE_REPLY_PLATFORMS
+            if (options := private_options(ticket.platform)) and options.answers_comment
             else None
         )
         message = reply(
@@ -130,11 +131,7 @@ def move_to_private(
         if comment is not None:
             message.meta = {**message.meta, "private_reply_to": comment.platform_message_id}
     else:
-        text = (
-            body.strip()
-            if body and body.strip()
-            else DEFAULT_INVITES.get(ticket.platform, FALLBACK_INVITE)
-        )
+        text = body.strip() if body and body.strip() else default_invite(ticket.platform)
         message = reply(
             session,
             ticket,

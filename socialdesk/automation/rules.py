@@ -14,7 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from socialdesk.domain.enums import Platform, Priority
+from socialdesk.channels.networks import social_networks
+from socialdesk.domain.enums import Priority
 
 EVENTS = (
     "ticket_created",
@@ -182,7 +183,7 @@ def conditions_hold(conditions: list[Mapping[str, Any]], facts: Mapping[str, Any
 
 def out_of_hours_acknowledgement(body: str | None = None) -> dict[str, Any]:
     """The out-of-hours auto-acknowledgement as an ordinary rule (social channels only)."""
-    social = sorted(str(p) for p in Platform if p not in (Platform.EMAIL, Platform.WEB))
+    social = social_networks()
     return {
         "name": "Out-of-hours acknowledgement",
         "event": "ticket_created",

@@ -9,7 +9,7 @@ table entry that fails at run time with a ``KeyError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from socialdesk.channels.base import (
 )
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Visibility
-from socialdesk.domain.length_rules import LengthRule
+from socialdesk.domain.length_rules import LengthRule, rule_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +123,28 @@ class ConnectorContext(Protocol):
 ConnectorFactory = Callable[[ConnectorContext, AccountRef], Connector | None]
 
 
+@dataclass(frozen=True, slots=True)
+class WindowHint:
+    """What the composer says about the window before the agent writes; ``prefer_email``
+    opens the e-mail mode when the customer has an address."""
+
+    text: str
+    prefer_email: bool = False
+
+
 class MessagingWindow(Protocol):
     """A network's rule on when a private message may still be sent."""
+
+    def composer_hint(
+        self,
+        platform: Platform,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        *,
+        customer_email: str | None,
+    ) -> WindowHint | None:
+        """What the conversation page says about the window now, or None."""
+        ...
 
     def check_send(
         self,
@@ -168,6 +188,74 @@ class TemplateCatalog(Protocol):
 NO_TEMPLATES = Absent("no message templates: free text may be sent whenever a reply may")
 
 
+class HideCall(Protocol):
+    """Hide (or unhide) one customer reply through the account's connector; raises
+    ``SendError`` when the network refuses. ``thread_root`` is the thread's first post
+    when stored (Bluesky's threadgate lives there)."""
+
+    def __call__(
+        self,
+        connector: Any,
+        account: AccountRef,
+        message_id: str,
+        hidden: bool,
+        *,
+        platform: Platform,
+        thread_root: str | None,
+    ) -> Awaitable[None]: ...
+
+
+class ThreadRoot(Protocol):
+    """The id of the first post of the thread a stored reply is in, or None."""
+
+    def __call__(
+        self, message_id: str, reply_to_id: str | None, references: Sequence[str]
+    ) -> str | None: ...
+
+
+class HideRefusal(Protocol):
+    """Why the brand (any of ``brand_ids``) cannot hide this stored reply, as far as the
+    stored thread tells; None when it can or only the network can tell."""
+
+    def __call__(
+        self,
+        message_id: str,
+        reply_to_id: str | None,
+        references: Sequence[str],
+        brand_ids: set[str],
+    ) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Hiding:
+    """Hiding a customer's public reply on the network (``actions/moderation.py``);
+    ``name`` is how a refusal names the network ("X refused: ..."). Networks where only
+    the thread's author may hide (Bluesky) also give ``refusal`` (checked before the
+    Hide button is shown and before the call) and ``thread_root`` (passed to ``hide``)."""
+
+    name: str
+    hide: HideCall
+    refusal: HideRefusal | None = None
+    thread_root: ThreadRoot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveToPrivate:
+    """How a public conversation moves to private messages. ``open_dm``: we may write the
+    first private message ourselves; ``answers_comment``: that first message is Meta's
+    private reply to the customer's comment (within 7 days); ``invite``: the public reply
+    asking the customer to write to us privately (None: the generic wording)."""
+
+    open_dm: bool = True
+    answers_comment: bool = False
+    invite: str | None = None
+
+
+# Shared by most networks' descriptors.
+PUBLIC_AND_DM = (ReplyKind.PUBLIC_REPLY, ReplyKind.DIRECT_MESSAGE)
+NO_WINDOW = Absent("no messaging window: replies may go out at any time")
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelDescriptor:
     """One network. ``platform`` is its stored name; the rest is each capability, or
@@ -187,6 +275,10 @@ class ChannelDescriptor:
     connector: ConnectorFactory | Absent
     # "module:function" building the emulator's ASGI app (imported only when asked).
     emulator: str | Absent
+    # Hiding a customer's public reply on the network (actions/moderation.py).
+    hiding: Hiding | Absent
+    # Moving a public conversation to private messages (actions/private.py).
+    move_to_private: MoveToPrivate | Absent
     # Approved message templates: replies outside the window need one (WhatsApp).
     templates: TemplateCatalog | Absent = NO_TEMPLATES
 
@@ -197,6 +289,12 @@ class ChannelDescriptor:
     @property
     def allows_threads(self) -> bool:
         return self.length_rules.public.threads
+
+    @property
+    def answers_by_email(self) -> bool:
+        """Replies are e-mails (e-mail, the web form): the customer's address is known
+        and the conversation is already private; every other network is "social"."""
+        return ReplyKind.EMAIL in self.reply_kinds
 
 
 # Every capability a descriptor has, for the test that walks them all and for docs.
@@ -211,4 +309,13 @@ CAPABILITIES = (
     "emulator",
     "icon",
     "templates",
+    "hiding",
+    "move_to_private",
 )
+
+
+def length_rules_of(platform: Platform) -> LengthRules:
+    """The rules ``domain/length_rules.py`` holds for a built-in network."""
+    public = rule_for(platform, Visibility.PUBLIC)
+    private = rule_for(platform, Visibility.PRIVATE)
+    return LengthRules(public, None if private is public else private)

@@ -1,7 +1,8 @@
 """The registry of networks: the only list of them.
 
-Built-in networks come from ``channels/builtin.py`` and from one folder each
-(``channels/whatsapp/``); a separately installed package adds one through the
+Built-in networks are one folder each (``channels/x/``, ``meta/``, ``mastodon/``,
+``bluesky/``, ``email/``, ``webform/``, ``whatsapp/``), each exporting ``DESCRIPTORS``
+(Meta's folder has three); a separately installed package adds one through the
 ``socialdesk.networks`` entry-point group, whose entries name a ``ChannelDescriptor``
 (or a function returning one). Registering a descriptor adds its platform name to
 ``Platform`` and its length rules to ``domain/length_rules.py``, so the rest of the desk
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from socialdesk.channels.descriptor import Absent, ChannelDescriptor, WebhookSpec
 from socialdesk.domain.enums import Platform
@@ -43,20 +44,35 @@ def register(descriptor: ChannelDescriptor) -> ChannelDescriptor:
     return descriptor
 
 
-def _from_entry_points() -> Iterable[ChannelDescriptor]:
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+def from_entry_points(entries: Iterable[EntryPoint] | None = None) -> list[ChannelDescriptor]:
+    """The descriptors installed packages name in the ``socialdesk.networks`` group: an
+    entry names a ``ChannelDescriptor``, a function returning one, or a tuple of them
+    (a folder's ``DESCRIPTORS``). An entry that fails to load or names something else is
+    logged and skipped: a broken plugin must not take the desk down with it."""
+    found: list[ChannelDescriptor] = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP) if entries is None else entries:
         try:
             loaded = entry.load()
-            yield loaded() if callable(loaded) else loaded
-        except Exception:  # a broken plugin must not take the desk down with it
+            value = loaded() if callable(loaded) else loaded
+            values = tuple(value) if isinstance(value, tuple | list) else (value,)
+            bad = [v for v in values if not isinstance(v, ChannelDescriptor)]
+            if bad or not values:
+                raise TypeError(f"not a ChannelDescriptor: {bad[0] if bad else value!r}")
+        except Exception:
             log.exception("network plugin %s could not be loaded", entry.value)
+            continue
+        found.extend(values)
+    return found
 
 
 def _load() -> None:
-    from socialdesk.channels.builtin import BUILTIN_NETWORKS
-    from socialdesk.channels.whatsapp import DESCRIPTOR as WHATSAPP
+    from socialdesk.channels import bluesky, email, mastodon, meta, webform, whatsapp, x
 
-    for descriptor in (*BUILTIN_NETWORKS, WHATSAPP, *_from_entry_points()):
+    built_in = (x, meta, mastodon, bluesky, email, webform, whatsapp)
+    for descriptor in (
+        *(d for folder in built_in for d in folder.DESCRIPTORS),
+        *from_entry_points(),
+    ):
         register(descriptor)
 
 
@@ -75,6 +91,18 @@ def find_descriptor(platform: Platform | str | None) -> ChannelDescriptor | None
     return _NETWORKS.get(str(platform)) if platform else None
 
 
+def answers_by_email(platform: Platform | str | None) -> bool:
+    """Whether this network's replies are e-mails (``ChannelDescriptor.answers_by_email``);
+    False for an unknown name."""
+    descriptor = find_descriptor(platform)
+    return descriptor is not None and descriptor.answers_by_email
+
+
+def social_networks() -> list[str]:
+    """The names of the networks whose replies are not e-mails, sorted."""
+    return sorted(d.name for d in _NETWORKS.values() if not d.answers_by_email)
+
+
 def webhook_specs() -> tuple[WebhookSpec, ...]:
     """Each webhook endpoint once (Facebook, Messenger and Instagram share Meta's)."""
     seen: dict[str, WebhookSpec] = {}
@@ -91,9 +119,12 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "UnknownNetwork",
     "all_networks",
+    "answers_by_email",
     "descriptor_for",
     "find_descriptor",
+    "from_entry_points",
     "register",
+    "social_networks",
     "webhook_specs",
 ]
 

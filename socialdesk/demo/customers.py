@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from socialdesk.emulators.mail import MailEmulator
+from socialdesk.channels.email.emulator import MailEmulator
 
 # network → what the customer does there
 NETWORKS: dict[str, str] = {

@@ -25,13 +25,13 @@ from socialdesk.actions.admin import (
     ensure_workspace,
     update_channel_account,
 )
+from socialdesk.channels.bluesky.emulator import create_bluesky_app
+from socialdesk.channels.email.emulator import MailEmulator
+from socialdesk.channels.mastodon.emulator import create_mastodon_app
+from socialdesk.channels.meta.emulator import create_meta_emulator
+from socialdesk.channels.x.emulator import create_x_emulator
+from socialdesk.channels.x.emulator_oauth import DEFAULT_CLIENT_ID, DEFAULT_SCOPE, issue_tokens
 from socialdesk.domain.enums import AccountStatus, Direction, Platform
-from socialdesk.emulators.bluesky import create_bluesky_app
-from socialdesk.emulators.mail import MailEmulator
-from socialdesk.emulators.mastodon import create_mastodon_app
-from socialdesk.emulators.meta import create_meta_emulator
-from socialdesk.emulators.x import create_x_emulator
-from socialdesk.emulators.x_oauth import DEFAULT_CLIENT_ID, DEFAULT_SCOPE, issue_tokens
 from socialdesk.loopback import BackgroundServer
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, ContactIdentity, Message

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from socialdesk.channels.base import SendError
-from socialdesk.channels.email import classify_smtp_error
+from socialdesk.channels.email.connector import classify_smtp_error
 from socialdesk.config import Settings
 
 

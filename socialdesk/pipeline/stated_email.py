@@ -18,7 +18,8 @@ import re
 
 from sqlalchemy import Connection, func, select, update
 
-from socialdesk.domain.enums import Direction, Platform, TicketEventKind, Visibility
+from socialdesk.channels.networks import answers_by_email
+from socialdesk.domain.enums import Direction, TicketEventKind, Visibility
 from socialdesk.pipeline.ingest import BatchContext, PlacedMessage
 from socialdesk.pipeline.ticket_state import PendingEvent
 from socialdesk.store.models import Contact
@@ -30,7 +31,6 @@ _ADDRESS = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])"
 )
 # Networks whose messages already carry the sender's address, or where none is stated.
-_ADDRESSED = (Platform.EMAIL, Platform.WEB)
 
 
 def stated_email(text: str) -> str | None:
@@ -50,7 +50,7 @@ class StatedEmailStep:
                 placed.contact_id is None
                 or message.direction is not Direction.INBOUND
                 or message.visibility is not Visibility.PRIVATE
-                or message.platform in _ADDRESSED
+                or answers_by_email(message.platform)
             ):
                 continue
             address = stated_email(message.body)

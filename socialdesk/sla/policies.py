@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
+from socialdesk.channels.networks import answers_by_email
 from socialdesk.domain.business_hours import BusinessCalendar
 from socialdesk.domain.enums import Platform, Priority
 from socialdesk.domain.sla_clock import SlaTarget
@@ -19,7 +20,6 @@ TARGET_FIELDS: dict[SlaTarget, str] = {
     SlaTarget.RESOLUTION: "resolution_minutes",
 }
 # Channels answered in public on social networks (used by "social cuts the line").
-SOCIAL_PLATFORMS = frozenset(str(p) for p in Platform if p not in (Platform.EMAIL, Platform.WEB))
 
 
 @dataclass(frozen=True)
@@ -201,5 +201,5 @@ def queue_sort_key(
     from socialdesk.domain.enums import PRIORITY_RANK
 
     rank = -PRIORITY_RANK.get(Priority(priority), 1) if priority in set(Priority) else -1
-    social = 0 if (social_cuts_line and platform in SOCIAL_PLATFORMS) else 1
+    social = 0 if (social_cuts_line and not answers_by_email(platform)) else 1
     return (rank, social, due_at is None, due_at or 0, ticket_id)

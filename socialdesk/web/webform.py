@@ -31,7 +31,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from socialdesk.channels.base import AccountRef
-from socialdesk.channels.webform import (
+from socialdesk.channels.webform.connector import (
     HONEYPOT_FIELD,
     MAX_LENGTHS,
     TOKEN_FIELD,

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from socialdesk.channels.email import EmailConnector
+from socialdesk.channels.email.connector import EmailConnector
+from socialdesk.channels.email.emulator import MailEmulator
 from socialdesk.domain.enums import Platform
-from socialdesk.emulators.mail import MailEmulator
 from socialdesk.store.models import Message
 from tests.api.conftest import Api
 from tests.channels.test_email import _ingest_poll, account_for, poll, reply_to, run

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.actions.tickets import reply
 from socialdesk.automation.csat import ASK_AFTER_SOLVE
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role, TicketStatus
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.sla.admin import update_workspace_settings
 from socialdesk.store.db import Database
 from socialdesk.store.models import CsatResponse, Ticket, User

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from socialdesk.actions.admin import ensure_workspace
 from socialdesk.automation.admin import save_rule
 from socialdesk.automation.rules import out_of_hours_acknowledgement
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import Settings
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import Message, Team, Ticket
 from socialdesk.web.app import create_app

@@ -13,10 +13,10 @@ from playwright import sync_api as playwright_api
 
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
 from socialdesk.actions.inbox import save_canned_response
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import get_settings
 from socialdesk.domain.enums import Platform, Role
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database
 from socialdesk.store.models import User
 from socialdesk.web.app import create_app

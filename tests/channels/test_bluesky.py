@@ -20,14 +20,14 @@ from socialdesk.channels.base import (
     SendError,
     SendFailure,
 )
-from socialdesk.channels.bluesky import (
+from socialdesk.channels.bluesky.connector import (
     EPOCH_CURSOR,
     BlueskyConnector,
     link_facets,
     strip_leading_handles,
 )
+from socialdesk.channels.bluesky.emulator import create_bluesky_app, grapheme_count
 from socialdesk.domain.enums import Direction, Platform, Visibility
-from socialdesk.emulators.bluesky import create_bluesky_app, grapheme_count
 from socialdesk.loopback import serve_app as loopback
 
 T = TypeVar("T")

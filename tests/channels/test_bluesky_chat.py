@@ -18,17 +18,17 @@ from socialdesk.channels.base import (
     SendError,
     SendFailure,
 )
-from socialdesk.channels.bluesky import EPOCH_CURSOR, BlueskyConnector
-from socialdesk.channels.bluesky_chat import (
+from socialdesk.channels.bluesky.chat import (
     CHAT_PROXY,
     join_cursor,
     parse_log_entry,
     split_cursor,
 )
+from socialdesk.channels.bluesky.connector import EPOCH_CURSOR, BlueskyConnector
+from socialdesk.channels.bluesky.emulator import create_bluesky_app
+from socialdesk.channels.bluesky.emulator_chat import ChatState
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.length_rules import check_length
-from socialdesk.emulators.bluesky import create_bluesky_app
-from socialdesk.emulators.bluesky_chat import ChatState
 from socialdesk.loopback import serve_app as loopback
 
 T = TypeVar("T")

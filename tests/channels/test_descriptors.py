@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import subprocess
 import sys
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,10 @@ from socialdesk.channels.descriptor import (
     CAPABILITIES,
     Absent,
     ChannelDescriptor,
+    Hiding,
     Icon,
     LengthRules,
+    MoveToPrivate,
     PollSpec,
     SecretField,
     WebhookSpec,
@@ -25,6 +29,7 @@ from socialdesk.channels.networks import (
     ENTRY_POINT_GROUP,
     all_networks,
     descriptor_for,
+    from_entry_points,
     webhook_specs,
 )
 from socialdesk.domain.enums import Platform, Visibility, register_platform
@@ -53,6 +58,8 @@ def test_each_capability_is_provided_or_declared_absent(descriptor: ChannelDescr
         "poller": (PollSpec,),
         "icon": (Icon,),
         "emulator": (str,),
+        "hiding": (Hiding,),
+        "move_to_private": (MoveToPrivate,),
     }
     for capability in CAPABILITIES:
         value = getattr(descriptor, capability)
@@ -64,10 +71,13 @@ def test_each_capability_is_provided_or_declared_absent(descriptor: ChannelDescr
             assert isinstance(value, expected_types[capability]), (descriptor.name, capability)
         elif capability == "messaging_window":
             assert callable(value.check_send) and callable(value.refuse_reply)
+            assert callable(value.composer_hint)
         elif capability == "connector":
             assert callable(value)
         elif capability == "templates":
             assert callable(value.names) and callable(value.fill)
+        if capability == "hiding":
+            assert value.name and callable(value.hide)
     assert descriptor.label and descriptor.icon.glyph and descriptor.icon.color.startswith("#")
     assert descriptor.reply_kinds and all(isinstance(k, ReplyKind) for k in descriptor.reply_kinds)
     if not isinstance(descriptor.secrets, Absent):
@@ -113,6 +123,7 @@ DESCRIPTOR = ChannelDescriptor(
     reply_kinds=(ReplyKind.DIRECT_MESSAGE,),
     webhooks=Absent("none"), poller=Absent("none"),
     connector=Absent("sent by hand"), emulator=Absent("none"),
+    hiding=Absent("a fax is private"), move_to_private=Absent("a fax is private"),
 )
 """
 
@@ -154,3 +165,98 @@ def test_register_platform_refuses_clashes() -> None:
         register_platform("X", "x-two")
     with pytest.raises(ValueError):
         register_platform("LOUD", "Loud")
+
+
+# The network folders and what each registers; everything else in channels/ is shared.
+FOLDERS = {
+    "x": ["x"],
+    "meta": ["facebook", "messenger", "instagram"],
+    "mastodon": ["mastodon"],
+    "bluesky": ["bluesky"],
+    "email": ["email"],
+    "webform": ["web"],
+    "whatsapp": ["whatsapp"],
+}
+SHARED_MODULES = {
+    "__init__", "accounts", "base", "descriptor", "emulator_core", "health", "networks",
+    "registry", "signatures",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("folder", sorted(FOLDERS))
+def test_a_network_is_one_folder(folder: str) -> None:
+    """Each built-in folder exports the descriptors of its networks, and their connector
+    factory and emulator live in that folder."""
+    package = importlib.import_module(f"socialdesk.channels.{folder}")
+    descriptors = package.DESCRIPTORS
+    assert [d.name for d in descriptors] == FOLDERS[folder]
+    for descriptor in descriptors:
+        assert descriptor_for(descriptor.platform) is descriptor
+        if not isinstance(descriptor.connector, Absent):
+            assert descriptor.connector.__module__.startswith(package.__name__ + ".")
+        if isinstance(descriptor.emulator, str):
+            assert descriptor.emulator.startswith(package.__name__ + ".")
+
+
+def test_channels_holds_only_shared_modules_beside_the_folders() -> None:
+    root = Path(importlib.import_module("socialdesk.channels").__file__ or "").parent
+    modules = {p.stem for p in root.glob("*.py")}
+    folders = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    assert modules == SHARED_MODULES
+    assert folders == set(FOLDERS)
+    assert sorted(n for names in FOLDERS.values() for n in names) == sorted(
+        d.name for d in NETWORKS
+    )
+
+
+def _entry(value: str) -> EntryPoint:
+    return EntryPoint(name=value, value=value, group=ENTRY_POINT_GROUP)
+
+
+def test_the_entry_point_loader_takes_descriptors_factories_and_tuples() -> None:
+    """``from_entry_points`` on distribution-less entry points: a descriptor, a folder's
+    tuple of them and a function returning one are all accepted."""
+    found = from_entry_points(
+        [
+            _entry("socialdesk.channels.x:DESCRIPTOR"),
+            _entry("socialdesk.channels.meta:DESCRIPTORS"),
+            _entry("tests.channels.test_descriptors:_mastodon_factory"),
+        ]
+    )
+    assert [d.name for d in found] == ["x", "facebook", "messenger", "instagram", "mastodon"]
+
+
+def _mastodon_factory() -> ChannelDescriptor:
+    return descriptor_for("mastodon")
+
+
+NOT_A_DESCRIPTOR = {"platform": "faxline"}
+
+
+def test_a_broken_plugin_is_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="socialdesk.channels.networks"):
+        found = from_entry_points(
+            [
+                _entry("socialdesk_no_such_plugin:DESCRIPTOR"),
+                _entry("tests.channels.test_descriptors:NOT_A_DESCRIPTOR"),
+                _entry("socialdesk.channels.webform:DESCRIPTOR"),
+            ]
+        )
+    assert [d.name for d in found] == ["web"]
+    failed = [r.getMessage() for r in caplog.records]
+    assert len(failed) == 2
+    assert "socialdesk_no_such_plugin:DESCRIPTOR" in failed[0]
+    assert "NOT_A_DESCRIPTOR" in failed[1]
+
+
+def test_networks_answered_by_email_are_the_e_mail_only_ones() -> None:
+    """The "social" networks (SLA queue order, the out-of-hours rule) and the ones whose
+    customers are answered by e-mail (personal-data guard, stated addresses) come from
+    the descriptors' reply kinds, so a new network falls on the right side."""
+    from socialdesk.channels.networks import answers_by_email, social_networks
+
+    assert [d.name for d in NETWORKS if answers_by_email(d.platform)] == ["email", "web"]
+    assert social_networks() == sorted(
+        ["x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "whatsapp"]
+    )
+    assert not answers_by_email("no-such-network") and not answers_by_email(None)

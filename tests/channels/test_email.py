@@ -24,7 +24,7 @@ from socialdesk.channels.base import (
     SendError,
     SendFailure,
 )
-from socialdesk.channels.email import (
+from socialdesk.channels.email.connector import (
     EmailConnector,
     MailSettings,
     html_to_text,
@@ -35,9 +35,9 @@ from socialdesk.channels.email import (
     reply_subject,
     trim_quoted_reply,
 )
+from socialdesk.channels.email.emulator import MailEmulator
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
-from socialdesk.emulators.mail import MailEmulator
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.runner import run_with_raw_events
 from socialdesk.store.db import Database

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from socialdesk.channels.base import AccountRef
-from socialdesk.channels.email_message import parse_email, trim_quoted_reply
+from socialdesk.channels.email.message import parse_email, trim_quoted_reply
 from socialdesk.domain.email_reply import is_forward_subject, split_reply, visible_reply
 from socialdesk.domain.enums import Platform
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
-from socialdesk.channels.bluesky_notifications import notification_message
-from socialdesk.channels.mastodon import MastodonConnector
-from socialdesk.channels.meta import MetaConnector
-from socialdesk.channels.x import XConnector
+from socialdesk.channels.bluesky.notifications import notification_message
+from socialdesk.channels.mastodon.connector import MastodonConnector
+from socialdesk.channels.meta.connector import MetaConnector
+from socialdesk.channels.x.connector import XConnector
 from socialdesk.domain.enums import Platform
 from socialdesk.domain.timestamps import TimestampError, from_epoch, from_iso, iso_or_none
 

@@ -12,12 +12,12 @@ import pytest
 
 from socialdesk.actions.moderation import why_not_hideable
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
-from socialdesk.channels.meta import MetaConnector
-from socialdesk.channels.x import XConnector
+from socialdesk.channels.meta.connector import MetaConnector
+from socialdesk.channels.meta.emulator import create_meta_emulator
+from socialdesk.channels.x.connector import XConnector
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.domain.enums import Platform
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 
 X_SECRET = "x_consumer_secret_for_hide_tests"
 META_SECRET = "meta_app_secret_for_hide_tests"

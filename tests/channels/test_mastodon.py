@@ -24,7 +24,7 @@ from socialdesk.channels.base import (
     SendError,
     SendFailure,
 )
-from socialdesk.channels.mastodon import (
+from socialdesk.channels.mastodon.connector import (
     MastodonConnector,
     html_to_text,
     id_key,
@@ -32,8 +32,8 @@ from socialdesk.channels.mastodon import (
     strip_leading_mentions,
     with_mention,
 )
+from socialdesk.channels.mastodon.emulator import create_mastodon_app
 from socialdesk.domain.enums import Direction, Platform, Visibility
-from socialdesk.emulators.mastodon import create_mastodon_app
 from socialdesk.loopback import serve_app as loopback
 
 T = TypeVar("T")

@@ -22,11 +22,11 @@ from socialdesk.channels.base import (
     SendFailure,
     VerificationError,
 )
-from socialdesk.channels.meta import MetaConnector, classify_error
+from socialdesk.channels.meta.connector import MetaConnector, classify_error
+from socialdesk.channels.meta.emulator import create_meta_emulator
 from socialdesk.channels.signatures import appsecret_proof, meta_signature
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import MessageChange
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import RecordedRequest, WebhookRecorder, serve_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "meta"

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.channels.meta.emulator import create_meta_emulator
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Role, TicketEventKind
 from socialdesk.domain.messages import InboundMessage, MessageChange
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
 from socialdesk.pipeline.message_changes import ChangeSkip, StoredState, decide
 from socialdesk.store.db import Database

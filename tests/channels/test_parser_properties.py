@@ -20,18 +20,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialdesk.channels.base import AccountRef, PayloadError
-from socialdesk.channels.bluesky_chat import LOG_CREATE_MESSAGE, parse_log_entry
-from socialdesk.channels.bluesky_notifications import notification_message
-from socialdesk.channels.mastodon import MastodonConnector
-from socialdesk.channels.meta import MetaConnector
+from socialdesk.channels.bluesky.chat import LOG_CREATE_MESSAGE, parse_log_entry
+from socialdesk.channels.bluesky.notifications import notification_message
+from socialdesk.channels.mastodon.connector import MastodonConnector
+from socialdesk.channels.meta.connector import MetaConnector
 from socialdesk.channels.signatures import (
     META_SIGNATURE_HEADER,
     X_SIGNATURE_HEADER,
     meta_signature,
     x_signature,
 )
-from socialdesk.channels.webform import FormError, to_message, validate
-from socialdesk.channels.x_events import parse_account_activity
+from socialdesk.channels.webform.connector import FormError, to_message, validate
+from socialdesk.channels.x.events import parse_account_activity
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform
 from socialdesk.store.db import Database

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from socialdesk.channels.base import AccountRef
-from socialdesk.channels.mastodon import MastodonConnector
+from socialdesk.channels.mastodon.connector import MastodonConnector
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.channels.x import XConnector
+from socialdesk.channels.x.connector import XConnector
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform
 

@@ -27,12 +27,12 @@ from socialdesk.channels.base import (
 )
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.channels.signatures import x_signature
-from socialdesk.channels.x import XConnector
-from socialdesk.channels.x_polling import parse_poll_cursor, poll_cursor
+from socialdesk.channels.x.connector import XConnector
+from socialdesk.channels.x.emulator import create_x_emulator
+from socialdesk.channels.x.polling import parse_poll_cursor, poll_cursor
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.emulators.server import RecordedRequest, WebhookRecorder, serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.polling import PollScheduler
 from socialdesk.pipeline.raw_events import RawDelivery, store_raw_events

@@ -15,11 +15,11 @@ import pytest
 
 from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.channels.base import SendResult
+from socialdesk.channels.meta.emulator import create_meta_emulator
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings
 from socialdesk.delivery.worker import Claim, DeliveryWorker
 from socialdesk.domain.enums import Role
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
 from socialdesk.store.db import Database, utcnow
 from socialdesk.web.app import create_app

@@ -19,12 +19,12 @@ from sqlalchemy import select, update
 
 from socialdesk.actions import tickets as ticket_actions
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
-from socialdesk.channels.bluesky_posts import TID_ALPHABET, is_valid_tid, reply_rkey
+from socialdesk.channels.bluesky.emulator import create_bluesky_app
+from socialdesk.channels.bluesky.posts import TID_ALPHABET, is_valid_tid, reply_rkey
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings
 from socialdesk.delivery.worker import Claim, DeliveryWorker
 from socialdesk.domain.enums import Platform, Role
-from socialdesk.emulators.bluesky import create_bluesky_app
 from socialdesk.loopback import serve_app
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.polling import poll_account

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.auth.secret_box import decrypt_secrets
+from socialdesk.channels.bluesky.emulator import create_bluesky_app
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role
-from socialdesk.emulators.bluesky import create_bluesky_app
 from socialdesk.emulators.server import serve_app
 from socialdesk.store.db import Database
 from socialdesk.store.models import AuditEntry, ChannelAccount

@@ -18,11 +18,11 @@ import pytest
 from socialdesk.actions.admin import create_channel_account, ensure_workspace, secrets_saver
 from socialdesk.auth.secret_box import decrypt_secrets
 from socialdesk.channels.base import AccountRef
-from socialdesk.channels.bluesky import BlueskyConnector
+from socialdesk.channels.bluesky.connector import BlueskyConnector
+from socialdesk.channels.bluesky.emulator import create_bluesky_app
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings
 from socialdesk.domain.enums import AccountStatus, Platform
-from socialdesk.emulators.bluesky import create_bluesky_app
 from socialdesk.loopback import serve_app
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.polling import poll_account

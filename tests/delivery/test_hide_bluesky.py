@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from socialdesk.channels.bluesky.emulator import BlueskyEmulator, create_bluesky_app
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform
-from socialdesk.emulators.bluesky import BlueskyEmulator, create_bluesky_app
 from socialdesk.emulators.server import serve_app
 from socialdesk.store.db import Database
 from tests.delivery.helpers import admin_api, connect_bluesky_brand, eventually

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 
 from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.channels.meta.emulator import create_meta_emulator
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Role
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database
 from tests.delivery.helpers import PASSWORD, admin_api
 from tests.delivery.helpers import eventually as _eventually

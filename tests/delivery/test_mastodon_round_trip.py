@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from socialdesk.actions import tickets as ticket_actions
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
+from socialdesk.channels.mastodon.emulator import create_mastodon_app
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings
 from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.domain.enums import Platform, Role
-from socialdesk.emulators.mastodon import create_mastodon_app
 from socialdesk.emulators.server import serve_app
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.polling import PollScheduler, poll_account

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from socialdesk.channels.bluesky.emulator import create_bluesky_app
+from socialdesk.channels.meta.emulator import create_meta_emulator
 from socialdesk.config import Settings
-from socialdesk.emulators.bluesky import create_bluesky_app
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
 from tests.delivery.helpers import admin_api, connect_bluesky_brand
 from tests.delivery.helpers import eventually as _eventually

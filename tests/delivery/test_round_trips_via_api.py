@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from socialdesk.channels.email.emulator import MailEmulator
+from socialdesk.channels.mastodon.emulator import create_mastodon_app
+from socialdesk.channels.meta.emulator import create_meta_emulator
 from socialdesk.config import Settings
-from socialdesk.emulators.mail import MailEmulator
-from socialdesk.emulators.mastodon import create_mastodon_app
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
 from tests.delivery.helpers import admin_api, eventually
 

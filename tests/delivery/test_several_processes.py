@@ -25,10 +25,10 @@ import pytest
 from sqlalchemy import func, select
 
 from socialdesk.actions.admin import create_user, ensure_workspace
+from socialdesk.channels.meta.emulator import create_meta_emulator
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.domain.enums import Role
-from socialdesk.emulators.meta import create_meta_emulator
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database
 from socialdesk.store.models import Message, Notification, RawEvent, Ticket, TicketEvent
 from tests.automation.test_automation_db import add_rule

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
+from socialdesk.channels.email.emulator import MailEmulator
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings
 from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.domain.enums import Platform, Role
-from socialdesk.emulators.mail import MailEmulator
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.polling import poll_account
 from socialdesk.store.db import Database

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from socialdesk.actions import tickets as ticket_actions
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
 from socialdesk.channels.registry import ConnectorRegistry
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import Settings
 from socialdesk.delivery.worker import Claim, DeliveryPolicy, DeliveryWorker
 from socialdesk.domain.enums import Platform, Role
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import ChannelAccount, Message, OutboxEntry, Ticket, User
 from socialdesk.web.app import create_app

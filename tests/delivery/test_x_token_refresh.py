@@ -27,11 +27,11 @@ from socialdesk.auth.secret_box import decrypt_secrets
 from socialdesk.channels.accounts import account_ref
 from socialdesk.channels.base import OutboundRequest, ReplyKind
 from socialdesk.channels.registry import ConnectorRegistry
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import Settings
 from socialdesk.delivery.worker import DeliveryWorker
 from socialdesk.domain.enums import Platform, Role
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.polling import poll_account
 from socialdesk.store.db import Database

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.automation.admin import save_rule
+from socialdesk.channels.email.emulator import MailEmulator
 from socialdesk.config import Settings, get_settings, reset_settings_cache
 from socialdesk.domain.enums import Role
-from socialdesk.emulators.mail import MailEmulator
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.outbox import enqueue_email
 from socialdesk.notify.worker import NOT_CONFIGURED, NotificationWorker, RetryPolicy

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
 from socialdesk.actions.raw_events import retry_raw_events
+from socialdesk.channels.mastodon.emulator import create_mastodon_app
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, RawEventStatus
-from socialdesk.emulators.mastodon import create_mastodon_app
 from socialdesk.emulators.server import serve_app
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.polling import POLL_PARSERS, parse_polled, poll_account

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError
 
-from socialdesk.channels.x import XConnector
+from socialdesk.channels.x.connector import XConnector
 from socialdesk.domain.enums import Platform, RawEventStatus
 from socialdesk.pipeline.ingest import BatchContext, Pipeline
 from socialdesk.pipeline.raw_events import RawDelivery, store_raw_events

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from socialdesk.channels.base import AccountRef
-from socialdesk.channels.email_message import parse_email
+from socialdesk.channels.email.message import parse_email
 from socialdesk.domain.enums import Platform
 from socialdesk.store.db import Database
 from socialdesk.store.models import Message

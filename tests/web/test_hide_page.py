@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Direction, Platform, Role, Visibility
 from socialdesk.emulators.server import serve_app
-from socialdesk.emulators.x import create_x_emulator
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message, Ticket
 from socialdesk.web.app import create_app

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from socialdesk.actions.admin import create_channel_account, ensure_workspace
 from socialdesk.channels.base import AccountRef
-from socialdesk.channels.email import EmailConnector
-from socialdesk.channels.webform import FormError, validate
+from socialdesk.channels.email.connector import EmailConnector
+from socialdesk.channels.email.emulator import MailEmulator
+from socialdesk.channels.webform.connector import FormError, validate
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, RawEventStatus
-from socialdesk.emulators.mail import MailEmulator
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.store.db import Database
 from socialdesk.store.models import Contact, ContactIdentity, Message, RawEvent, Ticket

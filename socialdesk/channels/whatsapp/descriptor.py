@@ -16,6 +16,7 @@ from socialdesk.channels.descriptor import (
     LengthRules,
     SecretField,
     WebhookSpec,
+    WindowHint,
 )
 from socialdesk.channels.whatsapp.connector import DEFAULT_BASE_URL, WhatsAppConnector
 from socialdesk.channels.whatsapp.names import SIGNATURE_HEADER, WHATSAPP
@@ -49,6 +50,16 @@ class CustomerServiceWindow:
         if request.template is not None:
             return request
         return free_form_refusal(last_inbound_at, now) or request
+
+    def composer_hint(
+        self,
+        platform: Platform,
+        last_inbound_at: datetime | None,
+        now: datetime,
+        *,
+        customer_email: str | None,
+    ) -> WindowHint | None:
+        return None  # the composer's template choice says it (refuse_reply's reason)
 
     def refuse_reply(
         self,
@@ -118,5 +129,8 @@ DESCRIPTOR = ChannelDescriptor(
     poller=Absent("the Cloud API has no endpoint listing messages: they come by webhook"),
     connector=_connector,
     emulator="socialdesk.channels.whatsapp.emulator:create_whatsapp_emulator",
+    hiding=Absent("a WhatsApp message is private; there is nothing public to hide"),
+    move_to_private=Absent("every WhatsApp reply is already a private message"),
     templates=AccountTemplates(),
 )
+DESCRIPTORS = (DESCRIPTOR,)

@@ -23,7 +23,7 @@ from socialdesk.channels.base import (
     RejectedEvent,
     refuse_if_nothing_read,
 )
-from socialdesk.channels.meta_webhooks import graph_timestamp, json_array, json_object, string_id
+from socialdesk.channels.meta.webhooks import graph_timestamp, json_array, json_object, string_id
 from socialdesk.channels.whatsapp.names import WHATSAPP
 from socialdesk.domain.enums import Visibility
 from socialdesk.domain.messages import Author, InboundMessage

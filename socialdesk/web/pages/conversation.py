@@ -25,12 +25,10 @@ from socialdesk.channels.descriptor import Absent
 from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import (
     Direction,
-    Platform,
     Priority,
     TicketStatus,
     Visibility,
 )
-from socialdesk.domain.messaging_window import SendDecision, decide_messaging_window
 from socialdesk.domain.time_zones import wall_time_to_utc
 from socialdesk.sla import views as sla_views
 from socialdesk.store.db import Database, utcnow
@@ -162,10 +160,8 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "can_write": user.role != "viewer",
         # E-mail and web-form tickets are already private: no DM to move to.
         "dm_possible": dm_possible,
-        "direct_dm": ticket.platform in private_actions.DIRECT_DM_PLATFORMS,
-        "default_invite": private_actions.DEFAULT_INVITES.get(
-            ticket.platform, private_actions.FALLBACK_INVITE
-        ),
+        "direct_dm": private_actions.can_open_dm(ticket.platform),
+        "default_invite": private_actions.default_invite(ticket.platform),
         "others": presence.others(session, ticket.id, user.id),
         "client_key": uuid.uuid4().hex,
         "nav": "inbox",
@@ -198,23 +194,21 @@ def _promises_due(session: Session, ticket: Ticket) -> list[FollowUp]:
 
 
 def _window_context(ticket: Ticket, route: actions.EmailRoute | None) -> dict[str, Any]:
-    """Meta's 24-hour window on a Messenger / Instagram ticket: what a DM can still do,
-    and the e-mail mode as the alternative when the customer has an address."""
-    platform = Platform(ticket.platform)
-    if platform not in (Platform.MESSENGER, Platform.INSTAGRAM):
+    """The network's messaging window as the composer shows it (its descriptor's
+    ``composer_hint``: Meta's 24 hours on Messenger / Instagram), and the e-mail mode as
+    the alternative when the customer has an address."""
+    descriptor = find_descriptor(ticket.platform)
+    if descriptor is None or isinstance(descriptor.messaging_window, Absent):
         return {"window_hint": "", "prefer_email": False}
-    decision = decide_messaging_window(
-        platform, ticket.last_inbound_at, utcnow(), human_typed=True,
+    hint = descriptor.messaging_window.composer_hint(
+        descriptor.platform,
+        ticket.last_inbound_at,
+        utcnow(),
         customer_email=route.address if route else None,
-    )  # fmt: skip
-    if decision.decision is SendDecision.ALLOWED:
+    )
+    if hint is None:
         return {"window_hint": "", "prefer_email": False}
-    if decision.decision is SendDecision.HUMAN_AGENT_ONLY:
-        hint = "Past Meta's 24-hour window: a direct message goes out tagged as a human reply."
-        return {"window_hint": hint, "prefer_email": False}
-    hint = "Outside Meta's messaging window: a direct message cannot be sent."
-    hint += " Send an e-mail instead." if route else " Answer in public instead."
-    return {"window_hint": hint, "prefer_email": route is not None}
+    return {"window_hint": hint.text, "prefer_email": hint.prefer_email}
 
 
 def _replies_by_dm(platform: str | None) -> bool:

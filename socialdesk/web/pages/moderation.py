@@ -11,12 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.moderation import (
-    bluesky_thread_refusal,
+    hide_refusal,
     set_message_hidden,
     why_not_hideable,
 )
 from socialdesk.actions.recording import ActionError
-from socialdesk.domain.enums import Platform
 from socialdesk.domain.personal_data import describe, exposed_in_public
 from socialdesk.store.db import Database
 from socialdesk.store.models import ChannelAccount, Message, Ticket
@@ -43,8 +42,8 @@ def hideable(message: Message, ticket: Ticket, account: ChannelAccount | None = 
         message.direction, message.visibility, platform, message.platform_message_id
     ):
         return False
-    if platform == Platform.BLUESKY and account is not None:
-        return bluesky_thread_refusal(message, {account.external_id}) is None
+    if account is not None:
+        return hide_refusal(message, platform, {account.external_id}) is None
     return True
 
 

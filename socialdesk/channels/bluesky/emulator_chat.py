@@ -40,7 +40,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 if TYPE_CHECKING:
-    from socialdesk.emulators.bluesky import BlueskyEmulator, _Profile
+    from socialdesk.channels.bluesky.emulator import BlueskyEmulator, _Profile
 
 CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
 MAX_DM_GRAPHEMES = 1000

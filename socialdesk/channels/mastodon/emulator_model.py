@@ -1,6 +1,6 @@
 """State of the Mastodon emulator: accounts, statuses (rendered to Mastodon's HTML),
 notifications, rate-limit counters and injected faults. The HTTP app is in
-``socialdesk.emulators.mastodon``."""
+``socialdesk.channels.mastodon.emulator``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """State and wire helpers of the Meta Graph emulator: accounts, comments, tokens,
 Graph errors, webhook serialisation and batching. The HTTP app is in
-``socialdesk.emulators.meta``."""
+``socialdesk.channels.meta.emulator``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from socialdesk.emulators.common import EmulatorCore
+from socialdesk.channels.emulator_core import EmulatorCore
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 WINDOW_SECONDS = 24 * 3600

@@ -44,18 +44,18 @@ from socialdesk.channels.base import (
     SendFailure,
     SendResult,
 )
-from socialdesk.channels.bluesky_chat import BlueskyChat, join_cursor, split_cursor
-from socialdesk.channels.bluesky_notifications import (
+from socialdesk.channels.bluesky.chat import BlueskyChat, join_cursor, split_cursor
+from socialdesk.channels.bluesky.notifications import (
     POLL_REASONS,
     POST_COLLECTION,
     notification_message,
     parse_time,
 )
-from socialdesk.channels.bluesky_notifications import (
+from socialdesk.channels.bluesky.notifications import (
     strip_leading_handles as strip_leading_handles,  # re-exported: tests import it from here
 )
-from socialdesk.channels.bluesky_posts import BlueskyPosts, reply_rkey
-from socialdesk.channels.bluesky_threadgate import (
+from socialdesk.channels.bluesky.posts import BlueskyPosts, reply_rkey
+from socialdesk.channels.bluesky.threadgate import (
     NOT_THREAD_AUTHOR,
     BlueskyThreadgates,
     parse_at_uri,

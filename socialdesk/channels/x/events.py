@@ -1,6 +1,6 @@
 """X Account Activity webhook bodies (v1.1 shapes) turned into messages, echoes of our
-own sends and revocations. Signature checks and the HTTP calls are in ``channels/x.py``;
-the same messages read by polling are in ``channels/x_polling.py``."""
+own sends and revocations. Signature checks and the HTTP calls are in ``channels/x/connector.py``;
+the same messages read by polling are in ``channels/x/polling.py``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from socialdesk.channels.base import (
     RejectedEvent,
     refuse_if_nothing_read,
 )
-from socialdesk.channels.x_polling import dm_conversation_id
+from socialdesk.channels.x.polling import dm_conversation_id
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.domain.timestamps import TimestampError, from_epoch, in_range

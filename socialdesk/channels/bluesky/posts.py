@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from socialdesk.channels.base import AccountRef, SendError, SendFailure, SendResult
-from socialdesk.channels.bluesky_notifications import POST_COLLECTION, parse_time
+from socialdesk.channels.bluesky.notifications import POST_COLLECTION, parse_time
 
 log = logging.getLogger(__name__)
 

@@ -47,20 +47,14 @@ import httpx
 from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from socialdesk.channels.signatures import (
-    META_SIGNATURE_HEADER,
-    appsecret_proof,
-    constant_time_equals,
-    meta_signature,
-)
-from socialdesk.emulators.common import (
+from socialdesk.channels.emulator_core import (
     DeliveryConfig,
     EmulatorCore,
     WebhookDeliverer,
     add_common_routes,
 )
-from socialdesk.emulators.meta_history import add_history_routes
-from socialdesk.emulators.meta_model import (
+from socialdesk.channels.meta.emulator_history import add_history_routes
+from socialdesk.channels.meta.emulator_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
     TOKEN_ERRORS,
@@ -74,11 +68,17 @@ from socialdesk.emulators.meta_model import (
     serialize,
     set_comment_hidden,
 )
-from socialdesk.emulators.meta_reads import (
+from socialdesk.channels.meta.emulator_reads import (
     DirectMessage,
     MessageStore,
     add_read_routes,
     private_reply,
+)
+from socialdesk.channels.signatures import (
+    META_SIGNATURE_HEADER,
+    appsecret_proof,
+    constant_time_equals,
+    meta_signature,
 )
 
 __all__ = ["create_meta_emulator"]

@@ -39,8 +39,8 @@ from socialdesk.channels.signatures import (
     verify_x_signature,
     x_crc_response_token,
 )
-from socialdesk.channels.x_events import parse_account_activity
-from socialdesk.channels.x_polling import (
+from socialdesk.channels.x.events import parse_account_activity
+from socialdesk.channels.x.polling import (
     DM_EVENT_FIELDS,
     DM_EVENTS_BUCKET,
     MAX_DM_POLL_PAGES,
@@ -50,7 +50,7 @@ from socialdesk.channels.x_polling import (
     parse_v2_tweet,
     poll_cursor,
 )
-from socialdesk.channels.x_tokens import (
+from socialdesk.channels.x.tokens import (
     SecretsLoader,
     TokenPair,
     TokensCallback,

@@ -30,7 +30,7 @@ from socialdesk.channels.base import (
     SendFailure,
     SendResult,
 )
-from socialdesk.channels.bluesky_notifications import parse_time
+from socialdesk.channels.bluesky.notifications import parse_time
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.length_rules import check_length
 from socialdesk.domain.messages import Author, InboundMessage

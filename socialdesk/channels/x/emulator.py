@@ -47,20 +47,19 @@ import httpx
 from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from socialdesk.channels.emulator_core import (
+    DeliveryConfig,
+    EmulatorCore,
+    WebhookDeliverer,
+    add_common_routes,
+)
 from socialdesk.channels.signatures import (
     X_SIGNATURE_HEADER,
     constant_time_equals,
     x_crc_response_token,
     x_signature,
 )
-from socialdesk.domain.length_rules import x_weighted_length
-from socialdesk.emulators.common import (
-    DeliveryConfig,
-    EmulatorCore,
-    WebhookDeliverer,
-    add_common_routes,
-)
-from socialdesk.emulators.x_model import (
+from socialdesk.channels.x.emulator_model import (
     DM_KEYS,
     DUPLICATE_DETAIL,
     REPLY_KEYS,
@@ -73,7 +72,8 @@ from socialdesk.emulators.x_model import (
     problem,
     short_url,
 )
-from socialdesk.emulators.x_oauth import add_oauth_routes
+from socialdesk.channels.x.emulator_oauth import add_oauth_routes
+from socialdesk.domain.length_rules import x_weighted_length
 
 __all__ = ["create_x_emulator"]
 

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs
 from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from socialdesk.emulators.x_model import RefreshGrant, XState
+from socialdesk.channels.x.emulator_model import RefreshGrant, XState
 
 ACCESS_TOKEN_SECONDS = 7200
 DEFAULT_CLIENT_ID = "emulated-x-client"

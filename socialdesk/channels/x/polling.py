@@ -1,5 +1,5 @@
 """X polling shapes (API v2): mentions and DM events turned into the same messages the
-webhook path gives, and the poll cursor. The HTTP calls are in ``channels/x.py``."""
+webhook path gives, and the poll cursor. The HTTP calls are in ``channels/x/connector.py``."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import Body, FastAPI, HTTPException
 
-from socialdesk.emulators.meta_model import Comment, MetaState
-from socialdesk.emulators.meta_reads import DirectMessage, MessageStore
+from socialdesk.channels.meta.emulator_model import Comment, MetaState
+from socialdesk.channels.meta.emulator_reads import DirectMessage, MessageStore
 
 
 def add_history_routes(app: FastAPI, state: MetaState, store: MessageStore) -> None:

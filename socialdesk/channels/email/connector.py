@@ -46,7 +46,7 @@ from socialdesk.channels.base import (
     SendFailure,
     SendResult,
 )
-from socialdesk.channels.email_message import (
+from socialdesk.channels.email.message import (
     content_hash,
     html_to_text,
     loop_reason,

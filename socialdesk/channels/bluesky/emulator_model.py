@@ -1,5 +1,5 @@
 """State of the Bluesky emulator: profiles, posts, threadgates, notifications, session
-tokens and rate-limit windows. The XRPC app is in ``socialdesk.emulators.bluesky``."""
+tokens and rate-limit windows. The XRPC app is in ``socialdesk.channels.bluesky.emulator``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import regex
 
-from socialdesk.emulators.bluesky_chat import ChatState
+from socialdesk.channels.bluesky.emulator_chat import ChatState
 
 POST_COLLECTION = "app.bsky.feed.post"
 THREADGATE_COLLECTION = "app.bsky.feed.threadgate"

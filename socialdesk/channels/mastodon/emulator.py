@@ -45,7 +45,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from socialdesk.emulators.mastodon_model import (
+from socialdesk.channels.mastodon.emulator_model import (
     CHARACTERS_RESERVED_PER_URL,
     MastodonEmulator,
     _Account,

@@ -1,5 +1,5 @@
 """State and wire shapes of the X emulator: users, tweets, tokens, the v1.1 webhook
-payloads and the v2 API objects. The HTTP app is in ``socialdesk.emulators.x``."""
+payloads and the v2 API objects. The HTTP app is in ``socialdesk.channels.x.emulator``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from socialdesk.emulators.common import EmulatorCore
+from socialdesk.channels.emulator_core import EmulatorCore
 
 SNOWFLAKE_EPOCH_MS = 1288834974657
 TWEET_KEYS = frozenset(

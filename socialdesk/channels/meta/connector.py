@@ -43,8 +43,8 @@ from socialdesk.channels.base import (
     VerificationError,
     refuse_if_nothing_read,
 )
-from socialdesk.channels.meta_lookups import CommentReplyLookup, ConversationLookup
-from socialdesk.channels.meta_webhooks import (
+from socialdesk.channels.meta.lookups import CommentReplyLookup, ConversationLookup
+from socialdesk.channels.meta.webhooks import (
     FEED_VERBS,
     EntryParser,
     dm_conversation_id,

@@ -14,11 +14,11 @@ XRPC (``/xrpc/<nsid>``)
 - ``app.bsky.feed.getPosts``.
 - Repo records (``com.atproto.repo.createRecord`` with an optional TID ``rkey``, taken
   keys refused; ``getRecord``, ``putRecord`` for posts and threadgates, with their
-  lexicon checks): ``emulators/bluesky_records.py``.
+  lexicon checks): ``emulator_records.py``.
 - Authenticated answers carry ``RateLimit-Limit/Remaining/Reset`` (unix seconds) and
   ``RateLimit-Policy``; over the limit: 429 ``RateLimitExceeded``.
 - Direct messages (``chat.bsky.convo.*`` behind the ``atproto-proxy`` header):
-  ``emulators/bluesky_chat.py``.
+  ``emulator_chat.py``.
 
 Control API (``/_emulator``)
 - ``POST /customer/mention`` ``{"handle", "display_name"?, "text"}`` — a post mentioning
@@ -49,8 +49,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from socialdesk.emulators.bluesky_chat import register_chat_routes
-from socialdesk.emulators.bluesky_model import (
+from socialdesk.channels.bluesky.emulator_chat import register_chat_routes
+from socialdesk.channels.bluesky.emulator_model import (
     POST_COLLECTION,
     THREADGATE_COLLECTION,
     BlueskyEmulator,
@@ -62,7 +62,7 @@ from socialdesk.emulators.bluesky_model import (
     _Window,
     grapheme_count,
 )
-from socialdesk.emulators.bluesky_records import (
+from socialdesk.channels.bluesky.emulator_records import (
     MAX_BYTES,
     MAX_GATE_RULES,
     MAX_GRAPHEMES,

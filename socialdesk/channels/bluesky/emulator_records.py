@@ -15,7 +15,7 @@
   the same rkey. A ``swapRecord`` (a CID, or null: "must not exist yet") that does not
   match the stored record → 400 ``InvalidSwap``.
 
-The routes are registered by ``create_bluesky_app`` (``emulators/bluesky.py``), which
+The routes are registered by ``create_bluesky_app`` (``emulator.py``), which
 hands over its authentication, error and body-parsing helpers.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from socialdesk.emulators.bluesky_model import (
+from socialdesk.channels.bluesky.emulator_model import (
     _TID_ALPHABET,
     POST_COLLECTION,
     THREADGATE_COLLECTION,

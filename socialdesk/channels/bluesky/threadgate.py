@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from socialdesk.channels.base import AccountRef, SendError, SendFailure
-from socialdesk.channels.bluesky_chat import XrpcCall
+from socialdesk.channels.bluesky.chat import XrpcCall
 
 log = logging.getLogger(__name__)
 

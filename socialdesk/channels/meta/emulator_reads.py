@@ -33,7 +33,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from socialdesk.emulators.meta_model import Account, Comment, GraphError, MetaState
+from socialdesk.channels.meta.emulator_model import Account, Comment, GraphError, MetaState
 
 # A private reply may answer a comment up to this old (spec §2.3).
 PRIVATE_REPLY_SECONDS = 7 * 24 * 3600
