@@ -34,6 +34,7 @@ from socialdesk.web.api import (
     reports,
     saved_filters,
     service_levels,
+    suggestions,
     tickets,
 )
 from socialdesk.web.api import notify_outbox as notify_api
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in (
         auth,
         tickets,
+        suggestions,
         contacts,
         channel_accounts,
         people,

@@ -20,6 +20,7 @@ from socialdesk.web.pages.notifications import router as notifications_router
 from socialdesk.web.pages.reports import router as reports_router
 from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
+from socialdesk.web.pages.suggestions import router as suggestions_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
 
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
         settings_router,
         live_router,
         help_router,
+        suggestions_router,
     ):
         app.include_router(router)
 
