@@ -17,7 +17,7 @@ from socialdesk.sla.admin import create_policy
 from socialdesk.store.db import Database
 from socialdesk.store.models import Article, ArticleClicks, Workspace
 from tests.web.test_canned_responses import _bearer
-from tests.web.test_pages import app_db, client
+from tests.web.test_pages import app_db, client, sign_in
 
 __all__ = ["app_db", "client"]
 
@@ -153,3 +153,7 @@ def test_feedback_and_short_link_clicks_count(client: TestClient, app_db: Databa
     assert counted == {"x": 2, "bluesky": 1, "direct": 1, "other": 1}
     page = client.get(url).text
     assert re.search(r"/h/" + code, page)
+    sign_in(client, "lead@example.com")
+    settings_page = client.get(f"/settings/kb/{refund['id']}").text
+    assert "Clicks by channel: x 2, bluesky 1, direct 1, other 1" in settings_page
+    assert 'href="/help/default"' in client.get("/settings/kb").text

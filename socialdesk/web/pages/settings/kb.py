@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from socialdesk.actions.recording import ActionError
 from socialdesk.knowledge import articles as kb
+from socialdesk.knowledge.help_centre import clicks
 from socialdesk.knowledge.render import render_markdown
 from socialdesk.store.db import Database
-from socialdesk.store.models import Article, User
+from socialdesk.store.models import Article, User, Workspace
 from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import PageError, action_error
 from socialdesk.web.pages.settings.base import ADMIN_LEAD, actor, owned, page, require
@@ -39,10 +40,14 @@ def kb_page(request: Request, user: PageUser) -> Response:
                 .order_by(Article.category, Article.title)
             )
         )
+        workspaces = select(Workspace).where(Workspace.id.in_(user.workspace_ids))
+        slugs = {w.id: w.slug for w in s.scalars(workspaces)}
     notice = {"saved": "Article saved.", "deleted": "Article deleted."}.get(
         request.query_params.get("done", "")
     )
-    return page(request, user, "settings_kb.html", "kb", articles=articles, notice=notice)
+    return page(
+        request, user, "settings_kb.html", "kb", articles=articles, notice=notice, slugs=slugs
+    )
 
 
 def _form(article: Article | None, **given: Any) -> dict[str, Any]:
@@ -84,6 +89,7 @@ def edit_article(request: Request, user: PageUser, article_id: IdPath) -> Respon
             article=article,
             form=_form(article),
             history=history,
+            clicks=sorted(clicks(s, article.id).items(), key=lambda item: -item[1]),
         )
 
 
