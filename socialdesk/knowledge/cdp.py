@@ -86,16 +86,28 @@ def _conversation(item: object, where: str) -> Conversation:
 
 def load_conversations(path: Path) -> list[Conversation]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CdpFormatError(f"{path}: cannot read it ({error})") from error
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise CdpFormatError(f"{path}: not JSON ({error})") from error
+        data = _json_lines(text)  # one conversation per line, as some copies ship it
+        if data is None:
+            raise CdpFormatError(f"{path}: not JSON ({error})") from error
     if isinstance(data, dict):  # one conversation, or {"data": [...]} style
         data = data.get("data", [data])
     if not isinstance(data, list):
         raise CdpFormatError(f"{path}: expected a list of conversations")
     return [_conversation(item, f"{path.name}[{i}]") for i, item in enumerate(data)]
+
+
+def _json_lines(text: str) -> list[object] | None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        return [json.loads(line) for line in lines] if len(lines) > 1 else None
+    except json.JSONDecodeError:
+        return None
 
 
 def _tsv_rows(path: Path) -> Iterable[tuple[str, str]]:

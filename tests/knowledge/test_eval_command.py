@@ -101,6 +101,19 @@ def test_same_file_is_leave_one_out(tmp_path: Path) -> None:
     assert figures["suggestions"][1] == 1.0
 
 
+def test_one_conversation_per_line_is_read_too(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    items = [
+        _conversation("a", "Acme", "reset my password", "1"),
+        _conversation("b", "Acme", "refund my order", "2"),
+    ]
+    index = folder / "index.jsonl"
+    index.write_text("\n".join(json.dumps(item) for item in items) + "\n")
+    result = runner.invoke(app, ["eval", "kb", "--index", str(index), "--test", str(index)])
+    assert result.exit_code == 0, result.output
+    assert "2 conversations, 2 in the index (leave-one-out)" in result.output
+
+
 def test_bad_files_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
