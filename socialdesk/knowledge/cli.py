@@ -7,12 +7,12 @@ it measures, so the CLI module only names it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialdesk.knowledge.cdp import CdpFormatError, evaluate, load_conversations, load_documents
-from socialdesk.knowledge.ranking import Scores, Weights
+if TYPE_CHECKING:
+    from socialdesk.knowledge.ranking import Scores
 
 
 def _line(name: str, scores: Scores) -> str:
@@ -34,6 +34,15 @@ def eval_kb(
     test: Annotated[Path, typer.Option("--test", help="conversations to suggest for")],
 ) -> None:
     """Recall@1, recall@5 and MRR of knowledge suggestions, beside brand popularity."""
+    # Imported here: the ranking brings numpy, which no other command needs.
+    from socialdesk.knowledge.cdp import (
+        CdpFormatError,
+        evaluate,
+        load_conversations,
+        load_documents,
+    )
+    from socialdesk.knowledge.ranking import Weights
+
     for path in (index, test):
         if not path.is_file():
             typer.echo(f"error: {path}: no such file", err=True)
