@@ -25,12 +25,12 @@ from pathlib import Path
 from socialdesk.knowledge.ranking import (
     POPULARITY_ONLY,
     Example,
+    Prepared,
     Scores,
     Signals,
     Weights,
     combine,
     measure,
-    signals,
 )
 from socialdesk.knowledge.text import url_words, words
 
@@ -156,8 +156,13 @@ def question_signals(
     """
     examples = [_example(c) for c in index]
     own = {doc_id: url_words(url) for doc_id, url in documents.urls.items()}
+    prepared: dict[str, Prepared] = {}  # per brand, when no question is left out
     out = []
     for i, conversation in enumerate(test):
+        query = words(conversation.question)
+        if not leave_one_out and conversation.brand in prepared:
+            out.append((conversation, prepared[conversation.brand].signals(query, k)))
+            continue
         pool = [
             example
             for j, (example, past) in enumerate(zip(examples, index, strict=True))
@@ -166,8 +171,10 @@ def question_signals(
         counts = Counter(example.answer for example in pool)
         candidates = [key for key, _ in counts.most_common()]
         candidates += documents.by_brand.get(conversation.brand, [])
-        found = signals(words(conversation.question), candidates, own, pool, k)
-        out.append((conversation, found))
+        brand = Prepared(candidates, own, pool)
+        if not leave_one_out:
+            prepared[conversation.brand] = brand
+        out.append((conversation, brand.signals(query, k)))
     return out
 
 

@@ -53,19 +53,32 @@ class Ranked:
     score: float
 
 
+class Bm25:
+    """A BM25 index (the `bm25s` library) of documents given as lists of words."""
+
+    def __init__(self, corpus: Sequence[Sequence[str]]) -> None:
+        self.size = len(corpus)
+        self._retriever: bm25s.BM25 | None = None
+        if corpus:
+            # bm25s cannot index an empty vocabulary; a placeholder matches no query word.
+            self._retriever = bm25s.BM25()
+            self._retriever.index([list(doc) or ["\x00"] for doc in corpus], show_progress=False)
+
+    def scores(self, query: Sequence[str]) -> list[float]:
+        if self._retriever is None:
+            return []
+        vocabulary = self._retriever.vocab_dict
+        known = [word for word in query if word in vocabulary]
+        if not known:
+            return [0.0] * self.size
+        return [float(s) for s in self._retriever.get_scores(known)]
+
+
 def bm25_scores(corpus: Sequence[Sequence[str]], query: Sequence[str]) -> list[float]:
     """BM25 score of `query` against each document of `corpus` (lists of words)."""
-    if not corpus or not query:
+    if not query:
         return [0.0] * len(corpus)
-    # bm25s cannot index an empty vocabulary; a placeholder word matches no query word.
-    docs = [list(doc) or ["\x00"] for doc in corpus]
-    retriever = bm25s.BM25()
-    retriever.index(docs, show_progress=False)
-    vocabulary = retriever.vocab_dict
-    known = [word for word in query if word in vocabulary]
-    if not known:
-        return [0.0] * len(corpus)
-    return [float(s) for s in retriever.get_scores(known)]
+    return Bm25(corpus).scores(query)
 
 
 def scaled(scores: Mapping[str, float]) -> dict[str, float]:
@@ -81,35 +94,6 @@ def popularity(examples: Sequence[Example], candidates: Sequence[str]) -> dict[s
     return {key: math.log1p(counts.get(key, 0)) for key in candidates}
 
 
-def text_scores(
-    query: Sequence[str],
-    candidates: Sequence[str],
-    own_words: Mapping[str, Sequence[str]],
-    examples: Sequence[Example],
-) -> dict[str, float]:
-    expanded: dict[str, list[str]] = {key: list(own_words.get(key, ())) for key in candidates}
-    for example in examples:
-        if example.answer in expanded:
-            expanded[example.answer].extend(example.words)
-            expanded[example.answer].extend(example.reply)
-    scores = bm25_scores([expanded[key] for key in candidates], query)
-    return dict(zip(candidates, scores, strict=True))
-
-
-def neighbour_scores(
-    query: Sequence[str], candidates: Sequence[str], examples: Sequence[Example], k: int
-) -> dict[str, float]:
-    votes: dict[str, float] = defaultdict(float)
-    wanted = set(candidates)
-    pool = [example for example in examples if example.answer in wanted]
-    similarity = bm25_scores([example.words for example in pool], query)
-    nearest = sorted(range(len(pool)), key=lambda i: -similarity[i])[:k]
-    for i in nearest:
-        if similarity[i] > 0:
-            votes[pool[i].answer] += similarity[i]
-    return {key: votes.get(key, 0.0) for key in candidates}
-
-
 @dataclass(frozen=True)
 class Signals:
     """Each signal scaled to 0..1 over one question's candidates."""
@@ -120,6 +104,46 @@ class Signals:
     popularity: dict[str, float]
 
 
+class Prepared:
+    """The indexes for one set of candidates and past questions, built once and asked
+    any number of questions (a brand's documents and conversations, say)."""
+
+    def __init__(
+        self,
+        candidates: Sequence[str],
+        own_words: Mapping[str, Sequence[str]],
+        examples: Sequence[Example],
+        with_text: bool = True,
+    ) -> None:
+        self.candidates = tuple(dict.fromkeys(candidates))
+        wanted = set(self.candidates)
+        self.pool = [example for example in examples if example.answer in wanted]
+        self.popularity = scaled(popularity(examples, self.candidates))
+        self.with_text = with_text
+        if with_text:
+            expanded: dict[str, list[str]] = {
+                key: list(own_words.get(key, ())) for key in self.candidates
+            }
+            for example in self.pool:
+                expanded[example.answer].extend(example.words)
+                expanded[example.answer].extend(example.reply)
+            self.documents = Bm25([expanded[key] for key in self.candidates])
+            self.questions = Bm25([example.words for example in self.pool])
+
+    def signals(self, query: Sequence[str], k: int = Weights.k) -> Signals:
+        none = dict.fromkeys(self.candidates, 0.0)
+        if not self.with_text or not query:
+            return Signals(self.candidates, none, dict(none), self.popularity)
+        text = dict(zip(self.candidates, self.documents.scores(query), strict=True))
+        similarity = self.questions.scores(query)
+        votes: dict[str, float] = defaultdict(float)
+        for i in sorted(range(len(self.pool)), key=lambda i: -similarity[i])[:k]:
+            if similarity[i] > 0:
+                votes[self.pool[i].answer] += similarity[i]
+        neighbours = {key: votes.get(key, 0.0) for key in self.candidates}
+        return Signals(self.candidates, scaled(text), scaled(neighbours), self.popularity)
+
+
 def signals(
     query: Sequence[str],
     candidates: Sequence[str],
@@ -128,14 +152,7 @@ def signals(
     k: int = Weights.k,
     with_text: bool = True,
 ) -> Signals:
-    keys = tuple(dict.fromkeys(candidates))
-    none = dict.fromkeys(keys, 0.0)
-    return Signals(
-        candidates=keys,
-        text=scaled(text_scores(query, keys, own_words, examples)) if with_text else none,
-        neighbours=scaled(neighbour_scores(query, keys, examples, k)) if with_text else none,
-        popularity=scaled(popularity(examples, keys)),
-    )
+    return Prepared(candidates, own_words, examples, with_text).signals(query, k)
 
 
 def combine(found: Signals, weights: Weights) -> list[Ranked]:
