@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import typer
 
+from socialdesk.knowledge.cli import eval_kb
+
 eval_app = typer.Typer(
     no_args_is_help=True,
     help="Measure triage and knowledge suggestions on labelled files.",
 )
+
+eval_app.command("kb")(eval_kb)

@@ -29,11 +29,13 @@ from socialdesk.web.api import (
     channel_accounts,
     contacts,
     email_settings,
+    kb,
     moderation,
     people,
     reports,
     saved_filters,
     service_levels,
+    suggestions,
     tickets,
 )
 from socialdesk.web.api import notify_outbox as notify_api
@@ -136,6 +138,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in (
         auth,
         tickets,
+        suggestions,
         contacts,
         channel_accounts,
         people,
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         saved_filters,
         canned,
         email_settings,
+        kb,
         moderation,
         approvals,
         raw_events_api,

@@ -12,6 +12,7 @@ from socialdesk.store.models.inbox import (
     SavedFilter,
     WebSession,
 )
+from socialdesk.store.models.knowledge import Article, ArticleClicks, ArticleVersion
 from socialdesk.store.models.live import LiveFeedEntry, TicketPresence
 from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
@@ -30,6 +31,9 @@ from socialdesk.store.models.tickets import Message, Ticket, TicketEvent, Ticket
 __all__ = [
     "ApiToken",
     "ApprovalDraft",
+    "Article",
+    "ArticleClicks",
+    "ArticleVersion",
     "AuditEntry",
     "AuthThrottle",
     "AutomationRule",

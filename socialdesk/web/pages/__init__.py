@@ -12,6 +12,7 @@ from socialdesk.web.pages.approvals import router as approvals_router
 from socialdesk.web.pages.auth import router as auth_router
 from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, networks_css, render
 from socialdesk.web.pages.conversation import router as conversation_router
+from socialdesk.web.pages.help_centre import router as help_router
 from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.live_queue import router as queue_router
 from socialdesk.web.pages.moderation import router as moderation_router
@@ -19,6 +20,7 @@ from socialdesk.web.pages.notifications import router as notifications_router
 from socialdesk.web.pages.reports import router as reports_router
 from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
+from socialdesk.web.pages.suggestions import router as suggestions_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
 
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
@@ -41,6 +43,8 @@ def install(app: FastAPI) -> None:
         notifications_router,
         settings_router,
         live_router,
+        help_router,
+        suggestions_router,
     ):
         app.include_router(router)
 

@@ -178,6 +178,18 @@
       } else if (e.key === "Escape") { closeMenu(); }
     });
     menu.addEventListener("click", (e) => { const item = e.target.closest(".canned-item"); if (item) insertCanned(item); });
+    // Suggestions box: insert an article's link or text, or a past answer, at the caret.
+    document.addEventListener("click", (e) => {
+      const button = e.target.closest && e.target.closest(".suggestion-insert");
+      if (!button) return;
+      const start = composer.selectionStart, end = composer.selectionEnd;
+      const before = composer.value.slice(0, start);
+      const text = (before && !/\s$/.test(before) ? " " : "") + button.dataset.text;
+      composer.value = before + text + composer.value.slice(end);
+      composer.setSelectionRange(start + text.length, start + text.length);
+      composer.focus();
+      htmx.trigger(composer, "sd:refresh-count");
+    });
     replyForm.addEventListener("change", (e) => { if (e.target.name === "kind") htmx.trigger(composer, "sd:refresh-count"); });
   }
   body.addEventListener("sd:sent", (e) => {
