@@ -8,7 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from socialdesk.cli import app
+from socialdesk.config import reset_settings_cache
 from socialdesk.domain.enums import RawEventStatus
 from tests.channels.shapes_helpers import IG_ID, PAGE_ID, Desk, T, desk
 
@@ -403,3 +406,21 @@ def test_one_malformed_event_beside_a_valid_one(desk: Desk) -> None:
     assert failed.status == str(RawEventStatus.FAILED)
     assert failed.error and "message.mid" in failed.error
     assert '"no mid"' in failed.body and "m_text" not in failed.body
+
+
+def test_ignored_deliveries_are_listed_from_the_shell(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw_id = desk.post_meta(
+        "page", {"id": PAGE_ID, "messaging": [messaging(read={"watermark": T * 1000})]}
+    )
+    monkeypatch.setenv("SOCIALDESK_DATABASE_URL", desk.db.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    reset_settings_cache()
+    try:
+        listed = CliRunner().invoke(app, ["raw-events", "list", "--status", "ignored"])
+    finally:
+        reset_settings_cache()
+    assert listed.exit_code == 0, listed.output
+    assert "ignored raw events (1 of 1)" in listed.output
+    assert str(raw_id) in listed.output and "ignored: messenger.read" in listed.output
