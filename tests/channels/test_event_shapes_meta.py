@@ -192,6 +192,26 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, str], RawEventStatus, str]
         "",
     ),
     (
+        "page comment without any time (entry or created_time)",
+        "page",
+        {
+            "id": PAGE_ID,
+            "changes": [
+                feed(
+                    item="comment",
+                    verb="add",
+                    comment_id=f"{PAGE_ID}_1_7",
+                    post_id=f"{PAGE_ID}_1",
+                    message="no time given",
+                    **{"from": {"id": "4000114"}},
+                )
+            ],
+        },
+        {f"{PAGE_ID}_1_7": "no time given"},
+        RawEventStatus.PROCESSED,
+        "",
+    ),
+    (
         "page visitor post with a link (item post)",
         "page",
         {
