@@ -5,6 +5,7 @@ The table matches docs/channels.md."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -444,3 +445,33 @@ def test_ignored_deliveries_are_listed_from_the_shell(
     assert listed.exit_code == 0, listed.output
     assert "ignored raw events (1 of 1)" in listed.output
     assert str(raw_id) in listed.output and "ignored: messenger.read" in listed.output
+
+
+def _ignored_count(desk: Desk, kind: str) -> float:
+    response = desk.client.get("/metrics")
+    assert response.status_code == 200, response.text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in response.text.splitlines()
+        if line.startswith("socialdesk_webhook_events_ignored_total{") and f'type="{kind}"' in line
+    )
+
+
+def test_ignored_events_are_counted_on_metrics(desk: Desk) -> None:
+    before = _ignored_count(desk, "messenger.delivery")
+    desk.post_meta(
+        "page",
+        {
+            "id": PAGE_ID,
+            "messaging": [
+                PAGE_MESSAGE,  # beside a message: processed, still counted
+                messaging(delivery={"mids": ["m_1"], "watermark": 1}),
+                messaging(delivery={"mids": ["m_2"], "watermark": 2}),
+            ],
+        },
+    )
+    # Counted just after the worker's commit, which the wait above has seen.
+    deadline = time.monotonic() + 5
+    while _ignored_count(desk, "messenger.delivery") < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ignored_count(desk, "messenger.delivery") == before + 2
