@@ -23,15 +23,20 @@ raw_events_app = typer.Typer(
 @raw_events_app.command("list")
 def list_command(
     status: Annotated[
-        str, typer.Option(help="failed (with the reason) or pending (waiting, or backing off)")
+        str,
+        typer.Option(
+            help="failed (with the reason), pending (waiting, or backing off) or ignored "
+            "(deliveries holding only events the desk leaves alone, with their types)"
+        ),
     ] = "failed",
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="newest first, at most")] = 50,
 ) -> None:
-    """Print the failed raw events: id, source, when received, attempts, reason."""
+    """Print the failed (or pending, or ignored) raw events: id, source, when received,
+    attempts, reason."""
     from socialdesk.store.repos.raw_events import count_raw_events, list_raw_events
 
-    if status not in ("failed", "pending"):
-        raise fail(f"--status must be failed or pending, not {status!r}")
+    if status not in ("failed", "pending", "ignored"):
+        raise fail(f"--status must be failed, pending or ignored, not {status!r}")
     db = Database(get_settings().database_url)
     with db.session() as s:
         rows = list_raw_events(s, status=status, limit=limit)

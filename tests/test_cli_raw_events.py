@@ -84,5 +84,5 @@ def test_list_and_retry_from_the_shell(cli_db: Database) -> None:
 def test_bad_status_is_one_clear_line(cli_db: Database) -> None:
     result = runner.invoke(app, ["raw-events", "list", "--status", "bogus"])
     assert result.exit_code == 2
-    assert "--status must be failed or pending" in result.output
+    assert "--status must be failed, pending or ignored" in result.output
     assert "Traceback" not in result.output

@@ -119,6 +119,9 @@ class ParsedEvent:
     rejected: Sequence[RejectedEvent] = ()
     # What the network says became of our sends (delivered, read, failed).
     statuses: Sequence[DeliveryStatus] = ()
+    # Events read and deliberately left alone, one type per event (``messenger.read``,
+    # ``x.favorite``): counted, and the reason of a raw event holding nothing else.
+    ignored: Sequence[str] = ()
 
 
 def refuse_if_nothing_read(parsed: ParsedEvent) -> ParsedEvent:

@@ -44,6 +44,12 @@ INBOX_COMMITS = Histogram(
     ["target"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
 )
+IGNORED_EVENTS = Counter(
+    "socialdesk_webhook_events_ignored",
+    "Webhook events read and left alone on purpose (reads, deliveries, likes, follows), "
+    "by source and event type",
+    ["source", "type"],
+)
 INBOX_DELIVERIES = Counter(
     "socialdesk_webhook_deliveries_committed",
     "Webhook deliveries committed by the group commit",

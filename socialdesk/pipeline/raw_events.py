@@ -69,6 +69,33 @@ def mark_processed(
         )
 
 
+def mark_ignored(conn: Connection, reasons: dict[int, str]) -> None:
+    """Raw events that held only events the desk leaves alone on purpose (reads,
+    deliveries, likes…): ``ignored``, with the event types as the reason."""
+    now = utcnow()
+    for raw_id, reason in reasons.items():
+        conn.execute(
+            update(_raw)
+            .where(_raw.c.id == raw_id)
+            .values(
+                status=str(RawEventStatus.IGNORED),
+                processed_at=now,
+                attempts=_raw.c.attempts + 1,
+                error=reason[:4000],
+                next_attempt_at=None,
+            )
+        )
+
+
+def ignored_reason(types: Sequence[str]) -> str:
+    """``ignored: messenger.delivery (2), messenger.read`` (sorted, counted)."""
+    counts: dict[str, int] = {}
+    for t in types:
+        counts[t] = counts.get(t, 0) + 1
+    parts = [f"{t} ({n})" if n > 1 else t for t, n in sorted(counts.items())]
+    return "ignored: " + ", ".join(parts)
+
+
 def mark_failed(conn: Connection, raw_id: int, error: str, *, only_pending: bool = False) -> None:
     """Failed for good with ``error`` as its reason (listed for admins, retried by hand).
 

@@ -12,6 +12,9 @@ One bad delivery never costs its neighbours:
   failed raw event of its own (``split_from_id``);
 * a batch that fails in the pipeline is rolled back and run again one delivery per
   transaction, so the good ones land and only the poison one is marked ``failed``;
+* an event the desk leaves alone on purpose (a read, a delivery report, a like) is
+  counted by type (``socialdesk_webhook_events_ignored``); a delivery holding nothing
+  else is marked ``ignored`` with those types as its reason, never ``failed``;
 * a transient failure (connection lost, lock timeout, serialization failure, deadlock;
   ``store.transient``) fails nothing: the claimed events stay ``pending`` with an
   attempt counted and a backoff (``next_attempt_at``).
@@ -39,13 +42,16 @@ from socialdesk.channels.base import AccountRef, ParsedEvent, PayloadError
 from socialdesk.domain.enums import AccountStatus, Platform, RawEventStatus
 from socialdesk.domain.messages import InboundMessage
 from socialdesk.observability.logs import bind_log_context
+from socialdesk.observability.metrics import IGNORED_EVENTS, after_commit
 from socialdesk.pipeline.delivery_statuses import apply_statuses
 from socialdesk.pipeline.echoes import confirm_echoes_in
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.pipeline.raw_events import (
     defer,
     drain_inbox,
+    ignored_reason,
     mark_failed,
+    mark_ignored,
     mark_processed,
     store_rejected,
 )
@@ -155,6 +161,8 @@ def _run(
     messages: list[InboundMessage] = []
     parsed_ids: list[int] = []
     revoked: set[int] = set()
+    only_ignored: dict[int, str] = {}
+    ignored_counts: dict[tuple[str, str], int] = {}
     for raw_id, source, body, received_at, _ in rows:
         bind_log_context(raw_event_id=raw_id, account_id=None, ticket_id=None)
         try:
@@ -174,10 +182,18 @@ def _run(
             outcome.failed += len(store_rejected(conn, raw_id, source, account, parsed.rejected))
         messages.extend(replace(m, raw_event_id=raw_id) for m in parsed.messages)
         revoked.update(parsed.revoked_account_ids)
-        parsed_ids.append(raw_id)
+        for kind in parsed.ignored:
+            ignored_counts[(source, kind)] = ignored_counts.get((source, kind), 0) + 1
+        if parsed.ignored and _holds_only_ignored(parsed):
+            only_ignored[raw_id] = ignored_reason(parsed.ignored)
+        else:
+            parsed_ids.append(raw_id)
     bind_log_context(raw_event_id=None, account_id=None)  # the batch is no one event
     result = pipeline.ingest(conn, messages)
     mark_processed(conn, parsed_ids)
+    mark_ignored(conn, only_ignored)
+    if ignored_counts:
+        after_commit(s, lambda: _count_ignored(ignored_counts))
     touched = {m.channel_account_id for m in messages}
     if touched:
         conn.execute(
@@ -196,6 +212,22 @@ def _run(
         )
     outcome.messages = result.stored
     return outcome
+
+
+def _holds_only_ignored(parsed: ParsedEvent) -> bool:
+    return not (
+        parsed.messages
+        or parsed.echoes
+        or parsed.echoed_message_ids
+        or parsed.statuses
+        or parsed.revoked_account_ids
+        or parsed.rejected
+    )
+
+
+def _count_ignored(counts: Mapping[tuple[str, str], int]) -> None:
+    for (source, kind), n in counts.items():
+        IGNORED_EVENTS.labels(source=source, type=kind).inc(n)
 
 
 def _confirm_echoes(s: Session, parsed: ParsedEvent) -> None:

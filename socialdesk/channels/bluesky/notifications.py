@@ -16,7 +16,21 @@ from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.domain.timestamps import iso_or_none
 
 POST_COLLECTION = "app.bsky.feed.post"
-POLL_REASONS = ("mention", "reply")
+# Notification reasons that are a post to answer; the poll asks for these only. Likes,
+# reposts, follows, starter-pack joins and verifications are left alone
+# (docs/channels.md).
+POLL_REASONS = ("mention", "reply", "quote")
+IGNORED_REASONS = (
+    "like",
+    "repost",
+    "follow",
+    "starterpack-joined",
+    "verified",
+    "unverified",
+    "like-via-repost",
+    "repost-via-repost",
+    "subscribed-post",
+)
 _LEADING_HANDLE_RE = re.compile(r"@([\w.-]*\w)[,:]?(?=\s|$)")
 
 # Told (post uri, cid, reply root strong ref or None) of every post parsed, so a reply
@@ -56,9 +70,10 @@ def notification_message(
     brand_handles: set[str],
     remember_post: RememberPost,
 ) -> InboundMessage | None:
-    """A ``mention``/``reply`` notification of a post → ``InboundMessage``; ``None`` for
-    anything else. A post by one of ``own_dids`` is outbound (the brand's own reply);
-    ``brand_handles`` are dropped from the mentions opening the text."""
+    """A ``mention``/``reply``/``quote`` notification of a post → ``InboundMessage``;
+    ``None`` for anything else (``IGNORED_REASONS``). A post by one of ``own_dids`` is
+    outbound (the brand's own reply); ``brand_handles`` are dropped from the mentions
+    opening the text."""
     record = notification.get("record")
     uri, cid = notification.get("uri"), notification.get("cid")
     if (

@@ -44,6 +44,25 @@ _LINK_RE = re.compile(r"<([^>]*)>\s*;\s*rel=\"?([\w ]+)\"?")
 _LEADING_MENTION_RE = re.compile(r"@(\w+)(?:@([\w-]+(?:\.[\w-]+)+))?[,:]?(?=\s|$)")
 
 
+# Notification kinds that are a status to answer (Mastodon 4.5 adds ``quote``); the
+# poll asks for these only. The rest are read by no one: docs/channels.md.
+MESSAGE_TYPES = ("mention", "quote")
+IGNORED_TYPES = (
+    "favourite",
+    "reblog",
+    "follow",
+    "follow_request",
+    "poll",
+    "status",
+    "update",
+    "quoted_update",
+    "admin.sign_up",
+    "admin.report",
+    "severed_relationships",
+    "moderation_warning",
+)
+
+
 def id_key(value: str) -> tuple[int, str]:
     """Sort key for snowflake ids: numeric order without converting huge strings."""
     digits = value.lstrip("0") or "0"
@@ -281,7 +300,8 @@ class MastodonConnector(LazyHttpClient):
         Without a cursor only the newest page is read (no history backfill). The new
         cursor is the highest notification id seen; when ``max_pages`` stops the walk
         early, the next poll continues from there, so nothing is skipped."""
-        params: list[tuple[str, str]] = [("types[]", "mention"), ("limit", str(self.page_limit))]
+        params: list[tuple[str, str]] = [("types[]", kind) for kind in MESSAGE_TYPES]
+        params.append(("limit", str(self.page_limit)))
         if cursor:
             params.append(("min_id", cursor))
         found: dict[str, dict[str, Any]] = {}
@@ -318,9 +338,11 @@ class MastodonConnector(LazyHttpClient):
     def parse_notification(
         self, account: AccountRef, notification: Mapping[str, Any]
     ) -> InboundMessage | None:
-        """One ``mention`` notification → an ``InboundMessage`` (None for other types)."""
+        """One ``mention`` (a reply or a direct message is one too) or ``quote``
+        notification → an ``InboundMessage``; None for the kinds the desk leaves alone
+        (``IGNORED_TYPES``: favourites, boosts, follows, polls, edits…)."""
         status = notification.get("status")
-        if notification.get("type") != "mention" or not isinstance(status, dict):
+        if notification.get("type") not in MESSAGE_TYPES or not isinstance(status, dict):
             return None
         author_json = status.get("account") or notification.get("account") or {}
         if not isinstance(author_json, dict) or not isinstance(status.get("id"), str):
@@ -350,6 +372,8 @@ class MastodonConnector(LazyHttpClient):
             "mastodon_visibility": status.get("visibility"),
             "url": status.get("url"),
         }
+        if notification.get("type") == "quote":
+            extra["notification_type"] = "quote"
         if status.get("spoiler_text"):
             extra["spoiler_text"] = status["spoiler_text"]
         if status.get("language"):

@@ -167,6 +167,7 @@ class MetaConnector(LazyHttpClient):
         messages: list[InboundMessage] = []
         echoes: list[EchoedSend] = []
         rejected: list[RejectedEvent] = []
+        ignored: list[str] = []
         for entry in entries:
             try:
                 entry = json_object(entry, "entry")
@@ -179,12 +180,14 @@ class MetaConnector(LazyHttpClient):
             messages.extend(parser.messages)
             echoes.extend(parser.echoes)
             rejected.extend(parser.rejected)
+            ignored.extend(parser.ignored)
         return refuse_if_nothing_read(
             ParsedEvent(
                 messages=messages,
                 echoed_message_ids=[echo.platform_message_id for echo in echoes],
                 echoes=echoes,
                 rejected=rejected,
+                ignored=ignored,
             )
         )
 

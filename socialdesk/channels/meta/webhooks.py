@@ -1,11 +1,15 @@
-"""Parsing Meta's webhook bodies: Page feed comments, Messenger, Instagram comments and
-DMs, routed by ``entry[].id`` (spec §2.2). Our own sends come back here too (echoes):
-they become ``EchoedSend`` records, with the text and target delivery needs to confirm
-a send whose answer it lost, never messages.
+"""Parsing Meta's webhook bodies: Page feed comments and visitor posts, Messenger,
+Instagram comments and DMs (``messaging`` and ``standby``), routed by ``entry[].id``
+(spec §2.2). Our own sends come back here too (echoes): they become ``EchoedSend``
+records, with the text and target delivery needs to confirm a send whose answer it
+lost, never messages. Events the desk leaves alone on purpose (reads, deliveries,
+reactions, opt-ins, referrals, likes…) are listed in ``ignored`` by type; the table of
+every event and what the desk does with it is docs/channels.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +31,36 @@ FEED_VERBS: dict[str, MessageChange | None] = {
     "edited": MessageChange.EDITED,
     "remove": MessageChange.REMOVED,
 }
+# Feed items that are a post on the Page's timeline: a visitor's opens a ticket.
+POST_ITEMS = frozenset({"status", "post", "photo", "video", "share", "link"})
+# Feed items, messaging events and change fields that are counted when ignored by their
+# own name; anything else is counted as ``other`` (the label set stays small).
+KNOWN_FEED_ITEMS = frozenset(
+    {"comment", "reaction", "like", "share", "status", "post", "photo", "video", "album"}
+    | {"event", "link", "note", "question", "story", "coupon", "hide", "rating"}
+)
+KNOWN_MESSAGING = (
+    "read",
+    "delivery",
+    "reaction",
+    "optin",
+    "referral",
+    "account_linking",
+    "policy_enforcement",
+    "pass_thread_control",
+    "take_thread_control",
+    "request_thread_control",
+    "app_roles",
+    "messaging_feedback",
+    "game_play",
+    "message_edit",
+)
+KNOWN_FIELDS = frozenset(
+    {"mention", "mentions", "ratings", "conversations", "story_insights", "live_comments"}
+    | {"messages", "message_reactions", "messaging_seen", "messaging_referral"}
+    | {"messaging_optins", "messaging_postbacks", "message_echoes", "standby"}
+    | {"feed", "comments", "videos", "photos", "name", "picture", "leadgen"}
+)
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -77,6 +111,24 @@ def rejected_entry(exc: PayloadError, kind: str, entry: object) -> RejectedEvent
     return RejectedEvent(reason=str(exc), body=json.dumps(body, default=str))
 
 
+def messaging_type(event: dict[str, Any]) -> str:
+    """The name of a messaging event Meta documents (``read``, ``optin``…), else ``other``."""
+    return next((key for key in KNOWN_MESSAGING if key in event), "other")
+
+
+def postback_id(sender: str, event: dict[str, Any], postback: dict[str, Any]) -> str:
+    """A postback's ``mid``; a "Get Started" postback comes without one, and is named
+    by its sender and time (the same on a redelivery, so it deduplicates)."""
+    mid = postback.get("mid")
+    if isinstance(mid, str) and mid:
+        return mid
+    stamp = event.get("timestamp")
+    if stamp is None:
+        digest = hashlib.sha256(json.dumps(postback, sort_keys=True, default=str).encode())
+        stamp = digest.hexdigest()[:16]
+    return f"postback.{sender}.{stamp}"
+
+
 def dm_conversation_id(owner_id: str, customer_id: str) -> str:
     """A DM thread: the customer's page-scoped id, scoped again by our Page/IG id."""
     return f"{owner_id}:{customer_id}"
@@ -102,6 +154,11 @@ class EntryParser:
         self.messages: list[InboundMessage] = []
         self.echoes: list[EchoedSend] = []
         self.rejected: list[RejectedEvent] = []
+        self.ignored: list[str] = []
+        self.prefix = "instagram" if kind == "instagram" else "messenger"
+
+    def _ignore(self, kind: str) -> None:
+        self.ignored.append(kind)
 
     def _account(self, *platforms: Platform) -> AccountRef | None:
         for platform in platforms:
@@ -138,6 +195,13 @@ class EntryParser:
                 self._messaging(json_object(event, "messaging event"))
             except PayloadError as exc:
                 self._reject(exc, messaging=[event])
+        # Standby: a customer's DM while another app holds the thread (handover
+        # protocol); read like a message, so the conversation is never lost.
+        for event in json_array(self.entry.get("standby", []), "entry.standby"):
+            try:
+                self._messaging(json_object(event, "standby event"), standby=True)
+            except PayloadError as exc:
+                self._reject(exc, standby=[event])
 
     def _reject(self, exc: PayloadError, **items: list[Any]) -> None:
         entry = {"id": self.owner_id, "time": self.entry.get("time"), **items}
@@ -148,14 +212,28 @@ class EntryParser:
         field = change.get("field")
         if self.kind == "page" and field == "feed":
             self._feed(json_object(value, "feed value"))
-        elif self.kind == "instagram" and field == "comments":
+        elif self.kind == "instagram" and field in ("comments", "live_comments"):
             self._ig_comment(json_object(value, "comments value"))
-        elif field == "messages" and isinstance(value, dict) and "sender" in value:
+        elif (
+            isinstance(field, str)
+            and field.startswith("messag")
+            and isinstance(value, dict)
+            and "sender" in value
+        ):
             self._messaging(value)  # newer Instagram-Login deliveries
+        else:
+            name = field if isinstance(field, str) and field in KNOWN_FIELDS else "other"
+            self._ignore(f"{self.prefix if self.kind == 'instagram' else 'facebook'}.{name}")
 
     def _feed(self, value: dict[str, Any]) -> None:
-        verb = value.get("verb")
-        if value.get("item") != "comment" or not isinstance(verb, str) or verb not in FEED_VERBS:
+        verb, item = value.get("verb"), value.get("item")
+        if item in POST_ITEMS and isinstance(verb, str) and verb in FEED_VERBS:
+            self._visitor_post(value, item, verb)
+            return
+        if item != "comment" or not isinstance(verb, str) or verb not in FEED_VERBS:
+            name = item if isinstance(item, str) and item in KNOWN_FEED_ITEMS else "other"
+            suffix = f".{verb}" if item == "comment" and verb in ("hide", "unhide") else ""
+            self._ignore(f"facebook.feed.{name}{suffix}")
             return
         comment_id = string_id(value.get("comment_id"), "comment_id")
         # A removal may come without ``from``; the stored comment already names its author.
@@ -204,6 +282,46 @@ class EntryParser:
             )
         )
 
+    def _visitor_post(self, value: dict[str, Any], item: str, verb: str) -> None:
+        """A post on the Page's timeline: a visitor's opens a ticket (its comments
+        thread under it, ``parent_id`` being the post); edits and removals change it.
+        The Page's own posts are not customer messages."""
+        post_id = string_id(value.get("post_id"), "post_id")
+        author = _obj(value.get("from"))
+        author_id = str(author.get("id") or "")
+        if author_id == self.owner_id:
+            self._ignore("facebook.feed.own_post")
+            return
+        if verb != "remove" and not author_id:
+            raise PayloadError("post from.id is missing")
+        account = self._account(Platform.FACEBOOK, Platform.MESSENGER)
+        if account is None:
+            return
+        change = FEED_VERBS[verb]
+        created = value.get("created_time", self.entry.get("time"))
+        extra: dict[str, object] = {"verb": verb, "item": item, "page_id": self.owner_id}
+        for key in ("link", "photo", "photos", "video", "video_id", "published"):
+            if value.get(key) is not None:
+                extra[key] = value[key]
+        self.messages.append(
+            InboundMessage(
+                channel_account_id=account.id,
+                platform=Platform.FACEBOOK,
+                platform_message_id=post_id,
+                author=Author(external_user_id=author_id, display_name=author.get("name")),
+                body=str(value.get("message") or ""),
+                created_at=graph_timestamp(created, self.received_at),
+                visibility=Visibility.PUBLIC,
+                extra=extra,
+                change=change,
+                changed_at=(
+                    graph_timestamp(self.entry.get("time", created), self.received_at)
+                    if change
+                    else None
+                ),
+            )
+        )
+
     def _ig_comment(self, value: dict[str, Any]) -> None:
         comment_id = string_id(value.get("id"), "comment id")
         author = json_object(value.get("from"), "comment from")
@@ -242,50 +360,58 @@ class EntryParser:
             )
         )
 
-    def _messaging(self, event: dict[str, Any]) -> None:
+    def _messaging(self, event: dict[str, Any], standby: bool = False) -> None:
+        """One ``messaging`` (or ``standby``) event: a message, an unsend
+        (``message.is_deleted``), an edit (``message_edit``) or a postback (with or
+        without ``mid``) becomes a message or a change; everything else is ignored by
+        type (reads, deliveries, reactions, opt-ins, referrals, handover notices)."""
         message = event.get("message")
         postback = event.get("postback")
-        if not isinstance(message, dict) and not (
-            isinstance(postback, dict) and postback.get("mid")
-        ):
-            return  # opt-in, delivery, read, reaction, typing: nothing to answer
+        edit = event.get("message_edit")
+        if not any(isinstance(part, dict) for part in (message, postback, edit)):
+            self._ignore(f"{self.prefix}.{messaging_type(event)}")
+            return
         sender = string_id(json_object(event.get("sender"), "sender").get("id"), "sender.id")
         recipient = string_id(
             json_object(event.get("recipient"), "recipient").get("id"), "recipient.id"
         )
+        extra: dict[str, object] = {"recipient_id": recipient}
+        if standby:
+            extra["standby"] = True
+        change: MessageChange | None = None
+        reply_to_id = None
         if isinstance(message, dict):
             mid = string_id(message.get("mid"), "message.mid")
             if message.get("is_echo") or sender == self.owner_id:
-                # In an echo sender and recipient are swapped: the customer is the recipient.
-                customer = recipient if sender == self.owner_id else sender
-                instagram = self.kind == "instagram"
-                self._echo(
-                    (Platform.INSTAGRAM,) if instagram else (Platform.MESSENGER, Platform.FACEBOOK),
-                    mid,
-                    message.get("text"),
-                    recipient_id=customer,
-                    conversation_id=dm_conversation_id(self.owner_id, customer),
-                    recipient_platform=Platform.INSTAGRAM if instagram else Platform.MESSENGER,
-                )
+                self._echo_dm(sender, recipient, mid, message)
                 return
             body = message.get("text") or ""
+            if message.get("is_deleted") is True:
+                change, body = MessageChange.REMOVED, ""  # unsend: the stored text stays
             reply_to = message.get("reply_to")
             reply_to_id = reply_to.get("mid") if isinstance(reply_to, dict) else None
             attachments = [
-                {"type": a.get("type"), "url": (a.get("payload") or {}).get("url")}
+                {"type": a.get("type"), "url": _obj(a.get("payload")).get("url")}
                 for a in message.get("attachments") or []
                 if isinstance(a, dict)
             ]
-            extra: dict[str, object] = {"recipient_id": recipient}
             if attachments:
                 extra["attachments"] = attachments
-        elif isinstance(postback, dict) and postback.get("mid"):
-            mid = string_id(postback.get("mid"), "postback.mid")
-            body = postback.get("title") or ""
-            reply_to_id = None
-            extra = {"recipient_id": recipient, "postback_payload": postback.get("payload")}
+            if isinstance(message.get("referral"), dict):
+                extra["referral"] = message["referral"]
+        elif isinstance(edit, dict):
+            if sender == self.owner_id:
+                self._ignore(f"{self.prefix}.own_edit")
+                return
+            mid = string_id(edit.get("mid"), "message_edit.mid")
+            body, change = edit.get("text") or "", MessageChange.EDITED
         else:
-            return  # delivery, read, reaction, typing: nothing to answer
+            postback = _obj(postback)
+            mid = postback_id(sender, event, postback)
+            body = postback.get("title") or postback.get("payload") or ""
+            extra["postback_payload"] = postback.get("payload")
+            if isinstance(postback.get("referral"), dict):
+                extra["referral"] = postback["referral"]
         if self.kind == "instagram":
             platform = Platform.INSTAGRAM
             account = self._account(Platform.INSTAGRAM)
@@ -294,6 +420,7 @@ class EntryParser:
             account = self._account(Platform.MESSENGER, Platform.FACEBOOK)
         if account is None:
             return
+        created = graph_timestamp(event.get("timestamp", self.entry.get("time")), self.received_at)
         self.messages.append(
             InboundMessage(
                 channel_account_id=account.id,
@@ -301,12 +428,25 @@ class EntryParser:
                 platform_message_id=mid,
                 author=Author(external_user_id=sender),
                 body=str(body),
-                created_at=graph_timestamp(
-                    event.get("timestamp", self.entry.get("time")), self.received_at
-                ),
+                created_at=created,
                 visibility=Visibility.PRIVATE,
                 reply_to_id=str(reply_to_id) if reply_to_id else None,
                 conversation_id=dm_conversation_id(self.owner_id, sender),
                 extra=extra,
+                change=change,
+                changed_at=created if change else None,
             )
+        )
+
+    def _echo_dm(self, sender: str, recipient: str, mid: str, message: dict[str, Any]) -> None:
+        """In an echo sender and recipient are swapped: the customer is the recipient."""
+        customer = recipient if sender == self.owner_id else sender
+        instagram = self.kind == "instagram"
+        self._echo(
+            (Platform.INSTAGRAM,) if instagram else (Platform.MESSENGER, Platform.FACEBOOK),
+            mid,
+            message.get("text"),
+            recipient_id=customer,
+            conversation_id=dm_conversation_id(self.owner_id, customer),
+            recipient_platform=Platform.INSTAGRAM if instagram else Platform.MESSENGER,
         )

@@ -19,8 +19,18 @@ from socialdesk.channels.base import (
 )
 from socialdesk.channels.x.polling import dm_conversation_id
 from socialdesk.domain.enums import Platform, Visibility
-from socialdesk.domain.messages import Author, InboundMessage
+from socialdesk.domain.messages import Author, InboundMessage, MessageChange
 from socialdesk.domain.timestamps import TimestampError, from_epoch, in_range
+
+# Account Activity arrays carrying nothing to answer: counted as ignored, by type.
+IGNORED_ARRAYS = {
+    "favorite_events": "x.favorite",
+    "follow_events": "x.follow",
+    "block_events": "x.block",
+    "mute_events": "x.mute",
+    "direct_message_indicate_typing_events": "x.dm_typing",
+    "direct_message_mark_read_events": "x.dm_read",
+}
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -46,6 +56,13 @@ def _id_str(obj: dict[str, Any], what: str) -> str:
     value = obj.get("id_str")
     if value is None and isinstance(obj.get("id"), int) and not isinstance(obj["id"], bool):
         value = str(obj["id"])
+    return _require_str(value, what)
+
+
+def _any_id(value: object, what: str) -> str:
+    """An id X sends as a string or (in older bodies) as a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return _require_str(value, what)
 
 
@@ -75,8 +92,9 @@ def parse_account_activity(
 ) -> ParsedEvent:
     """One Account Activity body → messages, echoes and revocations.
 
-    ``app_id`` is our X app id: DMs whose ``source_app_id`` is ours are echoes. Like,
-    follow, typing, read and delete arrays carry nothing to answer and are ignored.
+    ``app_id`` is our X app id: DMs whose ``source_app_id`` is ours are echoes. A
+    deleted tweet removes the stored message. Like, follow, block, mute, typing and read
+    arrays, and retweets, carry nothing to answer and are ignored by type (``ignored``).
     A tweet or DM that cannot be read is refused on its own (``ParsedEvent.rejected``,
     with a body of just that event); its neighbours still become messages. A missing
     time falls back to ``received_at`` (when the delivery arrived)."""
@@ -87,10 +105,17 @@ def parse_account_activity(
         # those at the door; a stored or replayed body may still hold one).
         raise PayloadError(f"body is not JSON: {exc}") from None
     payload = _require_dict(payload, "body")
+    user_event = payload.get("user_event")
+    if payload.get("for_user_id") is None and isinstance(user_event, dict):
+        return _user_event(user_event, resolve_account, None)
     for_user_id = _require_str(payload.get("for_user_id"), "for_user_id")
     account = resolve_account(Platform.X, for_user_id)
     if account is None:
         return ParsedEvent(messages=[])
+    ignored: list[str] = []
+    for key, kind in IGNORED_ARRAYS.items():
+        events = payload.get(key)
+        ignored.extend([kind] * len(events) if isinstance(events, list) else [])
     fallback_time = received_at or datetime.now(UTC)
     messages: list[InboundMessage] = []
     echoes: list[str] = []
@@ -107,6 +132,18 @@ def parse_account_activity(
             messages.append(parsed)
         elif parsed is not None:
             echoes.append(parsed)
+        else:
+            ignored.append("x.retweet")
+    for deleted in _require_list(payload.get("tweet_delete_events", []), "tweet_delete_events"):
+        try:
+            removal = _tweet_delete(_require_dict(deleted, "tweet delete"), account, fallback_time)
+        except PayloadError as exc:
+            rejected.append(_rejected(exc, for_user_id, tweet_delete_events=[deleted]))
+            continue
+        if removal is None or removal.author.external_user_id == for_user_id:
+            ignored.append("x.tweet_delete.own")
+        else:
+            messages.append(removal)
     users = payload.get("users") or {}
     if not isinstance(users, dict):
         raise PayloadError("users is not an object")
@@ -128,18 +165,67 @@ def parse_account_activity(
             messages.append(dm)
         elif dm is not None:
             echoes.append(dm)
-    user_event = payload.get("user_event")
+        else:
+            ignored.append("x.dm_event")
     if user_event is not None:
-        user_event = _require_dict(user_event, "user_event")
-        if "revoke" in user_event:
-            revoked.append(account.id)
+        event = _user_event(_require_dict(user_event, "user_event"), resolve_account, account)
+        revoked.extend(event.revoked_account_ids)
+        ignored.extend(event.ignored)
     return refuse_if_nothing_read(
         ParsedEvent(
             messages=messages,
             echoed_message_ids=echoes,
             revoked_account_ids=revoked,
             rejected=rejected,
+            ignored=ignored,
         )
+    )
+
+
+def _user_event(
+    user_event: dict[str, Any], resolve_account: AccountResolver, account: AccountRef | None
+) -> ParsedEvent:
+    """A ``user_event``: a ``revoke`` takes the account to ``needs_reauth``. X documents
+    it without ``for_user_id``: ``{"user_event": {"revoke": {"date_time": …, "target":
+    {"app_id": …}, "source": {"user_id": …}}}}``; the user who revoked is the source."""
+    revoke = user_event.get("revoke")
+    if revoke is None:
+        return ParsedEvent(messages=[], ignored=["x.user_event"])
+    if account is None:
+        source = _require_dict(_require_dict(revoke, "revoke").get("source"), "revoke.source")
+        user_id = _any_id(source.get("user_id"), "revoke.source.user_id")
+        account = resolve_account(Platform.X, user_id)
+        if account is None:
+            return ParsedEvent(messages=[])  # not an account of ours
+    return ParsedEvent(messages=[], revoked_account_ids=[account.id])
+
+
+def _tweet_delete(
+    event: dict[str, Any], account: AccountRef, fallback_time: datetime
+) -> InboundMessage | None:
+    """A deleted tweet: a removal of the stored message (nothing when we never stored
+    it; the pipeline creates no message from a removal)."""
+    status = _require_dict(event.get("status"), "tweet delete status")
+    tweet_id = _any_id(status.get("id_str", status.get("id")), "tweet delete status.id")
+    user_id = _any_id(
+        status.get("user_id_str", status.get("user_id")), "tweet delete status.user_id"
+    )
+    at = (
+        fallback_time
+        if event.get("timestamp_ms") is None
+        else _from_ms(event["timestamp_ms"], "tweet delete timestamp_ms")
+    )
+    return InboundMessage(
+        channel_account_id=account.id,
+        platform=Platform.X,
+        platform_message_id=tweet_id,
+        author=Author(external_user_id=user_id),
+        body="",
+        created_at=at,
+        visibility=Visibility.PUBLIC,
+        extra={"source": "webhook"},
+        change=MessageChange.REMOVED,
+        changed_at=at,
     )
 
 
