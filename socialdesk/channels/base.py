@@ -191,6 +191,15 @@ class SendResult:
     sent_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Whom the network says an account's credentials belong to (the live check)."""
+
+    external_id: str
+    handle: str
+    name: str = ""
+
+
 class SendFailure(StrEnum):
     RETRYABLE = "retryable"  # 5xx, timeouts, transient codes: back off and retry
     RATE_LIMITED = "rate_limited"  # wait until ``retry_at``

@@ -19,6 +19,7 @@ import httpx
 from socialdesk.channels.base import (
     AccountRef,
     Connector,
+    Identity,
     MessageTemplate,
     OutboundRequest,
     ReplyKind,
@@ -251,6 +252,22 @@ class MoveToPrivate:
     invite: str | None = None
 
 
+class CredentialCheck(Protocol):
+    """Ask the network whom the account's credentials belong to, with one cheap read
+    (X ``/2/users/me``, a Graph node, Mastodon ``verify_credentials``, a Bluesky
+    session, an IMAP login). Raises ``SendError`` classified as for sends."""
+
+    def __call__(self, connector: Any, account: AccountRef) -> Awaitable[Identity]: ...
+
+
+def identify(connector: Any, account: AccountRef) -> Awaitable[Identity]:
+    """The check for connectors that answer it themselves (``connector.identify``)."""
+    result: Awaitable[Identity] = connector.identify(account)
+    return result
+
+
+NO_CREDENTIAL_CHECK = Absent("no credentials to check")
+
 # Shared by most networks' descriptors.
 PUBLIC_AND_DM = (ReplyKind.PUBLIC_REPLY, ReplyKind.DIRECT_MESSAGE)
 NO_WINDOW = Absent("no messaging window: replies may go out at any time")
@@ -281,6 +298,8 @@ class ChannelDescriptor:
     move_to_private: MoveToPrivate | Absent
     # Approved message templates: replies outside the window need one (WhatsApp).
     templates: TemplateCatalog | Absent = NO_TEMPLATES
+    # The live check of the account's credentials (actions/channel_check.py).
+    credential_check: CredentialCheck | Absent = NO_CREDENTIAL_CHECK
 
     @property
     def name(self) -> str:
@@ -311,6 +330,7 @@ CAPABILITIES = (
     "templates",
     "hiding",
     "move_to_private",
+    "credential_check",
 )
 
 

@@ -35,6 +35,7 @@ import httpx
 
 from socialdesk.channels.base import (
     AccountRef,
+    Identity,
     LazyHttpClient,
     OutboundRequest,
     PollResult,
@@ -394,6 +395,12 @@ class BlueskyConnector(LazyHttpClient):
             self._posts.popitem(last=False)
 
     # -- polling -----------------------------------------------------------------------
+
+    async def identify(self, account: AccountRef) -> Identity:
+        """``com.atproto.server.getSession`` with the account's session (logging in with
+        the app password first when none is stored): the DID and handle it belongs to."""
+        body = await self._xrpc(account, "GET", "com.atproto.server.getSession")
+        return Identity(str(body.get("did") or ""), str(body.get("handle") or ""))
 
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
         """Mentions and replies, then direct messages, newer than ``cursor``.

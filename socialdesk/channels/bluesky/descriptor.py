@@ -20,6 +20,7 @@ from socialdesk.channels.descriptor import (
     MoveToPrivate,
     PollSpec,
     SecretField,
+    identify,
     length_rules_of,
 )
 from socialdesk.domain.enums import Platform
@@ -97,5 +98,6 @@ DESCRIPTOR = ChannelDescriptor(
     # A convo opened with getConvoForMembers; the customer's privacy settings may
     # still refuse it.
     move_to_private=MoveToPrivate(invite=INVITE),
+    credential_check=identify,
 )
 DESCRIPTORS = (DESCRIPTOR,)

@@ -186,6 +186,13 @@ def create_bluesky_app(**options: Any) -> FastAPI:
             headers=headers,
         )
 
+    @app.get("/xrpc/com.atproto.server.getSession")
+    async def get_session(request: Request) -> Response:
+        profile, headers = authorize(request, "com.atproto.server.getSession")
+        return JSONResponse(
+            {"did": profile.did, "handle": profile.handle, "active": True}, headers=headers
+        )
+
     @app.post("/xrpc/com.atproto.server.refreshSession")
     async def refresh_session(request: Request) -> Response:
         emu.stats["refreshSession"] += 1

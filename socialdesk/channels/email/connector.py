@@ -38,6 +38,7 @@ from email.utils import format_datetime, formataddr
 
 from socialdesk.channels.base import (
     AccountRef,
+    Identity,
     OutboundRequest,
     PollResult,
     RateLimitState,
@@ -292,6 +293,41 @@ class EmailConnector:
         when the server refuses the login, RETRYABLE for network trouble."""
         settings = MailSettings.from_account(account)
         return await asyncio.to_thread(self._poll_sync, account, settings, cursor)
+
+    async def identify(self, account: AccountRef) -> Identity:
+        """Log in to IMAP and to SMTP (when it asks for a password) and log out: the
+        mailbox is the account's when both servers accept the login."""
+        settings = MailSettings.from_account(account)
+        await asyncio.to_thread(self._login_sync, settings)
+        return Identity(account.external_id, settings.address or settings.username)
+
+    def _login_sync(self, settings: MailSettings) -> None:
+        try:
+            client = self._imap(settings)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise SendError(SendFailure.RETRYABLE, f"IMAP connect: {type(exc).__name__}") from None
+        try:
+            client.login(settings.username, settings.password)
+        except imaplib.IMAP4.error:
+            raise SendError(
+                SendFailure.AUTH_REVOKED, "IMAP server refused the login", code="LOGIN"
+            ) from None
+        except OSError as exc:
+            raise SendError(SendFailure.RETRYABLE, f"IMAP: {type(exc).__name__}") from None
+        finally:
+            with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                client.logout()
+        if not settings.smtp_host:
+            return
+        try:
+            with self._smtp(settings) as smtp:
+                smtp.ehlo_or_helo_if_needed()
+                if settings.password and smtp.has_extn("auth"):
+                    smtp.login(settings.username, settings.password)
+        except SendError:
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            raise classify_smtp_error(exc) from None
 
     def _imap(self, settings: MailSettings) -> imaplib.IMAP4:
         if not settings.imap_host:

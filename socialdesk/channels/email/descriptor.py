@@ -10,6 +10,7 @@ from socialdesk.channels.descriptor import (
     Icon,
     PollSpec,
     SecretField,
+    identify,
     length_rules_of,
 )
 from socialdesk.channels.email.connector import EmailConnector
@@ -29,5 +30,6 @@ DESCRIPTOR = ChannelDescriptor(
     emulator="socialdesk.channels.email.emulator:MailEmulator",
     hiding=Absent("an e-mail is private; there is nothing public to hide"),
     move_to_private=Absent("an e-mail is already private"),
+    credential_check=identify,
 )
 DESCRIPTORS = (DESCRIPTOR,)

@@ -21,6 +21,7 @@ import httpx
 
 from socialdesk.channels.base import (
     AccountRef,
+    Identity,
     LazyHttpClient,
     OutboundRequest,
     PollResult,
@@ -278,6 +279,18 @@ class MastodonConnector(LazyHttpClient):
             )
             raise error
         return response
+
+    async def identify(self, account: AccountRef) -> Identity:
+        """``GET /api/v1/accounts/verify_credentials``: the token's own account."""
+        response = await self._request(account, "GET", "/api/v1/accounts/verify_credentials")
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise SendError(SendFailure.RETRYABLE, "Mastodon answered without an account")
+        return Identity(
+            str(body.get("id") or ""),
+            str(body.get("acct") or body.get("username") or ""),
+            str(body.get("display_name") or ""),
+        )
 
     @staticmethod
     def _json(response: httpx.Response) -> Any:

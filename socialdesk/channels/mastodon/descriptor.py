@@ -14,6 +14,7 @@ from socialdesk.channels.descriptor import (
     MoveToPrivate,
     PollSpec,
     SecretField,
+    identify,
     length_rules_of,
 )
 from socialdesk.channels.mastodon.connector import MastodonConnector
@@ -48,5 +49,6 @@ DESCRIPTOR = ChannelDescriptor(
     emulator="socialdesk.channels.mastodon.emulator:create_mastodon_app",
     hiding=Absent("Mastodon has no API to hide a reply"),
     move_to_private=MoveToPrivate(invite=INVITE),
+    credential_check=identify,
 )
 DESCRIPTORS = (DESCRIPTOR,)

@@ -29,6 +29,7 @@ from socialdesk.channels.base import (
     AccountRef,
     AccountResolver,
     EchoedSend,
+    Identity,
     LazyHttpClient,
     OutboundRequest,
     ParsedEvent,
@@ -280,6 +281,15 @@ class MetaConnector(LazyHttpClient):
         if not isinstance(body, dict):
             raise SendError(SendFailure.RETRYABLE, "Meta answered with a non-JSON body")
         return body
+
+    async def identify(self, account: AccountRef) -> Identity:
+        """Read the account's own Graph node with its token: Meta refuses a token that
+        cannot see the Page or Instagram account (error 190, or 100 for another node)."""
+        instagram = account.platform is Platform.INSTAGRAM
+        fields = "id,username,name" if instagram else "id,name"
+        node = await self._get(account, f"/{account.external_id}", {"fields": fields})
+        name = str(node.get("name") or "")
+        return Identity(str(node.get("id") or ""), str(node.get("username") or name), name)
 
     # -- sending -----------------------------------------------------------------
 

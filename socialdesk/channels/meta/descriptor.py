@@ -21,6 +21,7 @@ from socialdesk.channels.descriptor import (
     SecretField,
     WebhookSpec,
     WindowHint,
+    identify,
     length_rules_of,
 )
 from socialdesk.channels.meta.connector import MetaConnector
@@ -162,6 +163,7 @@ def _meta(
         emulator="socialdesk.channels.meta.emulator:create_meta_emulator",
         hiding=hiding,
         move_to_private=move_to_private,
+        credential_check=identify,
     )
 
 

@@ -344,6 +344,11 @@ def add_read_routes(
     async def read_node(version: str, node_id: str, request: Request) -> JSONResponse:
         async def handler(_r: Request, params: dict[str, Any], account: Account) -> dict[str, Any]:
             wanted = parse_fields(str(params.get("fields") or ""))
+            if node_id == account.id:
+                own = {"id": account.id, "name": account.name}
+                if account.kind == "instagram":
+                    own["username"] = account.username
+                return pick(own, wanted, ("name",))
             comment = state.comments.get(node_id)
             if comment is not None:
                 own_comment(account, node_id, account.kind)

@@ -20,6 +20,7 @@ import httpx
 from socialdesk.channels.base import (
     AccountRef,
     AccountResolver,
+    Identity,
     LazyHttpClient,
     OutboundRequest,
     ParsedEvent,
@@ -169,6 +170,36 @@ class WhatsAppConnector(LazyHttpClient):
             raise SendError(SendFailure.RETRYABLE, "WhatsApp answered with a non-JSON body")
         self._limits.pop(account.id, None)
         return body
+
+    async def identify(self, account: AccountRef) -> Identity:
+        """Read the phone number node with the token (``GET /{phone-number-id}``)."""
+        token = account.secrets.get("access_token")
+        if not token:
+            raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
+        params = {"fields": "id,display_phone_number,verified_name"}
+        if self._app_secret:
+            params["appsecret_proof"] = appsecret_proof(self._app_secret, token)
+        try:
+            response = await self._http().get(
+                f"{self._base_url}/{self.api_version}/{account.external_id}",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.TimeoutException:
+            raise SendError(SendFailure.RETRYABLE, "timed out talking to WhatsApp") from None
+        except httpx.TransportError as exc:
+            raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400 or not isinstance(body, dict) or "error" in body:
+            raise classify_error(response.status_code, body, response.headers)
+        return Identity(
+            str(body.get("id") or ""),
+            str(body.get("display_phone_number") or ""),
+            str(body.get("verified_name") or ""),
+        )
 
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
         # The Cloud API has no endpoint that lists messages: they arrive by webhook.

@@ -17,6 +17,7 @@ from socialdesk.channels.descriptor import (
     SecretField,
     WebhookSpec,
     WindowHint,
+    identify,
 )
 from socialdesk.channels.whatsapp.connector import DEFAULT_BASE_URL, WhatsAppConnector
 from socialdesk.channels.whatsapp.names import SIGNATURE_HEADER, WHATSAPP
@@ -132,5 +133,6 @@ DESCRIPTOR = ChannelDescriptor(
     hiding=Absent("a WhatsApp message is private; there is nothing public to hide"),
     move_to_private=Absent("every WhatsApp reply is already a private message"),
     templates=AccountTemplates(),
+    credential_check=identify,
 )
 DESCRIPTORS = (DESCRIPTOR,)

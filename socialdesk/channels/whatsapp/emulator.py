@@ -51,6 +51,8 @@ class Number:
     phone_number_id: str
     access_token: str
     templates: list[dict[str, str]] = field(default_factory=list)
+    display_phone_number: str = ""
+    verified_name: str = ""
 
 
 @dataclass
@@ -229,7 +231,11 @@ def create_whatsapp_emulator(app_secret: str, **options: Any) -> FastAPI:
     @app.post("/_emulator/numbers")
     def add_number(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
         number = Number(
-            str(spec["phone_number_id"]), str(spec["access_token"]), spec.get("templates", [])
+            str(spec["phone_number_id"]),
+            str(spec["access_token"]),
+            spec.get("templates", []),
+            str(spec.get("display_phone_number") or ""),
+            str(spec.get("verified_name") or ""),
         )
         state.numbers[number.phone_number_id] = number
         return {"phone_number_id": number.phone_number_id}
@@ -301,6 +307,21 @@ def create_whatsapp_emulator(app_secret: str, **options: Any) -> FastAPI:
     @app.get("/_emulator/requests")
     def requests() -> dict[str, int]:
         return dict(state.requests)
+
+    # After the control routes: "/_emulator/sent" would match "/{version}/{number_id}".
+    @app.get("/{version}/{number_id}")
+    async def read_number(version: str, number_id: str, request: Request) -> JSONResponse:
+        number = state.numbers.get(number_id)
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if number is None or not token or not constant_time_equals(token, number.access_token):
+            return graph_error(401, 190, "Error validating access token: invalid token")
+        return JSONResponse(
+            {
+                "id": number.phone_number_id,
+                "display_phone_number": number.display_phone_number,
+                "verified_name": number.verified_name,
+            }
+        )
 
     return app
 

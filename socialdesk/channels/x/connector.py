@@ -22,6 +22,7 @@ import httpx
 from socialdesk.channels.base import (
     AccountRef,
     AccountResolver,
+    Identity,
     LazyHttpClient,
     OutboundRequest,
     ParsedEvent,
@@ -254,6 +255,14 @@ class XConnector(LazyHttpClient):
             raise SendError(SendFailure.RETRYABLE, "timed out talking to X") from None
         except httpx.TransportError as exc:
             raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
+
+    async def identify(self, account: AccountRef) -> Identity:
+        """Whose token this is: ``GET /2/users/me`` (refreshing an expired token once)."""
+        body = await self._request(account, "GET", "/2/users/me", "GET /2/users/me")
+        data = _obj(body.get("data"))
+        return Identity(
+            str(data.get("id") or ""), str(data.get("username") or ""), str(data.get("name") or "")
+        )
 
     # -- sending -----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from socialdesk.channels.descriptor import (
     PollSpec,
     SecretField,
     WebhookSpec,
+    identify,
     length_rules_of,
 )
 from socialdesk.channels.signatures import X_SIGNATURE_HEADER
@@ -92,5 +93,6 @@ DESCRIPTOR = ChannelDescriptor(
     emulator="socialdesk.channels.x.emulator:create_x_emulator",
     hiding=Hiding("X", _hide),
     move_to_private=MoveToPrivate(invite=INVITE),
+    credential_check=identify,
 )
 DESCRIPTORS = (DESCRIPTOR,)

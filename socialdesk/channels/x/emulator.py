@@ -316,6 +316,19 @@ def create_x_emulator(
         body["meta"] = meta
         return JSONResponse(body, 200, headers)
 
+    @app.get("/2/users/me")
+    async def users_me(request: Request) -> JSONResponse:
+        user_id, headers, error = guard(request, "GET /2/users/me")
+        if error is not None or user_id is None:
+            return error or JSONResponse(problem(401, "Unauthorized", "Unauthorized"), 401)
+        user = state.users.get(user_id)
+        data = (
+            state.v2_user(user, set())
+            if user is not None
+            else {"id": user_id, "name": user_id, "username": f"user{user_id}"}
+        )
+        return JSONResponse({"data": data}, 200, headers)
+
     @app.get("/2/users/{user_id}/mentions")
     async def mentions(user_id: str, request: Request) -> JSONResponse:
         return timeline(

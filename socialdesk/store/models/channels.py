@@ -32,6 +32,9 @@ class ChannelAccount(Base):
     last_polled_at: Mapped[datetime | None] = mapped_column(default=None)
     # The network's last rate-limit answer: {"limit", "remaining", "reset_at"}.
     rate_limit: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The last live check of the credentials (actions/channel_check.py): state, what the
+    # network says the token belongs to, when; never the credential itself.
+    credential_check: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_received_at: Mapped[datetime | None] = mapped_column(default=None)
     last_sent_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = created_at_column()

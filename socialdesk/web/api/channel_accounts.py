@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import admin
+from socialdesk.actions.channel_check import check_channel_credentials
 from socialdesk.auth.secret_box import SecretBoxError, decrypt_secrets
 from socialdesk.channels.health import account_health
 from socialdesk.domain.enums import AccountStatus, Role
@@ -15,6 +18,7 @@ from socialdesk.web.api.schemas import (
     ChannelAccountOut,
     ChannelAccountPatch,
     ChannelHealthOut,
+    CredentialCheckOut,
     SilenceOut,
 )
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, require_role, workspace_ids
@@ -45,7 +49,15 @@ def account_out(account: ChannelAccount) -> ChannelAccountOut:
         last_received_at=account.last_received_at,
         last_sent_at=account.last_sent_at,
         created_at=account.created_at,
+        credential_check=check_out(account.credential_check),
     )
+
+
+def check_out(record: dict[str, Any] | None) -> CredentialCheckOut | None:
+    """The stored check (``actions/channel_check.py``) as the API shows it."""
+    if not record or "state" not in record:
+        return None
+    return CredentialCheckOut(ok=record["state"] == "confirmed", **record)
 
 
 def _load(session: Session, user: User, account_id: int) -> ChannelAccount:
@@ -88,6 +100,30 @@ def create(
         settings=body.settings,
     )
     return account_out(account)
+
+
+@router.post(
+    "/{account_id}/check",
+    response_model=CredentialCheckOut,
+    responses={
+        403: {"description": "only admins and leads check credentials"},
+        404: {"description": "no such account in your workspaces"},
+    },
+)
+async def check(account_id: IdPath, request: Request, user: CurrentUser) -> CredentialCheckOut:
+    """Ask the network, live, whom the stored credentials belong to. Always 200 with the
+    outcome in ``state``: a refusal also marks the account ``needs_reauth``; a
+    confirmation clears it. The outcome is kept as the account's ``credential_check``."""
+    require_role(user, *MANAGERS)
+    db = request.app.state.db
+    with db.session() as session:
+        _load(session, user, account_id)
+    result = await check_channel_credentials(
+        db, request.app.state.moderation_connectors, user.id, account_id
+    )
+    out = check_out(result.as_record())
+    assert out is not None
+    return out
 
 
 @router.get("/{account_id}", response_model=ChannelAccountOut)

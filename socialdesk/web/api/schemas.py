@@ -347,6 +347,23 @@ class ChannelAccountPatch(PatchModel):
     status: AccountStatus | None = None
 
 
+class CredentialIdentityOut(BaseModel):
+    external_id: str
+    handle: str
+    name: str = ""
+
+
+class CredentialCheckOut(BaseModel):
+    """The last live check of an account's credentials. ``state``: confirmed, mismatch
+    (they belong to another account), refused, unreachable or unsupported."""
+
+    state: str
+    ok: bool
+    message: str
+    checked_at: datetime
+    identity: CredentialIdentityOut | None = None
+
+
 class ChannelAccountOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -364,6 +381,7 @@ class ChannelAccountOut(BaseModel):
     last_received_at: datetime | None
     last_sent_at: datetime | None
     created_at: datetime
+    credential_check: CredentialCheckOut | None = None
 
 
 class ContactPage(BaseModel):

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from socialdesk.actions import admin
+from socialdesk.actions.channel_check import check_channel_credentials
 from socialdesk.channels.descriptor import Absent
 from socialdesk.channels.health import account_health
 from socialdesk.channels.networks import all_networks
@@ -74,9 +75,9 @@ def _first_credential(platform: str, value: str) -> dict[str, str] | None:
 
 
 @router.get("/settings/channels", response_class=HTMLResponse)
-def channels_page(request: Request, user: PageUser) -> Response:
+def channels_page(request: Request, user: PageUser, checked: str = "") -> Response:
     require(user, ADMIN_LEAD)
-    return _channels_page(request, user)
+    return _channels_page(request, user, checked=int(checked) if checked.isdigit() else None)
 
 
 @router.post("/settings/channels")
@@ -96,6 +97,7 @@ async def connect_account(request: Request, user: FormUser) -> Response:
     if problem:
         return _channels_page(request, user, status_code=400, error=problem, draft=form)
     database: Database = request.app.state.db
+    created = None
     with database.write() as s:
         duplicate = s.scalar(
             select(ChannelAccount.id).where(
@@ -105,7 +107,7 @@ async def connect_account(request: Request, user: FormUser) -> Response:
             )
         )
         if duplicate is None:
-            admin.create_channel_account(
+            created = admin.create_channel_account(
                 s,
                 actor(s, user),
                 workspace_id=user.workspace_ids[0],
@@ -123,7 +125,25 @@ async def connect_account(request: Request, user: FormUser) -> Response:
             error=f"This {platform} account is already connected.",
             draft=form,
         )
-    return RedirectResponse("/settings/channels", status_code=303)
+    assert created is not None
+    return await _check_then_show(request, user, created.id)
+
+
+async def _check_then_show(request: Request, user: WebUser, account_id: int) -> Response:
+    """Ask the network live whom the credentials belong to, then show the outcome on top
+    of the page (``?checked=``) and in the account's row."""
+    await check_channel_credentials(
+        request.app.state.db, request.app.state.moderation_connectors, user.id, account_id
+    )
+    return RedirectResponse(f"/settings/channels?checked={account_id}", status_code=303)
+
+
+@router.post("/settings/channels/{account_id}/check")
+async def check_now(request: Request, user: FormUser, account_id: IdPath) -> Response:
+    require(user, ADMIN_LEAD)
+    with request.app.state.db.session() as s:
+        owned(s, user, ChannelAccount, account_id, "channel account")
+    return await _check_then_show(request, user, account_id)
 
 
 @router.post("/settings/channels/{account_id}/reauthorize")
@@ -138,7 +158,7 @@ async def reauthorize(request: Request, user: FormUser, account_id: IdPath) -> R
         if not secrets or any(name not in secrets for name in required):
             raise PageError(400, "Paste the new credential to re-authorize this account.")
         admin.update_channel_account(s, actor(s, user), account, secrets=secrets)
-    return RedirectResponse("/settings/channels", status_code=303)
+    return await _check_then_show(request, user, account_id)
 
 
 @router.post("/settings/channels/{account_id}/status")
