@@ -125,3 +125,41 @@ def attachment_expired(
     if fetch_failed_at is not None:
         return True
     return expires_at is not None and expires_at <= (now or datetime.now(UTC))
+
+
+_KIND_LABELS = {
+    AttachmentKind.IMAGE: "Image",
+    AttachmentKind.VIDEO: "Video",
+    AttachmentKind.AUDIO: "Audio",
+    AttachmentKind.FILE: "File",
+    AttachmentKind.STICKER: "Sticker",
+    AttachmentKind.STORY_MENTION: "Story mention",
+    AttachmentKind.SHARED_POST: "Shared post",
+    AttachmentKind.LINK: "Link",
+    AttachmentKind.OTHER: "Attachment",
+}
+
+
+def human_size(size: int | None) -> str:
+    """Bytes as people read them: "512 B", "2.1 MB"."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return ""  # pragma: no cover - the loop always returns
+
+
+def label(kind: str, name: str | None = None, size: int | None = None) -> str:
+    """What an agent reads for an attachment: "Sticker", "Video: clip.mp4 (2.1 MB)"."""
+    try:
+        text = _KIND_LABELS[AttachmentKind(kind)]
+    except ValueError:
+        text = _KIND_LABELS[AttachmentKind.OTHER]
+    if name:
+        text = f"{text}: {name}"
+    if size is not None:
+        text = f"{text} ({human_size(size)})"
+    return text
