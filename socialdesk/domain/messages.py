@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from socialdesk.domain.attachments import Attachment
 from socialdesk.domain.enums import Direction, Platform, Visibility
 
 
@@ -57,6 +58,8 @@ class InboundMessage:
     subject: str | None = None
     raw_event_id: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # Media, files, stickers, shared posts (stored in ``message_attachments``).
+    attachments: tuple[Attachment, ...] = ()
     # Set when this delivery edits or removes the post ``platform_message_id``; ``body``
     # is then the new text (edits) and ``changed_at`` when the author changed it.
     change: MessageChange | None = None

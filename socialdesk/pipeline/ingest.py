@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from socialdesk.domain.attachments import AttachmentKind, describe
 from socialdesk.domain.enums import Direction, TicketEventKind, TicketStatus
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.pipeline import message_changes, ticket_merge
@@ -33,11 +34,18 @@ from socialdesk.pipeline.ticket_state import (
 )
 from socialdesk.store.bulk import insert_with_ids
 from socialdesk.store.db import utcnow
-from socialdesk.store.models import ChannelAccount, Message, Ticket, TicketEvent
+from socialdesk.store.models import (
+    ChannelAccount,
+    Message,
+    MessageAttachment,
+    Ticket,
+    TicketEvent,
+)
 from socialdesk.store.models.base import table_of
 
 _accounts = table_of(ChannelAccount)
 _messages = table_of(Message)
+_attachments = table_of(MessageAttachment)
 _tickets = table_of(Ticket)
 _events = table_of(TicketEvent)
 
@@ -277,7 +285,7 @@ class Pipeline:
                     first_message_at=m.created_at,
                     last_message_at=m.created_at,
                     contact_id=contact_id,
-                    subject=subject_from(m.body, m.subject),
+                    subject=subject_from(m.body or describe(m.attachments), m.subject),
                     follow_up_of_id=follow_up_of,
                 )
                 ticket.events.append(
@@ -304,6 +312,7 @@ class Pipeline:
                 body=m.body,
                 message_ref=f"{m.platform}:{m.platform_message_id}",
                 contact_id=contact_id,
+                carries_content=any(a.kind != AttachmentKind.STICKER for a in m.attachments),
             )
             index.place(m, ticket_key)
             if contact_id is not None and ticket.status != TicketStatus.SOLVED:
@@ -344,6 +353,13 @@ class Pipeline:
             ids = insert_with_ids(conn, _messages, message_rows)
             for p, message_id in zip(placed, ids, strict=True):
                 p.id = message_id
+            attachment_rows = [
+                {"message_id": p.id, "position": position, **a.as_row()}
+                for p in placed
+                for position, a in enumerate(p.source.attachments)
+            ]
+            if attachment_rows:
+                conn.execute(insert(_attachments), attachment_rows)
 
         batch = BatchContext(placed=placed, tickets=touched)
         for step in self.steps:

@@ -25,6 +25,7 @@ from socialdesk.channels.base import ParsedEvent, PayloadError, SendError, SendF
 from socialdesk.channels.descriptor import PollSpec
 from socialdesk.channels.networks import all_networks
 from socialdesk.channels.registry import ConnectorRegistry
+from socialdesk.domain.attachments import from_row
 from socialdesk.domain.enums import AccountStatus, Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage, MessageChange
 from socialdesk.domain.timestamps import from_iso
@@ -146,6 +147,7 @@ def parse_polled(
             conversation_id=data.get("conversation_id"),
             subject=data.get("subject"),
             extra=dict(data.get("extra") or {}),
+            attachments=tuple(from_row(a) for a in data.get("attachments") or ()),
             change=MessageChange(data["change"]) if data.get("change") else None,
             changed_at=from_iso(data["changed_at"]) if data.get("changed_at") else None,
         )

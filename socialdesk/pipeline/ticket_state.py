@@ -107,8 +107,12 @@ def apply_message(
     body: str,
     message_ref: str,
     contact_id: int | None = None,
+    carries_content: bool = False,
 ) -> None:
     """Fold one new message into the ticket, appending the events it causes.
+
+    ``carries_content``: the message has an attachment that is more than a reaction (a
+    photo, a file; not a sticker), so a "thanks!" beside it is not only thanks.
 
     A message older than the newest one already on the ticket (an out-of-order
     delivery) only extends the history: it cannot change who is waiting on whom.
@@ -129,7 +133,7 @@ def apply_message(
             )
         )
         if is_newest:
-            _customer_wrote(ticket, created_at, body)
+            _customer_wrote(ticket, created_at, body, carries_content)
         return
 
     ticket.last_outbound_at = max(filter(None, (ticket.last_outbound_at, created_at)))
@@ -159,13 +163,15 @@ def apply_message(
             _set_status(ticket, TicketStatus.PENDING, created_at, "brand")
 
 
-def _customer_wrote(ticket: TicketState, created_at: datetime, body: str) -> None:
+def _customer_wrote(
+    ticket: TicketState, created_at: datetime, body: str, carries_content: bool = False
+) -> None:
     # A bare "thanks!" after our answer (waiting on the customer, or solved) closes the
     # loop; it must not put the ticket back in the queue as needing a reply.
     answered = (
         ticket.status in (TicketStatus.PENDING, TicketStatus.SOLVED) and not ticket.needs_reply
     )
-    if answered and is_gratitude_only(body):
+    if answered and not carries_content and is_gratitude_only(body):
         # Mark the message itself too, so no step starts a response clock for it.
         if ticket.events and ticket.events[-1].kind == TicketEventKind.MESSAGE_RECEIVED:
             ticket.events[-1].data["acknowledgement"] = True
@@ -175,6 +181,8 @@ def _customer_wrote(ticket: TicketState, created_at: datetime, body: str) -> Non
         return
     # Why a thank-you still reopened ("an e-mail address"): shown in the ticket's history.
     reason = content_beyond_thanks(body) if answered else None
+    if answered and carries_content and reason is None and is_gratitude_only(body):
+        reason = "an attachment"
     why = {"reason": reason} if reason else {}
     if ticket.status == TicketStatus.SOLVED:
         ticket.events.append(

@@ -25,6 +25,7 @@ from socialdesk.channels.base import (
 from socialdesk.channels.meta.connector import MetaConnector, classify_error
 from socialdesk.channels.meta.emulator import create_meta_emulator
 from socialdesk.channels.signatures import appsecret_proof, meta_signature
+from socialdesk.domain.attachments import Attachment, AttachmentKind
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import MessageChange
 from socialdesk.emulators.server import RecordedRequest, WebhookRecorder, serve_app
@@ -101,9 +102,9 @@ def test_messenger_messages() -> None:
         "m_Echo7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwl"
     ]
     assert image.body == ""
-    assert image.extra["attachments"] == [
-        {"type": "image", "url": "https://scontent.example/screenshot.png"}
-    ]
+    assert image.attachments == (
+        Attachment(AttachmentKind.IMAGE, platform_url="https://scontent.example/screenshot.png"),
+    )
 
 
 def test_instagram_comments_and_dms() -> None:

@@ -120,7 +120,7 @@ def test_media_message_becomes_a_readable_message_with_its_attachment(desk: Desk
     [message] = desk.messages(ticket["id"])
     assert message["body"] == "The box was crushed\n[image]"
     [attachment] = message["attachments"]
-    assert attachment["type"] == "image" and attachment["mime_type"] == "image/png"
+    assert attachment["kind"] == "image" and attachment["mime_type"] == "image/png"
 
 
 def test_outside_the_window_only_an_approved_template_goes_out(desk: Desk) -> None:

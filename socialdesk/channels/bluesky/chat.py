@@ -30,6 +30,7 @@ from socialdesk.channels.base import (
     SendFailure,
     SendResult,
 )
+from socialdesk.channels.bluesky.attachments import embed_attachments
 from socialdesk.channels.bluesky.notifications import parse_time
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.length_rules import check_length
@@ -142,6 +143,7 @@ def parse_log_entry(
         visibility=Visibility.PRIVATE,
         conversation_id=convo_id,
         extra={"rev": entry.get("rev"), "message_rev": message.get("rev"), "chat": True},
+        attachments=embed_attachments(message.get("embed"), did),
     )
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialdesk.channels.base import AccountRef
+from socialdesk.channels.bluesky.attachments import embed_attachments
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.domain.timestamps import iso_or_none
@@ -121,4 +122,5 @@ def notification_message(
         reply_to_id=parent_uri if isinstance(parent_uri, str) else None,
         references=(str(root_ref["uri"]),) if root_ref else (),
         extra=extra,
+        attachments=embed_attachments(record.get("embed"), did),
     )

@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 from socialdesk.channels.base import AccountRef
+from socialdesk.channels.email.attachments import mime_attachments
 from socialdesk.domain.email_reply import split_reply
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
@@ -156,13 +157,6 @@ def _body_text(message: EmailMessage) -> tuple[str, str]:
     return content.replace("\r\n", "\n").strip(), "text/plain"
 
 
-def _attachments(message: EmailMessage) -> list[dict[str, object]]:
-    return [
-        {"filename": part.get_filename(), "content_type": part.get_content_type()}
-        for part in message.iter_attachments()
-    ]
-
-
 def _date(message: EmailMessage, fallback: datetime | None) -> datetime:
     raw = message.get("Date")
     if raw is not None:
@@ -224,9 +218,6 @@ def parse_email(
         extra["uidvalidity"] = uidvalidity
     if internal_date is not None:
         extra["internal_date"] = internal_date.isoformat()
-    attachments = _attachments(message)
-    if attachments:
-        extra["attachments"] = attachments
     return InboundMessage(
         channel_account_id=account.id,
         platform=Platform.EMAIL,
@@ -246,4 +237,5 @@ def parse_email(
         conversation_id=root,
         subject=str(subject).strip() if subject is not None else None,
         extra=extra,
+        attachments=mime_attachments(message),
     )

@@ -31,6 +31,7 @@ from socialdesk.channels.base import (
     SendFailure,
     SendResult,
 )
+from socialdesk.channels.mastodon.attachments import status_attachments
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.domain.timestamps import iso_or_none
@@ -405,6 +406,7 @@ class MastodonConnector(LazyHttpClient):
                 dm_conversation_id(account.external_id or author_id, author_id) if direct else None
             ),
             extra=extra,
+            attachments=status_attachments(status),
         )
 
     # -- sending -----------------------------------------------------------------------

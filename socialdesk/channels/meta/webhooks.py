@@ -21,6 +21,8 @@ from socialdesk.channels.base import (
     PayloadError,
     RejectedEvent,
 )
+from socialdesk.channels.meta.attachments import comment_attachments, dm_attachments
+from socialdesk.domain.attachments import Attachment
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage, MessageChange
 from socialdesk.domain.timestamps import TimestampError, from_epoch, from_iso
@@ -272,6 +274,7 @@ class EntryParser:
                 reply_to_id=str(parent_id) if parent_id else None,
                 references=references,
                 extra={"verb": verb, "post_id": post_id, "page_id": self.owner_id},
+                attachments=comment_attachments(value),
                 change=change,
                 # Meta gives no edit time; the entry's time is when the change happened.
                 changed_at=(
@@ -313,6 +316,7 @@ class EntryParser:
                 created_at=graph_timestamp(created, self.received_at),
                 visibility=Visibility.PUBLIC,
                 extra=extra,
+                attachments=comment_attachments(value),
                 change=change,
                 changed_at=(
                     graph_timestamp(self.entry.get("time", created), self.received_at)
@@ -380,6 +384,7 @@ class EntryParser:
             extra["standby"] = True
         change: MessageChange | None = None
         reply_to_id = None
+        attachments: tuple[Attachment, ...] = ()
         if isinstance(message, dict):
             mid = string_id(message.get("mid"), "message.mid")
             if message.get("is_echo") or sender == self.owner_id:
@@ -390,13 +395,7 @@ class EntryParser:
                 change, body = MessageChange.REMOVED, ""  # unsend: the stored text stays
             reply_to = message.get("reply_to")
             reply_to_id = reply_to.get("mid") if isinstance(reply_to, dict) else None
-            attachments = [
-                {"type": a.get("type"), "url": _obj(a.get("payload")).get("url")}
-                for a in message.get("attachments") or []
-                if isinstance(a, dict)
-            ]
-            if attachments:
-                extra["attachments"] = attachments
+            attachments = dm_attachments(message)
             if isinstance(message.get("referral"), dict):
                 extra["referral"] = message["referral"]
         elif isinstance(edit, dict):
@@ -433,6 +432,7 @@ class EntryParser:
                 reply_to_id=str(reply_to_id) if reply_to_id else None,
                 conversation_id=dm_conversation_id(self.owner_id, sender),
                 extra=extra,
+                attachments=attachments,
                 change=change,
                 changed_at=created if change else None,
             )

@@ -24,6 +24,7 @@ from socialdesk.channels.base import (
     refuse_if_nothing_read,
 )
 from socialdesk.channels.meta.webhooks import graph_timestamp, json_array, json_object, string_id
+from socialdesk.channels.whatsapp.attachments import media_attachments
 from socialdesk.channels.whatsapp.names import WHATSAPP
 from socialdesk.domain.enums import Visibility
 from socialdesk.domain.messages import Author, InboundMessage
@@ -43,23 +44,18 @@ def _text(value: object) -> str:
 
 
 def message_body(message: dict[str, Any]) -> tuple[str, dict[str, object]]:
-    """The text an agent reads and what else to keep (media ids, locations, buttons)."""
+    """The text an agent reads and what else to keep (locations, buttons); media are
+    attachments (``attachments.py``)."""
     kind = _text(message.get("type")) or "unknown"
     extra: dict[str, object] = {"whatsapp_type": kind}
     if kind == "text":
         return _text(json_object(message.get("text"), "text").get("body")), extra
     if kind in MEDIA_TYPES:
         media = json_object(message.get(kind), kind)
-        attachment = {
-            "type": kind,
-            "media_id": string_id(media.get("id"), f"{kind}.id"),
-            "mime_type": _text(media.get("mime_type")),
-        }
-        if media.get("filename"):
-            attachment["filename"] = _text(media.get("filename"))
-        extra["attachments"] = [attachment]
+        string_id(media.get("id"), f"{kind}.id")  # a media message without its id is refused
         caption = _text(media.get("caption"))
-        label = f"[{kind}{': ' + attachment['filename'] if 'filename' in attachment else ''}]"
+        filename = _text(media.get("filename"))
+        label = f"[{kind}{': ' + filename if filename else ''}]"
         return (f"{caption}\n{label}" if caption else label), extra
     if kind == "location":
         place = json_object(message.get("location"), "location")
@@ -130,6 +126,7 @@ class ChangeParser:
                 reply_to_id=reply_to if isinstance(reply_to, str) else None,
                 conversation_id=conversation_id(number_id, wa_id),
                 extra=extra,
+                attachments=media_attachments(message),
             )
         )
 

@@ -40,6 +40,7 @@ from socialdesk.channels.signatures import (
     verify_x_signature,
     x_crc_response_token,
 )
+from socialdesk.channels.x.attachments import included_media
 from socialdesk.channels.x.events import parse_account_activity
 from socialdesk.channels.x.polling import (
     DM_EVENT_FIELDS,
@@ -64,8 +65,11 @@ from socialdesk.domain.messages import InboundMessage
 DEFAULT_BASE_URL = "https://api.x.com"
 DUPLICATE_DETAIL = "duplicate content"
 MENTION_FIELDS = {
-    "tweet.fields": "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets",
-    "expansions": "author_id,referenced_tweets.id",
+    "tweet.fields": (
+        "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,attachments"
+    ),
+    "expansions": "author_id,referenced_tweets.id,attachments.media_keys",
+    "media.fields": "type,url,preview_image_url,alt_text,variants",
     "user.fields": "username,name,public_metrics",
 }
 # X keeps the 800 most recent mentions reachable: 8 pages of 100.
@@ -415,7 +419,7 @@ class XConnector(LazyHttpClient):
             meta = _obj(body.get("meta"))
             users = included_users(body)
             for tweet in body.get("data") or []:
-                message = parse_v2_tweet(tweet, account, users)
+                message = parse_v2_tweet(tweet, account, users, included_media(body))
                 newest = newest_id(newest, str(tweet.get("id")))
                 if message is not None:
                     messages.append(message)
@@ -457,7 +461,7 @@ class XConnector(LazyHttpClient):
                     reached = True
                     break
                 newest = newest_id(newest, event["id"])
-                message = parse_v2_dm(event, account, users)
+                message = parse_v2_dm(event, account, users, included_media(body))
                 if message is not None:
                     messages.append(message)
             next_token = _obj(body.get("meta")).get("next_token")

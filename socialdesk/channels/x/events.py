@@ -17,6 +17,7 @@ from socialdesk.channels.base import (
     RejectedEvent,
     refuse_if_nothing_read,
 )
+from socialdesk.channels.x.attachments import dm_attachments, tweet_attachments
 from socialdesk.channels.x.polling import dm_conversation_id
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage, MessageChange
@@ -284,6 +285,7 @@ def _parse_tweet(
         created_at=created_at,
         visibility=Visibility.PUBLIC,
         reply_to_id=tweet.get("in_reply_to_status_id_str") or None,
+        attachments=tweet_attachments(tweet),
         extra={
             "source": "webhook",
             "mentions": mentions,
@@ -341,4 +343,5 @@ def _parse_dm(
         visibility=Visibility.PRIVATE,
         conversation_id=str(conversation),
         extra={"source": "webhook", "recipient_id": recipient_id},
+        attachments=dm_attachments(data),
     )

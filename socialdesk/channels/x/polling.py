@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialdesk.channels.base import AccountRef, PayloadError
+from socialdesk.channels.x.attachments import v2_attachments
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.domain.timestamps import iso_or_none
@@ -17,8 +18,11 @@ from socialdesk.domain.timestamps import iso_or_none
 DM_EVENTS_BUCKET = "GET /2/dm_events"
 DM_EVENT_FIELDS = {
     "event_types": "MessageCreate",
-    "dm_event.fields": "id,text,event_type,dm_conversation_id,created_at,sender_id,participant_ids",
-    "expansions": "sender_id",
+    "dm_event.fields": (
+        "id,text,event_type,dm_conversation_id,created_at,sender_id,participant_ids,attachments"
+    ),
+    "expansions": "sender_id,attachments.media_keys",
+    "media.fields": "type,url,preview_image_url,alt_text,variants",
     "user.fields": "username,name,public_metrics",
 }
 # DM polling allows 15 calls per 15 minutes: at most 3 pages per poll.
@@ -78,7 +82,10 @@ def included_users(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def parse_v2_tweet(
-    tweet: object, account: AccountRef, users: Mapping[str, dict[str, Any]]
+    tweet: object,
+    account: AccountRef,
+    users: Mapping[str, dict[str, Any]],
+    media: Mapping[str, dict[str, Any]] | None = None,
 ) -> InboundMessage | None:
     if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
         raise PayloadError("mention without a string id")
@@ -113,11 +120,15 @@ def parse_v2_tweet(
         visibility=Visibility.PUBLIC,
         reply_to_id=parent,
         extra={"source": "poll", "x_conversation_id": tweet.get("conversation_id")},
+        attachments=v2_attachments(tweet, media or {}),
     )
 
 
 def parse_v2_dm(
-    event: dict[str, Any], account: AccountRef, users: Mapping[str, dict[str, Any]]
+    event: dict[str, Any],
+    account: AccountRef,
+    users: Mapping[str, dict[str, Any]],
+    media: Mapping[str, dict[str, Any]] | None = None,
 ) -> InboundMessage | None:
     """The same message the webhook's ``direct_message_events`` gives for this DM
     (same id, conversation and author), so either path stores it once."""
@@ -149,4 +160,5 @@ def parse_v2_dm(
         visibility=Visibility.PRIVATE,
         conversation_id=str(conversation),
         extra={"source": "poll", "recipient_id": recipient},
+        attachments=v2_attachments(event, media or {}),
     )

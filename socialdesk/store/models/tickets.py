@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Computed, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
+
+if TYPE_CHECKING:
+    from socialdesk.store.models.attachments import MessageAttachment
 
 # The earliest non-null of the three due columns (LEAST ignores nulls only on PostgreSQL,
 # SQLite's min() returns null on any null: spelled out so both agree). Also in 0008.
@@ -176,6 +179,10 @@ class Message(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # When an agent hid this public comment on the network (None: visible).
     hidden_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Loaded on access; a conversation's listing loads them in one query (selectinload).
+    attachments: Mapped[list[MessageAttachment]] = relationship(
+        order_by="MessageAttachment.position", passive_deletes=True
+    )
 
 
 class TicketEvent(Base):

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
 from socialdesk.store import search
@@ -323,6 +323,7 @@ def messages_of(session: Session, ticket_id: int) -> list[Message]:
             select(Message)
             .where(Message.ticket_id == ticket_id)
             .order_by(Message.created_at, Message.id)
+            .options(selectinload(Message.attachments))
         )
     )
 

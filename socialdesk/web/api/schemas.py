@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # Registers every network first: the Platform fields below accept only the names
 # registered when the models are built (WhatsApp and plugins add theirs at run time).
 from socialdesk.channels import networks as _networks  # noqa: F401
+from socialdesk.domain.attachments import attachment_expired
 from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketStatus, Visibility
 from socialdesk.domain.personal_data import exposed_in_public
 from socialdesk.web.api.params import DbId
@@ -141,6 +142,33 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class AttachmentOut(BaseModel):
+    """One attachment of a message (``message_attachments``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    # image, video, audio, file, sticker, story_mention, shared_post, link, other
+    kind: str
+    mime_type: str | None = None
+    size: int | None = None
+    name: str | None = None
+    # The network's link (may expire: Meta CDN links do) and a preview image.
+    platform_url: str | None = None
+    thumbnail_url: str | None = None
+    caption: str | None = None
+    expires_at: datetime | None = None
+    # True once the network's link has expired or fetching it failed.
+    expired: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expiry(cls, value: Any) -> Any:
+        if isinstance(value, dict) or not hasattr(value, "kind"):
+            return value
+        fields = {name: getattr(value, name, None) for name in cls.model_fields}
+        fields["expired"] = attachment_expired(value.expires_at, value.fetch_failed_at)
+        return fields
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -169,8 +197,8 @@ class MessageOut(BaseModel):
     network_status: str | None = None
     # A sent reply's approved template name (WhatsApp outside its 24-hour window).
     template: str | None = None
-    # Media and files the customer sent: type, mime_type, the network's media id, name.
-    attachments: list[dict[str, Any]] = []
+    # Media, files, stickers, shared posts and links the message carries, in order.
+    attachments: list[AttachmentOut] = []
     # E-mail: the whole body as received when ``body`` is trimmed (quoted history,
     # signature), else None; the folded signature, else None.
     original_body: str | None = None
@@ -192,21 +220,17 @@ class MessageOut(BaseModel):
     def _from_meta(cls, value: Any) -> Any:
         meta = getattr(value, "meta", None)
         keys: tuple[str, ...] = ("edited_at", "removed_at", "network_status", "template")
-        keys += ("attachments", "full_body", "signature")
+        keys += ("full_body", "signature")
         if not isinstance(meta, dict) or not any(meta.get(k) for k in keys):
             return value
         fields = {name: getattr(value, name) for name in cls.model_fields if hasattr(value, name)}
         template = meta.get("template")
-        attachments = meta.get("attachments")
         return {
             **fields,
             "edited_at": meta.get("edited_at"),
             "removed_at": meta.get("removed_at"),
             "network_status": meta.get("network_status"),
             "template": template.get("name") if isinstance(template, dict) else None,
-            "attachments": [a for a in attachments if isinstance(a, dict)]
-            if isinstance(attachments, list)
-            else [],
             "original_body": _text_or_none(meta.get("full_body")),
             "signature": _text_or_none(meta.get("signature")),
         }

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError
 from socialdesk.channels.networks import all_networks
+from socialdesk.domain.attachments import attachment_expired
+from socialdesk.domain.attachments import label as attachment_label
 from socialdesk.domain.enums import status_label
 from socialdesk.domain.time_zones import format_stamp
 from socialdesk.store.db import utcnow
@@ -87,6 +89,8 @@ templates.env.filters["reach"] = reach
 templates.env.filters["stamp"] = stamp
 templates.env.filters["status_label"] = status_label
 templates.env.globals["network"] = network
+templates.env.globals["attachment_label"] = attachment_label
+templates.env.globals["attachment_expired"] = attachment_expired
 
 
 def render(

@@ -1,0 +1,34 @@
+"""Attachments of messages: images, videos, files, stickers, shared posts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from socialdesk.store.models.base import Base, BigId
+
+
+class MessageAttachment(Base):
+    """One attachment of a message, in the order the network listed them (``position``).
+
+    ``platform_url`` is the network's link, which may expire (Meta CDN); ``expires_at``
+    is when, if the payload said, and ``fetch_failed_at`` when fetching it failed."""
+
+    __tablename__ = "message_attachments"
+    __table_args__ = (Index("ix_message_attachments_message", "message_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(20))
+    mime_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    name: Mapped[str | None] = mapped_column(String(300), default=None)
+    platform_url: Mapped[str | None] = mapped_column(Text, default=None)
+    thumbnail_url: Mapped[str | None] = mapped_column(Text, default=None)
+    caption: Mapped[str | None] = mapped_column(Text, default=None)
+    platform_media_id: Mapped[str | None] = mapped_column(String(320), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    fetch_failed_at: Mapped[datetime | None] = mapped_column(default=None)
