@@ -1,7 +1,7 @@
 """message_attachments: what a message carries besides text
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0032
 Create Date: 2026-12-05 17:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from socialdesk.store.db import UTCDateTime
 
 revision = "0029"
-down_revision = "0027"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
