@@ -15,6 +15,7 @@ from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.help_centre import router as help_router
 from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.live_queue import router as queue_router
+from socialdesk.web.pages.logged_contacts import router as logged_contacts_router
 from socialdesk.web.pages.moderation import router as moderation_router
 from socialdesk.web.pages.notifications import router as notifications_router
 from socialdesk.web.pages.reports import router as reports_router
@@ -35,6 +36,7 @@ def install(app: FastAPI) -> None:
         account_router,
         inbox_router,
         saved_filters_router,
+        logged_contacts_router,
         conversation_router,
         moderation_router,
         approvals_router,
