@@ -21,6 +21,7 @@ from socialdesk.web.pages.notifications import router as notifications_router
 from socialdesk.web.pages.reports import router as reports_router
 from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
+from socialdesk.web.pages.staffing import router as staffing_router
 from socialdesk.web.pages.suggestions import router as suggestions_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
 
@@ -41,6 +42,7 @@ def install(app: FastAPI) -> None:
         moderation_router,
         approvals_router,
         queue_router,
+        staffing_router,
         reports_router,
         notifications_router,
         settings_router,
