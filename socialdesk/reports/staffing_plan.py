@@ -119,7 +119,8 @@ def plan_staffing(
     """Agents needed in each hour of the week, from the last ``weeks`` weeks."""
     zone_name, zone = workspace_zone(session, workspace_id)
     since, until = history_window(now, weeks)
-    measured = _measured_handle_seconds(session, workspace_id, since, until)
+    # Handle times up to now: the hour under way has measured some already.
+    measured = _measured_handle_seconds(session, workspace_id, since, now)
     if handle_seconds is not None:
         handle, source = handle_seconds, "parameter"
     elif measured:
