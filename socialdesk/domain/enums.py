@@ -42,6 +42,22 @@ def register_platform(name: str, value: str) -> Platform:
     return member
 
 
+class LoggedChannel(StrEnum):
+    """Contacts that reach the desk off-line (a call, a visit) and are logged by the agent
+    who handled them: tickets of their own channel, never a network to send through."""
+
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+    OTHER = "other"
+
+
+LOGGED_CHANNEL_LABELS: dict[str, str] = {
+    LoggedChannel.PHONE: "Phone",
+    LoggedChannel.WALK_IN: "Walk-in",
+    LoggedChannel.OTHER: "Other contact",
+}
+
+
 class TicketStatus(StrEnum):
     NEW = "new"
     OPEN = "open"
@@ -180,6 +196,8 @@ class TicketEventKind(StrEnum):
     # A promise fell due unanswered: the ticket went back to the queue (data: follow-up).
     FOLLOW_UP_DUE = "follow_up_due"
     CSAT_RECORDED = "csat_recorded"
+    # An agent logged a phone call, visit or other off-line contact (data: handle time).
+    CONTACT_LOGGED = "contact_logged"
     # "Does it work now?" after solving: asked once, then answered (csat_recorded) or not.
     CSAT_ASKED = "csat_asked"
     CSAT_UNANSWERED = "csat_unanswered"

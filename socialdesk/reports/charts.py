@@ -192,6 +192,7 @@ def heatmap(
     label_width: int = 40,
     cell_height: int = 18,
     label_every: int = 3,
+    unit: str = "posts",
 ) -> Markup:
     """A grid of shaded cells (e.g. posts by weekday and hour); darker is busier."""
     if len(row_labels) != len(grid) or any(len(r) != len(column_labels) for r in grid):
@@ -210,7 +211,7 @@ def heatmap(
             shapes.append(
                 f'<rect class="h{heat_level(value, peak)}" x="{label_width + j * cell:.1f}" '
                 f'y="{y:.1f}" width="{cell - 1:.1f}" height="{cell_height - 1}">'
-                f"{_tip(f'{label} {column_labels[j]}', 'posts', value)}</rect>"
+                f"{_tip(f'{label} {column_labels[j]}', unit, value)}</rect>"
             )
     baseline = len(row_labels) * cell_height + 12
     for j, label in enumerate(column_labels):

@@ -68,6 +68,9 @@ class TicketFacts:
     auto_replies: int = 0
     touches: int = 0
     csat: tuple[tuple[datetime, int], ...] = ()
+    # Seconds an agent spent on the customer, where measured (a logged contact's handle
+    # time, or a reply event carrying ``handle_seconds``).
+    handle_seconds: tuple[float, ...] = ()
     net_new_customer: bool = False
     peer_answered: bool = False
 
@@ -84,6 +87,16 @@ class TicketFacts:
     @property
     def full_resolution_seconds(self) -> float | None:
         return (self.solved_at[-1] - self.opened_at).total_seconds() if self.solved_at else None
+
+
+# Events that may carry the time an agent spent (``handle_seconds``).
+HANDLE_KINDS = frozenset({"contact_logged", "replied"})
+# Events that make their actor one of the ticket's touches (besides replies and notes).
+TOUCH_KINDS = frozenset({"assigned", "status_changed", "contact_logged"})
+
+
+def _measured(seconds: object) -> bool:
+    return isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0
 
 
 def _solves(event: EventRow) -> bool:
@@ -115,7 +128,10 @@ def fold_ticket(
     agents: set[int] = set()
     actors: list[int | None] = []
     csat: list[tuple[datetime, int]] = []
+    handled: list[float] = []
     for event in ordered:
+        if event.kind in HANDLE_KINDS and _measured(event.data.get("handle_seconds")):
+            handled.append(float(event.data["handle_seconds"]))
         if event.kind == "message_received":
             if first_inbound is None:
                 first_inbound = event.at
@@ -144,7 +160,7 @@ def fold_ticket(
             solved.append(event.at)
         if event.kind == "reopened":
             reopens += 1
-        elif event.kind in ("assigned", "status_changed") and event.actor_user_id is not None:
+        elif event.kind in TOUCH_KINDS and event.actor_user_id is not None:
             agents.add(event.actor_user_id)
     return TicketFacts(
         ticket_id=ticket_id,
@@ -165,6 +181,7 @@ def fold_ticket(
         auto_replies=auto,
         touches=len(agents),
         csat=tuple(csat),
+        handle_seconds=tuple(handled),
         net_new_customer=net_new_customer,
         peer_answered=peer_answered,
     )
@@ -219,6 +236,9 @@ FIELDS = (
     "reopen_rate",
     "replies_per_ticket",
     "touches_average",
+    "handled",
+    "handle_median_seconds",
+    "handle_average_seconds",
     "notes",
     "auto_replies",
     "answered_24h",
@@ -252,6 +272,7 @@ def summarize(key: str, label: str, bucket: _Bucket, now: datetime) -> dict[str,
     following = [s for f in opened for s in f.next_response_seconds]
     within = [w for f in opened if (w := answered_within(f, now)) is not None]
     reopened = sum(1 for f in opened if f.reopens)
+    handled = [s for f in opened for s in f.handle_seconds]
     return {
         "key": key,
         "label": label,
@@ -272,6 +293,9 @@ def summarize(key: str, label: str, bucket: _Bucket, now: datetime) -> dict[str,
         "touches_average": _round(sum(f.touches for f in opened) / len(opened), 2)
         if opened
         else None,
+        "handled": len(handled),
+        "handle_median_seconds": _round(median(handled)),
+        "handle_average_seconds": _round(statistics.fmean(handled) if handled else None),
         "notes": sum(f.notes for f in opened),
         "auto_replies": sum(f.auto_replies for f in opened),
         "answered_24h": sum(within),

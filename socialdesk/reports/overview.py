@@ -38,6 +38,7 @@ FOLDED_KINDS = (
     "reopened",
     "assigned",
     "csat_recorded",
+    "contact_logged",
 )
 # Kinds that put a ticket opened earlier into this period's report (solved, CSAT).
 HAPPENED_KINDS = ("status_changed", "reopened", "csat_recorded")

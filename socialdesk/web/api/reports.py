@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from socialdesk.domain.enums import Role
 from socialdesk.reports.overview import Filters, Overview, overview, workspace_zone
 from socialdesk.reports.period import PeriodError, parse_by, parse_period, rows_csv
+from socialdesk.reports.staffing_plan import StaffingPlan, plan_staffing
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import User
 from socialdesk.web.api.params import DbId
@@ -96,3 +97,74 @@ def get_overview(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return report.as_json()
+
+
+@router.get(
+    "/staffing",
+    summary="Agents needed in each hour of the week by Erlang C, from the last weeks' volume",
+    response_model=None,
+)
+def get_staffing(
+    session: ReadSession,
+    user: CurrentUser,
+    weeks: Annotated[int, Query(ge=1, le=26)] = 4,
+    target: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+    within_seconds: Annotated[float, Query(ge=0, le=86_400)] = 900,
+    handle_seconds: Annotated[float | None, Query(gt=0, le=28_800)] = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    channel: Text = None,
+    account_id: DbId | None = None,
+    team_id: DbId | None = None,
+    workspace_id: DbId | None = None,
+) -> Any:
+    """The 168 hours of the week (Monday 00:00 first, the workspace's time zone), each
+    with the customer messages it had on average over the last `weeks` whole weeks, the
+    agents needed to answer `target` of them within `within_seconds`, and the agents who
+    actually answered in it. `handle_seconds` defaults to the mean measured in the window
+    (logged contacts, replies carrying it), else 300. Definitions: docs/reports.md."""
+    plan = build_staffing(
+        session,
+        user,
+        weeks=weeks,
+        target=target,
+        within_seconds=within_seconds,
+        handle_seconds=handle_seconds,
+        workspace_id=workspace_id,
+        filters=Filters(channel, account_id, team_id),
+    )
+    if format == "csv":
+        rows = [hour.as_json() for hour in plan.hours]
+        return Response(
+            rows_csv(rows, list(rows[0])),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="socialdesk-staffing.csv"'},
+        )
+    return plan.as_json()
+
+
+def build_staffing(
+    session: Session,
+    user: User,
+    *,
+    weeks: int,
+    target: float,
+    within_seconds: float,
+    handle_seconds: float | None,
+    workspace_id: int | None = None,
+    filters: Filters | None = None,
+) -> StaffingPlan:
+    require_role(user, *READERS)
+    workspace = _workspace(session, user, workspace_id)
+    try:
+        return plan_staffing(
+            session,
+            workspace,
+            utcnow(),
+            weeks=weeks,
+            target=target,
+            within_seconds=within_seconds,
+            handle_seconds=handle_seconds,
+            filters=filters,
+        )
+    except ValueError as exc:  # a workload no head count can serve
+        raise ApiError(422, str(exc)) from None

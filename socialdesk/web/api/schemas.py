@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # registered when the models are built (WhatsApp and plugins add theirs at run time).
 from socialdesk.channels import networks as _networks  # noqa: F401
 from socialdesk.domain.attachments import attachment_expired
-from socialdesk.domain.enums import AccountStatus, Platform, Priority, TicketStatus, Visibility
+from socialdesk.domain.enums import (
+    AccountStatus,
+    LoggedChannel,
+    Platform,
+    Priority,
+    TicketStatus,
+    Visibility,
+)
 from socialdesk.domain.personal_data import exposed_in_public
 from socialdesk.web.api.params import DbId
 
@@ -264,6 +271,23 @@ class TicketDetail(TicketSummary):
     contact_detail: ContactOut | None = None
     follow_up_of_id: int | None = None
     solved_at: datetime | None = None
+
+
+class LogContactRequest(BaseModel):
+    """A phone call, walk-in visit or other off-line contact an agent handled."""
+
+    channel: LoggedChannel
+    summary: str = Field(min_length=1, max_length=5000)
+    # Time spent with the customer (talk and wrap-up), the contact's handle time.
+    handle_seconds: int = Field(ge=0, le=8 * 3600)
+    name: str = Field(default="", max_length=200)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=320)
+    # True: the contact settled it, the ticket is solved at once.
+    solved: bool = False
+    # When it began (ISO 8601 with a zone); unset: handle_seconds before now.
+    started_at: datetime | None = None
+    workspace_id: DbId | None = None
 
 
 class ReplyRequest(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
+from socialdesk.actions import logged_contacts
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
@@ -35,6 +36,7 @@ from socialdesk.web.api.schemas import (
     ContactBrief,
     ContactOut,
     IdentityOut,
+    LogContactRequest,
     MessageOut,
     MoveToPrivateRequest,
     NoteRequest,
@@ -219,6 +221,30 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
         follow_up_of_id=ticket.follow_up_of_id,
         solved_at=ticket.solved_at,
     )
+
+
+@router.post("", response_model=TicketDetail, status_code=201)
+def log_contact(body: LogContactRequest, session: WriteSession, user: CurrentUser) -> TicketDetail:
+    """A phone call, walk-in visit or other contact handled off-line, logged as a ticket
+    of its own channel (``phone``, ``walk_in``, ``other``) assigned to the caller, with
+    the summary as a note; ``solved`` solves it at once. 403 for viewers."""
+    allowed = workspace_ids(session, user)
+    workspace = body.workspace_id if body.workspace_id is not None else next(iter(allowed), None)
+    if workspace is None or workspace not in allowed:
+        raise ApiError(403, "you are not a member of that workspace")
+    entry = logged_contacts.LoggedContact(
+        channel=body.channel,
+        summary=body.summary,
+        handle_seconds=body.handle_seconds,
+        name=body.name,
+        phone=body.phone,
+        email=body.email,
+        solved=body.solved,
+        started_at=body.started_at,
+    )
+    ticket = logged_contacts.log_contact(session, user, workspace, entry)
+    session.flush()
+    return _detail(session, ticket)
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)

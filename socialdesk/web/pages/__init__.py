@@ -15,11 +15,13 @@ from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.help_centre import router as help_router
 from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.live_queue import router as queue_router
+from socialdesk.web.pages.logged_contacts import router as logged_contacts_router
 from socialdesk.web.pages.moderation import router as moderation_router
 from socialdesk.web.pages.notifications import router as notifications_router
 from socialdesk.web.pages.reports import router as reports_router
 from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
+from socialdesk.web.pages.staffing import router as staffing_router
 from socialdesk.web.pages.suggestions import router as suggestions_router
 from socialdesk.web.sessions import CsrfRefused, LoginRequired
 
@@ -35,10 +37,12 @@ def install(app: FastAPI) -> None:
         account_router,
         inbox_router,
         saved_filters_router,
+        logged_contacts_router,
         conversation_router,
         moderation_router,
         approvals_router,
         queue_router,
+        staffing_router,
         reports_router,
         notifications_router,
         settings_router,

@@ -17,7 +17,7 @@ from socialdesk.actions.recording import ActionError
 from socialdesk.channels.networks import all_networks
 from socialdesk.domain.attachments import attachment_expired
 from socialdesk.domain.attachments import label as attachment_label
-from socialdesk.domain.enums import status_label
+from socialdesk.domain.enums import LOGGED_CHANNEL_LABELS, status_label
 from socialdesk.domain.time_zones import format_stamp
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Ticket
@@ -27,15 +27,21 @@ WEB_DIR = Path(__file__).resolve().parents[1]
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
 # platform: (short glyph shown in the icon, accessible name), from the registry.
-NETWORK_LABELS: dict[str, tuple[str, str]] = {
-    d.name: (d.icon.glyph, d.label) for d in all_networks()
-}
+NETWORK_LABELS: dict[str, tuple[str, str]] = (
+    {d.name: (d.icon.glyph, d.label) for d in all_networks()}
+    | {  # contacts agents log by hand (actions/logged_contacts.py): no network behind them
+        channel: (label[:2], label) for channel, label in LOGGED_CHANNEL_LABELS.items()
+    }
+)
 
 
 def networks_css() -> Response:
     """Each network's badge colour (``.net-<name>``) from its descriptor's icon: a
     stylesheet, because the page's CSP allows no inline styles."""
-    rules = "\n".join(f".net-{d.name} {{ background: {d.icon.color}; }}" for d in all_networks())
+    rules = "\n".join(
+        [f".net-{d.name} {{ background: {d.icon.color}; }}" for d in all_networks()]
+        + [f".net-{channel} {{ background: #5f6b7a; }}" for channel in LOGGED_CHANNEL_LABELS]
+    )
     return Response(rules + "\n", media_type="text/css", headers={"cache-control": "max-age=3600"})
 
 

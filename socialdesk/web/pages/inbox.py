@@ -17,6 +17,7 @@ from socialdesk.actions import saved_filters as saved_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.recording import ActionError
 from socialdesk.domain.enums import (
+    LOGGED_CHANNEL_LABELS,
     PRIORITY_RANK,
     Platform,
     Priority,
@@ -293,6 +294,7 @@ def inbox_context(
         "members": members,
         "accounts": accounts,
         "platforms": sorted({a.platform for a in accounts}),
+        "logged_channels": list(LOGGED_CHANNEL_LABELS.items()),
         "counts": counts,
         "views": VIEWS,
         "sorts": SORTS,

@@ -59,6 +59,7 @@ OVERVIEW_COLUMNS = (
     ("first_response_median_seconds", "1st response median (s)"),
     ("first_response_p90_seconds", "1st response p90 (s)"),
     ("resolution_median_seconds", "Resolution median (s)"),
+    ("handle_median_seconds", "Handle median (s)"),
     ("response_rate_24h", "Answered < 24 h"),
     ("net_new_customers", "Net new"),
     ("peer_answers", "Peer answers"),
