@@ -65,7 +65,7 @@ def _language_identifier() -> LanguageIdentifier:
 
 
 def detect_language(cleaned: str) -> str | None:
-    if sum(ch.isalpha() for ch in cleaned) < _MIN_LETTERS_FOR_LANGUAGE:
+    if sum(map(str.isalpha, cleaned)) < _MIN_LETTERS_FOR_LANGUAGE:
         return None
     language, probability = _language_identifier().classify(cleaned)
     return str(language) if probability >= _LANGUAGE_CONFIDENCE else None

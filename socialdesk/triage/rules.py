@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 INTENTS = ("question", "complaint", "request", "praise", "thanks", "feedback", "spam", "other")
 
@@ -243,14 +244,30 @@ def detect_intent(
 
 
 def detect_topic(lowered: str, topics: Mapping[str, Sequence[str]]) -> str | None:
-    """The topic whose keywords occur most often; ties go to the earlier topic in the list."""
+    """The topic with the most distinct keywords in the post; ties go to the earlier topic."""
     best, best_hits = None, 0
-    for name, keywords in topics.items():
-        hits = sum(1 for keyword in keywords if _contains_phrase(lowered, keyword.lower()))
+    for name, pattern in _topic_patterns(tuple((n, tuple(k)) for n, k in topics.items())):
+        hits = len(set(pattern.findall(lowered)))
         if hits > best_hits:
             best, best_hits = name, hits
     return best
 
 
-def _contains_phrase(lowered: str, phrase: str) -> bool:
-    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", lowered) is not None
+@lru_cache(maxsize=64)
+def _topic_patterns(
+    topics: tuple[tuple[str, tuple[str, ...]], ...],
+) -> list[tuple[str, re.Pattern[str]]]:
+    # One alternation per topic, compiled once per topic list: a regex per keyword per
+    # post cost more than the rest of the triage together.
+    return [
+        (
+            name,
+            re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(re.escape(k.lower()) for k in sorted(keywords, key=len, reverse=True))
+                + r")(?!\w)"
+            ),
+        )
+        for name, keywords in topics
+        if keywords
+    ]
