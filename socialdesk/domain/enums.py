@@ -163,6 +163,8 @@ class TicketEventKind(StrEnum):
     CUSTOMER_ACKNOWLEDGED = "customer_acknowledged"
     PRIORITY_CHANGED = "priority_changed"
     TAGS_CHANGED = "tags_changed"
+    # An agent corrected the triage (sentiment, intent, topic); the pipeline keeps it.
+    TRIAGE_LABELLED = "triage_labelled"
     MERGED = "merged"
     MOVED_TO_PRIVATE = "moved_to_private"
     # The customer wrote their e-mail address in a DM; it became the contact's address.

@@ -241,6 +241,7 @@ class Pipeline:
             _tickets.c.channel_account_id,
             _tickets.c.platform,
             _tickets.c.follow_up_of_id,
+            _tickets.c.triage_manual,
             *(_tickets.c[name] for name in MUTABLE_COLUMNS),
         ]
         for part in chunks(sorted(wanted)):

@@ -32,8 +32,11 @@ MUTABLE_COLUMNS = (
     "first_response_at",
     "solved_at",
     "sentiment",
+    "sentiment_label",
     "intent",
+    "urgency",
     "language",
+    "topic",
     "sla_policy_id",
     "first_response_due_at",
     "next_response_due_at",
@@ -73,13 +76,18 @@ class TicketState:
     solved_at: datetime | None = None
     follow_up_of_id: int | None = None
     sentiment: float | None = None
+    sentiment_label: str | None = None
     intent: str | None = None
+    urgency: int | None = None
     language: str | None = None
+    topic: str | None = None
     sla_policy_id: int | None = None
     first_response_due_at: datetime | None = None
     next_response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
     sla_breached: bool = False
+    # Read only here: labels an agent set by hand, which the triage step leaves alone.
+    triage_manual: dict[str, Any] | None = None
     events: list[PendingEvent] = field(default_factory=list)
     dirty: bool = False
 

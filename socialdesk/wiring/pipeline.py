@@ -13,6 +13,7 @@ from socialdesk.automation.step import AutomationStep
 from socialdesk.config import Settings
 from socialdesk.pipeline.ingest import Pipeline, PipelineStep
 from socialdesk.pipeline.stated_email import StatedEmailStep
+from socialdesk.pipeline.triage_step import TriageStep
 from socialdesk.routing.step import RoutingStep
 from socialdesk.sla.step import SlaStep
 
@@ -20,8 +21,16 @@ from socialdesk.sla.step import SlaStep
 def default_steps(settings: Settings) -> list[PipelineStep]:
     # Answers to "Does it work now?" first (a satisfied one keeps the ticket solved),
     # then rules (they may set team and priority), then routing, then SLA due times.
-    # The address a customer states in a DM is noted before anything else reads the contact.
-    return [StatedEmailStep(), CheckInStep(), AutomationStep(), RoutingStep(), SlaStep()]
+    # The address a customer states in a DM is noted before anything else reads the contact;
+    # triage labels the messages before the rules and routing that read intent and urgency.
+    return [
+        StatedEmailStep(),
+        TriageStep(),
+        CheckInStep(),
+        AutomationStep(),
+        RoutingStep(),
+        SlaStep(),
+    ]
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

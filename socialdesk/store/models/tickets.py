@@ -33,6 +33,7 @@ class Ticket(Base):
         # The inbox lists by recency within a scope; each index serves one filter.
         Index("ix_tickets_ws_status_last", "workspace_id", "status", "last_message_at", "id"),
         Index("ix_tickets_ws_last", "workspace_id", "last_message_at", "id"),
+        Index("ix_tickets_workspace_urgency", "workspace_id", "urgency"),
         Index("ix_tickets_platform_last", "platform", "last_message_at", "id"),
         Index("ix_tickets_account_last", "channel_account_id", "last_message_at", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status", "last_message_at"),
@@ -102,10 +103,16 @@ class Ticket(Base):
     follow_up_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id", ondelete="SET NULL"), default=None
     )
-    # Filled by the triage step once it exists.
+    # The latest customer message's triage (pipeline/triage_step.py): sentiment is the
+    # score (-1..1), sentiment_label its negative/neutral/positive.
     sentiment: Mapped[float | None] = mapped_column(default=None)
+    sentiment_label: Mapped[str | None] = mapped_column(String(10), default=None)
     intent: Mapped[str | None] = mapped_column(String(30), default=None)
+    urgency: Mapped[int | None] = mapped_column(default=None)
     language: Mapped[str | None] = mapped_column(String(10), default=None)
+    topic: Mapped[str | None] = mapped_column(String(80), default=None)
+    # Labels an agent set by hand ({"intent": "praise"}): triage never overrides them.
+    triage_manual: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # Filled by the SLA step once it exists.
     sla_policy_id: Mapped[int | None] = mapped_column(default=None)
     first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -177,6 +184,9 @@ class Message(Base):
         ForeignKey("raw_events.id", ondelete="SET NULL"), default=None
     )
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The inline triage of a customer message (socialdesk/triage): sentiment, score,
+    # intent, urgency, signals, language, topic. None for our own messages.
+    triage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # When an agent hid this public comment on the network (None: visible).
     hidden_at: Mapped[datetime | None] = mapped_column(default=None)
     # Loaded on access; a conversation's listing loads them in one query (selectinload).

@@ -359,6 +359,13 @@ class TicketPatch(PatchModel):
     tags: list[str] | None = Field(default=None, max_length=50)
     assignee_id: DbId | None = None
     team_id: DbId | None = None
+    # Triage labels set by hand; the pipeline never overrides them afterwards.
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+    intent: (
+        Literal["question", "complaint", "request", "praise", "thanks", "feedback", "spam", "other"]
+        | None
+    ) = None
+    topic: str | None = Field(default=None, min_length=1, max_length=80)
 
 
 class AssignRequest(BaseModel):

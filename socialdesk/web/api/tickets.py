@@ -14,6 +14,7 @@ from socialdesk.actions import logged_contacts
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
+from socialdesk.actions import triage_labels
 from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
 from socialdesk.domain.search_query import parse_search
 from socialdesk.sla import views as sla_views
@@ -388,7 +389,9 @@ def update(
     given = body.model_fields_set
     if not given:
         raise ApiError(
-            422, "nothing to change; send status, priority, tags, assignee_id or team_id"
+            422,
+            "nothing to change; send status, priority, tags, assignee_id, team_id,"
+            " sentiment, intent or topic",
         )
     if "assignee_id" in given or "team_id" in given:
         actions.assign(
@@ -404,6 +407,10 @@ def update(
         actions.set_tags(session, ticket, user, body.tags)
     if body.status is not None:
         actions.set_status(session, ticket, user, body.status)
+    if body.sentiment is not None or body.intent is not None or body.topic is not None:
+        triage_labels.set_triage_labels(
+            session, ticket, user, sentiment=body.sentiment, intent=body.intent, topic=body.topic
+        )
     session.flush()
     return _detail(session, ticket)
 

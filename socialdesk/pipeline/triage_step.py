@@ -1,0 +1,104 @@
+"""The inline triage step: every inbound customer message labelled as it is stored.
+
+Runs first among the steps (wiring/pipeline.py) so automation rules and routing see the
+ticket's intent, sentiment, urgency, language and topic. The labels of each message go to
+``messages.triage``; the ticket takes those of its latest customer message, except any
+label an agent set by hand (``tickets.triage_manual``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, update
+
+from socialdesk.domain.enums import Direction
+from socialdesk.pipeline.ingest import BatchContext, PlacedMessage
+from socialdesk.pipeline.ticket_state import TicketState
+from socialdesk.store.models import Message
+from socialdesk.store.models.base import table_of
+from socialdesk.triage import Context, Triage, triage
+
+_messages = table_of(Message)
+
+# Ticket column ← Triage attribute; a manual label names the ticket column.
+TICKET_FIELDS = {
+    "sentiment_label": "sentiment",
+    "sentiment": "sentiment_score",
+    "intent": "intent",
+    "urgency": "urgency",
+    "language": "language",
+    "topic": "topic",
+}
+
+
+def message_triage(result: Triage) -> dict[str, Any]:
+    """What ``messages.triage`` stores and the API shows."""
+    return {
+        "sentiment": result.sentiment,
+        "sentiment_score": result.sentiment_score,
+        "intent": result.intent,
+        "urgency": result.urgency,
+        "signals": result.signals_data(),
+        "language": result.language,
+        "topic": result.topic,
+    }
+
+
+def _context(p: PlacedMessage, earlier_on_ticket: int) -> Context:
+    created_at = p.source.created_at
+    awaiting_since = p.ticket.awaiting_since
+    waiting = (
+        (created_at - awaiting_since).total_seconds() / 60
+        if awaiting_since is not None and awaiting_since < created_at
+        else None
+    )
+    # Unanswered customer messages before this one: those earlier in the batch, or at
+    # least one when the ticket was already waiting for us before this post.
+    previous = max(earlier_on_ticket, 1 if waiting else 0)
+    return Context(
+        followers=p.source.author.follower_count,
+        previous_customer_messages=previous,
+        waiting_minutes=waiting,
+    )
+
+
+def apply_to_ticket(ticket: TicketState, result: Triage) -> None:
+    manual = ticket.triage_manual or {}
+    for column, attribute in TICKET_FIELDS.items():
+        if column in manual:
+            continue
+        setattr(ticket, column, getattr(result, attribute))
+    ticket.dirty = True
+
+
+class TriageStep:
+    name = "triage"
+
+    def apply(self, conn: Connection, batch: BatchContext) -> None:
+        inbound = [
+            p
+            for p in batch.placed
+            if p.id is not None and p.source.direction == Direction.INBOUND and p.source.body
+        ]
+        if not inbound:
+            return
+        inbound.sort(key=lambda p: p.source.created_at)
+        seen_on_ticket: dict[int, int] = defaultdict(int)
+        latest: dict[int, tuple[TicketState, Triage]] = {}
+        rows = []
+        for p in inbound:
+            key = id(p.ticket)
+            result = triage(p.source.body, _context(p, seen_on_ticket[key]))
+            seen_on_ticket[key] += 1
+            latest[key] = (p.ticket, result)
+            rows.append({"b_id": p.id, "triage": message_triage(result)})
+        conn.execute(
+            update(_messages)
+            .where(_messages.c.id == bindparam("b_id"))
+            .values(triage=bindparam("triage")),
+            rows,
+        )
+        for ticket, result in latest.values():
+            apply_to_ticket(ticket, result)
