@@ -1,7 +1,7 @@
 """triage: each customer message's labels, the ticket's latest customer values
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-05 17:35:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0027"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
