@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
-from socialdesk.actions import logged_contacts
+from socialdesk.actions import logged_contacts, triage_labels
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
-from socialdesk.actions import triage_labels
 from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
 from socialdesk.domain.search_query import parse_search
 from socialdesk.sla import views as sla_views
