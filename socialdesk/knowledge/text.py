@@ -87,6 +87,17 @@ def words(text: str) -> list[str]:
     return out
 
 
+def surface_words(text: str) -> list[tuple[str, str]]:
+    """Like `words`, each stem with the word it came from (a label reads the word)."""
+    text = _HANDLE.sub(" ", text.lower())
+    out = []
+    for word in _WORD.findall(text):
+        if word in _STOP or word in _NOISE or len(word) < 2 or word.isdigit():
+            continue
+        out.append((_stem(word), word))
+    return out
+
+
 def url_words(url: str) -> list[str]:
     """What a help link says about its article: its host's name and its path, stemmed.
 
