@@ -62,16 +62,16 @@ class Matrix:
 
     def __init__(self, texts: list[str]) -> None:
         cleaned = [clean(text) for text in texts]
-        rows, indices, values = [], [], []
-        for row, text in enumerate(cleaned):
-            for index, value in hashed_features(text, DIMENSIONS).items():
-                rows.append(row)
-                indices.append(index)
-                values.append(value)
+        features = [hashed_features(text, DIMENSIONS) for text in cleaned]
         self.size = len(texts)
-        self.rows = np.array(rows, dtype=np.int64)
-        self.indices = np.array(indices, dtype=np.int64)
-        self.values = np.array(values, dtype=np.float64)
+        self.rows = np.concatenate(
+            [
+                np.full(len(indices), row, dtype=np.int64)
+                for row, (indices, _) in enumerate(features)
+            ]
+        )
+        self.indices = np.concatenate([indices for indices, _ in features])
+        self.values = np.concatenate([values for _, values in features])
         self.vader = np.stack([vader_features(text) for text in cleaned])
 
     def logits(self, weights: np.ndarray, vader_weights: np.ndarray, bias: np.ndarray):

@@ -75,7 +75,7 @@ def urgency_signals(
     lowered: str, text: str, negative_probability: float, context: Context
 ) -> list[Signal]:
     signals: list[Signal] = []
-    if negative_probability >= 0.5:
+    if negative_probability >= 0.6:  # customers asking for help lean negative
         signals.append(
             Signal("negativity", round(30 * negative_probability), f"{negative_probability:.0%}")
         )

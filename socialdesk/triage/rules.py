@@ -227,6 +227,9 @@ def detect_intent(
         return "thanks"
     if complaint_words and sentiment_label != "positive":
         return "complaint"
+    if _REQUEST.search(lowered) and "?" not in lowered and negative_probability < 0.85:
+        # "Can you send me…" without a question mark asks for an action, not an answer.
+        return "request"
     if sentiment_label == "negative" and negative_probability >= (0.8 if asks else 0.6):
         return "complaint"
     if _REQUEST.search(lowered) and "?" not in lowered:

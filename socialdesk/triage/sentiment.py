@@ -58,11 +58,9 @@ class LinearModel:
     bias: np.ndarray  # (3,)
 
     def logits(self, cleaned: str, vader: np.ndarray) -> np.ndarray:
-        features = hashed_features(cleaned, DIMENSIONS)
-        result = self.bias + vader @ self.vader_weights
-        if features:
-            indices = np.fromiter(features.keys(), dtype=np.int64, count=len(features))
-            values = np.fromiter(features.values(), dtype=np.float64, count=len(features))
+        indices, values = hashed_features(cleaned, DIMENSIONS)
+        result: np.ndarray = self.bias + vader @ self.vader_weights
+        if len(indices):
             result = result + values @ self.ngram_weights[indices]
         return result
 

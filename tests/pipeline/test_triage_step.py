@@ -33,7 +33,7 @@ def test_a_customer_message_gets_its_triage_and_the_ticket_the_latest(db: Databa
     # Three hours later, still unanswered: repeat contact and waiting time raise urgency.
     ingest(
         db,
-        post(x, "t2", "@AcmeSupport hello?? my photos are still gone", reply_to="t1", minutes=180),
+        post(x, "t2", "@AcmeSupport hello?? I lost my photos!!", reply_to="t1", minutes=180),
         pipeline=pipeline,
     )
     with db.session() as s:
