@@ -203,6 +203,8 @@ def _load(
         raise ActionError("unknown user", 403)
     if message is None or message.ticket_id != ticket.id:
         raise ActionError(f"message {message_id} not found on ticket {ticket.id}", 404)
+    # Loaded while the session is open: the API returns the message after it closes.
+    message.attachments  # noqa: B018
     return actor, ticket, message
 
 

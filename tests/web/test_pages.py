@@ -296,7 +296,7 @@ def _pinned_query_counts(client: TestClient, app_db: Database) -> None:
     # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
     # account, user (posting right), posting right, tags, members, SLA mark (running clocks),
     # others on the ticket, this viewer's presence row and its heartbeat update, promises due
-    assert len(ticket_queries) == 18, "\n".join(ticket_queries)
+    assert len(ticket_queries) == 19, "\n".join(ticket_queries)
 
 
 def test_move_to_private_invites_or_sends_a_dm(client: TestClient, app_db: Database) -> None:
