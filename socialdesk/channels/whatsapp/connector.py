@@ -142,15 +142,31 @@ class WhatsAppConnector(LazyHttpClient):
         )
 
     async def _post(self, account: AccountRef, message: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(account, "POST", "/messages", json_body=message)
+
+    async def _call(
+        self,
+        account: AccountRef,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One Graph call on the number's node (``path`` after its id); errors classified
+        as for sends, a rate limit remembered for the account."""
         token = account.secrets.get("access_token")
         if not token:
             raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
-        params = {"appsecret_proof": appsecret_proof(self._app_secret, token)}
+        params = dict(query or {})
+        if self._app_secret:
+            params["appsecret_proof"] = appsecret_proof(self._app_secret, token)
         try:
-            response = await self._http().post(
-                f"{self._base_url}/{self.api_version}/{account.external_id}/messages",
-                params=params if self._app_secret else None,
-                json=message,
+            response = await self._http().request(
+                method,
+                f"{self._base_url}/{self.api_version}/{account.external_id}{path}",
+                params=params or None,
+                json=json_body,
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.TimeoutException:
@@ -173,28 +189,8 @@ class WhatsAppConnector(LazyHttpClient):
 
     async def identify(self, account: AccountRef) -> Identity:
         """Read the phone number node with the token (``GET /{phone-number-id}``)."""
-        token = account.secrets.get("access_token")
-        if not token:
-            raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
-        params = {"fields": "id,display_phone_number,verified_name"}
-        if self._app_secret:
-            params["appsecret_proof"] = appsecret_proof(self._app_secret, token)
-        try:
-            response = await self._http().get(
-                f"{self._base_url}/{self.api_version}/{account.external_id}",
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.TimeoutException:
-            raise SendError(SendFailure.RETRYABLE, "timed out talking to WhatsApp") from None
-        except httpx.TransportError as exc:
-            raise SendError(SendFailure.RETRYABLE, f"network error: {type(exc).__name__}") from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code >= 400 or not isinstance(body, dict) or "error" in body:
-            raise classify_error(response.status_code, body, response.headers)
+        query = {"fields": "id,display_phone_number,verified_name"}
+        body = await self._call(account, "GET", "", query=query)
         return Identity(
             str(body.get("id") or ""),
             str(body.get("display_phone_number") or ""),
