@@ -25,7 +25,12 @@ EVENTS = (
     "sla_warning",
     "sla_breach",
     "time_elapsed",
+    "mention_found",
 )
+# A post a saved search found (socialdesk/listening): its facts are the network, account,
+# text, sentiment and intent, and its one action is making it a ticket.
+MENTION_EVENT = "mention_found"
+MENTION_FIELDS = ("channel", "account", "text", "sentiment", "intent")
 # Facts of the periodic scan (``time_elapsed`` rules): whole minutes since the instant.
 TIME_FIELDS = ("minutes_since_last_customer_message", "minutes_since_status_change")
 # field → (value kind, allowed operators)
@@ -37,6 +42,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "status": ("str", ("is", "not", "in")),
     "language": ("str", ("is", "not", "in")),
     "intent": ("str", ("is", "not", "in")),
+    "sentiment": ("str", ("is", "not", "in")),
     "tags": ("str", ("has", "not_has", "has_any")),
     "follower_count": ("int", ("gte", "lte", "gt", "lt")),
     "vip": ("bool", ("is",)),
@@ -57,6 +63,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "set_status": ("status",),
     "escalate": (),
     "notify_email": ("message",),
+    "create_ticket": (),
 }
 # What a rule may set a ticket to (closing is ``close_as_noise``; new is never set back).
 RULE_STATUSES = ("open", "pending", "on_hold", "solved")
@@ -132,6 +139,13 @@ def validate_rule(event: Any, conditions: Any, actions: Any) -> tuple[str, list[
         if action["type"] == "notify" and not (action.get("user_id") or action.get("team_id")):
             raise ValueError(f"{where}: notify needs user_id or team_id")
         clean_actions.append(dict(action))
+    if event == MENTION_EVENT:
+        if any(a["type"] != "create_ticket" for a in clean_actions):
+            raise ValueError("mention_found rules have one action: create_ticket")
+        if any(c["field"] not in MENTION_FIELDS for c in clean_conditions):
+            raise ValueError(f"mention_found rules look at {', '.join(MENTION_FIELDS)}")
+    elif any(a["type"] == "create_ticket" for a in clean_actions):
+        raise ValueError("create_ticket is for mention_found rules")
     if event.startswith("sla_") and any(a["type"] == "send_canned_reply" for a in clean_actions):
         raise ValueError("canned replies answer customers; SLA events cannot send them")
     if event == "time_elapsed" and not any(

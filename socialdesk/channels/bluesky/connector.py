@@ -62,7 +62,8 @@ from socialdesk.channels.bluesky.threadgate import (
     parse_at_uri,
     why_brand_cannot_hide,
 )
-from socialdesk.domain.enums import Platform, Visibility
+from socialdesk.channels.search import MAX_SEARCH_PAGES, FoundPost, SearchPage
+from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ _URL_RE = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]']", re.IGNORECASE)
 _CACHE_SIZE = 5000
 
 SessionCallback = Callable[[int, str, str], object]
+SEARCH_POSTS = "app.bsky.feed.searchPosts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,6 +511,47 @@ class BlueskyConnector(LazyHttpClient):
             brand_handles={account.handle, session.handle if session else ""},
             remember_post=self._remember,
         )
+
+    # -- listening ---------------------------------------------------------------------
+
+    async def search_posts(
+        self, account: AccountRef, kind: str, query: str, cursor: str | None
+    ) -> SearchPage:
+        """``app.bsky.feed.searchPosts`` (``sort=latest``) for posts indexed since
+        ``cursor`` (the newest ``indexedAt`` read so far; inclusive, so the newest post
+        comes again and is dropped as already stored), following the result cursor for
+        a few pages; oldest first, the brand's own posts left out."""
+        session = await self.session(account)
+        own = {account.external_id, session.did} - {""}
+        params = [("q", query), ("sort", "latest"), ("limit", "100")]
+        if cursor:
+            params.append(("since", cursor))
+        views: list[dict[str, Any]] = []
+        page_cursor: str | None = None
+        for _ in range(MAX_SEARCH_PAGES):
+            extra = [("cursor", page_cursor)] if page_cursor else []
+            body = await self._xrpc(account, "GET", SEARCH_POSTS, params=[*params, *extra])
+            views.extend(p for p in body.get("posts") or [] if isinstance(p, dict))
+            page_cursor = body.get("cursor") if isinstance(body.get("cursor"), str) else None
+            if not page_cursor:
+                break
+        newest = cursor
+        posts = []
+        for view in reversed(views):
+            indexed = str(view.get("indexedAt") or "")
+            if indexed and (newest is None or indexed > newest):
+                newest = indexed
+            message = notification_message(
+                account,
+                {**view, "reason": "mention"},
+                own_dids=own,
+                brand_handles=set(),
+                remember_post=self._remember,
+            )
+            if message is not None and message.direction is Direction.INBOUND:
+                message.extra["reason"] = "search"
+                posts.append(FoundPost(message, view))
+        return SearchPage(posts, newest)
 
     # -- sending -----------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ XRPC (``/xrpc/<nsid>``)
 - ``app.bsky.notification.listNotifications`` — ``limit`` 1..100 (default 50), repeated
   ``reasons``, ``cursor``; newest first, the cursor pages toward older entries.
   ``app.bsky.notification.updateSeen``.
-- ``app.bsky.feed.getPosts``.
+- ``app.bsky.feed.getPosts``; ``app.bsky.feed.searchPosts`` (``q`` in the search syntax
+  of ``channels/emulator_search.py``, ``since``, ``limit`` 1..100, default 25, and an
+  offset ``cursor``; newest first, ``hitsTotal``).
 - Repo records (``com.atproto.repo.createRecord`` with an optional TID ``rkey``, taken
   keys refused; ``getRecord``, ``putRecord`` for posts and threadgates, with their
   lexicon checks): ``emulator_records.py``.
@@ -70,6 +72,7 @@ from socialdesk.channels.bluesky.emulator_records import (
     THREADGATE_RULES,
     register_record_routes,
 )
+from socialdesk.channels.emulator_search import QuerySyntaxError, compile_query
 
 # The module's names from before the state and the repo records moved out stay
 # importable from here (bluesky_chat types against BlueskyEmulator and _Profile).
@@ -270,6 +273,44 @@ def create_bluesky_app(**options: Any) -> FastAPI:
             )
         posts = [emu.post_view(emu.posts[u]) for u in uris if u in emu.posts]
         return JSONResponse({"posts": posts}, headers=headers)
+
+    @app.get("/xrpc/app.bsky.feed.searchPosts")
+    async def search_posts(request: Request) -> Response:
+        _, headers = authorize(request, "app.bsky.feed.searchPosts")
+        query = request.query_params
+        q = (query.get("q") or "").strip()
+        if not q:
+            return error(400, "InvalidRequest", 'Error: Params must have the property "q"', headers)
+        try:
+            limit = int(query.get("limit", "25"))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            return error(400, "InvalidRequest", "Error: limit must be between 1 and 100", headers)
+        cursor = query.get("cursor") or "0"
+        if not cursor.isdigit():
+            return error(400, "InvalidRequest", "Error: malformed cursor", headers)
+        since = _parse_datetime(query.get("since")) if query.get("since") else None
+        try:
+            matches = compile_query(q)
+        except QuerySyntaxError:
+            return JSONResponse({"posts": [], "hitsTotal": 0}, headers=headers)
+        hits = sorted(
+            (
+                p
+                for p in emu.posts.values()
+                if (since is None or p.indexed_at >= since)
+                and matches(str(p.record.get("text") or ""), p.author.handle)
+            ),
+            key=lambda p: (p.indexed_at, p.uri),
+            reverse=True,
+        )
+        offset = int(cursor)
+        page = hits[offset : offset + limit]
+        body: dict[str, Any] = {"posts": [emu.post_view(p) for p in page], "hitsTotal": len(hits)}
+        if offset + limit < len(hits):
+            body["cursor"] = str(offset + limit)
+        return JSONResponse(body, headers=headers)
 
     # -- control API -------------------------------------------------------------------
 

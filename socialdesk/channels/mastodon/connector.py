@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
@@ -32,6 +32,7 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.mastodon.attachments import status_attachments
+from socialdesk.channels.search import MAX_SEARCH_PAGES, FoundPost, SearchPage
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.domain.timestamps import iso_or_none
@@ -408,6 +409,43 @@ class MastodonConnector(LazyHttpClient):
             extra=extra,
             attachments=status_attachments(status),
         )
+
+    # -- listening ---------------------------------------------------------------------
+
+    async def search_posts(
+        self, account: AccountRef, kind: str, query: str, cursor: str | None
+    ) -> SearchPage:
+        """Public statuses newer than ``cursor`` (a status id, as ``min_id``): a hashtag
+        timeline (``kind`` ``tag``) or ``/api/v2/search`` (``search``), oldest first.
+        Without a cursor only the newest page is read (no backfill)."""
+        if kind == "tag":
+            path = f"/api/v1/timelines/tag/{quote(query, safe='')}"
+            base: list[tuple[str, str]] = [("limit", "40")]
+        else:
+            path = "/api/v2/search"
+            base = [("q", query), ("type", "statuses"), ("resolve", "false"), ("limit", "40")]
+        found: dict[str, dict[str, Any]] = {}
+        newest = cursor
+        for _ in range(MAX_SEARCH_PAGES):
+            params = [*base, ("min_id", newest)] if newest else base
+            body = self._json(await self._request(account, "GET", path, params=params))
+            statuses = body.get("statuses") if isinstance(body, dict) else body
+            items = [
+                s for s in statuses or [] if isinstance(s, dict) and isinstance(s.get("id"), str)
+            ]
+            fresh = [s for s in items if newest is None or id_key(s["id"]) > id_key(newest)]
+            for status in fresh:
+                found.setdefault(status["id"], status)
+            if not fresh or cursor is None:
+                break
+            newest = _max_id(newest, *(s["id"] for s in fresh))
+        posts = []
+        for status_id in sorted(found, key=id_key):
+            status = found[status_id]
+            message = self.parse_notification(account, {"type": "mention", "status": status})
+            if message is not None and message.direction is Direction.INBOUND:
+                posts.append(FoundPost(message, status))
+        return SearchPage(posts, _max_id(cursor, *found) or cursor)
 
     # -- sending -----------------------------------------------------------------------
 

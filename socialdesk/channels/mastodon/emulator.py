@@ -12,6 +12,9 @@ Mastodon API
 - ``POST /api/v1/statuses`` (form or JSON), ``Idempotency-Key`` remembered for an hour;
   ``GET``/``DELETE /api/v1/statuses/:id``; ``GET /api/v1/accounts/:id``;
   ``GET /api/v1/accounts/verify_credentials``; ``GET /api/v2/instance`` (no token).
+- ``GET /api/v1/timelines/tag/:hashtag`` and ``GET /api/v2/search?q&type=statuses``
+  (``{"accounts","statuses","hashtags"}``): public statuses, newest first, ``limit``
+  (default 20, at most 40), ``max_id`` / ``since_id`` / ``min_id`` and the ``Link`` header.
 - Every authenticated answer carries ``X-RateLimit-Limit/Remaining/Reset`` (the reset
   is ISO-8601 with microseconds); over the limit: 429 ``{"error":"Too many requests"}``.
 
@@ -45,6 +48,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from socialdesk.channels.emulator_search import QuerySyntaxError, compile_query
 from socialdesk.channels.mastodon.emulator_model import (
     CHARACTERS_RESERVED_PER_URL,
     MastodonEmulator,
@@ -193,6 +197,67 @@ def create_mastodon_app(**options: Any) -> FastAPI:
             links.append(f'<{base}{urlencode([*keep, ("min_id", page[0].id)])}>; rel="prev"')
             link_headers["Link"] = ", ".join(links)
         return answer(request, [emu.notification_json(n) for n in page], headers, **link_headers)
+
+    def status_page(request: Request, matches: Any) -> tuple[list[Any], dict[str, str]]:
+        """Public statuses that match, newest first, paged by ``max_id`` / ``since_id`` /
+        ``min_id`` (the entries right after it) with Mastodon's ``Link`` header."""
+        query = request.query_params
+        limit = min(max(_int_param(query.get("limit")) or 20, 1), 40)
+        max_id = _int_param(query.get("max_id"))
+        since_id = _int_param(query.get("since_id"))
+        min_id = _int_param(query.get("min_id"))
+        pool = sorted(
+            (
+                s
+                for s in emu.statuses.values()
+                if s.visibility == "public"
+                and s.id.isdigit()
+                and (max_id is None or int(s.id) < max_id)
+                and (since_id is None or int(s.id) > since_id)
+                and matches(s)
+            ),
+            key=lambda s: int(s.id),
+        )
+        if min_id is not None:
+            page = [s for s in pool if int(s.id) > min_id][:limit][::-1]
+        else:
+            page = pool[::-1][:limit]
+        links: dict[str, str] = {}
+        if page:
+            keep = [(k, v) for k, v in query.multi_items() if k not in ("max_id", "min_id")]
+            base = str(request.base_url).rstrip("/") + request.url.path + "?"
+            parts = [
+                f'<{base}{urlencode([*keep, ("max_id", page[-1].id)])}>; rel="next"',
+                f'<{base}{urlencode([*keep, ("min_id", page[0].id)])}>; rel="prev"',
+            ]
+            links["Link"] = ", ".join(parts)
+        return page, links
+
+    @app.get("/api/v1/timelines/tag/{hashtag}")
+    async def tag_timeline(request: Request, hashtag: str) -> Response:
+        _, headers = authorize(request)
+        tag = compile_query("#" + hashtag.removeprefix("#"))
+        page, links = status_page(request, lambda s: tag(s.text, s.account.username))
+        return answer(request, [emu.status_json(s) for s in page], headers, **links)
+
+    @app.get("/api/v2/search")
+    async def search(request: Request) -> Response:
+        _, headers = authorize(request)
+        query = request.query_params
+        q = (query.get("q") or "").strip()
+        kind = query.get("type")
+        if not q:
+            return error(400, "Validation failed: q is missing", headers)
+        try:
+            matches = compile_query(q)
+        except QuerySyntaxError:
+            return answer(request, {"accounts": [], "statuses": [], "hashtags": []}, headers)
+        statuses: list[Any] = []
+        links: dict[str, str] = {}
+        if kind in (None, "statuses"):
+            statuses, links = status_page(request, lambda s: matches(s.text, s.account.username))
+        body = {"accounts": [], "statuses": [emu.status_json(s) for s in statuses], "hashtags": []}
+        return answer(request, body, headers, **links)
 
     @app.post("/api/v1/statuses")
     async def post_status(request: Request) -> Response:

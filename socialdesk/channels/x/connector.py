@@ -35,6 +35,7 @@ from socialdesk.channels.base import (
     SendResult,
     VerificationError,
 )
+from socialdesk.channels.search import MAX_SEARCH_PAGES, FoundPost, SearchPage
 from socialdesk.channels.signatures import (
     X_SIGNATURE_HEADER,
     verify_x_signature,
@@ -72,6 +73,7 @@ MENTION_FIELDS = {
     "media.fields": "type,url,preview_image_url,alt_text,variants",
     "user.fields": "username,name,public_metrics",
 }
+SEARCH_BUCKET = "GET /2/tweets/search/recent"
 # X keeps the 800 most recent mentions reachable: 8 pages of 100.
 MAX_POLL_PAGES = 8
 _URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -469,6 +471,34 @@ class XConnector(LazyHttpClient):
                 break
             params["pagination_token"] = str(next_token)
         return messages, newest
+
+    async def search_posts(
+        self, account: AccountRef, kind: str, query: str, cursor: str | None
+    ) -> SearchPage:
+        """``GET /2/tweets/search/recent`` for posts newer than ``cursor`` (the newest
+        id read so far: ``since_id``), following ``next_token`` for a few pages. The
+        brand's own posts are left out. Raises SendError (429 with its reset time)."""
+        params: dict[str, str | int] = {"query": query, "max_results": 100, **MENTION_FIELDS}
+        if cursor:
+            params["since_id"] = cursor
+        page = SearchPage(cursor=cursor)
+        for _ in range(MAX_SEARCH_PAGES):
+            body = await self._request(
+                account, "GET", "/2/tweets/search/recent", SEARCH_BUCKET, params=params
+            )
+            users = included_users(body)
+            for tweet in body.get("data") or []:
+                message = parse_v2_tweet(tweet, account, users, included_media(body))
+                page.cursor = newest_id(page.cursor, str(tweet.get("id")))
+                if message is not None:
+                    author = users.get(message.author.external_user_id, {})
+                    page.posts.append(FoundPost(message, {"tweet": tweet, "author": author}))
+            next_token = _obj(body.get("meta")).get("next_token")
+            if not next_token:
+                break
+            params["next_token"] = str(next_token)
+        page.posts.sort(key=lambda p: _id_key(p.message.platform_message_id))
+        return page
 
 
 def _reset_time(value: str | None) -> datetime | None:

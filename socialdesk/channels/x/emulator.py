@@ -5,7 +5,8 @@
 
 API (as X): ``POST /2/tweets``, ``DELETE /2/tweets/{id}``, ``PUT /2/tweets/{id}/hidden``
 (only replies in conversations the caller's tweet started),
-``GET /2/users/{id}/mentions``, ``GET /2/users/{id}/tweets``,
+``GET /2/users/{id}/mentions``, ``GET /2/users/{id}/tweets``, ``GET /2/tweets/search/recent``
+(``query`` in X's syntax, ``channels/emulator_search.py``; ``since_id``, ``next_token``),
 ``POST /2/dm_conversations/with/{participant_id}/messages``,
 ``POST /2/dm_conversations/{dm_conversation_id}/messages``, ``GET /2/dm_events``
 (newest first, ``pagination_token`` / ``meta.next_token``, 15 per 15 min). Bearer
@@ -53,6 +54,7 @@ from socialdesk.channels.emulator_core import (
     WebhookDeliverer,
     add_common_routes,
 )
+from socialdesk.channels.emulator_search import QuerySyntaxError, compile_query
 from socialdesk.channels.signatures import (
     X_SIGNATURE_HEADER,
     constant_time_equals,
@@ -265,7 +267,7 @@ def create_x_emulator(
         )
         return JSONResponse({"data": {"hidden": body["hidden"]}}, 200, headers)
 
-    def timeline(request: Request, bucket: str, select: Any) -> JSONResponse:
+    def timeline(request: Request, bucket: str, select: Any, *, fewest: int = 5) -> JSONResponse:
         _, headers, error = guard(request, bucket)
         if error is not None:
             return error
@@ -274,8 +276,8 @@ def create_x_emulator(
             max_results = int(q.get("max_results", "10"))
         except ValueError:
             max_results = 0
-        if not 5 <= max_results <= 100:
-            message = "The `max_results` query parameter value is not between 5 and 100"
+        if not fewest <= max_results <= 100:
+            message = f"The `max_results` query parameter value is not between {fewest} and 100"
             return JSONResponse(invalid_request(message), 400, headers)
         fields = csv_set(q.get("tweet.fields")) | csv_set(q.get("post.fields"))
         expansions = csv_set(q.get("expansions"))
@@ -340,6 +342,25 @@ def create_x_emulator(
     @app.get("/2/users/{user_id}/tweets")
     async def user_tweets(user_id: str, request: Request) -> JSONResponse:
         return timeline(request, "GET /2/users/:id/tweets", lambda t: t.author_id == user_id)
+
+    @app.get("/2/tweets/search/recent")
+    async def search_recent(request: Request) -> JSONResponse:
+        query = request.query_params.get("query") or ""
+        if not query or len(query) > 512:
+            message = "The `query` query parameter value is missing or longer than 512"
+            return JSONResponse(invalid_request(message), 400)
+        try:
+            matches = compile_query(query)
+        except QuerySyntaxError as exc:
+            return JSONResponse(
+                invalid_request(f"There were errors processing your request: {exc}"), 400
+            )
+
+        def found(tweet: Any) -> bool:
+            author = state.users.get(tweet.author_id)
+            return matches(tweet.text, author.username if author else "")
+
+        return timeline(request, "GET /2/tweets/search/recent", found, fewest=10)
 
     async def send_dm(
         request: Request, participant_id: str | None, conversation: str | None

@@ -46,6 +46,7 @@ DEFAULT_LIMITS = {
     "PUT /2/tweets/:id/hidden": 50,
     "GET /2/users/:id/mentions": 300,
     "GET /2/users/:id/tweets": 900,
+    "GET /2/tweets/search/recent": 300,
     "POST /2/dm_conversations": 15,
     # X: 15 requests per 15 minutes per user, which makes DM polling a coarse fallback.
     "GET /2/dm_events": 15,

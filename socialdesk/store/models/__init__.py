@@ -14,6 +14,7 @@ from socialdesk.store.models.inbox import (
     WebSession,
 )
 from socialdesk.store.models.knowledge import Article, ArticleClicks, ArticleVersion
+from socialdesk.store.models.listening import ListeningMention, ListeningSearch
 from socialdesk.store.models.live import LiveFeedEntry, TicketPresence
 from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
@@ -45,6 +46,8 @@ __all__ = [
     "ContactIdentity",
     "CsatResponse",
     "FollowUp",
+    "ListeningMention",
+    "ListeningSearch",
     "LiveFeedEntry",
     "Membership",
     "Message",
