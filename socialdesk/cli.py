@@ -331,6 +331,7 @@ def worker(
         web.state.raw_event_worker,
         web.state.delivery_worker,
         web.state.poller,
+        web.state.listening_poller,
         web.state.sla_worker,
         web.state.notify_worker,
     ]

@@ -14,6 +14,7 @@ from socialdesk.channels.networks import webhook_specs
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings, get_settings
 from socialdesk.delivery.worker import DeliveryWorker
+from socialdesk.listening.poller import ListeningPoller
 from socialdesk.live import LiveRelay
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
@@ -39,6 +40,7 @@ from socialdesk.web.api import (
     suggestions,
     tickets,
 )
+from socialdesk.web.api import listening as listening_api
 from socialdesk.web.api import notify_outbox as notify_api
 from socialdesk.web.api import raw_events as raw_events_api
 from socialdesk.web.api_docs import install_api_docs
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.raw_event_worker,
                 app.state.delivery_worker,
                 app.state.poller,
+                app.state.listening_poller,
                 app.state.sla_worker,
                 app.state.notify_worker,
             ]
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Hide/unhide calls made by API and page requests, on the server's event loop.
     app.state.moderation_connectors = registry()
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, registry())
+    app.state.listening_poller = ListeningPoller(app.state.db, app.state.pipeline, registry())
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         approvals,
         raw_events_api,
         reports,
+        listening_api,
     ):
         api.include_router(module.router)
     app.include_router(api)

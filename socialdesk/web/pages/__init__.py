@@ -14,6 +14,7 @@ from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, networks_cs
 from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.help_centre import router as help_router
 from socialdesk.web.pages.inbox import router as inbox_router
+from socialdesk.web.pages.listening import router as listening_router
 from socialdesk.web.pages.live_queue import router as queue_router
 from socialdesk.web.pages.logged_contacts import router as logged_contacts_router
 from socialdesk.web.pages.moderation import router as moderation_router
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         live_router,
         help_router,
         suggestions_router,
+        listening_router,
     ):
         app.include_router(router)
 
