@@ -118,6 +118,8 @@ def check_filter(f: MentionFilter) -> None:
     """ValueError with the reason for a filter value nobody could mean."""
     if f.q is not None and len(f.q) > MAX_Q:
         raise ValueError(f"q is at most {MAX_Q} characters")
+    if f.q is not None and any(ord(c) < 32 for c in f.q):
+        raise ValueError("q may not contain control characters")
     if f.sentiment is not None and f.sentiment not in SENTIMENTS:
         raise ValueError(f"sentiment: one of {', '.join(SENTIMENTS)}")
     if f.status is not None and f.status not in STATUSES:

@@ -58,6 +58,8 @@ def _clean_name(value: Any) -> str:
         raise ActionError("give the search a name", 422)
     if len(name) > MAX_NAME:
         raise ActionError(f"a search name is at most {MAX_NAME} characters", 422)
+    if any(ord(c) < 32 for c in name):
+        raise ActionError("a search name may not contain control characters", 422)
     return name
 
 

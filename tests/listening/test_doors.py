@@ -150,6 +150,8 @@ def test_mentions_filters(desk: Desk, world: Networks) -> None:
         ] == ["Acme Air crew were great"]
         assert api.get("/mentions", params={"sentiment": "furious"}).status_code == 422
         assert api.get("/mentions", params={"network": "myspace"}).status_code == 422
+        bad = api.get("/mentions", params={"q": "a\x00b"})
+        assert bad.status_code == 422 and "control characters" in bad.text
         # Viewers read only.
         first = api.get("/mentions").json()["mentions"][0]["id"]
         assert api.post(f"/mentions/{first}/ticket").status_code == 403

@@ -116,19 +116,22 @@ def list_mentions(
     before_id: DbId | None = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> dict[str, Any]:
-    found = mention_actions.list_mentions(
-        session,
-        mention_actions.MentionFilter(
-            workspace_ids=workspace_ids(session, user),
-            q=q.strip() if q and q.strip() else None,
-            network=network,
-            sentiment=sentiment,
-            status=None if status == "all" else status,
-            search_id=search_id,
-            before_id=before_id,
-        ),
-        limit=limit,
-    )
+    try:
+        found = mention_actions.list_mentions(
+            session,
+            mention_actions.MentionFilter(
+                workspace_ids=workspace_ids(session, user),
+                q=q.strip() if q and q.strip() else None,
+                network=network,
+                sentiment=sentiment,
+                status=None if status == "all" else status,
+                search_id=search_id,
+                before_id=before_id,
+            ),
+            limit=limit,
+        )
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from exc
     items = [mention_actions.mention_json(m) for m in found]
     return {"mentions": items, "next_before_id": found[-1].id if len(found) == limit else None}
 

@@ -52,7 +52,10 @@ def mentions_page(
     )
     database: Database = request.app.state.db
     with database.session() as s:
-        found = mention_actions.list_mentions(s, filters, limit=100)
+        try:
+            found = mention_actions.list_mentions(s, filters, limit=100)
+        except ValueError as exc:
+            raise PageError(400, str(exc)) from exc
         names = dict(
             s.execute(
                 select(ListeningSearch.id, ListeningSearch.name).where(
@@ -83,7 +86,7 @@ def _mention_write(
                 return RedirectResponse("/mentions?done=dismissed", status_code=303)
             if what == "reply":
                 ticket, _ = mention_actions.reply_to_mention(
-                    s, agent, mention, pipeline, extra["body"], confirm=True
+                    s, agent, mention, pipeline, extra["body"]
                 )
             else:
                 ticket = mention_actions.make_ticket(s, agent, mention, pipeline)
