@@ -196,3 +196,21 @@ def test_the_poller_runs_due_searches_once_per_interval(db: Database, world: Net
 
     first, second = asyncio.run(twice())
     assert [o.stored for o in first] == [1] and second == []
+
+
+@pytest.mark.parametrize("network", ["mastodon", "bluesky"])
+def test_a_429_from_mastodon_or_bluesky_records_their_reset(
+    db: Database, world: Networks, network: str
+) -> None:
+    world.post(network, "Acme Air again")
+    client = world.mastodon if network == "mastodon" else world.bluesky
+    assert client.post("/_emulator/rate_limit", json={"limit": 0}).status_code == 200
+    search_id = saved_search(db, world, account_ids=[world.accounts[network]])
+    limited = run(db, world, search_id)
+    assert limited.rate_limited == [world.accounts[network]] and limited.stored == 0
+    with db.session() as s:
+        until = datetime.fromisoformat(
+            s.get_one(ListeningSearch, search_id).rate_limited_until[str(world.accounts[network])]
+        )
+    assert datetime.now(UTC) < until <= datetime.now(UTC) + timedelta(minutes=16)
+    assert run(db, world, search_id).rate_limited == [world.accounts[network]]
