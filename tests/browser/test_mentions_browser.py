@@ -91,3 +91,24 @@ def test_mentions_page_lists_filters_and_makes_a_ticket(browser: Any, site: Site
         page.screenshot(path=str(SHOTS / "mentions_ticketed.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_settings_listening_adds_a_saved_search(browser: Any, site: Site) -> None:
+    site.x_account()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        sign_in(page, site, "lead@example.com")
+        page.goto(f"{site.url}/settings/listening")
+        page.get_by_label("Name", exact=True).fill("Brand watch")
+        page.get_by_label("Brand names").fill("Acme Air, AcmeAir")
+        page.get_by_label("Hashtags").fill("#acmefail")
+        page.get_by_label("Leave out posts with").fill("jobs")
+        page.get_by_label("X @AcmeSupport").check()
+        page.get_by_role("button", name="Save search").click()
+        page.get_by_text("Saved search saved.").wait_for()
+        row = page.locator("tr", has_text="Brand watch").first
+        assert row.get_by_text("Acme Air, AcmeAir #acmefail").is_visible()
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / "settings_listening.png"), full_page=True)
+    finally:
+        page.close()

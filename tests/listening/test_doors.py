@@ -104,6 +104,12 @@ def test_saved_searches_through_the_settings_page(desk: Desk, world: Networks) -
     assert refused.status_code == 422 and "at least one keyword" in refused.text
     with desk.db.session() as s:
         search_id = s.scalars(select(ListeningSearch.id)).one()
+    assert f'value="{search_id}"' in listing  # the row's edit form
+    edited = lead.post(
+        "/settings/listening", {**form, "search_id": str(search_id), "exclusions": "jobs"}
+    )
+    assert edited.status_code == 303
+    assert searches(desk) == [("Acme", ["Acme Air"], ["jobs"])]
     assert lead.post(f"/settings/listening/{search_id}/delete").status_code == 303
     assert searches(desk) == []
     agent = desk.page("agent")
