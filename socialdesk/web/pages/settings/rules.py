@@ -37,6 +37,7 @@ EVENT_LABELS = {
     "sla_warning": "An SLA target is at risk",
     "sla_breach": "An SLA target is breached",
     "time_elapsed": "Time has passed (checked periodically)",
+    "mention_found": "A saved search finds a post (Mentions)",
 }
 ACTION_HINTS = {
     "assign_team": "team",
@@ -49,6 +50,7 @@ ACTION_HINTS = {
     "set_status": "value: " + " / ".join(RULE_STATUSES),
     "escalate": "optional team and message",
     "notify_email": "value: message; e-mail to, team or agent",
+    "create_ticket": "— (mention_found rules: the mention becomes a ticket)",
 }
 
 
