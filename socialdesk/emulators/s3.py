@@ -38,9 +38,7 @@ def _signature_problem(state: S3State, request: Request, body: bytes) -> str | N
     header = request.headers.get("authorization", "")
     if not header.startswith(_ALGORITHM + " "):
         return "missing AWS4-HMAC-SHA256 Authorization"
-    fields = dict(
-        part.strip().split("=", 1) for part in header[len(_ALGORITHM) + 1 :].split(",")
-    )
+    fields = dict(part.strip().split("=", 1) for part in header[len(_ALGORITHM) + 1 :].split(","))
     try:
         access_key, day, region, service, terminator = fields["Credential"].split("/")
         signed_names = fields["SignedHeaders"].split(";")
@@ -61,7 +59,10 @@ def _signature_problem(state: S3State, request: Request, body: bytes) -> str | N
         return "x-amz-date is not the credential's day"
     path = quote(unquote(request.url.path), safe="/-_.~")
     query = "&".join(
-        sorted(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in request.query_params.multi_items())
+        sorted(
+            f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+            for k, v in request.query_params.multi_items()
+        )
     )
     canonical_headers = "".join(
         f"{name}:{' '.join(request.headers.get(name, '').strip().split())}\n"

@@ -121,7 +121,7 @@ class AttachmentFetchWorker(BackgroundWorker):
                 .order_by(a.id)
                 .limit(self.policy.batch)
             ).all()
-        return [_Candidate(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [_Candidate(r[0], str(r[1]), r[2], r[3], r[4]) for r in rows]
 
     def fetch_one(self, candidate: _Candidate) -> None:
         now = self.clock()
@@ -180,9 +180,13 @@ class AttachmentFetchWorker(BackgroundWorker):
         except httpx.HTTPError as exc:
             raise _Retry(f"fetch failed: {type(exc).__name__}") from None
 
-    def _record_failure(self, candidate: _Candidate, now: datetime, reason: str, final: bool) -> None:
+    def _record_failure(
+        self, candidate: _Candidate, now: datetime, reason: str, final: bool
+    ) -> None:
         attempts = candidate.attempts + 1
-        log.info("attachment %s not fetched (%s)%s", candidate.id, reason, "; giving up" if final else "")
+        log.info(
+            "attachment %s not fetched (%s)%s", candidate.id, reason, "; giving up" if final else ""
+        )
         with self.db.write() as session:
             session.execute(
                 update(MessageAttachment)

@@ -123,7 +123,9 @@ def sigv4_authorization(
     to_sign = "\n".join(
         ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
     )
-    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), day), region), service), "aws4_request")
+    key = _hmac(
+        _hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), day), region), service), "aws4_request"
+    )
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     return (
         f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
@@ -150,7 +152,9 @@ class S3Storage:
         self.region = region
         self.client = client or httpx.Client(timeout=30)
 
-    def _request(self, method: str, key: str, data: bytes = b"", content_type: str = "") -> httpx.Response:
+    def _request(
+        self, method: str, key: str, data: bytes = b"", content_type: str = ""
+    ) -> httpx.Response:
         path = "/" + quote(self.bucket, safe="") + "/" + quote(checked_key(key), safe="/-_.~")
         url = self.endpoint + path
         full_path = urlsplit(url).path

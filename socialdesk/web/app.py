@@ -18,8 +18,8 @@ from socialdesk.live import LiveRelay
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
 from socialdesk.observability.logs import configure_logging
-from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.attachment_fetch import AttachmentFetchWorker, FetchPolicy
+from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
 from socialdesk.store.file_storage import storage_from_settings

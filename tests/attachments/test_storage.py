@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from socialdesk.config import Settings
 from socialdesk.domain.media_types import served_type, sniff_mime
@@ -152,7 +153,9 @@ def test_the_s3_emulator_refuses_a_body_that_is_not_the_signed_one(s3: tuple[str
     storage.client.event_hooks["request"] = [swap_body]
     storage.put("ws1/ok", signed_for, "text/plain")
     request = sent[0]
-    tampered = httpx.Request("PUT", request.url, headers=request.headers, content=b"other bytes!!!!!")
+    tampered = httpx.Request(
+        "PUT", request.url, headers=request.headers, content=b"other bytes!!!!!"
+    )
     r = httpx.Client().send(tampered)
     assert r.status_code == 403
     assert state.refused[-1] == "x-amz-content-sha256 does not match the payload"
@@ -169,7 +172,7 @@ def test_a_half_configured_s3_backend_fails_at_start_naming_what_is_missing(tmp_
                 attachment_storage="s3",
                 attachment_s3_endpoint="http://127.0.0.1:9",
                 attachment_s3_access_key="k",
-                attachment_s3_secret_key="super-secret-value",
+                attachment_s3_secret_key=SecretStr("super-secret-value"),
             )
         )
     assert "super-secret-value" not in str(refused.value)

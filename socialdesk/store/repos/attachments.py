@@ -24,7 +24,9 @@ def stored_attachment(
     """The stored copy of an attachment in one of these workspaces; None when there is
     no such attachment there (or it is not stored), so a stranger learns nothing."""
     row = session.execute(
-        select(MessageAttachment.stored_key, MessageAttachment.stored_mime_type, MessageAttachment.name)
+        select(
+            MessageAttachment.stored_key, MessageAttachment.stored_mime_type, MessageAttachment.name
+        )
         .join(Message, Message.id == MessageAttachment.message_id)
         .join(Ticket, Ticket.id == Message.ticket_id)
         .where(
