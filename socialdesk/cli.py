@@ -40,6 +40,30 @@ def _progress() -> Progress:
     )
 
 
+attachments_app = typer.Typer(no_args_is_help=True, help="Attachments of messages.")
+app.add_typer(attachments_app, name="attachments")
+
+
+@attachments_app.command("backfill")
+def attachments_backfill() -> None:
+    """Parse attachments that old messages keep only in their meta into attachment rows
+    (the same parser new deliveries use); safe to run again."""
+    from socialdesk.pipeline.attachment_backfill import backfill_step, messages_to_read
+
+    db = _database()
+    total = messages_to_read(db)
+    filled = added = 0
+    last_id = 0
+    with _progress() as progress:
+        task = progress.add_task("messages read", total=total)
+        while (step := backfill_step(db, last_id)) is not None:
+            last_id = step.last_id
+            filled += step.messages_filled
+            added += step.attachments_added
+            progress.advance(task, step.messages_read)
+    console.print(f"{added} attachments added to {filled} messages ({total} messages read).")
+
+
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic)."""
@@ -334,6 +358,7 @@ def worker(
         web.state.listening_poller,
         web.state.sla_worker,
         web.state.notify_worker,
+        *([web.state.attachment_fetch_worker] if settings.attachment_fetch else []),
     ]
     for item in workers:
         item.start()

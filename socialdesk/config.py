@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     metrics_allow: str = "127.0.0.1,::1"
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    # Attachments' files (docs/channels.md, "Attachments"): inbound media are fetched from
+    # the network's URL into this storage and served only to signed-in agents.
+    # "folder" keeps them under attachment_folder; "s3" in an S3-compatible bucket.
+    attachment_storage: Literal["folder", "s3"] = "folder"
+    attachment_folder: Path = Path("./attachments")
+    attachment_s3_endpoint: str | None = None  # e.g. https://s3.eu-west-1.amazonaws.com
+    attachment_s3_bucket: str | None = None
+    attachment_s3_region: str = "us-east-1"
+    attachment_s3_access_key: str | None = None
+    attachment_s3_secret_key: SecretStr | None = None  # a secret: never logged or shown
+    # The fetch worker: off, nothing is downloaded (the network's link is shown instead).
+    attachment_fetch: bool = True
+    attachment_max_bytes: int = Field(default=25_000_000, ge=1)
 
     @field_validator("metrics_allow")
     @classmethod

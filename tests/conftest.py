@@ -15,6 +15,9 @@ from sqlalchemy import text
 os.environ.setdefault("SOCIALDESK_SECRET_KEY", Fernet.generate_key().decode())
 # argon2's cheapest parameters: these tests do not measure hashing (auth/passwords.py)
 os.environ.setdefault("SOCIALDESK_PASSWORD_HASHING", "cheapest")
+# Payloads in tests name made-up CDN hosts: nothing is fetched unless a test asks
+# (tests/attachments turn the fetch worker on against an emulator's media).
+os.environ.setdefault("SOCIALDESK_ATTACHMENT_FETCH", "false")
 
 from socialdesk.config import reset_settings_cache
 from socialdesk.store.db import Database

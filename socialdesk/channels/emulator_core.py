@@ -16,11 +16,17 @@ Control routes (``/_emulator/...``) added by ``add_common_routes``:
 - ``POST /_emulator/clock`` ``{"advance_seconds"}`` — move the emulator's clock.
 - ``POST /_emulator/faults`` ``{"status", "count", ...}`` — the next ``count`` API calls
   fail with that status (and, for Meta, ``code``/``error_subcode``).
+- ``POST /_emulator/media`` ``{"name", "content_type", "data_base64"}`` — a file the
+  network holds (a customer's photo); returns ``{"url"}``, the CDN address a payload
+  carries. ``GET /media/<name>`` serves its bytes; a URL with Meta's ``oe=<hex expiry>``
+  answers 403 once the emulator's clock has passed it, as the CDN does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -201,6 +207,8 @@ class EmulatorCore:
     sent: list[dict[str, Any]] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     id_counter: int = 0
+    # Media the network holds, by name: (bytes, content type).
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     def next_seq(self) -> int:
         self.id_counter += 1
@@ -250,6 +258,33 @@ def add_common_routes(app: FastAPI, core: EmulatorCore) -> None:
     async def clock(body: dict[str, float] = Body(...)) -> dict[str, str]:
         core.clock.advance(float(body.get("advance_seconds", 0)))
         return {"now": core.clock.now().isoformat()}
+
+    @app.post("/_emulator/media", tags=["emulator"])
+    async def add_media(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, str]:
+        name = str(body.get("name", ""))
+        if not name or "/" in name:
+            raise HTTPException(400, "name: a file name without '/'")
+        try:
+            data = base64.b64decode(str(body.get("data_base64", "")), validate=True)
+        except binascii.Error:
+            raise HTTPException(400, "data_base64: not base64") from None
+        core.media[name] = (data, str(body.get("content_type", "application/octet-stream")))
+        return {"url": f"{str(request.base_url).rstrip('/')}/media/{name}"}
+
+    @app.get("/media/{name}", tags=["emulator"])
+    async def media(name: str, oe: str | None = None) -> Response:
+        found = core.media.get(name)
+        if found is None:
+            return Response("Not Found", status_code=404)
+        if oe is not None:
+            try:
+                expires = datetime.fromtimestamp(int(oe, 16), UTC)
+            except ValueError:
+                return Response("Bad URL hash", status_code=403)
+            if core.clock.now() >= expires:
+                return Response("URL signature expired", status_code=403)
+        data, content_type = found
+        return Response(data, media_type=content_type)
 
     @app.post("/_emulator/faults", tags=["emulator"])
     async def faults(body: dict[str, Any] = Body(...)) -> dict[str, bool]:

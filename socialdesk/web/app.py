@@ -19,9 +19,11 @@ from socialdesk.live import LiveRelay
 from socialdesk.notify.mailer import SmtpConfig
 from socialdesk.notify.worker import NotificationWorker
 from socialdesk.observability.logs import configure_logging
+from socialdesk.pipeline.attachment_fetch import AttachmentFetchWorker, FetchPolicy
 from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
 from socialdesk.store.db import Database
+from socialdesk.store.file_storage import storage_from_settings
 from socialdesk.web import hooks, ops, pages, security_headers, webform
 from socialdesk.web.api import (
     approvals,
@@ -41,6 +43,7 @@ from socialdesk.web.api import (
     tickets,
 )
 from socialdesk.web.api import listening as listening_api
+from socialdesk.web.api import attachments as attachments_api
 from socialdesk.web.api import notify_outbox as notify_api
 from socialdesk.web.api import raw_events as raw_events_api
 from socialdesk.web.api_docs import install_api_docs
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.listening_poller,
                 app.state.sla_worker,
                 app.state.notify_worker,
+                *([app.state.attachment_fetch_worker] if settings.attachment_fetch else []),
             ]
             if settings.run_workers
             else []
@@ -134,6 +138,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.listening_poller = ListeningPoller(app.state.db, app.state.pipeline, registry())
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
+    app.state.attachment_storage = storage_from_settings(settings)
+    app.state.attachment_fetch_worker = AttachmentFetchWorker(
+        app.state.db,
+        app.state.attachment_storage,
+        FetchPolicy(max_bytes=settings.attachment_max_bytes),
+    )
     app.state.raw_inbox = RawInbox(app.state.db)
     app.state.live_relay = LiveRelay(app.state.db, interval=settings.live_relay_seconds or 0.5)
     app.include_router(hooks.router)
@@ -158,6 +168,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         raw_events_api,
         reports,
         listening_api,
+        attachments_api,
     ):
         api.include_router(module.router)
     app.include_router(api)

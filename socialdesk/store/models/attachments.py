@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialdesk.store.models.base import Base, BigId
@@ -17,7 +17,15 @@ class MessageAttachment(Base):
     is when, if the payload said, and ``fetch_failed_at`` when fetching it failed."""
 
     __tablename__ = "message_attachments"
-    __table_args__ = (Index("ix_message_attachments_message", "message_id", "position"),)
+    __table_args__ = (
+        Index("ix_message_attachments_message", "message_id", "position"),
+        Index(
+            "ix_message_attachments_to_fetch",
+            "next_fetch_at",
+            sqlite_where=text("stored_key IS NULL AND fetch_failed_at IS NULL"),
+            postgresql_where=text("stored_key IS NULL AND fetch_failed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
@@ -32,3 +40,13 @@ class MessageAttachment(Base):
     platform_media_id: Mapped[str | None] = mapped_column(String(320), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     fetch_failed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The stored copy (pipeline/attachment_fetch.py): its key in the attachment storage
+    # (store/file_storage.py), its size, SHA-256 and the type its bytes show.
+    stored_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    stored_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    stored_mime_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    fetched_at: Mapped[datetime | None] = mapped_column(default=None)
+    fetch_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_fetch_at: Mapped[datetime | None] = mapped_column(default=None)
+    fetch_error: Mapped[str | None] = mapped_column(String(300), default=None)

@@ -165,6 +165,12 @@ class AttachmentOut(BaseModel):
     expires_at: datetime | None = None
     # True once the network's link has expired or fetching it failed.
     expired: bool = False
+    # The desk's own copy (fetched by the attachment worker): where to read it, signed in.
+    id: int | None = None
+    stored: bool = False
+    content_url: str | None = None
+    stored_size: int | None = None
+    sha256: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -173,6 +179,9 @@ class AttachmentOut(BaseModel):
             return value
         fields = {name: getattr(value, name, None) for name in cls.model_fields}
         fields["expired"] = attachment_expired(value.expires_at, value.fetch_failed_at)
+        fields["stored"] = bool(getattr(value, "stored_key", None))
+        if fields["stored"]:
+            fields["content_url"] = f"/api/v1/attachments/{value.id}/content"
         return fields
 
 

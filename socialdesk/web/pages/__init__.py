@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from socialdesk.web.live_stream import router as live_router
 from socialdesk.web.pages.account import router as account_router
 from socialdesk.web.pages.approvals import router as approvals_router
+from socialdesk.web.pages.attachments import router as attachments_router
 from socialdesk.web.pages.auth import router as auth_router
 from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, networks_css, render
 from socialdesk.web.pages.conversation import router as conversation_router
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
         help_router,
         suggestions_router,
         listening_router,
+        attachments_router,
     ):
         app.include_router(router)
 

@@ -13,7 +13,7 @@ from alembic import op
 from socialdesk.store.db import UTCDateTime
 
 revision = "0036"
-down_revision = "0030"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
