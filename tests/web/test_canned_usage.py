@@ -17,8 +17,8 @@ from socialdesk.knowledge.faq_report import is_automatic
 from socialdesk.knowledge.short_variants import shorten, variant_for, variants
 from socialdesk.store.db import Database
 from socialdesk.store.models import CannedResponse, Message, Ticket
-from tests.web.test_canned_responses import _bearer, _create
 from tests.pipeline.helpers import ingest, make_account, post
+from tests.web.test_canned_responses import _bearer, _create
 from tests.web.test_pages import app_db, client, seed_ticket, sign_in
 
 __all__ = ["app_db", "client"]
