@@ -14,10 +14,11 @@ written asks the lead to confirm), or rejects it with a note.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.email_route import EmailRoute
@@ -136,6 +137,7 @@ def send_reply(
     via_email: EmailRoute | None = None,
     confirm: bool = False,
     template: str | None = None,
+    canned_ids: Collection[int] = (),
 ) -> ReplyOutcome:
     """An agent's reply through any door, with its rules.
 
@@ -145,11 +147,13 @@ def send_reply(
     ``NeedsConfirmation`` (code ``second_reply``) unless ``confirm``. ``solve``:
     solved after the reply (or after approval). The network's rules come first: outside
     its messaging window (WhatsApp's 24 hours) only an approved ``template`` may go out
-    (``OutsideMessagingWindow``, code ``outside_window``).
+    (``OutsideMessagingWindow``, code ``outside_window``). ``canned_ids``: the canned
+    answers the agent inserted, each counted once the reply is sent or awaits approval.
     """
     require_writer(actor)
     if not body.strip():
         raise ActionError("a reply needs a body")
+    used = _canned_of(session, ticket.workspace_id, canned_ids)
     account_id = via_email.account_id if via_email else ticket.channel_account_id
     body, chosen_template = check_reply_rules(
         session, ticket, account_id, body, visibility=visibility, template=template,
@@ -177,6 +181,7 @@ def send_reply(
             session, ticket, actor, body, visibility=visibility,
             solve_after=solve or status_after == TicketStatus.SOLVED,
         )  # fmt: skip
+        _count_use(session, used)
         return ReplyOutcome(draft=draft)
     message = reply(
         session, ticket, actor, body, visibility=visibility, status_after=status_after,
@@ -184,7 +189,40 @@ def send_reply(
     )  # fmt: skip
     if solve and send_at is None:
         set_status(session, ticket, actor, TicketStatus.SOLVED)
+    _count_use(session, used)
     return ReplyOutcome(message=message)
+
+
+def _canned_of(
+    session: Session, workspace_id: int, canned_ids: Collection[int]
+) -> list[CannedResponse]:
+    """The canned answers a reply says it used: each of the ticket's workspace, once."""
+    wanted = set(canned_ids)
+    if not wanted:
+        return []
+    found = list(
+        session.scalars(
+            select(CannedResponse).where(
+                CannedResponse.id.in_(wanted), CannedResponse.workspace_id == workspace_id
+            )
+        )
+    )
+    missing = wanted - {c.id for c in found}
+    if missing:
+        raise ActionError(f"canned response {min(missing)} not found in this workspace", 422)
+    return found
+
+
+def _count_use(session: Session, used: list[CannedResponse]) -> None:
+    if not used:
+        return
+    # Counted in SQL: two agents sending at once both count.
+    session.execute(
+        update(CannedResponse)
+        .where(CannedResponse.id.in_([c.id for c in used]))
+        .values(usage_count=CannedResponse.usage_count + 1, last_used_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def _check_personal_data(
@@ -257,6 +295,7 @@ def save_canned_response(
     title: str = "",
     short_body: str | None = None,
     canned_id: int | None = None,
+    category: str = "",
 ) -> CannedResponse:
     if actor.role not in REVIEWER_ROLES:
         raise ActionError("only admins and leads edit canned responses", 403)
@@ -284,6 +323,7 @@ def save_canned_response(
     canned.title = title.strip() or shortcut
     canned.body = body.strip()
     canned.short_body = (short_body or "").strip() or None
+    canned.category = " ".join(category.split())[:80]
     canned.created_at = canned.created_at or utcnow()
     session.flush()
     audit(
@@ -293,7 +333,7 @@ def save_canned_response(
         "canned_response",
         canned.id,
         workspace_id,
-        {"shortcut": shortcut},
+        {"shortcut": shortcut, "category": canned.category},
     )
     return canned
 

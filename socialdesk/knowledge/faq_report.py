@@ -8,11 +8,12 @@ when the period held more.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import Direction
@@ -26,10 +27,21 @@ from socialdesk.knowledge.faq import (
     find_clusters,
     title_from,
 )
-from socialdesk.store.models import Article, CannedResponse, Message
+from socialdesk.store.models import Article, CannedResponse, Message, Ticket
 
 # How many of a cluster's tickets are read for the team's past answers.
 ANSWER_TICKETS = 50
+# How the automation rules sign their replies (automation/engine.py, check_in.py).
+AUTOMATION = "automation"
+# Short replies that only say a message arrived or when someone will look at it.
+ACKNOWLEDGEMENT_CHARS = 240
+_ACKNOWLEDGEMENT = re.compile(
+    r"\b(we('ve| have)? received your"
+    r"|outside (of )?(our )?(business|opening|office) hours|we('re| are) (currently )?closed"
+    r"|(get|come) back to you (as soon as|shortly|tomorrow)|automatic(ally)? (reply|response)"
+    r"|auto-?reply)\b",
+    re.IGNORECASE,
+)
 
 
 class PeriodError(ValueError):
@@ -88,8 +100,10 @@ def questions_in(
     since: datetime | None = None,
     until: datetime | None = None,
     account_id: int | None = None,
+    topic: str | None = None,
 ) -> tuple[list[Question], bool]:
-    """The period's customer messages, newest first, without bare thank-yous."""
+    """The period's customer messages, newest first, without bare thank-yous. ``topic``:
+    the message's own triage topic, or its ticket's (which an agent may have corrected)."""
     query = select(Message.id, Message.body, Message.ticket_id).where(
         Message.workspace_id.in_(workspace_ids), Message.direction == Direction.INBOUND
     )
@@ -99,6 +113,10 @@ def questions_in(
         query = query.where(Message.created_at < until)
     if account_id is not None:
         query = query.where(Message.channel_account_id == account_id)
+    if topic is not None:
+        query = query.join(Ticket, Ticket.id == Message.ticket_id).where(
+            or_(Message.triage["topic"].as_string() == topic, Ticket.topic == topic)
+        )
     rows = session.execute(
         query.order_by(Message.created_at.desc(), Message.id.desc()).limit(MAX_QUESTIONS + 1)
     ).all()
@@ -133,10 +151,11 @@ def frequent_questions(
     since: datetime | None = None,
     until: datetime | None = None,
     account_id: int | None = None,
+    topic: str | None = None,
     limit: int = 20,
 ) -> FaqReport:
     questions, capped = questions_in(
-        session, workspace_ids, since=since, until=until, account_id=account_id
+        session, workspace_ids, since=since, until=until, account_id=account_id, topic=topic
     )
     clusters = find_clusters(questions, references(session, workspace_ids), limit=limit)
     return FaqReport(clusters, len(questions), capped)
@@ -152,20 +171,31 @@ def draft_from(session: Session, cluster: Cluster, limit: int = 3) -> Draft:
         ).all()
     )
     replies = session.execute(
-        select(Message.ticket_id, Message.body, Message.created_at)
+        select(Message.ticket_id, Message.body, Message.created_at, Message.meta)
         .where(
             Message.ticket_id.in_(tickets),
             # Every reply from the brand: an agent's, or one replayed from its history.
             Message.direction == Direction.OUTBOUND,
+            Message.author_name != AUTOMATION,
         )
         .order_by(Message.created_at, Message.id)
     ).all()
     first: dict[int, str] = {}
-    for ticket_id, body, created_at in replies:
+    for ticket_id, body, created_at, meta in replies:
+        if is_automatic(body, meta):
+            continue
         question_at = asked.get(ticket_id)
         if ticket_id not in first and (question_at is None or created_at >= question_at):
             first[ticket_id] = body
     return Draft(title_from(cluster.terms), best_answers(list(first.values()), limit))
+
+
+def is_automatic(body: str, meta: dict[str, object] | None) -> bool:
+    """A reply no person wrote (a rule's acknowledgement, the out-of-hours notice, the
+    check-in after solving) or one that only acknowledges: never a draft's answer."""
+    if meta and meta.get("automated"):
+        return True
+    return bool(_ACKNOWLEDGEMENT.search(body)) and len(body) < ACKNOWLEDGEMENT_CHARS
 
 
 def cluster_by_members(clusters: Sequence[Cluster], member: int) -> Cluster | None:

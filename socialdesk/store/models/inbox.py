@@ -54,6 +54,10 @@ class CannedResponse(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
     short_body: Mapped[str | None] = mapped_column(Text, default=None)
+    category: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    # Replies sent with it (the reply action counts them); never-used ones show in reports.
+    usage_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -4,13 +4,15 @@ them by ``/shortcut``); admins and leads create, edit and delete them (the actio
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import inbox as inbox_actions
+from socialdesk.knowledge.short_variants import Variant, variants
 from socialdesk.store.models import CannedResponse, User
 from socialdesk.web.api.params import DbId, IdPath
 from socialdesk.web.api.schemas import PatchModel
@@ -26,6 +28,7 @@ class CannedIn(BaseModel):
     title: str = Field(default="", max_length=200)
     # Used where the network's limit is small (X, Bluesky); the body elsewhere.
     short_body: str | None = Field(default=None, max_length=1000)
+    category: str = Field(default="", max_length=80)
     workspace_id: DbId | None = None
 
 
@@ -35,6 +38,7 @@ class CannedPatch(PatchModel):
     body: str | None = Field(default=None, min_length=1, max_length=5000)
     title: str | None = Field(default=None, max_length=200)
     short_body: str | None = Field(default=None, max_length=1000)
+    category: str | None = Field(default=None, max_length=80)
 
 
 class CannedOut(BaseModel):
@@ -45,7 +49,20 @@ class CannedOut(BaseModel):
     title: str
     body: str
     short_body: str | None
+    category: str
+    usage_count: int
+    last_used_at: datetime | None
     created_at: datetime
+
+
+class VariantOut(BaseModel):
+    network: str
+    text: str
+    length: int
+    limit: int | None
+    unit: str
+    fits: bool
+    source: str  # "short_body", "body" or "shortened"
 
 
 def _visible(session: Session, user: User, canned_id: int) -> CannedResponse:
@@ -56,19 +73,32 @@ def _visible(session: Session, user: User, canned_id: int) -> CannedResponse:
 
 
 @router.get("", response_model=list[CannedOut])
-def list_(session: ReadSession, user: CurrentUser) -> list[CannedResponse]:
-    return list(
-        session.scalars(
-            select(CannedResponse)
-            .where(CannedResponse.workspace_id.in_(workspace_ids(session, user)))
-            .order_by(CannedResponse.shortcut, CannedResponse.id)
-        )
+def list_(
+    session: ReadSession,
+    user: CurrentUser,
+    category: Annotated[str | None, Query(max_length=80)] = None,
+) -> list[CannedResponse]:
+    """All of them, by shortcut; ``category`` keeps one category ("" those without)."""
+    query = select(CannedResponse).where(
+        CannedResponse.workspace_id.in_(workspace_ids(session, user))
     )
+    if category is not None:
+        query = query.where(CannedResponse.category == " ".join(category.split()))
+    return list(session.scalars(query.order_by(CannedResponse.shortcut, CannedResponse.id)))
 
 
 @router.get("/{canned_id}", response_model=CannedOut)
 def get(canned_id: IdPath, session: ReadSession, user: CurrentUser) -> CannedResponse:
     return _visible(session, user, canned_id)
+
+
+@router.get("/{canned_id}/variants", response_model=list[VariantOut])
+def get_variants(canned_id: IdPath, session: ReadSession, user: CurrentUser) -> list[Variant]:
+    """A suggested short text per network with a small limit (X, Bluesky, Mastodon), each
+    measured by that network's length rule: the short variant or the text where it fits,
+    else the text shortened to its leading sentences."""
+    canned = _visible(session, user, canned_id)
+    return variants(canned.body, canned.short_body)
 
 
 @router.post("", response_model=CannedOut, status_code=201)
@@ -85,6 +115,7 @@ def create(body: CannedIn, session: WriteSession, user: CurrentUser) -> CannedRe
         body=body.body,
         title=body.title,
         short_body=body.short_body,
+        category=body.category,
     )
 
 
@@ -104,6 +135,9 @@ def update(
         title=body.title if "title" in given and body.title is not None else canned.title,
         short_body=body.short_body if "short_body" in given else canned.short_body,
         canned_id=canned.id,
+        category=body.category
+        if "category" in given and body.category is not None
+        else canned.category,
     )
 
 

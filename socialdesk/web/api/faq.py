@@ -67,6 +67,7 @@ def faq_report(
     until: str | None,
     account_id: int | None,
     limit: int,
+    topic: str | None = None,
 ) -> FaqReport:
     """The report for the API and the page: refused (4xx with the reason) unless the
     reader is an admin or lead, the period reads and the account is theirs."""
@@ -81,7 +82,13 @@ def faq_report(
         if account is None or account.workspace_id not in allowed:
             raise ApiError(404, f"channel account {account_id} not found")
     return frequent_questions(
-        session, allowed, since=start, until=end, account_id=account_id, limit=limit
+        session,
+        allowed,
+        since=start,
+        until=end,
+        account_id=account_id,
+        topic=(topic or "").strip() or None,
+        limit=limit,
     )
 
 
@@ -92,14 +99,18 @@ def get_faq(
     since: Text = None,
     until: Text = None,
     account_id: DbId | None = None,
+    topic: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """Clusters of the customer messages received in `[since, until)` (dates or ISO 8601
-    times, UTC without an offset; all time by default), optionally on one channel account:
+    times, UTC without an offset; all time by default), optionally on one channel account
+    and one triage `topic` (the message's, or its ticket's as an agent corrected it):
     the newest 10,000 are read. Each cluster has its volume, label, three examples, the
     published article or canned answer that covers it (if any) and a draft pre-filled
     from the team's most typical replies to it."""
-    report = faq_report(session, user, since=since, until=until, account_id=account_id, limit=limit)
+    report = faq_report(
+        session, user, since=since, until=until, account_id=account_id, limit=limit, topic=topic
+    )
     clusters = []
     for cluster in report.clusters:
         draft = draft_from(session, cluster)

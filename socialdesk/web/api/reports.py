@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import Role
+from socialdesk.reports.canned_usage import canned_usage
 from socialdesk.reports.overview import Filters, Overview, overview, workspace_zone
 from socialdesk.reports.period import PeriodError, parse_by, parse_period, rows_csv
 from socialdesk.reports.staffing_plan import StaffingPlan, plan_staffing
@@ -168,3 +169,21 @@ def build_staffing(
         )
     except ValueError as exc:  # a workload no head count can serve
         raise ApiError(422, str(exc)) from None
+
+
+@router.get("/canned", summary="The most used and the never used canned answers")
+def get_canned_usage(
+    session: ReadSession,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    workspace_id: DbId | None = None,
+) -> dict[str, Any]:
+    """All time (a running count, raised by each sent reply that names the canned answer
+    it used): `most_used` (up to `limit`, most first) and `never_used` (oldest first)."""
+    require_role(user, *READERS)
+    usage = canned_usage(session, _workspace(session, user, workspace_id), limit)
+    return {
+        "total": usage.total,
+        "most_used": [c.as_json() for c in usage.most_used],
+        "never_used": [c.as_json() for c in usage.never_used],
+    }

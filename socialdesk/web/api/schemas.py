@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -321,6 +321,10 @@ class ReplyRequest(BaseModel):
     # network's 24-hour window has closed (422, code "outside_window", without one);
     # the reply's text fills its placeholder.
     template: str | None = Field(default=None, min_length=1, max_length=512)
+    # The canned answers the reply was written with: each one's usage count goes up.
+    canned_response_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class ApprovalDraftOut(BaseModel):

@@ -312,6 +312,7 @@ def reply(
         via_email=route,
         confirm=body.confirm,
         template=body.template,
+        canned_ids=body.canned_response_ids,
     )
     if outcome.draft is not None:
         draft = ApprovalDraftOut.model_validate(outcome.draft)

@@ -109,6 +109,7 @@ def canned(
         small = limit is not None and limit <= SHORT_LIMIT
         items = [
             (
+                c.id,
                 c.shortcut,
                 c.title,
                 fill_variables(

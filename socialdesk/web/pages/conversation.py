@@ -304,6 +304,7 @@ def reply(
     send_at: Annotated[str, Form(max_length=64)] = "",
     private: Annotated[str, Form()] = "",
     template: Annotated[str, Form(max_length=512)] = "",
+    canned_ids: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone, or a wall
     time in the agent's chosen zone: ``_parse_send_at``); ``kind=email`` replies by e-mail.
@@ -327,7 +328,7 @@ def reply(
                 session, ticket, _actor(session, user), body,
                 visibility=composer.visibility_of(kind), solve=bool(solve),
                 client_key=client_key, send_at=when, via_email=route, confirm=bool(confirm),
-                template=template or None,
+                template=template or None, canned_ids=_canned_ids(canned_ids),
             )  # fmt: skip
     except NeedsConfirmation as exc:
         # Nothing was written: ask, with the same form and a "Send anyway" button.
@@ -358,6 +359,14 @@ def reply(
         notice = "Reply scheduled." if when is not None else ""
     presence.touch(database, ticket.workspace_id, ticket_id, user.id, user.label, typing=False)
     return _done(request, ticket_id, user, notice)
+
+
+def _canned_ids(value: str) -> list[int]:
+    """The composer's comma-separated ids of the canned answers inserted in the reply."""
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise PageError(422, "The canned answers used are a list of numbers.") from None
 
 
 def _parse_send_at(value: str, user: WebUser) -> datetime:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.reports import breakdowns, charts
+from socialdesk.reports.canned_usage import CannedUsage, canned_usage
 from socialdesk.reports.metrics import GroupBy, Period, TicketFacts, aggregate
 from socialdesk.reports.overview import (
     Filters,
@@ -228,7 +229,9 @@ def _load(request: Request, user: WebUser) -> tuple[Report, Choices]:
             inbound_moments(session, workspace_id, since, until, filters), zone
         )
         choices = _choices(session, workspace_id)
+        usage = canned_usage(session, workspace_id)
     tables = _tables(main, daily.rows, facts, period, responders, names, hours)
+    tables.update(_canned_tables(usage))
     report = Report(period, zone_name, by, tables, _headlines(main.totals, previous_totals), before)
     return report, choices
 
@@ -353,6 +356,35 @@ def _tables(
         ),
     )
     return tables
+
+
+def _canned_tables(usage: CannedUsage) -> dict[str, Table]:
+    most: list[list[Any]] = [
+        [f"/{c.shortcut}", c.title, c.category, c.usage_count] for c in usage.most_used
+    ]
+    return {
+        "canned_most": Table(
+            "Most used canned answers (all time)",
+            ["Shortcut", "Title", "Category", "Replies sent with it"],
+            most,
+            charts.stacked_rows(
+                [f"/{c.shortcut}" for c in usage.most_used],
+                [[float(c.usage_count)] for c in usage.most_used], ["replies"],
+                title="Replies sent with each canned answer",
+            )
+            if most
+            else None,
+        ),
+        "canned_never": Table(
+            "Canned answers never used",
+            ["Shortcut", "Title", "Category", "Created"],
+            [
+                [f"/{c.shortcut}", c.title, c.category, c.created_at.date().isoformat()]
+                for c in usage.never_used
+            ],
+            note="Candidates to rewrite or delete (Settings → Canned responses).",
+        ),
+    }  # fmt: skip
 
 
 @router.get("/reports", response_class=HTMLResponse)

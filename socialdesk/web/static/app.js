@@ -147,6 +147,9 @@
     const caret = found.start + item.dataset.text.length;
     composer.setSelectionRange(caret, caret);
     closeMenu(); composer.focus();
+    // The reply names the canned answers it used: the send counts them.
+    const used = document.getElementById("composer-canned");
+    if (used && item.dataset.id) used.value = used.value ? used.value + "," + item.dataset.id : item.dataset.id;
     htmx.trigger(composer, "sd:refresh-count");
   }
   let menuRequest = 0;
@@ -194,7 +197,7 @@
   }
   body.addEventListener("sd:sent", (e) => {
     const form = e.target.closest ? e.target.closest("form") : null;
-    if (form) { form.reset(); }
+    if (form) { form.reset(); const used = form.querySelector("#composer-canned"); if (used) used.value = ""; }
     const pending = document.getElementById("reply-confirm");
     if (pending) pending.innerHTML = "";
     typingUntil = 0;

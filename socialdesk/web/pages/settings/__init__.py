@@ -1,6 +1,6 @@
 """Settings, one module per section of the left nav: General, Channels, Canned responses,
-Knowledge base, Users, Teams, Automation rules, SLA policies, Audit log, Failed deliveries
-(``base.py`` has the shared parts)."""
+Knowledge base, FAQ finder, Users, Teams, Automation rules, SLA policies, Audit log,
+Failed deliveries (``base.py`` has the shared parts)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from socialdesk.web.pages.settings import (
     canned,
     channels,
     deliveries,
+    faq,
     general,
     kb,
     rules,
@@ -20,5 +21,5 @@ from socialdesk.web.pages.settings import (
 )
 
 router = APIRouter(include_in_schema=False)
-for section in (general, channels, canned, kb, users, teams, rules, sla, audit, deliveries):
+for section in (general, channels, canned, kb, faq, users, teams, rules, sla, audit, deliveries):
     router.include_router(section.router)

@@ -21,6 +21,7 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("channels", "Channels", "/settings/channels", ADMIN_LEAD),
     ("canned", "Canned responses", "/settings/canned", ADMIN_LEAD),
     ("kb", "Knowledge base", "/settings/kb", ADMIN_LEAD),
+    ("faq", "FAQ finder", "/settings/faq", ADMIN_LEAD),
     ("users", "Users", "/settings/users", ADMIN),
     ("teams", "Teams", "/settings/teams", ADMIN_LEAD),
     ("rules", "Automation rules", "/settings/rules", ADMIN),

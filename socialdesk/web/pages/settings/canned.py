@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions.recording import ActionError
+from socialdesk.knowledge.short_variants import variants
 from socialdesk.store.db import Database
 from socialdesk.store.models import CannedResponse
 from socialdesk.web.api.params import IdPath
@@ -21,7 +22,15 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/settings/canned", response_class=HTMLResponse)
-def canned_page(request: Request, user: PageUser) -> Response:
+def canned_page(
+    request: Request,
+    user: PageUser,
+    title: Annotated[str, Query(max_length=200)] = "",
+    body: Annotated[str, Query(max_length=5000)] = "",
+    category: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    """The list by category, with usage and short variants per network; ``title``,
+    ``body`` and ``category`` pre-fill the new answer's form (the FAQ finder's link)."""
     require(user, ADMIN_LEAD)
     database: Database = request.app.state.db
     with database.session() as s:
@@ -29,13 +38,24 @@ def canned_page(request: Request, user: PageUser) -> Response:
             s.scalars(
                 select(CannedResponse)
                 .where(CannedResponse.workspace_id.in_(user.workspace_ids))
-                .order_by(CannedResponse.shortcut)
+                .order_by(CannedResponse.category, CannedResponse.shortcut)
             )
         )
+        s.expunge_all()
     notice = {"saved": "Canned response saved.", "deleted": "Canned response deleted."}.get(
         request.query_params.get("done", "")
     )
-    return page(request, user, "settings_canned.html", "canned", canned=canned, notice=notice)
+    return page(
+        request,
+        user,
+        "settings_canned.html",
+        "canned",
+        canned=canned,
+        variants={c.id: variants(c.body, c.short_body) for c in canned},
+        categories=sorted({c.category for c in canned if c.category}),
+        prefill={"title": title, "body": body, "category": category},
+        notice=notice,
+    )
 
 
 @router.post("/settings/canned")
@@ -46,8 +66,9 @@ def add_canned(
     body: Annotated[str, Form(max_length=5000)],
     title: Annotated[str, Form(max_length=200)] = "",
     short_body: Annotated[str, Form(max_length=1000)] = "",
+    category: Annotated[str, Form(max_length=80)] = "",
 ) -> Response:
-    return _save(request, user, None, shortcut, body, title, short_body)
+    return _save(request, user, None, shortcut, body, title, short_body, category)
 
 
 @router.post("/settings/canned/{canned_id}")
@@ -59,8 +80,9 @@ def edit_canned(
     body: Annotated[str, Form(max_length=5000)],
     title: Annotated[str, Form(max_length=200)] = "",
     short_body: Annotated[str, Form(max_length=1000)] = "",
+    category: Annotated[str, Form(max_length=80)] = "",
 ) -> Response:
-    return _save(request, user, canned_id, shortcut, body, title, short_body)
+    return _save(request, user, canned_id, shortcut, body, title, short_body, category)
 
 
 @router.post("/settings/canned/{canned_id}/delete")
@@ -86,6 +108,7 @@ def _save(
     body: str,
     title: str,
     short_body: str,
+    category: str,
 ) -> Response:
     require(user, ADMIN_LEAD)
     database: Database = request.app.state.db
@@ -106,6 +129,7 @@ def _save(
                 title=title,
                 short_body=short_body,
                 canned_id=canned_id,
+                category=category,
             )
         except ActionError as exc:
             raise action_error(exc) from exc

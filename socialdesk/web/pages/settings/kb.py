@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -67,9 +67,17 @@ def _form(article: Article | None, **given: Any) -> dict[str, Any]:
 
 
 @router.get("/settings/kb/new", response_class=HTMLResponse)
-def new_article(request: Request, user: PageUser) -> Response:
+def new_article(
+    request: Request,
+    user: PageUser,
+    title: Annotated[str, Query(max_length=200)] = "",
+    body: Annotated[str, Query(max_length=20_000)] = "",
+    category: Annotated[str, Query(max_length=80)] = "",
+) -> Response:
+    """A blank article, or one pre-filled (the FAQ finder's "write an article" link)."""
     require(user, ADMIN_LEAD)
-    return page(request, user, "settings_kb_edit.html", "kb", article=None, form=_form(None))
+    form = _form(None, title=title or None, body=body or None, category=category or None)
+    return page(request, user, "settings_kb_edit.html", "kb", article=None, form=form)
 
 
 @router.get("/settings/kb/{article_id}", response_class=HTMLResponse)
