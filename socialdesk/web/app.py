@@ -42,8 +42,8 @@ from socialdesk.web.api import (
     suggestions,
     tickets,
 )
-from socialdesk.web.api import listening as listening_api
 from socialdesk.web.api import attachments as attachments_api
+from socialdesk.web.api import listening as listening_api
 from socialdesk.web.api import notify_outbox as notify_api
 from socialdesk.web.api import raw_events as raw_events_api
 from socialdesk.web.api_docs import install_api_docs
