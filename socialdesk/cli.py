@@ -128,11 +128,17 @@ def replay(
             )
         except (TwcsFormatError, UnicodeDecodeError) as exc:
             raise fail(str(exc)) from exc
+        # The second triage pass (the encoder) before returning: a batch import ends refined.
+        from socialdesk.automation.triage_refine import TriageRefineWorker, pending_count
+
+        encoder = progress.add_task("triage encoder pass", total=pending_count(db))
+        refined = TriageRefineWorker(db).drain(lambda n: progress.advance(encoder, n))
     table = Table(title=f"replay of {path.name}", show_header=False)
     table.add_row("rows read", str(report.rows_read))
     table.add_row("rows loaded", str(report.rows_loaded))
     table.add_row("tickets created", str(report.tickets_created))
     table.add_row("brand accounts created", str(report.accounts_created))
+    table.add_row("messages refined by the encoder", str(refined))
     table.add_row("rows failed", str(report.failed))
     table.add_row("rows skipped", str(report.rows_skipped))
     if report.shifted_by is not None:
@@ -316,7 +322,7 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="address for --metrics-port")] = "127.0.0.1",
 ) -> None:
     """Run the background workers (webhook processing, delivery, polling, the SLA scan
-    and time rules, e-mail notifications) on their own, for installs that serve the web app with
+    and time rules, e-mail notifications, the triage encoder pass) on their own, for installs that serve the web app with
     SOCIALDESK_RUN_WORKERS=false."""
     import signal
     import threading
@@ -333,6 +339,7 @@ def worker(
         web.state.poller,
         web.state.sla_worker,
         web.state.notify_worker,
+        web.state.triage_worker,
     ]
     for item in workers:
         item.start()

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from socialdesk import __version__
 from socialdesk.actions.admin import secrets_loader, secrets_saver
 from socialdesk.automation.periodic_scan import SlaScanWorker
+from socialdesk.automation.triage_refine import TriageRefineWorker
 from socialdesk.channels.networks import webhook_specs
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings, get_settings
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.poller,
                 app.state.sla_worker,
                 app.state.notify_worker,
+                app.state.triage_worker,
             ]
             if settings.run_workers
             else []
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.moderation_connectors = registry()
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, registry())
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
+    app.state.triage_worker = TriageRefineWorker(app.state.db)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
     app.state.live_relay = LiveRelay(app.state.db, interval=settings.live_relay_seconds or 0.5)
