@@ -75,6 +75,12 @@ def test_replay_reports_and_refuses_bad_files(
     loaded = runner.invoke(app, ["replay", str(shared_data / "twcs" / "twcs_kaggle_sample.csv")])
     assert loaded.exit_code == 0, loaded.output
     assert "rows loaded" in loaded.output and "tickets created" in loaded.output
+    # Both triage passes are done when replay returns: nothing waits for the encoder.
+    assert "messages refined by the encoder" in loaded.output
+    with cli_db.session() as s:
+        inbound = s.scalars(select(Message).where(Message.direction == "inbound")).all()
+        assert inbound and all(m.triage and m.triage.get("refined") for m in inbound)
+        assert not any(m.triage_pending for m in inbound)
     missing = runner.invoke(app, ["replay", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "no such file" in missing.output
     wrong = tmp_path / "wrong.csv"
