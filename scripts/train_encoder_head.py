@@ -3,10 +3,11 @@
     .venv/bin/python scripts/train_encoder_head.py [--data ../shared/data] [--cache DIR]
 
 Multinomial logistic regression on the multilingual-e5-small embedding of a post plus
-VADER's four scores and the inline model's log-probabilities (stacked). Same data and split as ``scripts/train_triage.py``: the Apple set's
-held-out fifth (crc32 of the cleaned text) is never trained on; twcs customer tweets
-(every 16th inbound one, to bound the embedding time) are self-labelled
-where the first head is at least 80% sure, and the head is retrained on both.
+VADER's four scores and the inline model's log-probabilities (stacked). Same data and
+split as ``scripts/train_triage.py``: the Apple set's held-out fifth (crc32 of the
+cleaned text) is never trained on; every other remaining Apple post is trained on, and
+twcs customer tweets (every 16th inbound one, to bound the embedding time) are
+self-labelled where the first head is at least 80% sure, then both are trained on.
 Embeddings are cached in ``--cache`` (the slow part); the training itself is
 deterministic (full-batch gradient descent from zeros). Prints the held-out figures of
 the inline pass, VADER alone and the encoder head.
@@ -23,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from train_triage import (  # noqa: E402
+from train_triage import (
     accuracy_and_macro_f1,
     apple_rows,
     customer_tweets,
@@ -31,9 +32,9 @@ from train_triage import (  # noqa: E402
     softmax,
 )
 
-from socialdesk.triage.encoder import HEAD_PATH, LEXICAL, EncoderHead, embed, lexical_features  # noqa: E402
-from socialdesk.triage.sentiment import LABELS, score_sentiment, vader_label  # noqa: E402
-from socialdesk.triage.text import clean  # noqa: E402
+from socialdesk.triage.encoder import HEAD_PATH, LEXICAL, EncoderHead, embed, lexical_features
+from socialdesk.triage.sentiment import LABELS, score_sentiment, vader_label
+from socialdesk.triage.text import clean
 
 SELF_TRAINING_CONFIDENCE = 0.8
 TWCS_STRIDE = 16

@@ -322,8 +322,8 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="address for --metrics-port")] = "127.0.0.1",
 ) -> None:
     """Run the background workers (webhook processing, delivery, polling, the SLA scan
-    and time rules, e-mail notifications, the triage encoder pass) on their own, for installs that serve the web app with
-    SOCIALDESK_RUN_WORKERS=false."""
+    and time rules, e-mail notifications, the triage encoder pass) on their own, for
+    installs that serve the web app with SOCIALDESK_RUN_WORKERS=false."""
     import signal
     import threading
 

@@ -44,7 +44,10 @@ class _Claimed:
 def pending_count(db: Database) -> int:
     with db.session() as s:
         return int(
-            s.scalar(select(func.count()).select_from(Message).where(Message.triage_pending)) or 0
+            s.scalar(
+                select(func.count()).select_from(Message).where(Message.triage_pending.is_(True))
+            )
+            or 0
         )
 
 

@@ -6,8 +6,9 @@ others reuse (knowledge-base suggestions, peer answers): one L2-normalised 384-f
 per text, so a dot product is a cosine similarity.
 
 Sentiment is refined by a logistic-regression head on the embedding plus VADER's four
-scores and the inline model's log-probabilities, trained by ``scripts/train_encoder_head.py`` and shipped as
-``encoder_head.npz``; topic by similarity to the workspace's topic names and keywords.
+scores and the inline model's log-probabilities, trained by
+``scripts/train_encoder_head.py`` and shipped as ``encoder_head.npz``; topic by
+similarity to the workspace's topic names and keywords.
 """
 
 from __future__ import annotations
