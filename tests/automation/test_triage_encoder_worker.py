@@ -11,6 +11,7 @@ from socialdesk.actions.triage_labels import set_triage_labels
 from socialdesk.automation.triage_refine import TriageRefineWorker, pending_count
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Role
+from socialdesk.observability.gauges import DatabaseCollector
 from socialdesk.store.db import Database
 from socialdesk.store.models import Message, Ticket, TicketEvent
 from socialdesk.wiring.pipeline import build_pipeline
@@ -29,6 +30,13 @@ def _inline_said_positive(db: Database) -> None:
             ticket.sentiment_label = "positive"
 
 
+def _backlog_gauge(db: Database) -> float:
+    for family in DatabaseCollector(db).collect():
+        if family.name == "socialdesk_triage_encoder_backlog":
+            return float(family.samples[0].value)
+    raise AssertionError("no backlog gauge")
+
+
 def _events(db: Database, kind: str) -> list[TicketEvent]:
     with db.session() as s:
         return list(s.scalars(select(TicketEvent).where(TicketEvent.kind == kind)))
@@ -38,11 +46,11 @@ def test_the_encoder_refines_the_label_and_records_it(db: Database) -> None:
     x = make_account(db)
     ingest(db, post(x, "t1", ANGRY), pipeline=build_pipeline(Settings()))
     _inline_said_positive(db)
-    assert pending_count(db) == 1
+    assert pending_count(db) == 1 and _backlog_gauge(db) == 1
 
     assert TriageRefineWorker(db).run_once() == 1
 
-    assert pending_count(db) == 0
+    assert pending_count(db) == 0 and _backlog_gauge(db) == 0
     with db.session() as s:
         message = s.scalars(select(Message)).one()
         ticket = s.scalars(select(Ticket)).one()
