@@ -128,6 +128,13 @@ def replay(
             help="move every post's time by one offset so the newest is now (for demos)",
         ),
     ] = False,
+    encoder_pass: Annotated[
+        bool,
+        typer.Option(
+            "--encoder-pass/--no-encoder-pass",
+            help="run the second triage pass before returning (else the workers do it later)",
+        ),
+    ] = True,
 ) -> None:
     """Load customer-support history (Kaggle twcs CSV) through the full pipeline."""
     from socialdesk.replay.service import replay_twcs
@@ -152,11 +159,19 @@ def replay(
             )
         except (TwcsFormatError, UnicodeDecodeError) as exc:
             raise fail(str(exc)) from exc
+        # The second triage pass (the encoder) before returning: a batch import ends refined.
+        from socialdesk.automation.triage_refine import TriageRefineWorker, pending_count
+
+        refined = 0
+        if encoder_pass and get_settings().triage_encoder:
+            encoder = progress.add_task("triage encoder pass", total=pending_count(db))
+            refined = TriageRefineWorker(db).drain(lambda n: progress.advance(encoder, n))
     table = Table(title=f"replay of {path.name}", show_header=False)
     table.add_row("rows read", str(report.rows_read))
     table.add_row("rows loaded", str(report.rows_loaded))
     table.add_row("tickets created", str(report.tickets_created))
     table.add_row("brand accounts created", str(report.accounts_created))
+    table.add_row("messages refined by the encoder", str(refined))
     table.add_row("rows failed", str(report.failed))
     table.add_row("rows skipped", str(report.rows_skipped))
     if report.shifted_by is not None:
@@ -340,8 +355,8 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="address for --metrics-port")] = "127.0.0.1",
 ) -> None:
     """Run the background workers (webhook processing, delivery, polling, the SLA scan
-    and time rules, e-mail notifications) on their own, for installs that serve the web app with
-    SOCIALDESK_RUN_WORKERS=false."""
+    and time rules, e-mail notifications, the triage encoder pass) on their own, for
+    installs that serve the web app with SOCIALDESK_RUN_WORKERS=false."""
     import signal
     import threading
 
@@ -359,6 +374,7 @@ def worker(
         web.state.sla_worker,
         web.state.notify_worker,
         *([web.state.attachment_fetch_worker] if settings.attachment_fetch else []),
+        *([web.state.triage_worker] if settings.triage_encoder else []),
     ]
     for item in workers:
         item.start()

@@ -148,3 +148,24 @@ def bench_sla(
     run_sla_bench(
         console, tickets=tickets, runs=runs, interval_minutes=interval, database_url=database_url
     )
+
+
+@bench_app.command("triage")
+def bench_triage(
+    posts: Annotated[
+        int, typer.Option("-n", "--posts", help="posts to ingest; their customer posts are refined")
+    ] = 10_000,
+    runs: Annotated[int, typer.Option(help="repetitions; the median is reported")] = 1,
+    database_url: DatabaseUrlOption = None,
+    data_dir: Annotated[Path, typer.Option()] = DEFAULT_DEMO_DATA,
+) -> None:
+    """The triage encoder worker's posts/s and the drain time of a 10,000-post surge,
+    against the inline pass's posts/s."""
+    from socialdesk.bench.triage import run_triage_bench
+
+    try:
+        run_triage_bench(
+            console, posts=posts, runs=runs, database_url=database_url, data_dir=data_dir
+        )
+    except ValueError as exc:  # no twcs data where --data-dir points
+        raise fail(str(exc)) from None

@@ -72,7 +72,7 @@ def demo(
         path = data_dir / "twcs" / name
         if path.is_file():
             # Moved to end now, so waiting times, due times and charts look like a live desk.
-            replay(path, end_at_now=True)
+            replay(path, end_at_now=True, encoder_pass=False)
         else:
             console.print(f"[yellow]demo data not found:[/] {path}")
     users = ", ".join(email for email, _, _ in DEMO_USERS)

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # The fetch worker: off, nothing is downloaded (the network's link is shown instead).
     attachment_fetch: bool = True
     attachment_max_bytes: int = Field(default=25_000_000, ge=1)
+    # The second triage pass (the sentence encoder, ~10 posts/s a core): off, the inline
+    # labels stand and `socialdesk replay` does not wait for the encoder.
+    triage_encoder: bool = True
 
     @field_validator("metrics_allow")
     @classmethod

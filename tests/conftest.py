@@ -18,6 +18,8 @@ os.environ.setdefault("SOCIALDESK_PASSWORD_HASHING", "cheapest")
 # Payloads in tests name made-up CDN hosts: nothing is fetched unless a test asks
 # (tests/attachments turn the fetch worker on against an emulator's media).
 os.environ.setdefault("SOCIALDESK_ATTACHMENT_FETCH", "false")
+# The encoder pass (~10 posts/s) is exercised by its own tests, which turn it on.
+os.environ.setdefault("SOCIALDESK_TRIAGE_ENCODER", "false")
 
 from socialdesk.config import reset_settings_cache
 from socialdesk.store.db import Database

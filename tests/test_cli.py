@@ -70,11 +70,25 @@ def test_createuser_and_its_errors(cli_db: Database) -> None:
 
 
 def test_replay_reports_and_refuses_bad_files(
-    cli_db: Database, shared_data: Path, tmp_path: Path
+    cli_db: Database, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SOCIALDESK_TRIAGE_ENCODER", "true")
+    reset_settings_cache()
     loaded = runner.invoke(app, ["replay", str(shared_data / "twcs" / "twcs_kaggle_sample.csv")])
     assert loaded.exit_code == 0, loaded.output
     assert "rows loaded" in loaded.output and "tickets created" in loaded.output
+    # Both triage passes are done when replay returns: nothing waits for the encoder.
+    assert "messages refined by the encoder" in loaded.output
+    with cli_db.session() as s:
+        inbound = s.scalars(select(Message).where(Message.direction == "inbound")).all()
+        assert inbound and all(m.triage and m.triage.get("refined") for m in inbound)
+        assert not any(m.triage_pending for m in inbound)
+    # The demo leaves the second pass to the workers: replay returns after the first.
+    later = runner.invoke(
+        app, ["replay", "--no-encoder-pass", str(shared_data / "twcs" / "twcs_kaggle_sample.csv")]
+    )
+    assert later.exit_code == 0, later.output
+    assert "triage encoder pass" not in later.output
     missing = runner.invoke(app, ["replay", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "no such file" in missing.output
     wrong = tmp_path / "wrong.csv"

@@ -165,6 +165,8 @@ class TicketEventKind(StrEnum):
     TAGS_CHANGED = "tags_changed"
     # An agent corrected the triage (sentiment, intent, topic); the pipeline keeps it.
     TRIAGE_LABELLED = "triage_labelled"
+    # The background encoder pass changed the inline sentiment or topic.
+    TRIAGE_REFINED = "triage_refined"
     MERGED = "merged"
     MOVED_TO_PRIVATE = "moved_to_private"
     # The customer wrote their e-mail address in a DM; it became the contact's address.

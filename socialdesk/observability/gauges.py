@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from socialdesk.domain.enums import RawEventStatus
 from socialdesk.store.db import Database, utcnow
-from socialdesk.store.models import NotificationOutboxEntry, OutboxEntry, RawEvent
+from socialdesk.store.models import Message, NotificationOutboxEntry, OutboxEntry, RawEvent
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,9 @@ class DatabaseCollector(Collector):
                     .group_by(NotificationOutboxEntry.state)
                 ).all()
             )
+            triage_backlog = s.scalar(
+                select(func.count()).select_from(Message).where(Message.triage_pending.is_(True))
+            )
             oldest_raw = s.scalar(
                 select(RawEvent.received_at)
                 .where(RawEvent.status == str(RawEventStatus.PENDING))
@@ -149,7 +152,12 @@ class DatabaseCollector(Collector):
                     NotificationOutboxEntry.next_attempt_at <= now,
                 )
             )
-        families = [raw, outbox, notify, lag]
+        backlog = GaugeMetricFamily(
+            "socialdesk_triage_encoder_backlog",
+            "Messages labelled by the inline triage pass that the encoder worker has yet to refine",
+        )
+        backlog.add_metric([], triage_backlog or 0)
+        families = [raw, outbox, notify, lag, backlog]
         for family, states, counts in (
             (raw, RAW_STATES, raw_counts),
             (outbox, OUTBOX_STATES, outbox_counts),

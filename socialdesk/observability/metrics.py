@@ -182,5 +182,20 @@ def sla_notices_recorded(notices: Iterable[_Notice]) -> None:
         SLA_NOTICES.labels(str(notice.target), str(notice.kind)).inc()
 
 
+TRIAGE_REFINED = Counter(
+    "socialdesk_triage_encoder_messages",
+    "Messages whose inline triage the encoder worker refined (embedded and relabelled)",
+)
+TRIAGE_ENCODER_SECONDS = Counter(
+    "socialdesk_triage_encoder_seconds",
+    "Time the encoder worker spent on its batches; messages / seconds is its posts/s",
+)
+
+
+def triage_refined(messages: int, seconds: float) -> None:
+    TRIAGE_REFINED.inc(messages)
+    TRIAGE_ENCODER_SECONDS.inc(seconds)
+
+
 def worker_pass(worker: str, ok: bool) -> None:
     WORKER_PASSES.labels(worker, "ok" if ok else "error").inc()

@@ -97,7 +97,8 @@ class TriageStep:
         conn.execute(
             update(_messages)
             .where(_messages.c.id == bindparam("b_id"))
-            .values(triage=bindparam("triage")),
+            # The background encoder pass (automation/triage_refine.py) picks these up.
+            .values(triage=bindparam("triage"), triage_pending=True),
             rows,
         )
         for ticket, result in latest.values():

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from socialdesk import __version__
 from socialdesk.actions.admin import secrets_loader, secrets_saver
 from socialdesk.automation.periodic_scan import SlaScanWorker
+from socialdesk.automation.triage_refine import TriageRefineWorker
 from socialdesk.channels.networks import webhook_specs
 from socialdesk.channels.registry import ConnectorRegistry
 from socialdesk.config import Settings, get_settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.sla_worker,
                 app.state.notify_worker,
                 *([app.state.attachment_fetch_worker] if settings.attachment_fetch else []),
+                *([app.state.triage_worker] if settings.triage_encoder else []),
             ]
             if settings.run_workers
             else []
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, registry())
     app.state.listening_poller = ListeningPoller(app.state.db, app.state.pipeline, registry())
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
+    app.state.triage_worker = TriageRefineWorker(app.state.db)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.attachment_storage = storage_from_settings(settings)
     app.state.attachment_fetch_worker = AttachmentFetchWorker(

@@ -87,6 +87,13 @@ def test_bench_sla() -> None:
     assert "target: periodic scan" in out
 
 
+def test_bench_triage() -> None:
+    out = _bench("triage", "--posts", "40")
+    row = _number_row(out, "1")
+    assert int(row[1].replace(",", "")) > 0  # customer posts pending after ingest
+    assert float(row[2]) > 0 and row[-1] == "0"  # the encoder drained them all
+
+
 def test_bench_load() -> None:
     out = _bench("load", "--rate", "20", "--seconds", "2", "--agents", "2")
     assert "lost events: 0" in out

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Computed, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Computed,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
@@ -146,6 +155,7 @@ class Message(Base):
         Index("ix_messages_platform_id", "platform_message_id", "channel_account_id"),
         Index("ix_messages_reply_to", "reply_to_platform_id", "channel_account_id"),
         Index("ix_messages_conversation", "conversation_id", "channel_account_id"),
+        Index("ix_messages_triage_pending", "triage_pending", "id"),
         # Search (store/search.py, migration 0020; SQLite uses the FTS5 table messages_fts).
         Index(
             "ix_messages_search",
@@ -187,6 +197,11 @@ class Message(Base):
     # The inline triage of a customer message (socialdesk/triage): sentiment, score,
     # intent, urgency, signals, language, topic. None for our own messages.
     triage: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # The encoder pass (triage/worker.py): True while it has yet to refine the labels,
+    # its claim, and the embedding it computed (float16 multilingual-e5-small).
+    triage_pending: Mapped[bool | None] = mapped_column(default=None)
+    triage_claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     # When an agent hid this public comment on the network (None: visible).
     hidden_at: Mapped[datetime | None] = mapped_column(default=None)
     # Loaded on access; a conversation's listing loads them in one query (selectinload).
