@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from socialdesk.knowledge.cli import eval_kb
+from socialdesk.triage.cli import eval_triage
 
 eval_app = typer.Typer(
     no_args_is_help=True,
@@ -16,3 +17,4 @@ eval_app = typer.Typer(
 )
 
 eval_app.command("kb")(eval_kb)
+eval_app.command("triage")(eval_triage)
