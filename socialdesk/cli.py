@@ -333,6 +333,7 @@ def worker(
         web.state.poller,
         web.state.sla_worker,
         web.state.notify_worker,
+        web.state.reports_worker,
     ]
     for item in workers:
         item.start()

@@ -20,6 +20,7 @@ from socialdesk.notify.worker import NotificationWorker
 from socialdesk.observability.logs import configure_logging
 from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
+from socialdesk.reports.worker import ReportsWorker
 from socialdesk.store.db import Database
 from socialdesk.web import hooks, ops, pages, security_headers, webform
 from socialdesk.web.api import (
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.poller,
                 app.state.sla_worker,
                 app.state.notify_worker,
+                app.state.reports_worker,
             ]
             if settings.run_workers
             else []
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.moderation_connectors = registry()
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, registry())
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
+    app.state.reports_worker = ReportsWorker(app.state.db, settings.reports_worker_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.raw_inbox = RawInbox(app.state.db)
     app.state.live_relay = LiveRelay(app.state.db, interval=settings.live_relay_seconds or 0.5)

@@ -51,6 +51,7 @@ WORKER_ATTRIBUTES = (
     "poller",
     "sla_worker",
     "notify_worker",
+    "reports_worker",
     "live_relay",
 )
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

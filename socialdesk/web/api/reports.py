@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import Role
-from socialdesk.reports.overview import Filters, Overview, overview, workspace_zone
+from socialdesk.reports.overview import Filters, Overview, workspace_zone
 from socialdesk.reports.period import PeriodError, parse_by, parse_period, rows_csv
+from socialdesk.reports.rollups import fast_overview
 from socialdesk.reports.staffing_plan import StaffingPlan, plan_staffing
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import User
@@ -55,7 +56,7 @@ def build_overview(
         group = parse_by(by)
     except PeriodError as exc:
         raise ApiError(422, str(exc)) from None
-    return overview(session, workspace, start, end, group, now, filters)
+    return fast_overview(session, workspace, start, end, group, now, filters)
 
 
 @router.get(
