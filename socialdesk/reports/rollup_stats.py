@@ -11,8 +11,7 @@ rollups equals the one folded from raw events to the last digit.
 from __future__ import annotations
 
 import math
-import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,7 +36,6 @@ COUNTS = (
     "csat_sum",
     "csat_count",
 )
-_HEADER = struct.Struct("<" + "I" * len(ARRAYS))
 
 
 @dataclass(slots=True)
@@ -88,21 +86,21 @@ class GroupStats:
             return np.empty(0, dtype=np.float64)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def pack(self) -> bytes:
-        """The arrays as bytes for a rollup row: their lengths, then the values."""
-        arrays = [np.sort(self.values(name)) for name in ARRAYS]
-        return _HEADER.pack(*(len(a) for a in arrays)) + b"".join(
-            a.astype("<f8").tobytes() for a in arrays
-        )
+    def columns(self) -> dict[str, Any]:
+        """The stats as a rollup row's columns."""
+        return dict(self.counts) | {
+            f"{name}_values": self.values(name).astype("<f8").tobytes() for name in ARRAYS
+        }
 
     @classmethod
-    def unpack(cls, counts: dict[str, int], blob: bytes) -> GroupStats:
-        stats = cls(counts=dict.fromkeys(COUNTS, 0) | counts)
-        offset = _HEADER.size
-        for name, length in zip(ARRAYS, _HEADER.unpack_from(blob), strict=True):
-            if length:
-                stats.chunks[name].append(np.frombuffer(blob, "<f8", length, offset))
-            offset += 8 * length
+    def from_columns(cls, counts: Sequence[int], blobs: dict[str, list[bytes]]) -> GroupStats:
+        """The sum of rollup rows: ``counts`` summed in COUNTS order, their value
+        columns joined."""
+        stats = cls(counts=dict(zip(COUNTS, (int(c) for c in counts), strict=True)))
+        for name in ARRAYS:
+            joined = b"".join(blobs[name])
+            if joined:
+                stats.chunks[name].append(np.frombuffer(joined, "<f8"))
         return stats
 
 

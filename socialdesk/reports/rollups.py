@@ -15,16 +15,18 @@ answer equals the raw one; tests/reports/test_rollups.py holds it to that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from socialdesk.reports.metrics import GroupBy, Period, TicketFacts, days_between, local_day
 from socialdesk.reports.overview import Filters, Overview, group_labels, load_facts, workspace_zone
-from socialdesk.reports.rollup_stats import GroupStats, stats_of_facts, summary
+from socialdesk.reports.rollup_stats import ARRAYS, COUNTS, GroupStats, stats_of_facts, summary
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.leases import single_runner
 from socialdesk.store.models import (
@@ -74,21 +76,20 @@ def fold_day(session: Session, workspace_id: int, day: date, zone: tzinfo, now: 
             ReportRollup.workspace_id == workspace_id, ReportRollup.day == day
         )
     )
-    rows = []
-    for key, stats in keyed.items():
-        channel, account_id, team_id, assignee_id = key
-        rows.append(
-            {
-                "workspace_id": workspace_id,
-                "day": day,
-                "channel": channel,
-                "account_id": account_id,
-                "team_id": team_id,
-                "assignee_id": assignee_id,
-                "counts": {k: v for k, v in stats.counts.items() if v},
-                "values": stats.pack(),
-            }
-        )
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "day": day,
+            "grain": grain,
+            "channel": channel,
+            "account_id": account_id,
+            "team_id": team_id,
+            "assignee_id": assignee_id,
+            **stats.columns(),
+        }
+        for grain, grouped in _grains(keyed).items()
+        for (channel, account_id, team_id, assignee_id), stats in grouped.items()
+    ]
     if rows:
         session.execute(table_of(ReportRollup).insert(), rows)
     _mark(session, workspace_id, day, now, min(pending) if pending else None)
@@ -121,6 +122,38 @@ def _active_days(session: Session, workspace_id: int, days: list[date], zone: tz
     )
     wanted = set(days)
     return {day for at in moments if (day := local_day(at, zone)) in wanted}
+
+
+GRAINS = {"all": (), "channel": (0,), "account": (1,), "team": (2,), "agent": (3,)}
+
+
+def _grains(cross: dict[Dims, GroupStats]) -> dict[str, dict[Dims, GroupStats]]:
+    """The cross rows and their projections on each grain (other dimensions blank)."""
+    result: dict[str, dict[Dims, GroupStats]] = {"cross": cross}
+    for grain, kept in GRAINS.items():
+        projected: dict[Dims, GroupStats] = {}
+        for dims, stats in cross.items():
+            key = tuple(v if i in kept else None for i, v in enumerate(dims))
+            key = ("" if key[0] is None else key[0], *key[1:])
+            projected.setdefault(key, GroupStats()).add(stats)  # type: ignore[arg-type]
+        result[grain] = projected
+    return result
+
+
+def grain_for(by: GroupBy, keep: Filters) -> str:
+    """The smallest grain whose rows hold the grouping and every filter."""
+    needed = {str(by)} - {"day", "none"}
+    for name, value in (
+        ("channel", keep.channel),
+        ("account", keep.account_id),
+        ("team", keep.team_id),
+        ("agent", keep.agent_id),
+    ):
+        if value is not None:
+            needed.add(name)
+    if not needed:
+        return "all"
+    return needed.pop() if len(needed) == 1 else "cross"
 
 
 def changed_days(
@@ -278,6 +311,67 @@ def _merge(into: dict[str, GroupStats], parts: Iterable[tuple[str, GroupStats]])
         into.setdefault(key, GroupStats()).add(stats)
 
 
+@dataclass(slots=True)
+class _Parts:
+    """Rollup rows of one group, gathered before they are added in one go."""
+
+    counts: list[Sequence[int]] = field(default_factory=list)
+    blobs: dict[str, list[bytes]] = field(default_factory=lambda: {n: [] for n in ARRAYS})
+
+    def stats(self) -> GroupStats:
+        summed = np.asarray(self.counts, dtype=np.int64).sum(axis=0) if self.counts else None
+        return GroupStats.from_columns(
+            [0] * len(COUNTS) if summed is None else summed.tolist(), self.blobs
+        )
+
+
+def _read_rollups(
+    session: Session, workspace_id: int, by: GroupBy, days: list[date], keep: Filters
+) -> dict[str, _Parts]:
+    """The rollup rows of ``days`` that pass the filters, gathered per group key (plain
+    rows, no ORM objects: a year is tens of thousands of them)."""
+    chosen = set(days)
+    table = table_of(ReportRollup)
+    counts = [table.c[name] for name in COUNTS]
+    blobs = [table.c[f"{name}_values"] for name in ARRAYS]
+    query = select(
+        table.c.day,
+        table.c.channel,
+        table.c.account_id,
+        table.c.team_id,
+        table.c.assignee_id,
+        *counts,
+        *blobs,
+    ).where(
+        table.c.workspace_id == workspace_id,
+        table.c.grain == grain_for(by, keep),
+        table.c.day >= days[0],
+        table.c.day <= days[-1],
+    )
+    for column, value in (
+        (table.c.channel, keep.channel),
+        (table.c.account_id, keep.account_id),
+        (table.c.team_id, keep.team_id),
+        (table.c.assignee_id, keep.agent_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    parts: dict[str, _Parts] = {}
+    first_blob = 5 + len(COUNTS)
+    for row in session.connection().execute(query):
+        day = row[0]
+        if day not in chosen:
+            continue
+        key = _key(by, day, (row[1], row[2], row[3], row[4]))
+        part = parts.get(key)
+        if part is None:
+            part = parts[key] = _Parts()
+        part.counts.append(row[5:first_blob])
+        for offset, name in enumerate(ARRAYS):
+            part.blobs[name].append(row[first_blob + offset])
+    return parts
+
+
 def fast_overview(
     session: Session,
     workspace_id: int,
@@ -300,34 +394,14 @@ def fast_overview(
     groups: dict[str, GroupStats] = {}
     total = GroupStats()
     if rollup_days:
-        chosen = set(rollup_days)
-        query = select(
-            ReportRollup.day,
-            ReportRollup.channel,
-            ReportRollup.account_id,
-            ReportRollup.team_id,
-            ReportRollup.assignee_id,
-            ReportRollup.counts,
-            ReportRollup.values,
-        ).where(
-            ReportRollup.workspace_id == workspace_id,
-            ReportRollup.day >= rollup_days[0],
-            ReportRollup.day <= rollup_days[-1],
-        )
-        for column, value in (
-            (ReportRollup.channel, keep.channel),
-            (ReportRollup.account_id, keep.account_id),
-            (ReportRollup.team_id, keep.team_id),
-            (ReportRollup.assignee_id, keep.agent_id),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        for day, channel, account_id, team_id, assignee_id, counts, blob in session.execute(query):
-            if day not in chosen:
-                continue
-            stats = GroupStats.unpack(counts, blob)
-            _merge(groups, [(_key(by, day, (channel, account_id, team_id, assignee_id)), stats)])
-            total.add(stats)
+        parts = _read_rollups(session, workspace_id, by, rollup_days, keep)
+        everything = _Parts()
+        for key, part in parts.items():
+            groups[key] = part.stats()
+            everything.counts.extend(part.counts)
+            for name in ARRAYS:
+                everything.blobs[name].extend(part.blobs[name])
+        total = everything.stats()
     for start, end in raw_windows:
         facts = [f for f in load_facts(session, workspace_id, start, end) if keep.keep(f)]
 

@@ -20,7 +20,7 @@ from socialdesk.replay.service import replay_twcs
 from socialdesk.reports.metrics import GroupBy
 from socialdesk.reports.overview import Filters, overview
 from socialdesk.reports.period import parse_period
-from socialdesk.reports.rollup_stats import GroupStats, summary
+from socialdesk.reports.rollup_stats import ARRAYS, COUNTS, GroupStats, summary
 from socialdesk.reports.rollups import changed_days, materialise
 from socialdesk.reports.worker import ReportsWorker
 from socialdesk.store.db import utcnow
@@ -132,7 +132,11 @@ def test_summary_of_packed_values(first: list[float], p90: int | None, median: i
     if first:
         stats.chunks["first"].append(np.asarray(first))
     stats.counts["opened"] = len(first)
-    again = GroupStats.unpack(stats.counts, stats.pack())
+    columns = stats.columns()
+    again = GroupStats.from_columns(
+        [columns[name] for name in COUNTS],
+        {name: [columns[f"{name}_values"][:8], columns[f"{name}_values"][8:]] for name in ARRAYS},
+    )
     row = summary("k", "k", again)
     assert row["first_response_p90_seconds"] == p90
     assert row["first_response_median_seconds"] == median
