@@ -1,5 +1,6 @@
-"""The reports' periodic pass: fold closed days into rollups (``reports/rollups.py``).
-One process at a time does it (``single_runner``); the others skip the pass."""
+"""The reports' periodic pass: fold closed days into rollups (``reports/rollups.py``) and
+queue the daily digests that are due (``reports/digest_send.py``). One process at a time
+does each (``single_runner``); the others skip it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from socialdesk.background import BackgroundWorker
+from socialdesk.reports.digest_send import send_due_digests
 from socialdesk.reports.rollups import materialise
 from socialdesk.store.db import Database, utcnow
 
@@ -26,4 +28,5 @@ class ReportsWorker(BackgroundWorker):
 
     def run_pass(self) -> bool:
         self.run_once()
+        send_due_digests(self.db, self.clock())
         return False
