@@ -375,6 +375,7 @@ def worker(
         web.state.notify_worker,
         *([web.state.attachment_fetch_worker] if settings.attachment_fetch else []),
         *([web.state.triage_worker] if settings.triage_encoder else []),
+        web.state.reports_worker,
     ]
     for item in workers:
         item.start()

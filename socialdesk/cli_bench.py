@@ -169,3 +169,22 @@ def bench_triage(
         )
     except ValueError as exc:  # no twcs data where --data-dir points
         raise fail(str(exc)) from None
+
+
+@bench_app.command("reports")
+def bench_reports(
+    tickets: Annotated[int, typer.Option(help="tickets opened over the last year")] = 1_000_000,
+    requests: Annotated[int, typer.Option(help="timed overview requests per query")] = 20,
+    raw_runs: Annotated[int, typer.Option(help="timed raw-event folds (the baseline)")] = 3,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """p50/p95 of the reports overview over HTTP (rollups) against raw events."""
+    from socialdesk.bench.reports import run_reports_bench
+
+    run_reports_bench(
+        console,
+        tickets=tickets,
+        requests=requests,
+        raw_runs=raw_runs,
+        database_url=database_url,
+    )

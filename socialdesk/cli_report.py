@@ -71,8 +71,9 @@ def report(
     24 h, net-new customers, CSAT...), one row per day, channel, account, team or agent."""
     from sqlalchemy import select
 
-    from socialdesk.reports.overview import overview, workspace_zone
+    from socialdesk.reports.overview import workspace_zone
     from socialdesk.reports.period import PeriodError, parse_by, parse_period, rows_csv
+    from socialdesk.reports.rollups import fast_overview
     from socialdesk.store.db import utcnow
     from socialdesk.store.models import Workspace
 
@@ -88,7 +89,7 @@ def report(
             group = parse_by(by)
         except PeriodError as exc:
             raise fail(str(exc)) from None
-        result = overview(session, workspace_id, start, end, group, now)
+        result = fast_overview(session, workspace_id, start, end, group, now)
     table = Table(
         title=f"{workspace}: {start.isoformat()} → {end.isoformat()} ({result.timezone}), "
         f"by {result.by}"

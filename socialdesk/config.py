@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     live_relay_seconds: float = 0.5
     # How often the workers run the SLA scan and the time_elapsed rules.
     sla_scan_seconds: float = 60.0
+    # How often closed days are folded into report rollups (docs/reports.md).
+    reports_worker_seconds: float = 300.0
     # E-mail notifications to agents (notify_email rule actions), sent by the
     # notification worker from a system sender. No host: rows wait as "not_configured".
     smtp_host: str | None = None

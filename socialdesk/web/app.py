@@ -23,6 +23,7 @@ from socialdesk.observability.logs import configure_logging
 from socialdesk.pipeline.attachment_fetch import AttachmentFetchWorker, FetchPolicy
 from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
+from socialdesk.reports.worker import ReportsWorker
 from socialdesk.store.db import Database
 from socialdesk.store.file_storage import storage_from_settings
 from socialdesk.web import hooks, ops, pages, security_headers, webform
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 app.state.notify_worker,
                 *([app.state.attachment_fetch_worker] if settings.attachment_fetch else []),
                 *([app.state.triage_worker] if settings.triage_encoder else []),
+                app.state.reports_worker,
             ]
             if settings.run_workers
             else []
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.listening_poller = ListeningPoller(app.state.db, app.state.pipeline, registry())
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.triage_worker = TriageRefineWorker(app.state.db)
+    app.state.reports_worker = ReportsWorker(app.state.db, settings.reports_worker_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.attachment_storage = storage_from_settings(settings)
     app.state.attachment_fetch_worker = AttachmentFetchWorker(

@@ -52,6 +52,7 @@ WORKER_ATTRIBUTES = (
     "sla_worker",
     "notify_worker",
     "attachment_fetch_worker",
+    "reports_worker",
     "live_relay",
 )
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

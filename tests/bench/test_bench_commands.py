@@ -81,6 +81,13 @@ def test_bench_webhooks() -> None:
     assert _number_row(out, "1")[-2:] == ["20", "20"]  # raw events, messages
 
 
+def test_bench_reports() -> None:
+    out = _bench("reports", "--tickets", "300", "--requests", "2", "--raw-runs", "1")
+    for query in ("by day", "by channel"):
+        assert len(_number_row(out, query)) == 6
+    assert "into rollups took" in out
+
+
 def test_bench_sla() -> None:
     out = _bench("sla", "--tickets", "50", "--runs", "2")
     assert "scan every 10 min" in out

@@ -19,6 +19,7 @@ from socialdesk.store.models.live import LiveFeedEntry, TicketPresence
 from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
+from socialdesk.store.models.reports import ReportRollup, ReportRollupDay, ReportRollupState
 from socialdesk.store.models.service_levels import (
     AutomationRule,
     CsatResponse,
@@ -57,6 +58,9 @@ __all__ = [
     "OutboxEntry",
     "PostingRight",
     "RawEvent",
+    "ReportRollup",
+    "ReportRollupDay",
+    "ReportRollupState",
     "SavedFilter",
     "SlaClock",
     "SlaPolicy",

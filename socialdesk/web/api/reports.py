@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date as dt_date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -9,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from socialdesk.domain.enums import Role
 from socialdesk.reports.canned_usage import canned_usage
-from socialdesk.reports.overview import Filters, Overview, overview, workspace_zone
+from socialdesk.reports.digest import Digest, build_digest
+from socialdesk.reports.overview import Filters, Overview, workspace_zone
 from socialdesk.reports.period import PeriodError, parse_by, parse_period, rows_csv
+from socialdesk.reports.rollups import fast_overview
 from socialdesk.reports.staffing_plan import StaffingPlan, plan_staffing
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import User
@@ -56,7 +59,7 @@ def build_overview(
         group = parse_by(by)
     except PeriodError as exc:
         raise ApiError(422, str(exc)) from None
-    return overview(session, workspace, start, end, group, now, filters)
+    return fast_overview(session, workspace, start, end, group, now, filters)
 
 
 @router.get(
@@ -187,3 +190,37 @@ def get_canned_usage(
         "most_used": [c.as_json() for c in usage.most_used],
         "never_used": [c.as_json() for c in usage.never_used],
     }
+
+
+def build_digest_for(
+    session: Session, user: User, day: str | None, workspace_id: int | None = None
+) -> Digest:
+    """The digest of ``day`` (local date, today when empty); a bad date is a 422."""
+    require_role(user, *READERS)
+    workspace = _workspace(session, user, workspace_id)
+    _, zone = workspace_zone(session, workspace)
+    now = utcnow()
+    try:
+        wanted = dt_date.fromisoformat(day.strip()) if day else now.astimezone(zone).date()
+    except ValueError:
+        raise ApiError(422, f"date must be a day such as 2026-03-02, not {day!r}") from None
+    if wanted > now.astimezone(zone).date():
+        raise ApiError(422, "date is in the future: nothing has been said yet")
+    return build_digest(session, workspace, wanted, now)
+
+
+@router.get(
+    "/digest",
+    summary="The daily digest: what customers said on a day, the slowest and breached "
+    "tickets, topics, sentiment, promises due",
+    response_model=None,
+)
+def get_digest(
+    session: ReadSession,
+    user: CurrentUser,
+    date: Annotated[str | None, Query(max_length=10)] = None,
+    workspace_id: DbId | None = None,
+) -> dict[str, Any]:
+    """`date` is a local day in the workspace's time zone (`2026-03-02`), today when
+    left out (today's digest covers midnight to now)."""
+    return build_digest_for(session, user, date, workspace_id).as_json()

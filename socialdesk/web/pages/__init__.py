@@ -13,6 +13,7 @@ from socialdesk.web.pages.attachments import router as attachments_router
 from socialdesk.web.pages.auth import router as auth_router
 from socialdesk.web.pages.common import WEB_DIR, PageError, is_htmx, networks_css, render
 from socialdesk.web.pages.conversation import router as conversation_router
+from socialdesk.web.pages.digest import router as digest_router
 from socialdesk.web.pages.help_centre import router as help_router
 from socialdesk.web.pages.inbox import router as inbox_router
 from socialdesk.web.pages.listening import router as listening_router
@@ -45,6 +46,7 @@ def install(app: FastAPI) -> None:
         approvals_router,
         queue_router,
         staffing_router,
+        digest_router,
         reports_router,
         notifications_router,
         settings_router,
