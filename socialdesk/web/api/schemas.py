@@ -140,6 +140,10 @@ class TicketSummary(BaseModel):
     sla_breached: bool
     sentiment: float | None
     intent: str | None
+    # The latest customer message's triage (docs/triage.md); labels an agent set win.
+    sentiment_label: str | None = None
+    urgency: int | None = None
+    topic: str | None = None
     tags: list[str]
     created_at: datetime
 
@@ -223,6 +227,9 @@ class MessageOut(BaseModel):
     # ("phone", "email", "card_number", "order_number", "street_address"), to hide it
     # and move to private. Empty for everything else.
     personal_data: list[str] = []
+    # A customer message's triage: sentiment, sentiment_score, intent, urgency, signals,
+    # language, topic (and refined/encoder values once the second pass ran); None for ours.
+    triage: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _flag_personal_data(self) -> MessageOut:
