@@ -41,3 +41,40 @@ def test_tickets_and_messages_carry_their_triage(api: Api, agent: httpx.Client) 
     assert again["intent"] == "feedback" and again["topic"] == "Lost luggage"
     refused = agent.patch(f"/tickets/{summary['id']}", json={"sentiment": "furious"})
     assert refused.status_code == 422
+
+
+def test_tickets_filter_by_triage(api: Api, agent: httpx.Client) -> None:
+    x = make_account(api.db)
+    pipeline = build_pipeline(Settings())
+    ingest(
+        api.db,
+        post(x, "a1", "@AcmeSupport my parcel never arrived, this is awful!!", author="1"),
+        pipeline=pipeline,
+    )
+    ingest(
+        api.db,
+        post(x, "b1", "@AcmeSupport do you have the blue jacket in size M?", author="2"),
+        pipeline=pipeline,
+    )
+
+    def ids(**params: object) -> list[str]:
+        r = agent.get("/tickets", params={"status": "unsolved", **params})
+        assert r.status_code == 200, r.text
+        return [t["subject"] for t in r.json()["data"]]
+
+    assert len(ids()) == 2
+    (angry,) = ids(sentiment="negative")
+    assert "parcel" in angry
+    (asking,) = ids(intent="question")
+    assert "jacket" in asking
+    assert ids(intent="complaint,question", sentiment="negative,neutral,positive")
+    assert ids(topic="Delivery") == [angry]
+    urgent = agent.get("/tickets", params={"status": "unsolved"}).json()["data"]
+    top = max(t["urgency"] for t in urgent)
+    assert ids(min_urgency=top) and all(
+        t["urgency"] >= top
+        for t in agent.get("/tickets", params={"min_urgency": top}).json()["data"]
+    )
+    for params in ({"sentiment": "furious"}, {"intent": "rant"}, {"min_urgency": 101}):
+        refused = agent.get("/tickets", params=params)
+        assert refused.status_code == 422, refused.text

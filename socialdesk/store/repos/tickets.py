@@ -100,6 +100,11 @@ class TicketFilter:
     within: Any = None
     # A work view (needs reply, promises due) beyond statuses and assignee.
     view: TicketView | None = None
+    # The latest customer message's triage (docs/triage.md).
+    sentiments: set[str] | None = None
+    intents: set[str] | None = None
+    topic: str | None = None
+    min_urgency: int | None = None
 
 
 UNSOLVED = frozenset(str(s) for s in UNSOLVED_STATUSES)
@@ -188,6 +193,14 @@ def narrowing(f: TicketFilter, *, with_view: bool = True) -> list[ColumnElement[
         )
     if f.within is not None:
         conditions.append(t.id.in_(f.within))
+    if f.sentiments:
+        conditions.append(t.sentiment_label.in_(sorted(f.sentiments)))
+    if f.intents:
+        conditions.append(t.intent.in_(sorted(f.intents)))
+    if f.topic:
+        conditions.append(t.topic == f.topic)
+    if f.min_urgency is not None:
+        conditions.append(t.urgency >= f.min_urgency)
     found = search.text_condition(f.q)
     if found is not None:
         conditions.append(found)

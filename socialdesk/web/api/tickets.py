@@ -29,6 +29,7 @@ from socialdesk.store.repos.tickets import (
     parse_statuses,
     tags_for,
 )
+from socialdesk.triage.rules import INTENTS
 from socialdesk.web.api.params import DB_INT_MAX, DbId, IdPath, TicketCursor
 from socialdesk.web.api.schemas import (
     ApprovalDraftOut,
@@ -70,6 +71,19 @@ def _csv_enum(
             422, f"unknown {name} {sorted(unknown)[0]!r}; use {', '.join(sorted(valid))}"
         )
     return parts
+
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def _csv_labels(value: str | None, allowed: tuple[str, ...], name: str) -> set[str] | None:
+    if not value:
+        return None
+    parts = {p.strip().lower() for p in value.split(",") if p.strip()}
+    unknown = parts - set(allowed)
+    if unknown:
+        raise ApiError(422, f"unknown {name} {sorted(unknown)[0]!r}; use {', '.join(allowed)}")
+    return parts or None
 
 
 def _summary(row: Any, tags: list[str]) -> TicketSummary:
@@ -118,6 +132,15 @@ def list_(
             " @handle, from:handle or from:address, channel:x (docs/api.md)",
         ),
     ] = None,
+    sentiment: Annotated[
+        str | None, Query(description="comma list: negative, neutral, positive")
+    ] = None,
+    intent: Annotated[
+        str | None,
+        Query(description="comma list: " + ", ".join(INTENTS)),
+    ] = None,
+    topic: Annotated[str | None, Query(max_length=80)] = None,
+    min_urgency: Annotated[int | None, Query(ge=0, le=100)] = None,
     sort: Annotated[
         Literal["newest", "oldest"] | None,
         Query(description="default newest; oldest (longest wait) for view=needs_reply"),
@@ -168,6 +191,10 @@ def list_(
         contact_id=contact,
         q=q.strip() if q and q.strip() else None,
         view=work_view,
+        sentiments=_csv_labels(sentiment, SENTIMENTS, "sentiment"),
+        intents=_csv_labels(intent, INTENTS, "intent"),
+        topic=topic.strip() if topic and topic.strip() else None,
+        min_urgency=min_urgency,
     )
     order = sort or ("oldest" if view == "needs_reply" else "newest")
     try:
