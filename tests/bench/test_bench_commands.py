@@ -14,6 +14,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from socialdesk.cli import app
+from socialdesk.cli_common import console
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 runner = CliRunner()
@@ -21,6 +22,8 @@ runner = CliRunner()
 
 def _bench(*args: str) -> str:
     backend = [] if BACKEND == "sqlite" else ["--database-url", PG_ADMIN_URL]
+    # Wide enough that no table row wraps (the row lookups read one line per row).
+    console.width = 250
     result = runner.invoke(app, ["bench", *args, *backend])
     assert result.exit_code == 0, result.output + repr(result.exception)
     return result.output

@@ -178,8 +178,8 @@ FOLDERS = {
     "whatsapp": ["whatsapp"],
 }
 SHARED_MODULES = {
-    "__init__", "accounts", "base", "descriptor", "emulator_core", "health", "networks",
-    "registry", "signatures",
+    "__init__", "accounts", "base", "descriptor", "emulator_core", "emulator_search",
+    "health", "networks", "registry", "search", "signatures",
 }  # fmt: skip
 
 

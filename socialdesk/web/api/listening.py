@@ -33,7 +33,7 @@ class SearchIn(BaseModel):
     exclusions: Terms = None
     account_ids: list[DbId] | None = None
     enabled: bool | None = None
-    interval_seconds: int | None = None
+    interval_seconds: int | None = Field(default=None, ge=1, le=86_400 * 7)
     workspace_id: DbId | None = None
 
     def changes(self) -> dict[str, Any]:

@@ -153,6 +153,7 @@ def _rows_for(session: Session, ids: list[int]) -> list[Row[Any]]:
             select(
                 t.id, t.subject, t.status, t.priority, t.platform, t.channel_account_id,
                 t.assignee_id, t.contact_id, t.awaiting_since, t.last_message_at, t.sentiment,
+                t.sentiment_label, t.intent, t.urgency, t.topic,
                 t.sla_breached, t.first_response_due_at, t.next_response_due_at,
                 t.resolution_due_at, Contact.display_name.label("contact_name"),
             )
