@@ -57,7 +57,7 @@ def _sha256(text: str) -> str:
 
 
 def test_signed_in_pages_and_api_answers_carry_the_headers(url: str) -> None:
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, timeout=60) as client:
         _sign_in(client)
         inbox = client.get("/inbox")
         assert inbox.status_code == 200
@@ -118,10 +118,11 @@ def test_account_page_changes_the_password_and_revokes_tokens(url: str, db: Data
     token = httpx.post(
         url + "/api/v1/auth/token",
         json={"email": "agent@example.com", "password": PASSWORD, "name": "laptop"},
+        timeout=60,
     ).json()
     with (
-        httpx.Client(base_url=url, timeout=10) as client,
-        httpx.Client(base_url=url, timeout=10) as other_browser,
+        httpx.Client(base_url=url, timeout=60) as client,
+        httpx.Client(base_url=url, timeout=60) as other_browser,
     ):
         _sign_in(client)
         _sign_in(other_browser)
@@ -156,5 +157,7 @@ def test_account_page_changes_the_password_and_revokes_tokens(url: str, db: Data
         assert "2 other sessions and tokens ended" in ok.text
         assert client.get("/inbox").status_code == 200  # this browser stays signed in
         assert other_browser.get("/inbox", follow_redirects=False).status_code == 303
-    me = httpx.get(url + "/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"})
+    me = httpx.get(
+        url + "/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=60
+    )
     assert me.status_code == 401
