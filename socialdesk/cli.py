@@ -259,50 +259,30 @@ def emulate(
     """
     import uvicorn
 
-    settings = get_settings()
     name = platform.lower()
-    if name == "x":
-        from socialdesk.channels.x.emulator import create_x_emulator
-
-        emulator = create_x_emulator(
-            secret or settings.x_consumer_secret or "emulator-secret", webhook_url=webhook_url
-        )
-    elif name == "meta":
-        from socialdesk.channels.meta.emulator import create_meta_emulator
-
-        emulator = create_meta_emulator(
-            secret or settings.meta_app_secret or "emulator-secret",
-            verify_token=settings.meta_verify_token or "verify-me",
-            webhook_url=webhook_url,
-        )
-    elif name == "mastodon":
-        from socialdesk.channels.mastodon.emulator import create_mastodon_app
-
-        emulator = create_mastodon_app()
-    elif name == "bluesky":
-        from socialdesk.channels.bluesky.emulator import create_bluesky_app
-
-        emulator = create_bluesky_app()
-    elif name in ("email", "mail"):
+    if name in ("email", "mail"):
+        # The mailbox is IMAP and SMTP servers, not an HTTP app: served here with its
+        # account body and a live list of what the desk sends.
         _emulate_email(port)
         return
-    else:
-        emulator = _descriptor_emulator(name, secret or "emulator-secret", webhook_url)
+    emulator = _descriptor_emulator(name, secret, webhook_url)
     console.print(f"{name} emulator on http://127.0.0.1:{port}")
     uvicorn.run(emulator, host="127.0.0.1", port=port, log_level="warning")
 
 
-def _descriptor_emulator(name: str, secret: str, webhook_url: str | None) -> Any:
+def _descriptor_emulator(name: str, secret: str | None, webhook_url: str | None) -> Any:
     """A network folder's own emulator (``ChannelDescriptor.emulator``, "module:factory"),
-    called as ``factory(secret, webhook_url=...)``: WhatsApp and plugins."""
+    called as ``factory(secret, webhook_url=...)``; a ``None`` secret lets the network fall
+    back to its configured one. The registry is the only list of networks."""
     import importlib
 
     from socialdesk.channels.descriptor import Absent
-    from socialdesk.channels.networks import find_descriptor
+    from socialdesk.channels.networks import all_networks, find_descriptor
 
     descriptor = find_descriptor(name)
     if descriptor is None or isinstance(descriptor.emulator, Absent):
-        raise fail(f"no emulator for {name!r}; use x, meta, mastodon, bluesky, email or whatsapp")
+        served = sorted(d.name for d in all_networks() if not isinstance(d.emulator, Absent))
+        raise fail(f"no emulator for {name!r}; use one of: {', '.join(served)}")
     module, _, factory = descriptor.emulator.partition(":")
     return getattr(importlib.import_module(module), factory)(secret, webhook_url=webhook_url)
 

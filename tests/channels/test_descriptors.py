@@ -102,6 +102,25 @@ def test_a_named_emulator_exists(descriptor: ChannelDescriptor) -> None:
     assert callable(getattr(importlib.import_module(module), attribute))
 
 
+@pytest.mark.parametrize(
+    "descriptor",
+    [d for d in NETWORKS if isinstance(d.emulator, str) and d.platform != Platform.EMAIL],
+    ids=lambda d: d.name,
+)
+def test_the_emulate_command_builds_each_http_emulator_from_its_descriptor(
+    descriptor: ChannelDescriptor,
+) -> None:
+    """``socialdesk emulate NAME`` calls ``factory(secret, webhook_url=...)`` with no secret
+    given: each network falls back to its own configured one and serves HTTP."""
+    from fastapi.testclient import TestClient
+
+    assert isinstance(descriptor.emulator, str)
+    module, _, attribute = descriptor.emulator.partition(":")
+    app = getattr(importlib.import_module(module), attribute)(None, webhook_url=None)
+    with TestClient(app) as client:
+        assert client.get("/openapi.json").status_code == 200
+
+
 def test_webhook_endpoints_are_shared_not_repeated() -> None:
     paths = [spec.path for spec in webhook_specs()]
     assert len(paths) == len(set(paths))

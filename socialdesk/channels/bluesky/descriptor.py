@@ -93,7 +93,7 @@ DESCRIPTOR = ChannelDescriptor(
     webhooks=Absent("no webhooks: new posts are polled"),
     poller=PollSpec(always=True),
     connector=_connector,
-    emulator="socialdesk.channels.bluesky.emulator:create_bluesky_app",
+    emulator="socialdesk.channels.bluesky.emulator:emulator_for_cli",
     hiding=Hiding("Bluesky", _hide, refusal=_refusal, thread_root=_thread_root),
     # A convo opened with getConvoForMembers; the customer's privacy settings may
     # still refuse it.

@@ -450,3 +450,10 @@ def create_bluesky_app(**options: Any) -> FastAPI:
         iso=_iso,
     )
     return app
+
+
+def emulator_for_cli(secret: str | None, *, webhook_url: str | None = None) -> FastAPI:
+    """What ``socialdesk emulate bluesky`` serves (the descriptor's ``emulator``). The PDS
+    signs nothing and pushes nothing (the desk polls), so both arguments are unused."""
+    del secret, webhook_url
+    return create_bluesky_app()

@@ -46,7 +46,7 @@ DESCRIPTOR = ChannelDescriptor(
     webhooks=Absent("no webhooks: new posts are polled"),
     poller=PollSpec(always=True),
     connector=_connector,
-    emulator="socialdesk.channels.mastodon.emulator:create_mastodon_app",
+    emulator="socialdesk.channels.mastodon.emulator:emulator_for_cli",
     hiding=Absent("Mastodon has no API to hide a reply"),
     move_to_private=MoveToPrivate(invite=INVITE),
     credential_check=identify,

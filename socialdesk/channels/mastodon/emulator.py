@@ -451,3 +451,10 @@ def create_mastodon_app(**options: Any) -> FastAPI:
         return {"now": _iso(emu.now())}
 
     return app
+
+
+def emulator_for_cli(secret: str | None, *, webhook_url: str | None = None) -> FastAPI:
+    """What ``socialdesk emulate mastodon`` serves (the descriptor's ``emulator``). Mastodon
+    signs nothing and pushes nothing (the desk polls), so both arguments are unused."""
+    del secret, webhook_url
+    return create_mastodon_app()

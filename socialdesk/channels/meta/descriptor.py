@@ -160,7 +160,7 @@ def _meta(
         webhooks=WEBHOOKS,
         poller=Absent("Meta delivers by webhook; sends are read back, not polled"),
         connector=_connector,
-        emulator="socialdesk.channels.meta.emulator:create_meta_emulator",
+        emulator="socialdesk.channels.meta.emulator:emulator_for_cli",
         hiding=hiding,
         move_to_private=move_to_private,
         credential_check=identify,

@@ -81,7 +81,7 @@ from socialdesk.channels.signatures import (
     meta_signature,
 )
 
-__all__ = ["create_meta_emulator"]
+__all__ = ["create_meta_emulator", "emulator_for_cli"]
 
 
 def create_meta_emulator(
@@ -598,3 +598,17 @@ def create_meta_emulator(
 
     add_read_routes(app, state, store, graph_call)
     return app
+
+
+def emulator_for_cli(secret: str | None, *, webhook_url: str | None = None) -> FastAPI:
+    """What ``socialdesk emulate meta`` serves (the descriptor's ``emulator``): signed with
+    ``secret``, else the configured app secret, and the configured verify token, so the
+    desk's subscription handshake and signature checks pass against it."""
+    from socialdesk.config import get_settings
+
+    settings = get_settings()
+    return create_meta_emulator(
+        secret or settings.meta_app_secret or "emulator-secret",
+        verify_token=settings.meta_verify_token or "verify-me",
+        webhook_url=webhook_url,
+    )

@@ -129,7 +129,7 @@ DESCRIPTOR = ChannelDescriptor(
     ),
     poller=Absent("the Cloud API has no endpoint listing messages: they come by webhook"),
     connector=_connector,
-    emulator="socialdesk.channels.whatsapp.emulator:create_whatsapp_emulator",
+    emulator="socialdesk.channels.whatsapp.emulator:emulator_for_cli",
     hiding=Absent("a WhatsApp message is private; there is nothing public to hide"),
     move_to_private=Absent("every WhatsApp reply is already a private message"),
     templates=AccountTemplates(),

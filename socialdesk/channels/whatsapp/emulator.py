@@ -375,3 +375,8 @@ def _check_content(number: Number, kind: object, message: dict[str, Any]) -> JSO
             )
         return None
     return graph_error(400, 100, "(#100) Invalid parameter", details=f"unsupported type {kind}")
+
+
+def emulator_for_cli(secret: str | None, *, webhook_url: str | None = None) -> FastAPI:
+    """What ``socialdesk emulate whatsapp`` serves (the descriptor's ``emulator``)."""
+    return create_whatsapp_emulator(secret or "emulator-secret", webhook_url=webhook_url)

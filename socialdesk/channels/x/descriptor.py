@@ -90,7 +90,7 @@ DESCRIPTOR = ChannelDescriptor(
     ),
     poller=PollSpec(always=False),
     connector=_connector,
-    emulator="socialdesk.channels.x.emulator:create_x_emulator",
+    emulator="socialdesk.channels.x.emulator:emulator_for_cli",
     hiding=Hiding("X", _hide),
     move_to_private=MoveToPrivate(invite=INVITE),
     credential_check=identify,

@@ -77,7 +77,7 @@ from socialdesk.channels.x.emulator_model import (
 from socialdesk.channels.x.emulator_oauth import add_oauth_routes
 from socialdesk.domain.length_rules import x_weighted_length
 
-__all__ = ["create_x_emulator"]
+__all__ = ["create_x_emulator", "emulator_for_cli"]
 
 
 def create_x_emulator(
@@ -552,3 +552,12 @@ def create_x_emulator(
         return {"valid": valid, "status": response.status_code}
 
     return app
+
+
+def emulator_for_cli(secret: str | None, *, webhook_url: str | None = None) -> FastAPI:
+    """What ``socialdesk emulate x`` serves (the descriptor's ``emulator``): webhooks
+    signed with ``secret``, else the configured consumer secret, as the desk checks them."""
+    from socialdesk.config import get_settings
+
+    consumer_secret = secret or get_settings().x_consumer_secret or "emulator-secret"
+    return create_x_emulator(consumer_secret, webhook_url=webhook_url)
