@@ -15,7 +15,7 @@ answer equals the raw one; tests/reports/test_rollups.py holds it to that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -161,24 +161,46 @@ def changed_days(
 ) -> set[date]:
     """Local days whose figures events after ``after_event_id`` may have changed: every
     day a touched ticket (or another ticket of its customer) is counted on."""
-    touched = (
-        select(TicketEvent.ticket_id)
-        .where(TicketEvent.workspace_id == workspace_id, TicketEvent.id > after_event_id)
-        .distinct()
-    )
-    contacts = select(Ticket.contact_id).where(
-        Ticket.id.in_(touched), Ticket.contact_id.is_not(None)
-    )
-    related = select(Ticket.id).where(
-        Ticket.workspace_id == workspace_id, Ticket.contact_id.in_(contacts)
-    )
-    moments = session.scalars(
-        select(TicketEvent.created_at).where(
-            TicketEvent.kind.in_(DAY_KINDS),
-            TicketEvent.ticket_id.in_(touched) | TicketEvent.ticket_id.in_(related),
+    # Read the touched tickets first: between worker passes they are few (usually none),
+    # and an ``IN (subquery) OR IN (subquery)`` over the event log made the database scan
+    # every event of the year on each report read.
+    touched = list(
+        session.scalars(
+            select(TicketEvent.ticket_id)
+            .where(TicketEvent.workspace_id == workspace_id, TicketEvent.id > after_event_id)
+            .distinct()
         )
     )
-    return {local_day(at, zone) for at in moments}
+    if not touched:
+        return set()
+    tickets: set[int] = set()
+    for chunk in _chunks(touched):
+        contacts = select(Ticket.contact_id).where(
+            Ticket.id.in_(chunk), Ticket.contact_id.is_not(None)
+        )
+        tickets.update(chunk)
+        tickets.update(
+            session.scalars(
+                select(Ticket.id).where(
+                    Ticket.workspace_id == workspace_id, Ticket.contact_id.in_(contacts)
+                )
+            )
+        )
+    days: set[date] = set()
+    for chunk in _chunks(sorted(tickets)):
+        moments = session.scalars(
+            select(TicketEvent.created_at).where(
+                TicketEvent.ticket_id.in_(chunk), TicketEvent.kind.in_(DAY_KINDS)
+            )
+        )
+        days.update(local_day(at, zone) for at in moments)
+    return days
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """Bound each ``IN`` list (SQLite's variable limit, PostgreSQL's plan size)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def materialise_workspace(session: Session, workspace_id: int, now: datetime) -> int:
