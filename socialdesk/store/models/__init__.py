@@ -29,6 +29,7 @@ from socialdesk.store.models.service_levels import (
     SlaPolicy,
     TeamRouting,
 )
+from socialdesk.store.models.ticket_counts import TicketViewCount
 from socialdesk.store.models.tickets import Message, Ticket, TicketEvent, TicketTag
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "TicketEvent",
     "TicketPresence",
     "TicketTag",
+    "TicketViewCount",
     "User",
     "WebSession",
     "Workspace",

@@ -17,15 +17,15 @@ from sqlalchemy.orm import Session
 from socialdesk.domain.enums import TicketStatus
 from socialdesk.sla import views as sla_views
 from socialdesk.store.db import utcnow
-from socialdesk.store.models import ChannelAccount, SavedFilter, Ticket
+from socialdesk.store.models import ChannelAccount, SavedFilter, Ticket, TicketViewCount
 from socialdesk.store.repos.tickets import (
     UNSOLVED,
+    WAITING_STATUSES,
     TicketFilter,
     due_promises,
     filter_for_view,
     narrowing,
     scope,
-    view_condition,
 )
 from socialdesk.web.sessions import WebUser
 
@@ -85,28 +85,29 @@ def _grouped(session: Session, workspace_ids: tuple[int, ...]) -> _Grouped:
         hit = _count_cache.get(workspace_ids)
     if hit and now - hit[0] < COUNT_TTL_SECONDS:
         return hit[1]
-    t = Ticket
-    # Grouped by the index's own columns, in its order: SQLite aggregates while walking
-    # the index and PostgreSQL can use an index-only scan. "Unassigned" and "mine" are
-    # derived from assignee_id below rather than grouped as expressions, which would
-    # need a sort of every row.
+    # The counter rows the tickets' triggers keep (store/models/ticket_counts.py): a few
+    # hundred rows however many tickets there are, so a miss reads no ticket.
+    c = TicketViewCount
+    statuses = sorted(UNSOLVED | {str(TicketStatus.SOLVED)})
     rows = [
-        (str(status), account_id, team_id, assignee_id, int(n))
+        (str(status), account_id or None, team_id or None, assignee_id or None, int(n))
         for status, account_id, team_id, assignee_id, n in session.execute(
-            select(t.status, t.channel_account_id, t.team_id, t.assignee_id, func.count())
-            .where(
-                t.workspace_id.in_(workspace_ids),
-                t.status.in_(sorted(UNSOLVED | {str(TicketStatus.SOLVED)})),
+            select(
+                c.status, c.channel_account_id, c.team_id, c.assignee_id, func.sum(c.ticket_count)
             )
-            .group_by(t.workspace_id, t.status, t.channel_account_id, t.team_id, t.assignee_id)
+            .where(c.workspace_id.in_(workspace_ids), c.status.in_(statuses), c.ticket_count > 0)
+            .group_by(c.status, c.channel_account_id, c.team_id, c.assignee_id)
         )
     ]
     # Tickets breached or past their warning share (the SLA at-risk view), one more query.
     at_risk = sla_views.at_risk_count(session, workspace_ids, utcnow())
-    # The two work views, one index range each (ix_tickets_ws_needs_reply; open follow-ups).
-    in_scope = t.workspace_id.in_(workspace_ids)
+    # "Needs reply" (repos/tickets.py view_condition) is the counters' needs_reply flag.
     needs_reply = session.scalar(
-        select(func.count(t.id)).where(in_scope, view_condition("needs_reply"))
+        select(func.sum(c.ticket_count)).where(
+            c.workspace_id.in_(workspace_ids),
+            c.needs_reply == 1,
+            c.status.in_(sorted(WAITING_STATUSES)),
+        )
     )
     promised = due_promises(utcnow(), workspace_ids).subquery()
     promises_due = session.scalar(select(func.count(func.distinct(promised.c.ticket_id))))
