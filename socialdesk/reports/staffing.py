@@ -178,3 +178,102 @@ def history_window(now: datetime, weeks: int) -> tuple[datetime, datetime]:
     exactly ``weeks`` times), as [since, until)."""
     until = now.replace(minute=0, second=0, microsecond=0)
     return until - timedelta(weeks=weeks), until
+
+
+# -- an entered forecast ------------------------------------------------------------
+
+HOURS_OF_WEEK = 168
+
+
+def parse_forecast(text: str) -> dict[Slot, float]:
+    """An entered forecast: 168 comma-separated arrivals per hour, Monday 00:00 first
+    (the plan's own order, so a CSV column pasted back reads right)."""
+    parts = [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
+    if len(parts) != HOURS_OF_WEEK:
+        raise ValueError(f"a forecast has 168 hourly values, Monday 00:00 first; got {len(parts)}")
+    values: list[float] = []
+    for position, part in enumerate(parts):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"forecast value {position + 1} is not a number: {part!r}") from None
+        if not 0 <= value <= 100_000:
+            raise ValueError(f"forecast value {position + 1} must be between 0 and 100000")
+        values.append(value)
+    return {(i // 24, i % 24): v for i, v in enumerate(values) if v}
+
+
+def scaled(arrivals: Mapping[Slot, float], growth: float) -> dict[Slot, float]:
+    """History times an expected growth ("a campaign next week: +30%" is 1.3)."""
+    return {slot: rate * growth for slot, rate in arrivals.items()}
+
+
+# -- the coverage each channel actually had -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCoverage:
+    """When a channel was actually answered: the share of the weeks in which someone
+    answered on it in each hour of the week, its staffed hours and its opening hours."""
+
+    channel: str
+    # (weekday, hour) -> share of the weeks with at least one answer in that hour.
+    answered_share: dict[Slot, float]
+
+    @property
+    def staffed_hours(self) -> int:
+        """Hours of the week answered in at least half of the weeks."""
+        return sum(1 for share in self.answered_share.values() if share >= 0.5)
+
+    @property
+    def round_the_clock(self) -> bool:
+        return self.staffed_hours == HOURS_OF_WEEK
+
+    def opening_hours(self) -> list[str]:
+        """Each day's staffed ranges in words: "Mon 08:00-18:00"."""
+        described: list[str] = []
+        for weekday in range(7):
+            ranges: list[tuple[int, int]] = []
+            for hour in range(24):
+                if self.answered_share.get((weekday, hour), 0.0) < 0.5:
+                    continue
+                if ranges and ranges[-1][1] == hour:
+                    ranges[-1] = (ranges[-1][0], hour + 1)
+                else:
+                    ranges.append((hour, hour + 1))
+            for start, end in ranges:
+                described.append(f"{WEEKDAYS[weekday]} {start:02d}:00-{end:02d}:00")
+        return described
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "staffed_hours_per_week": self.staffed_hours,
+            "round_the_clock": self.round_the_clock,
+            "opening_hours": self.opening_hours(),
+            "answered_share": [
+                round(self.answered_share.get((d, h), 0.0), 3) for d in range(7) for h in range(24)
+            ],
+        }
+
+
+def channel_coverage(
+    answers: Iterable[tuple[datetime, str]], zone: tzinfo, weeks: int
+) -> list[ChannelCoverage]:
+    """From (moment, channel) of every agent answer over ``weeks`` whole weeks: per
+    channel, the share of weeks in which each hour of the week had an answer."""
+    if weeks < 1:
+        raise ValueError("at least one week of history")
+    seen: dict[str, set[datetime]] = {}
+    for at, channel in answers:
+        local = at.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+        seen.setdefault(channel, set()).add(local)
+    coverage: list[ChannelCoverage] = []
+    for channel in sorted(seen):
+        per_slot: dict[Slot, int] = {}
+        for local in seen[channel]:
+            slot = (local.weekday(), local.hour)
+            per_slot[slot] = per_slot.get(slot, 0) + 1
+        shares = {slot: min(1.0, count / weeks) for slot, count in per_slot.items()}
+        coverage.append(ChannelCoverage(channel, shares))
+    return coverage

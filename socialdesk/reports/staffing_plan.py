@@ -15,13 +15,17 @@ from sqlalchemy.orm import Session
 from socialdesk.reports.metrics import HANDLE_KINDS
 from socialdesk.reports.overview import Filters, inbound_moments, workspace_zone
 from socialdesk.reports.staffing import (
+    ChannelCoverage,
     HourPlan,
+    Slot,
+    channel_coverage,
     history_window,
+    scaled,
     weekly_arrivals,
     weekly_plan,
     weekly_presence,
 )
-from socialdesk.store.models import TicketEvent
+from socialdesk.store.models import Ticket, TicketEvent
 
 # Used when no handle time was measured in the window and none was given.
 DEFAULT_HANDLE_SECONDS = 300.0
@@ -40,6 +44,9 @@ class StaffingPlan:
     handle_seconds_source: str
     handle_measurements: int
     hours: list[HourPlan] = field(default_factory=list)
+    # "history", "history x 1.3" (grown), or "forecast" (entered by the lead).
+    arrivals_source: str = "history"
+    coverage: list[ChannelCoverage] = field(default_factory=list)
 
     @property
     def peak_agents(self) -> int:
@@ -63,7 +70,9 @@ class StaffingPlan:
             "handle_measurements": self.handle_measurements,
             "peak_agents": self.peak_agents,
             "agent_hours_per_week": self.agent_hours,
+            "arrivals_source": self.arrivals_source,
             "hours": [h.as_json() for h in self.hours],
+            "coverage": [c.as_json() for c in self.coverage],
         }
 
 
@@ -105,6 +114,26 @@ def _answers(
     ]
 
 
+def _answers_by_channel(
+    session: Session, workspace_id: int, since: datetime, until: datetime
+) -> list[tuple[datetime, str]]:
+    """(moment, channel) of every agent's reply or logged contact in the window."""
+    return [
+        (at, str(platform))
+        for at, platform in session.execute(
+            select(TicketEvent.created_at, Ticket.platform)
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+            .where(
+                TicketEvent.workspace_id == workspace_id,
+                TicketEvent.kind.in_(("replied", "contact_logged")),
+                TicketEvent.created_at >= since,
+                TicketEvent.created_at < until,
+                TicketEvent.actor_user_id.is_not(None),
+            )
+        )
+    ]
+
+
 def plan_staffing(
     session: Session,
     workspace_id: int,
@@ -115,8 +144,11 @@ def plan_staffing(
     within_seconds: float,
     handle_seconds: float | None = None,
     filters: Filters | None = None,
+    forecast: dict[Slot, float] | None = None,
+    growth: float | None = None,
 ) -> StaffingPlan:
-    """Agents needed in each hour of the week, from the last ``weeks`` weeks."""
+    """Agents needed in each hour of the week, from the last ``weeks`` weeks (times an
+    expected ``growth``), or from an entered ``forecast`` of arrivals per hour."""
     zone_name, zone = workspace_zone(session, workspace_id)
     since, until = history_window(now, weeks)
     # Handle times up to now: the hour under way has measured some already.
@@ -127,8 +159,13 @@ def plan_staffing(
         handle, source = statistics.fmean(measured), "measured"
     else:
         handle, source = DEFAULT_HANDLE_SECONDS, "default"
-    moments = inbound_moments(session, workspace_id, since, until, filters or Filters())
-    arrivals = weekly_arrivals(moments, zone, weeks)
+    if forecast is not None:
+        arrivals, arrivals_source = forecast, "forecast"
+    else:
+        moments = inbound_moments(session, workspace_id, since, until, filters or Filters())
+        arrivals, arrivals_source = weekly_arrivals(moments, zone, weeks), "history"
+        if growth is not None and growth != 1:
+            arrivals, arrivals_source = scaled(arrivals, growth), f"history x {growth:g}"
     presence = weekly_presence(_answers(session, workspace_id, since, until), zone, weeks)
     hours = weekly_plan(arrivals, handle, target, within_seconds, presence)
     return StaffingPlan(
@@ -142,4 +179,8 @@ def plan_staffing(
         handle_seconds_source=source,
         handle_measurements=len(measured),
         hours=hours,
+        arrivals_source=arrivals_source,
+        coverage=channel_coverage(
+            _answers_by_channel(session, workspace_id, since, until), zone, weeks
+        ),
     )

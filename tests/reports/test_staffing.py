@@ -13,7 +13,10 @@ import pytest
 from socialdesk.reports.staffing import (
     agents_needed,
     average_speed_of_answer,
+    channel_coverage,
+    parse_forecast,
     probability_of_waiting,
+    scaled,
     service_level,
     traffic_erlangs,
     weekly_arrivals,
@@ -136,3 +139,47 @@ def test_the_week_from_history_in_the_workspace_time_zone() -> None:
     assert busy.agents_active == 1.0
     quiet = plan[10]
     assert (quiet.agents_needed, quiet.service_level) == (0, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (",".join(["1"] * 167), "168 hourly values"),
+        (",".join(["1"] * 169), "168 hourly values"),
+        (",".join(["1"] * 167 + ["many"]), "value 168 is not a number"),
+        (",".join(["-1"] + ["1"] * 167), "value 1 must be between 0 and 100000"),
+    ],
+)
+def test_a_forecast_that_cannot_be_read_says_why(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_forecast(text)
+
+
+def test_a_forecast_is_the_week_monday_midnight_first() -> None:
+    values = ["0"] * 168
+    values[0], values[24 + 9], values[167] = "4", "30.5", "2"
+    assert parse_forecast(",\n".join(values)) == {(0, 0): 4.0, (1, 9): 30.5, (6, 23): 2.0}
+    assert scaled({(1, 9): 10.0}, 1.3) == {(1, 9): 13.0}
+
+
+def test_coverage_per_channel_in_the_workspace_time_zone() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    monday = datetime(2026, 11, 2, tzinfo=paris)
+    answers: list[tuple[datetime, str]] = []
+    for week in range(4):
+        start = monday + timedelta(weeks=week)
+        # X answered Monday 08:00-11:00 every week, and 14:00 in one week of four.
+        answers += [(start + timedelta(hours=h, minutes=5), "x") for h in (8, 9, 10)]
+        answers += [(start + timedelta(hours=8, minutes=40), "x")]  # the same hour again
+        if week == 0:
+            answers.append((start + timedelta(hours=14), "x"))
+        # E-mail answered around the clock, every hour of every day.
+        answers += [(start + timedelta(hours=h), "email") for h in range(168)]
+    coverage = {c.channel: c for c in channel_coverage(answers, paris, weeks=4)}
+    x, email = coverage["x"], coverage["email"]
+    assert x.answered_share[(0, 8)] == 1.0 and x.answered_share[(0, 14)] == 0.25
+    assert x.staffed_hours == 3 and not x.round_the_clock
+    assert x.opening_hours() == ["Mon 08:00-11:00"]
+    assert email.round_the_clock and email.staffed_hours == 168
+    assert email.opening_hours()[0] == "Mon 00:00-24:00"
+    assert len(x.as_json()["answered_share"]) == 168  # type: ignore[arg-type]

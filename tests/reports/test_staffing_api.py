@@ -6,10 +6,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import select
 
 from socialdesk.reports.staffing import agents_needed, history_window
 from socialdesk.store.db import utcnow
+from socialdesk.store.models import TicketEvent
 from tests.api.doors import Desk, desk_fixture
 from tests.pipeline.helpers import ingest, post
 
@@ -82,6 +86,62 @@ def test_agents_needed_per_hour_of_the_week(desk: Desk) -> None:
         assert table.status_code == 200
         rows = list(csv.DictReader(io.StringIO(table.text)))
         assert len(rows) == 168 and rows[weekday * 24 + hour]["arrivals_per_hour"] == "20.0"
+
+
+def test_an_entered_forecast_or_a_growth_replaces_the_history(desk: Desk) -> None:
+    weekday, hour = _seed_weekly_hour(desk, weeks=2, per_hour=20)
+    params = {"weeks": 2, "target": 0.8, "within_seconds": 900, "handle_seconds": 600}
+    forecast = ["0"] * 168
+    forecast[2 * 24 + 10] = "40"  # Wednesday 10:00: a campaign
+    with desk.api("lead") as api:
+        grown = api.get("/reports/staffing", params={**params, "growth": 1.5}).json()
+        assert grown["arrivals_source"] == "history x 1.5"
+        assert grown["hours"][weekday * 24 + hour]["arrivals_per_hour"] == 30
+        planned = api.get("/reports/staffing", params={**params, "forecast": ",".join(forecast)})
+        assert planned.status_code == 200, planned.text
+        body = planned.json()
+        assert body["arrivals_source"] == "forecast"
+        assert body["hours"][2 * 24 + 10]["arrivals_per_hour"] == 40
+        assert body["hours"][2 * 24 + 10]["agents_needed"] == agents_needed(40, 600, 0.8, 900)
+        assert body["hours"][weekday * 24 + hour]["arrivals_per_hour"] == 0  # not the history
+        short = api.get("/reports/staffing", params={"forecast": "1,2,3"})
+        assert short.status_code == 422 and "168 hourly values" in short.text
+        both = api.get("/reports/staffing", params={"forecast": ",".join(forecast), "growth": 2})
+        assert both.status_code == 422 and "either a forecast or a growth" in both.text
+    page = desk.page("lead")  # the page reads the same forecast
+    shown = page.get("/reports/staffing?" + urlencode({"forecast": ",".join(forecast)}))
+    assert shown.status_code == 200 and 'data-arrivals-source="forecast"' in shown.text
+    refused = page.get("/reports/staffing?forecast=1,2")
+    assert refused.status_code == 400 and "168 hourly values" in refused.text
+    page.client.close()
+
+
+def test_coverage_shows_when_each_channel_was_answered(desk: Desk) -> None:
+    _seed_weekly_hour(desk, weeks=1, per_hour=2)
+    with desk.api("agent") as api:
+        tickets = api.get("/tickets").json()["data"]
+        for ticket in tickets:
+            sent = api.post(f"/tickets/{ticket['id']}/replies", json={"body": "On it, sorry!"})
+            assert sent.status_code in (201, 202), sent.text
+    # The plan reads whole hours before now: move the answers an hour into the past.
+    with desk.db.write() as s:
+        replied = list(s.scalars(select(TicketEvent).where(TicketEvent.kind == "replied")))
+        for event in replied:
+            event.created_at -= timedelta(hours=1)
+    assert len(replied) == len(tickets)
+    now = utcnow() - timedelta(hours=1)
+    with desk.api("lead") as api:
+        body = api.get("/reports/staffing", params={"weeks": 1}).json()
+    coverage = {c["channel"]: c for c in body["coverage"]}
+    assert set(coverage) == {"x"}
+    x = coverage["x"]
+    assert x["staffed_hours_per_week"] == 1 and x["round_the_clock"] is False
+    local = now.astimezone(UTC)  # the test workspace's zone is UTC
+    assert x["answered_share"][local.weekday() * 24 + local.hour] == 1.0
+    assert x["opening_hours"] == [
+        f"{('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[local.weekday()]} "
+        f"{local.hour:02d}:00-{local.hour + 1:02d}:00"
+    ]
 
 
 def test_staffing_refuses_bad_input_and_agents(desk: Desk) -> None:

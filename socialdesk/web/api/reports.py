@@ -14,6 +14,7 @@ from socialdesk.reports.digest import Digest, build_digest
 from socialdesk.reports.overview import Filters, Overview, workspace_zone
 from socialdesk.reports.period import PeriodError, parse_by, parse_period, rows_csv
 from socialdesk.reports.rollups import fast_overview
+from socialdesk.reports.staffing import parse_forecast
 from socialdesk.reports.staffing_plan import StaffingPlan, plan_staffing
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import User
@@ -115,6 +116,8 @@ def get_staffing(
     target: Annotated[float, Query(gt=0, lt=1)] = 0.8,
     within_seconds: Annotated[float, Query(ge=0, le=86_400)] = 900,
     handle_seconds: Annotated[float | None, Query(gt=0, le=28_800)] = None,
+    forecast: Annotated[str | None, Query(max_length=4_000)] = None,
+    growth: Annotated[float | None, Query(gt=0, le=10)] = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     channel: Text = None,
     account_id: DbId | None = None,
@@ -125,7 +128,11 @@ def get_staffing(
     with the customer messages it had on average over the last `weeks` whole weeks, the
     agents needed to answer `target` of them within `within_seconds`, and the agents who
     actually answered in it. `handle_seconds` defaults to the mean measured in the window
-    (logged contacts, replies carrying it), else 300. Definitions: docs/reports.md."""
+    (logged contacts, replies carrying it), else 300. `forecast` replaces the history
+    with 168 comma-separated arrivals per hour (Monday 00:00 first); `growth` multiplies
+    the history instead ("+30%" is 1.3). `coverage` gives, per channel, the share of the
+    weeks each hour was answered, its staffed hours and opening hours (24/7 or not).
+    Definitions: docs/reports.md."""
     plan = build_staffing(
         session,
         user,
@@ -135,6 +142,8 @@ def get_staffing(
         handle_seconds=handle_seconds,
         workspace_id=workspace_id,
         filters=Filters(channel, account_id, team_id),
+        forecast=forecast,
+        growth=growth,
     )
     if format == "csv":
         rows = [hour.as_json() for hour in plan.hours]
@@ -156,9 +165,17 @@ def build_staffing(
     handle_seconds: float | None,
     workspace_id: int | None = None,
     filters: Filters | None = None,
+    forecast: str | None = None,
+    growth: float | None = None,
 ) -> StaffingPlan:
     require_role(user, *READERS)
     workspace = _workspace(session, user, workspace_id)
+    if forecast is not None and growth is not None:
+        raise ApiError(422, "give either a forecast or a growth on the history, not both")
+    try:
+        entered = parse_forecast(forecast) if forecast else None
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
     try:
         return plan_staffing(
             session,
@@ -169,6 +186,8 @@ def build_staffing(
             within_seconds=within_seconds,
             handle_seconds=handle_seconds,
             filters=filters,
+            forecast=entered,
+            growth=growth,
         )
     except ValueError as exc:  # a workload no head count can serve
         raise ApiError(422, str(exc)) from None

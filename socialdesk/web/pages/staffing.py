@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from socialdesk.reports import charts
 from socialdesk.reports.overview import Filters
 from socialdesk.reports.period import rows_csv
-from socialdesk.reports.staffing import WEEKDAYS
+from socialdesk.reports.staffing import WEEKDAYS, parse_forecast
 from socialdesk.reports.staffing_plan import StaffingPlan, plan_staffing
 from socialdesk.store.db import Database, utcnow
 from socialdesk.web.pages.common import PageError, render
@@ -27,6 +27,7 @@ FIELDS = (
     ("target_percent", "Answered (%)", 80.0, 1.0, 99.0),
     ("within_minutes", "Within (minutes)", 15.0, 0.0, 1440.0),
     ("handle_seconds", "Handle time (s, empty: measured)", math.nan, 1.0, 28_800.0),
+    ("growth", "Expected growth (x, empty: none)", math.nan, 0.01, 10.0),
 )
 
 
@@ -50,6 +51,14 @@ def _plan(request: Request, user: WebUser) -> tuple[StaffingPlan, dict[str, str]
         raise PageError(403, "You are not a member of any workspace.")
     values = {name: _number(request, name, d, lo, hi) for name, _, d, lo, hi in FIELDS}
     channel = request.query_params.get("channel", "").strip()[:20] or None
+    forecast_text = request.query_params.get("forecast", "").strip()[:4_000]
+    growth = None if math.isnan(values["growth"]) else values["growth"]
+    if forecast_text and growth is not None:
+        raise PageError(400, "give either a forecast or a growth on the history, not both")
+    try:
+        forecast = parse_forecast(forecast_text) if forecast_text else None
+    except ValueError as exc:
+        raise PageError(400, str(exc)) from None
     database: Database = request.app.state.db
     with database.session() as session:
         try:
@@ -64,11 +73,13 @@ def _plan(request: Request, user: WebUser) -> tuple[StaffingPlan, dict[str, str]
                 if math.isnan(values["handle_seconds"])
                 else values["handle_seconds"],
                 filters=Filters(channel=channel),
+                forecast=forecast,
+                growth=growth,
             )
         except ValueError as exc:
             raise PageError(400, str(exc)) from None
     shown = {k: "" if math.isnan(v) else f"{v:g}" for k, v in values.items()}
-    return plan, {**shown, "channel": channel or ""}
+    return plan, {**shown, "channel": channel or "", "forecast": forecast_text}
 
 
 def _grid(plan: StaffingPlan, field: str) -> list[list[Any]]:
