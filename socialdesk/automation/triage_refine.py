@@ -25,9 +25,10 @@ from socialdesk.background import BackgroundWorker
 from socialdesk.domain.enums import Direction, TicketEventKind
 from socialdesk.observability.metrics import triage_refined
 from socialdesk.store.db import Database, utcnow
-from socialdesk.store.models import Message, Ticket
+from socialdesk.store.models import Message, Ticket, Workspace
 from socialdesk.triage import DEFAULT_TOPICS
 from socialdesk.triage.encoder import Refinement, embed, refine
+from socialdesk.triage.topics import topics_of
 
 CLAIM_FOR = timedelta(minutes=5)
 BATCH = 32
@@ -90,12 +91,42 @@ class TriageRefineWorker(BackgroundWorker):
             return 0
         started = time.perf_counter()
         embeddings = embed([c.body for c in claimed])
-        refinements = refine([c.body for c in claimed], DEFAULT_TOPICS, embeddings)
+        refinements = self._refine(claimed, embeddings)
         with self.db.write() as s:
             for item, refinement, vector in zip(claimed, refinements, embeddings, strict=True):
                 self._apply(s, item, refinement, vector)
         triage_refined(len(claimed), time.perf_counter() - started)
         return len(claimed)
+
+    def _refine(self, claimed: list[_Claimed], embeddings: np.ndarray) -> list[Refinement]:
+        """Each message against its own workspace's topic list."""
+        with self.db.session() as s:
+            workspace_of = {
+                ticket_id: ws_id
+                for ticket_id, ws_id in s.execute(
+                    select(Ticket.id, Ticket.workspace_id).where(
+                        Ticket.id.in_({c.ticket_id for c in claimed})
+                    )
+                ).tuples()
+            }
+            topics = {
+                ws_id: topics_of(settings)
+                for ws_id, settings in s.execute(
+                    select(Workspace.id, Workspace.settings).where(
+                        Workspace.id.in_(set(workspace_of.values()))
+                    )
+                ).tuples()
+            }
+        found: list[Refinement | None] = [None] * len(claimed)
+        groups: dict[int | None, list[int]] = {}
+        for index, item in enumerate(claimed):
+            groups.setdefault(workspace_of.get(item.ticket_id), []).append(index)
+        for ws_id, indexes in groups.items():
+            chosen = topics.get(ws_id, DEFAULT_TOPICS) if ws_id is not None else DEFAULT_TOPICS
+            results = refine([claimed[i].body for i in indexes], chosen, embeddings[indexes])
+            for i, result in zip(indexes, results, strict=True):
+                found[i] = result
+        return [r for r in found if r is not None]
 
     def _apply(self, s: Any, item: _Claimed, refinement: Refinement, vector: np.ndarray) -> None:
         message = s.get(Message, item.id)

@@ -9,18 +9,21 @@ label an agent set by hand (``tickets.triage_manual``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from socialdesk.domain.enums import Direction
 from socialdesk.pipeline.ingest import BatchContext, PlacedMessage
 from socialdesk.pipeline.ticket_state import TicketState
-from socialdesk.store.models import Message
+from socialdesk.store.models import Message, Workspace
 from socialdesk.store.models.base import table_of
 from socialdesk.triage import Context, Triage, triage
+from socialdesk.triage.topics import topics_of
 
 _messages = table_of(Message)
+_workspaces = table_of(Workspace)
 
 # Ticket column ← Triage attribute; a manual label names the ticket column.
 TICKET_FIELDS = {
@@ -46,7 +49,9 @@ def message_triage(result: Triage) -> dict[str, Any]:
     }
 
 
-def _context(p: PlacedMessage, earlier_on_ticket: int) -> Context:
+def _context(
+    p: PlacedMessage, earlier_on_ticket: int, topics: Mapping[str, Sequence[str]]
+) -> Context:
     created_at = p.source.created_at
     awaiting_since = p.ticket.awaiting_since
     waiting = (
@@ -61,6 +66,7 @@ def _context(p: PlacedMessage, earlier_on_ticket: int) -> Context:
         followers=p.source.author.follower_count,
         previous_customer_messages=previous,
         waiting_minutes=waiting,
+        topics=topics,
     )
 
 
@@ -85,12 +91,22 @@ class TriageStep:
         if not inbound:
             return
         inbound.sort(key=lambda p: p.source.created_at)
+        # Each workspace's own topic list (one small read per batch).
+        topics = {
+            workspace_id: topics_of(settings)
+            for workspace_id, settings in conn.execute(
+                select(_workspaces.c.id, _workspaces.c.settings).where(
+                    _workspaces.c.id.in_({p.ticket.workspace_id for p in inbound})
+                )
+            )
+        }
         seen_on_ticket: dict[int, int] = defaultdict(int)
         latest: dict[int, tuple[TicketState, Triage]] = {}
         rows = []
         for p in inbound:
             key = id(p.ticket)
-            result = triage(p.source.body, _context(p, seen_on_ticket[key]))
+            context = _context(p, seen_on_ticket[key], topics.get(p.ticket.workspace_id, {}))
+            result = triage(p.source.body, context)
             seen_on_ticket[key] += 1
             latest[key] = (p.ticket, result)
             rows.append({"b_id": p.id, "triage": message_triage(result)})

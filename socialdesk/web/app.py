@@ -43,6 +43,7 @@ from socialdesk.web.api import (
     service_levels,
     suggestions,
     tickets,
+    triage_topics,
 )
 from socialdesk.web.api import attachments as attachments_api
 from socialdesk.web.api import listening as listening_api
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         reports,
         listening_api,
         attachments_api,
+        triage_topics,
     ):
         api.include_router(module.router)
     app.include_router(api)

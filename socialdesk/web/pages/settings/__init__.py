@@ -1,5 +1,5 @@
 """Settings, one module per section of the left nav: General, Channels, Canned responses,
-Knowledge base, FAQ finder, Users, Teams, Automation rules, SLA policies, Audit log,
+Knowledge base, FAQ finder, Users, Teams, Automation rules, SLA policies, Topics, Audit log,
 Failed deliveries (``base.py`` has the shared parts)."""
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from socialdesk.web.pages.settings import (
     rules,
     sla,
     teams,
+    topics,
     users,
 )
 
 router = APIRouter(include_in_schema=False)
-for section in (general, channels, canned, kb, faq, users, teams, rules, sla, audit, deliveries):
+for section in (
+    general, channels, canned, kb, faq, users, teams, rules, sla, topics, audit, deliveries,
+):  # fmt: skip
     router.include_router(section.router)

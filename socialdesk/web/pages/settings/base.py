@@ -27,6 +27,7 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("rules", "Automation rules", "/settings/rules", ADMIN),
     ("sla", "SLA policies", "/settings/sla", ADMIN_LEAD),
     ("listening", "Listening", "/settings/listening", ADMIN_LEAD),
+    ("topics", "Topics", "/settings/topics", ADMIN_LEAD),
     ("audit", "Audit log", "/settings/audit", ADMIN),
     ("deliveries", "Failed deliveries", "/settings/deliveries", ADMIN),
 )

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from socialdesk.knowledge.faq_report import draft_from
 from socialdesk.store.db import Database
-from socialdesk.store.models import ChannelAccount, Ticket
-from socialdesk.triage import DEFAULT_TOPICS
+from socialdesk.store.models import ChannelAccount, Ticket, Workspace
+from socialdesk.triage.topics import topics_of
 from socialdesk.web.api.faq import faq_report
 from socialdesk.web.errors import ApiError
 from socialdesk.web.pages.common import PageError
@@ -72,7 +72,9 @@ def faq_page(
             .where(Ticket.workspace_id.in_(user.workspace_ids), Ticket.topic.is_not(None))
             .distinct()
         )
-        topics = sorted({*DEFAULT_TOPICS, *(t for t in used if t)})
+        workspace = s.get(Workspace, user.workspace_ids[0]) if user.workspace_ids else None
+        listed = topics_of(workspace.settings if workspace else None)
+        topics = sorted({*listed, *(t for t in used if t)})
     return page(
         request, user, "settings_faq.html", "faq", report=report, clusters=clusters,
         accounts=accounts, topics=topics,
