@@ -68,9 +68,18 @@ def test_usage_is_counted_through_the_api_and_the_composer(
     assert _usage(app_db, late["id"]) == (2, True)
     bad = {"body": "x", "canned_ids": "1,two", "csrf_token": csrf, "confirm": "1"}
     assert client.post(f"/tickets/{ticket_id}/reply", data=bad).status_code == 422
+    # A second public reply asks first; "Send anyway" still counts the canned answer.
+    again = {"body": "Five days, as said.", "canned_ids": str(late["id"]), "csrf_token": csrf}
+    asked = client.post(f"/tickets/{ticket_id}/reply", data=again)
+    assert asked.status_code == 409 and "Send anyway" in asked.text
+    assert f'name="canned_ids" value="{late["id"]}"' in asked.text
+    assert _usage(app_db, late["id"]) == (2, True)  # nothing sent yet
+    confirmed = client.post(f"/tickets/{ticket_id}/reply", data=again | {"confirm": "1"})
+    assert confirmed.status_code == 303
+    assert _usage(app_db, late["id"]) == (3, True)
 
     report = client.get("/api/v1/reports/canned", headers=lead).json()
-    assert [(c["shortcut"], c["usage_count"]) for c in report["most_used"]] == [("late", 2)]
+    assert [(c["shortcut"], c["usage_count"]) for c in report["most_used"]] == [("late", 3)]
     assert [c["shortcut"] for c in report["never_used"]] == ["unused"]
     assert report["total"] == 2
     assert client.get("/api/v1/reports/canned", headers=agent).status_code == 403

@@ -339,7 +339,7 @@ def reply(
             return _confirm_reply(
                 request, user, ticket, {"found": (exc.details or {}).get("found", [])},
                 body=body, kind=kind, solve=solve, client_key=client_key,
-                schedule=schedule, send_at=send_at,
+                schedule=schedule, send_at=send_at, canned_ids=canned_ids, template=template,
             )  # fmt: skip
         with database.session() as session:
             ticket = load_ticket(session, user, ticket_id)
@@ -349,7 +349,7 @@ def reply(
             session.expunge_all()
         return _confirm_second_reply(
             request, user, ticket, earlier, body=body, kind=kind, solve=solve,
-            client_key=client_key,
+            client_key=client_key, canned_ids=canned_ids, template=template,
         )  # fmt: skip
     except ActionError as exc:
         raise action_error(exc) from exc
