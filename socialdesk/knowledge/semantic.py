@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from socialdesk.config import get_settings
 from socialdesk.knowledge.render import plain_text
@@ -85,3 +87,27 @@ def cosines(articles: Sequence[Article], query: np.ndarray | None) -> dict[int, 
     matrix = np.stack([from_bytes(a.embedding or b"") for a in embedded])
     similarity = matrix @ query.astype(np.float32)
     return {a.id: float(s) for a, s in zip(embedded, similarity, strict=True)}
+
+
+# Articles embedded per transaction by `socialdesk kb embed` (~1 s of encoder time).
+BATCH = 32
+
+
+def to_embed(session: Session, everything: bool = False) -> list[int]:
+    """Ids of the articles `socialdesk kb embed` reads: those without an embedding, or
+    all of them (`everything`, after the encoder changed)."""
+    query = select(Article.id).order_by(Article.id)
+    if not everything:
+        query = query.where(Article.embedding.is_(None))
+    return list(session.scalars(query))
+
+
+def embed_batch(session: Session, ids: Sequence[int]) -> int:
+    """Embed these articles now, whatever the setting (the backfill asked for it)."""
+    articles = list(session.scalars(select(Article).where(Article.id.in_(list(ids)))))
+    if not articles:
+        return 0
+    vectors = embed_texts([article_text(article) for article in articles])
+    for article, vector in zip(articles, vectors, strict=True):
+        article.embedding = to_bytes(vector)
+    return len(articles)
