@@ -4,6 +4,7 @@ encoder off; `socialdesk kb embed` fills what was written while it was off."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from socialdesk.cli import app
 from socialdesk.config import reset_settings_cache
-from socialdesk.store.models import Article
+from socialdesk.store.models import Article, Workspace
 from tests.api.conftest import Api
 from tests.api.test_suggestions import seed_history
 
@@ -182,3 +183,26 @@ def test_suggestions_rank_by_meaning_with_the_encoder_on(
     assert text_only["articles"] == []  # no article shares a word with the question
     assert all(a["semantic_score"] is None for a in text_only["answers"])
     assert text_only["answers"][0]["answer"] == answers[0]["answer"]
+
+
+def test_the_help_centre_page_searches_by_meaning_too(
+    api: Api, admin: httpx.Client, encoder: Encoder
+) -> None:
+    encoder(True)
+    _create_all(admin)
+    with api.db.session() as s:
+        slug = s.scalars(select(Workspace.slug)).one()
+    with httpx.Client(base_url=api.base_url, timeout=30) as public:
+        page = public.get(f"/help/{slug}", params={"q": OTHER_WORDS})
+        assert page.status_code == 200
+        assert _results(page.text)[0] == "Lost baggage claims"
+        encoder(False)
+        text_only = public.get(f"/help/{slug}", params={"q": OTHER_WORDS})
+        assert text_only.status_code == 200 and _results(text_only.text) == []
+        assert "Nothing matched" in text_only.text
+
+
+def _results(html: str) -> list[str]:
+    """The titles in the page's search results (the category lists follow them)."""
+    section = html.split('<section aria-labelledby="results-title">')[1].split("</section>")[0]
+    return re.findall(r'<a href="/help/[^"]+">([^<]+)</a>', section)
