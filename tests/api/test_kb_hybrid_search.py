@@ -9,14 +9,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from socialdesk.automation.triage_refine import TriageRefineWorker
 from socialdesk.cli import app
 from socialdesk.config import reset_settings_cache
-from socialdesk.store.models import Article, Workspace
+from socialdesk.domain.enums import Direction
+from socialdesk.store.models import Article, ChannelAccount, Message, Workspace
 from tests.api.conftest import Api
-from tests.api.test_suggestions import seed_history
+from tests.api.test_suggestions import _ticket_of, seed_history
+from tests.pipeline.helpers import ingest, post
 
 ARTICLES = (
     {
@@ -206,3 +209,31 @@ def _results(html: str) -> list[str]:
     """The titles in the page's search results (the category lists follow them)."""
     section = html.split('<section aria-labelledby="results-title">')[1].split("</section>")[0]
     return re.findall(r'<a href="/help/[^"]+">([^<]+)</a>', section)
+
+
+def test_past_answers_are_found_by_the_stored_message_embeddings(
+    api: Api, agent: httpx.Client, encoder: Encoder
+) -> None:
+    seed_history(api)  # "my parcel never arrived, order 5531" was answered
+    with api.db.session() as s:
+        account = s.scalars(select(ChannelAccount.id)).one()
+    # Shares no word with any past question.
+    ingest(api.db, post(account, "p10", "@AcmeSupport my package still has not shown up",
+                        author="zoe", minutes=10))  # fmt: skip
+    encoder(True)
+    # The encoder pass stores each customer message's embedding; suggestions reuse them.
+    # (The messages came in with it off: marked as migration 0038 marks old ones.)
+    with api.db.write() as s:
+        inbound = update(Message).where(Message.direction == Direction.INBOUND)
+        s.execute(inbound.values(triage_pending=True))
+    assert TriageRefineWorker(api.db).run_once() == 5
+    ticket_id = _ticket_of(api, "p10")
+
+    answers = agent.get(f"/tickets/{ticket_id}/suggestions").json()["answers"]
+    assert [a["answer"] for a in answers] == [
+        "@zoe So sorry the parcel is late! DM us and we send a new one. ^A"
+    ]
+    assert answers[0]["text_score"] == 0.0 and answers[0]["semantic_score"] >= 0.9
+
+    encoder(False)
+    assert agent.get(f"/tickets/{ticket_id}/suggestions").json()["answers"] == []
