@@ -14,6 +14,7 @@ from rich.table import Table
 from socialdesk.cli_bench import bench_app
 from socialdesk.cli_common import console, fail
 from socialdesk.cli_eval import eval_app
+from socialdesk.cli_kb import kb_app
 from socialdesk.cli_raw_events import raw_events_app
 from socialdesk.cli_report import report
 from socialdesk.config import get_settings
@@ -23,6 +24,7 @@ app = typer.Typer(no_args_is_help=True, help="socialdesk: a social customer serv
 app.add_typer(bench_app, name="bench")
 app.add_typer(raw_events_app, name="raw-events")
 app.add_typer(eval_app, name="eval")
+app.add_typer(kb_app, name="kb")
 app.command("report")(report)
 
 

@@ -15,13 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import ActionError, audit, require_role
 from socialdesk.domain.enums import Platform, Role
 from socialdesk.domain.length_rules import check_length
-from socialdesk.knowledge.ranking import Weights, rank
+from socialdesk.knowledge import semantic
+from socialdesk.knowledge.ranking import HybridWeights, Weights, hybrid, rank
 from socialdesk.knowledge.render import plain_text
 from socialdesk.knowledge.text import words
 from socialdesk.live import LiveEvent, queue_live_event
@@ -34,6 +36,8 @@ STATUSES = ("draft", "published")
 VISIBILITIES = ("public", "internal")
 # Fields whose change makes a new version.
 TRACKED = ("title", "body", "category", "tags", "status", "visibility", "summaries", "slug")
+# Fields the embedding is made of (knowledge/semantic.article_text).
+EMBEDDED = frozenset({"title", "body", "category", "tags"})
 _SLUG = re.compile(r"[^a-z0-9]+")
 _CODE_ALPHABET = string.ascii_letters + string.digits
 _TEXT_ONLY = Weights(text=1.0, neighbours=0.0, popularity=0.0)
@@ -207,6 +211,7 @@ def create_article(
     )
     for field, value in values.items():
         setattr(article, field, value)
+    semantic.refresh([article])
     session.add(article)
     session.flush()
     _record(session, actor, article, "kb_article.created", sorted(values))
@@ -225,6 +230,8 @@ def update_article(session: Session, actor: User, article: Article, draft: Artic
         setattr(article, field, values[field])
     article.version += 1
     article.updated_at = utcnow()
+    if EMBEDDED.intersection(changed):
+        semantic.refresh([article])
     session.flush()
     _record(session, actor, article, "kb_article.updated", changed)
     return article
@@ -258,6 +265,16 @@ def versions(session: Session, article: Article) -> list[ArticleVersion]:
     )
 
 
+@dataclass(frozen=True)
+class Hit:
+    """A search result: the combined score and its two parts (knowledge/ranking.hybrid)."""
+
+    article: Article
+    score: float
+    text_score: float
+    semantic_score: float | None
+
+
 def list_articles(
     session: Session,
     workspace_ids: Sequence[int],
@@ -267,11 +284,11 @@ def list_articles(
     category: str | None = None,
     tag: str | None = None,
     limit: int = 50,
-) -> list[tuple[Article, float | None]]:
+) -> list[tuple[Article, Hit | None]]:
     """Articles a reader may see, newest first, or best first with a search `q`.
 
-    A search ranks title, category, tags and body with BM25 (English stems); only
-    articles sharing at least one stem with the query are returned.
+    A search ranks title, category, tags and body with BM25 (English stems) and, when
+    the encoder is on, by embedding similarity too (`search`).
     """
     statuses, visibilities = readable(reader)
     query = select(Article).where(
@@ -286,7 +303,7 @@ def list_articles(
         found = [a for a in found if tag.lower() in (a.tags or [])]
     if not q.strip():
         return [(a, None) for a in found[:limit]]
-    return [(article, score) for article, score in search(found, q)[:limit]]
+    return [(hit.article, hit) for hit in search(found, q)[:limit]]
 
 
 def article_words(article: Article) -> list[str]:
@@ -295,14 +312,40 @@ def article_words(article: Article) -> list[str]:
     return words(text + " " + plain_text(article.body))
 
 
-def search(articles: Sequence[Article], q: str) -> list[tuple[Article, float]]:
-    query = words(q)
-    if not query or not articles:
+def search(
+    articles: Sequence[Article],
+    q: str,
+    *,
+    vector: np.ndarray | None = None,
+    weights: HybridWeights = HybridWeights(),
+) -> list[Hit]:
+    """Articles that answer `q`, best first.
+
+    Full text: BM25 over each article's words, counting only articles sharing a stem
+    with the query. With the encoder on and articles embedded, the query is embedded
+    too (or `vector` is used: a message's stored embedding) and the cosine joins the
+    score, which also finds articles in other words ("my luggage never arrived" → "Lost
+    baggage claims"). With the encoder off it is full text alone.
+    """
+    if not articles or not q.strip():
         return []
+    query = words(q)
     by_key = {str(a.id): a for a in articles}
     own = {str(a.id): article_words(a) for a in articles}
     wanted = set(query)
-    ranked = rank(query, list(by_key), own, [], _TEXT_ONLY)
+    text: dict[str, float] = {}
+    if query:
+        text = {r.key: r.score for r in rank(query, list(by_key), own, [], _TEXT_ONLY)}
+    matched = {key for key, found in own.items() if wanted.intersection(found)}
+    cosines: dict[str, float] | None = None
+    if semantic.enabled() and any(a.embedding for a in articles):
+        if vector is None:
+            vector = semantic.query_vector(q)
+        found = semantic.cosines(articles, vector)
+        cosines = {str(key): value for key, value in found.items()} if found else None
+    if not query and cosines is None:
+        return []
     return [
-        (by_key[r.key], r.score) for r in ranked if r.score > 0 and wanted.intersection(own[r.key])
+        Hit(by_key[r.key], r.score, r.text_score, r.semantic_score)
+        for r in hybrid(list(by_key), text, matched, cosines, weights)
     ]

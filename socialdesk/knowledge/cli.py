@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def _line(name: str, scores: Scores) -> str:
     return (
-        f"{name:<22} recall@1 {scores.recall_at_1:.3f}   recall@5 {scores.recall_at_5:.3f}"
+        f"{name:<24} recall@1 {scores.recall_at_1:.3f}   recall@5 {scores.recall_at_5:.3f}"
         f"   MRR {scores.mrr:.3f}"
     )
 
@@ -32,6 +32,14 @@ def eval_kb(
         ),
     ],
     test: Annotated[Path, typer.Option("--test", help="conversations to suggest for")],
+    semantic: Annotated[
+        bool,
+        typer.Option(
+            "--semantic",
+            help="also measure the embedding signal (the triage encoder; ~25-80 texts/s, "
+            "so minutes on the dev file), beside text alone",
+        ),
+    ] = False,
 ) -> None:
     """Recall@1, recall@5 and MRR of knowledge suggestions, beside brand popularity."""
     # Imported here: the ranking brings numpy, which no other command needs.
@@ -67,3 +75,12 @@ def eval_kb(
     )
     typer.echo(_line("suggestions", result.ranked))
     typer.echo(_line("popularity (baseline)", result.popularity))
+    if semantic:
+        from socialdesk.knowledge.cdp_semantic import evaluate_semantic
+        from socialdesk.triage.encoder import embed
+
+        found = evaluate_semantic(past, asked, documents, Weights(), leave_one_out, embed)
+        typer.echo(_line("text alone", found.text))
+        typer.echo(_line("text + embeddings", found.text_semantic))
+        typer.echo(_line("embeddings alone", found.semantic))
+        typer.echo(_line("suggestions + embeddings", found.ranked_semantic))

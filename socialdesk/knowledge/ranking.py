@@ -182,6 +182,66 @@ def rank(
 
 
 @dataclass(frozen=True)
+class HybridWeights:
+    """Full text and embedding similarity, summed (the search and the composer's articles).
+
+    Cosines of multilingual-e5-small sit in a narrow band (0.75-0.9 for short support
+    texts, related or not), so only the part above `floor` counts, scaled so the closest
+    candidate gets 1; an article sharing no word with the query is found only from
+    `minimum` on (the right article for "my luggage never arrived" scored 0.84, the
+    unrelated ones 0.76-0.81, a bare "hello" 0.82 at best).
+    """
+
+    text: float = 0.5
+    semantic: float = 0.5
+    floor: float = 0.80
+    minimum: float = 0.83
+
+
+@dataclass(frozen=True)
+class HybridRanked:
+    key: str
+    score: float
+    text_score: float  # BM25 scaled to 0..1 over the candidates
+    semantic_score: float | None  # the cosine; None without embeddings
+
+
+def hybrid(
+    candidates: Sequence[str],
+    text: Mapping[str, float],
+    matched: set[str],
+    cosines: Mapping[str, float] | None,
+    weights: HybridWeights = HybridWeights(),
+) -> list[HybridRanked]:
+    """Found candidates best first: those sharing a word with the query (`matched`, with
+    a text score) and, with `cosines`, those close enough in meaning. Without `cosines`
+    (encoder off) the score is the text score alone, as before there were embeddings."""
+    order = {key: i for i, key in enumerate(candidates)}
+    by_text = {key for key in candidates if key in matched and text.get(key, 0.0) > 0}
+    if cosines is None:
+        found = sorted(by_text, key=lambda key: (-text[key], order[key]))
+        return [HybridRanked(key, round(text[key], 6), round(text[key], 6), None) for key in found]
+    above = {key: max(0.0, cosines.get(key, 0.0) - weights.floor) for key in candidates}
+    semantic = scaled(above) if above else {}
+    close = {key for key in candidates if cosines.get(key, 0.0) >= weights.minimum}
+    total = {
+        key: weights.text * (text.get(key, 0.0) if key in by_text else 0.0)
+        + weights.semantic * semantic.get(key, 0.0)
+        for key in by_text | close
+    }
+    found = sorted(total, key=lambda key: (-total[key], order[key]))
+    return [
+        HybridRanked(
+            key,
+            round(total[key], 6),
+            round(text.get(key, 0.0) if key in by_text else 0.0, 6),
+            round(cosines[key], 4) if key in cosines else None,
+        )
+        for key in found
+    ]
+
+
+@dataclass(frozen=True)
 class Scores:
     """Recall at 1 and 5 and mean reciprocal rank over a set of questions."""
 

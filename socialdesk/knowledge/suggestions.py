@@ -12,13 +12,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from socialdesk.domain.enums import Direction, Platform
 from socialdesk.domain.length_rules import check_length
+from socialdesk.knowledge import semantic
 from socialdesk.knowledge.articles import readable, search
-from socialdesk.knowledge.ranking import bm25_scores
+from socialdesk.knowledge.ranking import (
+    HybridRanked,
+    HybridWeights,
+    bm25_scores,
+    hybrid,
+    scaled,
+)
 from socialdesk.knowledge.text import words
 from socialdesk.store.models import (
     Article,
@@ -31,6 +39,9 @@ from socialdesk.store.models import (
 
 # How many past customer messages are compared (the newest first).
 PAST_WINDOW = 3000
+# Two customer posts are closer in the encoder's space than a post and an article (both
+# short, same register), so a past question sharing no word must be closer to count.
+ANSWER_WEIGHTS = HybridWeights(minimum=0.9)
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,8 @@ class ArticleSuggestion:
     article_id: int
     title: str
     score: float
+    text_score: float
+    semantic_score: float | None
     link: str | None  # the short link, counted under the ticket's network; None if internal
     text: str  # what "insert as text" puts in the reply
     fits: bool
@@ -49,6 +62,8 @@ class AnswerSuggestion:
     question: str
     answer: str
     score: float
+    text_score: float
+    semantic_score: float | None
     fits: bool
 
 
@@ -127,16 +142,32 @@ def suggest(
     if latest is None:
         return Suggestions(None, "", [], [])
     query = latest.body
+    vector = _query_vector(session, latest)
     return Suggestions(
         message_id=latest.id,
         query=query,
-        articles=_articles(session, ticket, agent, query, base_url, limit),
-        answers=_answers(session, ticket, agent, query, limit),
+        articles=_articles(session, ticket, agent, query, vector, base_url, limit),
+        answers=_answers(session, ticket, agent, query, vector, limit),
     )
 
 
+def _query_vector(session: Session, message: Message) -> np.ndarray | None:
+    """The message's own embedding when the encoder pass stored one, else computed now
+    (one text); None with the encoder off."""
+    if not semantic.enabled():
+        return None
+    stored = session.scalar(select(Message.embedding).where(Message.id == message.id))
+    return semantic.from_bytes(stored) if stored else semantic.query_vector(message.body)
+
+
 def _articles(
-    session: Session, ticket: Ticket, agent: User, query: str, base_url: str, limit: int
+    session: Session,
+    ticket: Ticket,
+    agent: User,
+    query: str,
+    vector: np.ndarray | None,
+    base_url: str,
+    limit: int,
 ) -> list[ArticleSuggestion]:
     statuses, visibilities = readable(agent)
     articles = session.scalars(
@@ -148,7 +179,8 @@ def _articles(
         )
     ).all()
     out = []
-    for article, score in search(articles, query)[:limit]:
+    for hit in search(articles, query, vector=vector)[:limit]:
+        article = hit.article
         link = None
         if article.visibility == "public":
             link = f"{base_url.rstrip('/')}/h/{article.short_code}?c={ticket.platform}"
@@ -156,20 +188,34 @@ def _articles(
         text = " ".join(part for part in (summary or article.title, link) if part)
         out.append(
             ArticleSuggestion(
-                article.id, article.title, score, link, text, _fits(text, ticket.platform)
+                article.id,
+                article.title,
+                hit.score,
+                hit.text_score,
+                hit.semantic_score,
+                link,
+                text,
+                _fits(text, ticket.platform),
             )
         )
     return out
 
 
 def _answers(
-    session: Session, ticket: Ticket, agent: User, query: str, limit: int
+    session: Session,
+    ticket: Ticket,
+    agent: User,
+    query: str,
+    vector: np.ndarray | None,
+    limit: int,
 ) -> list[AnswerSuggestion]:
     asked = words(query)
-    if not asked:
+    if not asked and vector is None:
         return []
     past = session.scalars(
         select(Message)
+        # The stored embeddings are read only when they are used.
+        .options(*([undefer(Message.embedding)] if vector is not None else []))
         .where(
             Message.workspace_id == ticket.workspace_id,
             Message.direction == Direction.INBOUND,
@@ -200,16 +246,15 @@ def _answers(
         )
 
     answered = [(m, a) for m in past if (a := answer_to(m)) is not None]
-    scores = bm25_scores([words(m.body) for m, _ in answered], asked)
-    order = sorted(range(len(answered)), key=lambda i: -scores[i])
+    ranked = _rank_answers([m for m, _ in answered], asked, vector)
     new_handle = _handle(session, ticket.contact_id, ticket.platform)
     new_name = _name(session, ticket.contact_id, new_handle)
     out: list[AnswerSuggestion] = []
     seen: set[str] = set()
-    for i in order:
-        if scores[i] <= 0 or len(out) >= limit:
+    for found in ranked:
+        if len(out) >= limit:
             break
-        message, reply = answered[i]
+        message, reply = answered[int(found.key)]
         author = session.get(User, reply.author_user_id) if reply.author_user_id else None
         old_handle = _handle(session, message.author_contact_id, message.platform)
         text = adapt(
@@ -229,8 +274,29 @@ def _answers(
                 message.ticket_id,
                 message.body,
                 text,
-                round(scores[i], 4),
+                round(found.score, 4),
+                round(found.text_score, 4),
+                found.semantic_score,
                 _fits(text, ticket.platform),
             )
         )
     return out
+
+
+def _rank_answers(
+    past: list[Message], asked: list[str], vector: np.ndarray | None
+) -> list[HybridRanked]:
+    """Past questions best first: BM25 over their words, plus the cosine of their stored
+    embeddings (the triage encoder pass's) when the encoder is on."""
+    keys = [str(i) for i in range(len(past))]
+    raw = bm25_scores([words(m.body) for m in past], asked) if asked else [0.0] * len(past)
+    text = scaled(dict(zip(keys, raw, strict=True)))
+    matched = {key for key, score in zip(keys, raw, strict=True) if score > 0}
+    cosines: dict[str, float] | None = None
+    if vector is not None:
+        embedded = [(key, m.embedding) for key, m in zip(keys, past, strict=True) if m.embedding]
+        if embedded:
+            matrix = np.stack([semantic.from_bytes(blob) for _, blob in embedded])
+            similarity = matrix @ vector.astype(np.float32)
+            cosines = {key: float(s) for (key, _), s in zip(embedded, similarity, strict=True)}
+    return hybrid(keys, text, matched, cosines, ANSWER_WEIGHTS)

@@ -123,3 +123,31 @@ def test_bad_files_exit_2(tmp_path: Path) -> None:
         result = runner.invoke(app, ["eval", "kb", "--index", str(index), "--test", str(index)])
         assert result.exit_code == 2
         assert "error:" in result.output
+
+
+def test_semantic_measures_embeddings_beside_text(tmp_path: Path) -> None:
+    """A question in other words than its page's URL: text alone ranks by the candidates'
+    order, the embeddings of the URL's words and of the past questions find it."""
+    folder = _folder(tmp_path)
+    index = _write(
+        folder,
+        "index.json",
+        [
+            _conversation("a", "Acme", "I forgot my password and cannot log in", "1"),
+            _conversation("b", "Acme", "money back for my order please", "2"),
+        ],
+    )
+    test = _write(
+        tmp_path,
+        "test.json",
+        [_conversation("t1", "Acme", "could I get my cash returned for what I bought", "2")],
+    )
+    result = runner.invoke(
+        app, ["eval", "kb", "--index", str(index), "--test", str(test), "--semantic"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = _figures(result.output)
+    assert figures["text alone"][0] == 0.0  # no shared word: the first candidate, page 1
+    assert figures["text + embeddings"] == (1.0, 1.0, 1.0)
+    assert figures["embeddings alone"] == (1.0, 1.0, 1.0)
+    assert set(figures) >= {"suggestions", "suggestions + embeddings"}

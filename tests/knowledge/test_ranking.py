@@ -7,7 +7,9 @@ import pytest
 from socialdesk.knowledge.ranking import (
     POPULARITY_ONLY,
     Example,
+    HybridWeights,
     Weights,
+    hybrid,
     measure,
     rank,
 )
@@ -109,3 +111,25 @@ def test_measure(positions: list[int | None], r1: float, r5: float, mrr: float) 
     scores = measure(positions)
     assert (scores.recall_at_1, scores.recall_at_5) == (r1, r5)
     assert scores.mrr == pytest.approx(mrr)
+
+
+def test_hybrid_adds_meaning_to_words() -> None:
+    keys = ["baggage", "password", "pets"]
+    text = {"baggage": 0.0, "password": 1.0, "pets": 0.0}
+    cosines = {"baggage": 0.86, "password": 0.81, "pets": 0.78}
+    found = hybrid(keys, text, {"password"}, cosines)
+    # baggage: no shared word but close in meaning; pets: neither
+    assert [r.key for r in found] == ["password", "baggage"]
+    password, baggage = found
+    assert password.text_score == 1.0 and password.semantic_score == 0.81
+    assert baggage.text_score == 0.0 and baggage.semantic_score == 0.86
+    assert baggage.score == pytest.approx(HybridWeights().semantic)
+    assert password.score == pytest.approx(0.5 + 0.5 * (0.01 / 0.06), abs=1e-4)
+
+
+def test_hybrid_without_embeddings_is_the_text_score() -> None:
+    found = hybrid(["a", "b", "c"], {"a": 0.4, "b": 1.0, "c": 0.7}, {"a", "b"}, None)
+    assert [(r.key, r.score, r.text_score, r.semantic_score) for r in found] == [
+        ("b", 1.0, 1.0, None),
+        ("a", 0.4, 0.4, None),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialdesk.store.models.base import Base, BigId, created_at_column
@@ -42,6 +42,11 @@ class Article(Base):
     helpful_no: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
+    # The semantic half of the search: float16 multilingual-e5-small of the title,
+    # category, tags and text (knowledge/semantic.py), written with the article; NULL
+    # while the encoder is off, filled later by `socialdesk kb embed`. Not deferred:
+    # every search reads it (768 bytes an article).
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class ArticleVersion(Base):

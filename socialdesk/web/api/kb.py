@@ -67,7 +67,11 @@ class ArticleOut(BaseModel):
     helpful_no: int
     created_at: datetime
     updated_at: datetime
+    # With `q`: the combined score, its full-text part (BM25 scaled to 0..1) and the
+    # cosine similarity of the embeddings (None while the encoder is off).
     score: float | None = None
+    text_score: float | None = None
+    semantic_score: float | None = None
 
 
 class VersionOut(BaseModel):
@@ -78,15 +82,18 @@ class VersionOut(BaseModel):
     created_at: datetime
 
 
-def _out(article: Article, score: float | None = None) -> dict[str, Any]:
+_SCORES = ("score", "text_score", "semantic_score")
+
+
+def _out(article: Article, hit: kb.Hit | None = None) -> dict[str, Any]:
     return {
         **{
             name: getattr(article, name)
             for name in ArticleOut.model_fields
-            if name not in ("html", "score")
+            if name != "html" and name not in _SCORES
         },
         "html": render_markdown(article.body),
-        "score": score,
+        **{name: getattr(hit, name) if hit else None for name in _SCORES},
     }
 
 
@@ -114,7 +121,7 @@ def list_(
     found = kb.list_articles(
         session, workspace_ids(session, user), user, q=q, category=category, tag=tag, limit=limit
     )
-    return [_out(article, score) for article, score in found]
+    return [_out(article, hit) for article, hit in found]
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)

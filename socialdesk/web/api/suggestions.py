@@ -21,7 +21,11 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 class ArticleOut(BaseModel):
     article_id: int
     title: str
+    # The combined score, its full-text part (BM25 scaled to 0..1) and the embeddings'
+    # cosine (None while the encoder is off or nothing is embedded).
     score: float
+    text_score: float
+    semantic_score: float | None
     link: str | None
     text: str
     fits: bool
@@ -32,6 +36,8 @@ class AnswerOut(BaseModel):
     question: str
     answer: str
     score: float
+    text_score: float
+    semantic_score: float | None
     fits: bool
 
 

@@ -41,7 +41,7 @@ def help_home(
         if found is None:
             raise PageError(404, "There is no help centre here.")
         articles = hc.public_articles(s, found.id)
-        results = [a for a, _ in search(articles, q)] if q.strip() else None
+        results = [hit.article for hit in search(articles, q)] if q.strip() else None
         return templates.TemplateResponse(
             request,
             "help_home.html",
