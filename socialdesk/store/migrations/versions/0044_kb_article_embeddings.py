@@ -1,7 +1,7 @@
 """knowledge-base article embeddings for the hybrid search
 
 Revision ID: 0044
-Revises: 0039
+Revises: 0045
 Create Date: 2026-12-06 01:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0044"
-down_revision = "0039"
+down_revision = "0045"
 branch_labels = None
 depends_on = None
 
