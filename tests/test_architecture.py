@@ -22,6 +22,7 @@ SHARES_ROW = {
     "cli_bench": "cli",
     "cli_common": "cli",
     "cli_demo": "cli",
+    "cli_kb": "cli",
     "cli_eval": "cli",
     "cli_raw_events": "cli",
     "cli_report": "cli",
