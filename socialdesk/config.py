@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     attachment_s3_secret_key: SecretStr | None = None  # a secret: never logged or shown
     # The fetch worker: off, nothing is downloaded (the network's link is shown instead).
     attachment_fetch: bool = True
+    # Fetch media links that point at this machine or a private network. Off: a link in a
+    # (signed) payload cannot make the worker read internal services (SSRF).
+    attachment_fetch_private_hosts: bool = False
     attachment_max_bytes: int = Field(default=25_000_000, ge=1)
     # The second triage pass (the sentence encoder, ~10 posts/s a core): off, the inline
     # labels stand and `socialdesk replay` does not wait for the encoder.

@@ -83,6 +83,8 @@ class DemoNetworks:
             "x_api_base_url": self.x_url,
             "meta_graph_base_url": self.meta_url,
             "bluesky_base_url": self.bluesky_url,
+            # The emulators' media links are on this machine.
+            "attachment_fetch_private_hosts": True,
         }
 
     def describe(self) -> dict[str, Any]:

@@ -11,13 +11,19 @@ attachment storage (``store/file_storage.py``) before the link expires.
   one object, and two processes fetching one row at once store the same object;
 * 401/403/404/410 and too-large fail the row for good; other errors and 5xx are tried
   again with backoff, at most ``max_attempts`` times, then the row fails with its reason.
-  A failed row shows as "link expired" in the inbox and is never fetched again.
+  A failed row shows as "link expired" in the inbox and is never fetched again;
+* a link (or a redirect) to this machine, a private network, link-local or other
+  reserved addresses is refused unless ``SOCIALDESK_ATTACHMENT_FETCH_PRIVATE_HOSTS`` is
+  on: the URL comes from outside, and the worker must not become a way to read internal
+  services (SSRF). The host's addresses are resolved and every one is checked.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,6 +61,8 @@ class FetchPolicy:
     max_attempts: int = 3
     first_backoff: timedelta = timedelta(minutes=1)
     batch: int = 20
+    # Allow links to loopback and private addresses (the demo's and tests' emulators).
+    private_hosts: bool = False
 
     def backoff(self, attempts: int) -> timedelta:
         return self.first_backoff * (4 ** max(0, attempts - 1))
@@ -67,6 +75,23 @@ class _Candidate:
     expires_at: datetime | None
     attempts: int
     workspace_id: int
+
+
+def internal_address_problem(url: str) -> str | None:
+    """Why a media link must not be fetched (None when it may): not http(s), no host, a
+    host that does not resolve, or one resolving to a non-public address."""
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "not an http(s) link"
+    try:
+        infos = socket.getaddrinfo(parsed.host, parsed.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return f"the host {parsed.host!r} does not resolve"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            return f"the link points at a non-public address ({address})"
+    return None
 
 
 class _Refused(Exception):
@@ -93,7 +118,9 @@ class AttachmentFetchWorker(BackgroundWorker):
         self.db = db
         self.storage = storage
         self.policy = policy or FetchPolicy()
-        self.client = client or httpx.Client(timeout=30, follow_redirects=True)
+        self.client = client or httpx.Client(
+            timeout=30, follow_redirects=True, event_hooks={"request": [self._check_request]}
+        )
         self.clock = clock
         self.interval = interval
 
@@ -128,6 +155,7 @@ class AttachmentFetchWorker(BackgroundWorker):
         try:
             if candidate.expires_at is not None and candidate.expires_at <= now:
                 raise _Refused("the network's link expired before it was fetched")
+            self._check_host(candidate.url)
             data, declared = self._download(candidate.url)
             digest = hashlib.sha256(data).hexdigest()
             stored_type = sniff_mime(data[:64]) or declared or "application/octet-stream"
@@ -158,6 +186,17 @@ class AttachmentFetchWorker(BackgroundWorker):
                     fetch_error=None,
                 )
             )
+
+    def _check_request(self, request: httpx.Request) -> None:
+        """Every request the default client makes, redirects included."""
+        self._check_host(str(request.url))
+
+    def _check_host(self, url: str) -> None:
+        if self.policy.private_hosts:
+            return
+        refusal = internal_address_problem(url)
+        if refusal:
+            raise _Refused(refusal)
 
     def _download(self, url: str) -> tuple[bytes, str | None]:
         limit = self.policy.max_bytes

@@ -149,7 +149,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.attachment_fetch_worker = AttachmentFetchWorker(
         app.state.db,
         app.state.attachment_storage,
-        FetchPolicy(max_bytes=settings.attachment_max_bytes),
+        FetchPolicy(
+            max_bytes=settings.attachment_max_bytes,
+            private_hosts=settings.attachment_fetch_private_hosts,
+        ),
     )
     app.state.raw_inbox = RawInbox(app.state.db)
     app.state.live_relay = LiveRelay(app.state.db, interval=settings.live_relay_seconds or 0.5)

@@ -29,7 +29,11 @@ from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Role
 from socialdesk.emulators.s3 import S3State, create_s3_emulator
 from socialdesk.emulators.server import serve_app
-from socialdesk.pipeline.attachment_fetch import AttachmentFetchWorker, FetchPolicy
+from socialdesk.pipeline.attachment_fetch import (
+    AttachmentFetchWorker,
+    FetchPolicy,
+    internal_address_problem,
+)
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.file_storage import storage_from_settings
 from socialdesk.store.models import MessageAttachment, Ticket
@@ -126,7 +130,7 @@ class Stage:
         return AttachmentFetchWorker(
             self.db,
             storage_from_settings(self.settings),
-            FetchPolicy(**policy),
+            FetchPolicy(**{"private_hosts": True, **policy}),  # the emulator is on loopback
             client=httpx.Client(timeout=5),
         )
 
@@ -324,7 +328,10 @@ def test_with_s3_storage_the_photo_lands_in_the_bucket_and_is_read_back(
 
 def test_the_web_process_runs_the_fetch_worker_when_asked(db: Database, tmp_path: Path) -> None:
     settings = Settings(
-        meta_app_secret=SECRET, attachment_folder=tmp_path / "files", attachment_fetch=True
+        meta_app_secret=SECRET,
+        attachment_folder=tmp_path / "files",
+        attachment_fetch=True,
+        attachment_fetch_private_hosts=True,  # the emulator's CDN is on loopback
     )
     for stage in _stage(db, settings):
         url = stage.media("auto.png", png(), "image/png")
@@ -337,3 +344,34 @@ def test_the_web_process_runs_the_fetch_worker_when_asked(db: Database, tmp_path
         assert row.stored_key and (tmp_path / "files" / row.stored_key).exists()
         with stage.db.session() as s:
             assert s.scalar(select(Ticket.id)) is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:8000/admin", "non-public address (127.0.0.1)"),
+        ("http://localhost/x", "non-public address"),
+        ("http://10.1.2.3/x.png", "non-public address (10.1.2.3)"),
+        ("http://169.254.169.254/latest/meta-data/", "non-public address (169.254.169.254)"),
+        ("http://[::1]/x", "non-public address (::1)"),
+        ("ftp://93.184.216.34/x.png", "not an http(s) link"),
+        ("https://93.184.216.34/photo.jpg", None),
+    ],
+)
+def test_which_media_links_the_worker_may_fetch(url: str, problem: str | None) -> None:
+    found = internal_address_problem(url)
+    assert found == problem if problem is None else (found is not None and problem in found)
+
+
+def test_a_link_to_this_machine_is_refused_without_being_requested(stage: Stage) -> None:
+    url = stage.media("inside.png", png(), "image/png")
+    stage.dm("m_inside", [{"type": "image", "payload": {"url": url}}])
+    before = dict(stage.cdn.get("/_emulator/requests").json())
+    worker = AttachmentFetchWorker(  # the product's default policy and client
+        stage.db, storage_from_settings(stage.settings), FetchPolicy()
+    )
+    worker.run_pass()
+    [row] = stage.rows()
+    assert row.stored_key is None and row.fetch_failed_at is not None
+    assert row.fetch_error is not None and "non-public address (127.0.0.1)" in row.fetch_error
+    assert dict(stage.cdn.get("/_emulator/requests").json()) == before  # never fetched

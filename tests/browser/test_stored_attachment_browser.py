@@ -21,7 +21,7 @@ from socialdesk.channels.signatures import meta_signature
 from socialdesk.config import get_settings
 from socialdesk.domain.enums import Platform
 from socialdesk.emulators.server import serve_app
-from socialdesk.pipeline.attachment_fetch import AttachmentFetchWorker
+from socialdesk.pipeline.attachment_fetch import AttachmentFetchWorker, FetchPolicy
 from socialdesk.store.db import Database
 from socialdesk.store.file_storage import storage_from_settings
 from socialdesk.store.models import MessageAttachment, Ticket
@@ -114,6 +114,7 @@ def test_a_fetched_photo_shows_from_the_desks_storage(
         storage_from_settings(
             get_settings().model_copy(update={"attachment_folder": tmp_path / "files"})
         ),
+        FetchPolicy(private_hosts=True),  # the emulator's CDN is on loopback
     )
     for _ in range(100):
         worker.run_pass()
