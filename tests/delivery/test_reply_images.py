@@ -1,0 +1,187 @@
+"""Images on replies through the REST API: an agent uploads an image
+(``POST /api/v1/uploads``), replies with ``attachment_ids``, the delivery worker sends it
+the network's way (an e-mail's MIME part, Mastodon's ``/api/v2/media`` + ``media_ids``)
+and the emulator received the image; networks without images refuse with 422."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from socialdesk.channels.email.emulator import MailEmulator
+from socialdesk.channels.mastodon.emulator import create_mastodon_app
+from socialdesk.config import Settings
+from socialdesk.emulators.server import serve_app
+from tests.delivery.helpers import admin_api, eventually
+from tests.delivery.reply_images import tiny_png, upload
+from tests.delivery.test_round_trips_via_api import only_ticket
+
+__all__ = ["admin_api"]  # a pytest fixture
+
+
+def _settled(api: httpx.Client, ticket_id: int) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        detail: dict[str, Any] = api.get(f"/tickets/{ticket_id}").json()
+        state = detail["messages"][-1]["delivery_state"]
+        return detail if state in ("sent", "failed") else None
+
+    found: dict[str, Any] = eventually(probe)
+    return found
+
+
+def test_email_reply_carries_the_image_as_a_mime_part(
+    admin_api: Callable[[Settings], Any], tmp_path: Path
+) -> None:
+    with MailEmulator() as mail:
+        _base, api = admin_api(Settings(attachment_folder=tmp_path))
+        created = api.post(
+            "/channel-accounts",
+            json={
+                "platform": "email",
+                "handle": "Acme Support",
+                "external_id": mail.address,
+                "secrets": mail.account_secrets(),
+                "settings": mail.account_settings() | {"poll_interval_seconds": 0.2},
+            },
+        )
+        assert created.status_code == 201, created.text
+        mail.deliver(
+            MailEmulator.customer_mail(
+                "ann.lee@example.org", "Kettle leaks", "It leaks.", to=mail.address
+            )
+        )
+        ticket = only_ticket(api, "email")
+        image = tiny_png()
+        uploaded = upload(api, image, "where-to-look.png")
+        assert (uploaded["mime_type"], uploaded["size"]) == ("image/png", len(image))
+
+        sent_reply = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "The seal is here, see the photo.", "attachment_ids": [uploaded["id"]]},
+        )
+        assert sent_reply.status_code == 201, sent_reply.text
+        detail = _settled(api, ticket["id"])
+
+        answer = detail["messages"][-1]
+        assert answer["delivery_state"] == "sent", answer
+        [attachment] = answer["attachments"]
+        assert (attachment["kind"], attachment["name"], attachment["stored"]) == (
+            "image",
+            "where-to-look.png",
+            True,
+        )
+        content = api.get(attachment["content_url"].removeprefix("/api/v1"))
+        assert content.status_code == 200 and content.content == image
+        [sent] = mail.wait_for_sent(1)
+        parsed = email.message_from_bytes(sent.message.as_bytes())
+        assert parsed.is_multipart()
+        parts = [p for p in parsed.walk() if p.get_content_type() == "image/png"]
+        assert [p.get_filename() for p in parts] == ["where-to-look.png"]
+        assert parts[0].get_payload(decode=True) == image
+        # An upload goes out with one reply only.
+        again = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "Once more", "attachment_ids": [uploaded["id"]]},
+        )
+        assert again.status_code == 422 and "another reply" in again.json()["error"]["reason"]
+
+
+def test_mastodon_reply_uploads_media_then_posts_with_media_ids(
+    admin_api: Callable[[Settings], Any], tmp_path: Path
+) -> None:
+    with serve_app(create_mastodon_app()) as url, httpx.Client(base_url=url) as instance:
+        brand = instance.get(
+            "/api/v1/accounts/verify_credentials", headers={"Authorization": "Bearer brand-token"}
+        ).json()
+        _base, api = admin_api(Settings(attachment_folder=tmp_path))
+        created = api.post(
+            "/channel-accounts",
+            json={
+                "platform": "mastodon",
+                "handle": f"{brand['username']}@mastodon.example",
+                "external_id": brand["id"],
+                "secrets": {"access_token": "brand-token"},
+                "settings": {"base_url": url, "poll_interval_seconds": 0.2},
+            },
+        )
+        assert created.status_code == 201, created.text
+        instance.post(
+            "/_emulator/customer/mention", json={"username": "ana", "text": "which cable?"}
+        )
+        ticket = only_ticket(api, "mastodon")
+        first, second = tiny_png(10), tiny_png(250)
+        ids = [upload(api, first)["id"], upload(api, second, "b.png")["id"]]
+
+        created_reply = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "This one, Ana.", "attachment_ids": ids},
+        )
+        assert created_reply.status_code == 201, created_reply.text
+        answer = _settled(api, ticket["id"])["messages"][-1]
+        assert answer["delivery_state"] == "sent", answer
+        assert len(answer["attachments"]) == 2
+
+        sent = instance.get("/_emulator/sent").json()
+        media = [s for s in sent if s["endpoint"] == "POST /api/v2/media"]
+        [status] = [s for s in sent if s["endpoint"] == "POST /api/v1/statuses"]
+        assert [m["size"] for m in media] == [len(first), len(second)]
+        assert status["params"]["media_ids"] == [m["media"]["id"] for m in media]
+        assert [m["id"] for m in status["status"]["media_attachments"]] == [
+            m["media"]["id"] for m in media
+        ]
+        assert status["idempotency_key"]
+
+
+def test_a_channel_without_images_refuses_with_422(
+    admin_api: Callable[[Settings], Any], tmp_path: Path
+) -> None:
+    _base, api = admin_api(Settings(attachment_folder=tmp_path))
+    logged = api.post(
+        "/tickets",
+        json={"channel": "phone", "summary": "Asked about the cable", "handle_seconds": 60},
+    )
+    assert logged.status_code == 201, logged.text
+    uploaded = upload(api, tiny_png())
+    refused = api.post(
+        f"/tickets/{logged.json()['id']}/replies",
+        json={"body": "Here it is", "attachment_ids": [uploaded["id"]]},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "images_not_allowed"
+    assert "does not allow images" in refused.json()["error"]["reason"]
+
+
+def test_bad_uploads_are_refused_with_reasons(
+    admin_api: Callable[[Settings], Any], tmp_path: Path
+) -> None:
+    _base, api = admin_api(Settings(attachment_folder=tmp_path, reply_upload_max_bytes=2_000))
+
+    def post(data: bytes, mime: str = "image/png") -> httpx.Response:
+        return api.post("/uploads", files={"file": ("x.png", data, mime)})
+
+    # A script named .png and typed image/png is still not an image: typed by its bytes.
+    fake = post(b"<script>alert(1)</script>")
+    assert fake.status_code == 415 and "PNG, JPEG, GIF or WebP" in fake.json()["error"]["reason"]
+    pdf = post(b"%PDF-1.7 ...", "application/pdf")
+    assert pdf.status_code == 415 and "application/pdf" in pdf.json()["error"]["reason"]
+    empty = post(b"")
+    assert empty.status_code == 422 and "empty" in empty.json()["error"]["reason"]
+    large = post(tiny_png() + b"\0" * 3_000)
+    assert large.status_code == 413 and "2000" in large.json()["error"]["reason"]
+    huge = post(b"\0" * 200_000)  # past the request body limit itself
+    assert huge.status_code == 413
+    missing = api.post("/uploads", data={"workspace_id": "1"})
+    assert missing.status_code == 422
+    assert (
+        api.post("/uploads", files={"file": ("x.png", tiny_png(), "image/png")}).status_code == 201
+    )
+    unknown = api.post("/tickets/1/replies", json={"body": "x", "attachment_ids": [999]})
+    assert unknown.status_code in (404, 422)
+    too_many = api.post(
+        "/tickets/1/replies", json={"body": "x", "attachment_ids": list(range(1, 12))}
+    )
+    assert too_many.status_code == 422
