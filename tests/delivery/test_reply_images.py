@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 
+from socialdesk.channels.bluesky.emulator import create_bluesky_app
 from socialdesk.channels.email.emulator import MailEmulator
 from socialdesk.channels.mastodon.emulator import create_mastodon_app
 from socialdesk.config import Settings
 from socialdesk.emulators.server import serve_app
-from tests.delivery.helpers import admin_api, eventually
+from tests.delivery.helpers import admin_api, connect_bluesky_brand, eventually
 from tests.delivery.reply_images import tiny_png, upload
 from tests.delivery.test_round_trips_via_api import only_ticket
 
@@ -185,3 +186,55 @@ def test_bad_uploads_are_refused_with_reasons(
         "/tickets/1/replies", json={"body": "x", "attachment_ids": list(range(1, 12))}
     )
     assert too_many.status_code == 422
+
+
+def test_bluesky_reply_uploads_blobs_then_embeds_images(
+    admin_api: Callable[[Settings], Any], tmp_path: Path
+) -> None:
+    pds_app = create_bluesky_app()
+    with serve_app(pds_app) as pds_url, httpx.Client(base_url=pds_url) as pds:
+        _base, api = admin_api(Settings(attachment_folder=tmp_path))
+        emulator = pds_app.state.emulator
+        connect_bluesky_brand(api, emulator, pds_url)
+        mention = pds.post(
+            "/_emulator/customer/mention",
+            json={"handle": "carol.bsky.social", "text": f"@{emulator.brand_handle} which port?"},
+        ).json()
+        ticket = only_ticket(api, "bluesky")
+        image = tiny_png()
+        uploaded = upload(api, image)
+        created = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "The left one, Carol.", "attachment_ids": [uploaded["id"]]},
+        )
+        assert created.status_code == 201, created.text
+        answer = _settled(api, ticket["id"])["messages"][-1]
+        assert answer["delivery_state"] == "sent", answer
+
+        sent = pds.get("/_emulator/sent").json()
+        [blob] = [s["blob"] for s in sent if s["endpoint"] == "com.atproto.repo.uploadBlob"]
+        assert (blob["mimeType"], blob["size"]) == ("image/png", len(image))
+        [post] = [s for s in sent if s["endpoint"] == "com.atproto.repo.createRecord"]
+        record = post["body"]["record"]
+        assert record["reply"]["parent"]["uri"] == mention["uri"]
+        assert record["embed"]["$type"] == "app.bsky.embed.images"
+        assert [i["image"]["ref"] for i in record["embed"]["images"]] == [blob["ref"]]
+        # Too large for Bluesky's 1,000,000-byte blobs: refused before anything is stored.
+        big = upload(api, tiny_png() + b"\0" * 1_000_001)
+        refused = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "And this one.", "attachment_ids": [big["id"]], "confirm": True},
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "images_not_allowed"
+        assert "1000000 bytes" in refused.json()["error"]["reason"]
+        # A Bluesky DM carries no images: the same rule, refused by kind.
+        dm = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={
+                "body": "Privately: here.",
+                "visibility": "private",
+                "attachment_ids": [big["id"]],
+            },
+        )
+        assert dm.status_code == 422 and "direct message" in dm.json()["error"]["reason"]

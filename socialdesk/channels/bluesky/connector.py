@@ -37,6 +37,7 @@ from socialdesk.channels.base import (
     AccountRef,
     Identity,
     LazyHttpClient,
+    OutboundImage,
     OutboundRequest,
     PollResult,
     RateLimitState,
@@ -319,6 +320,7 @@ class BlueskyConnector(LazyHttpClient):
         params: Sequence[tuple[str, str]] = (),
         json_body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         try:
             return await self._http().request(
@@ -326,6 +328,7 @@ class BlueskyConnector(LazyHttpClient):
                 f"{self._base_url}/xrpc/{nsid}",
                 params=list(params),
                 json=json_body,
+                content=content,
                 headers=dict(headers or {}),
             )
         except httpx.TimeoutException:
@@ -342,6 +345,7 @@ class BlueskyConnector(LazyHttpClient):
         params: Sequence[tuple[str, str]] = (),
         json_body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> dict[str, Any]:
         """One authenticated call; an expired access token is refreshed and the call
         retried once (twice when the first new session was a stored one that had
@@ -355,6 +359,7 @@ class BlueskyConnector(LazyHttpClient):
                 params=params,
                 json_body=json_body,
                 headers={**(headers or {}), "Authorization": f"Bearer {session.access_jwt}"},
+                content=content,
             )
             self._record_limits(account, response)
             if retries == 0 or not _is_expired(response):
@@ -580,9 +585,33 @@ class BlueskyConnector(LazyHttpClient):
         facets = link_facets(request.body)
         if facets:
             record["facets"] = facets
+        if request.images:
+            # Blobs are uploaded again on a retry; the post itself is created once, at
+            # its derived rkey.
+            record["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [
+                    {"alt": "", "image": await self._upload_blob(account, image)}
+                    for image in request.images
+                ],
+            }
         session = await self.session(account)
         rkey = reply_rkey(request.idempotency_key, request.created_at, request.body)
         return await self.posts.create_reply(account, session.did, record, rkey)
+
+    async def _upload_blob(self, account: AccountRef, image: OutboundImage) -> dict[str, Any]:
+        """``com.atproto.repo.uploadBlob`` with the raw bytes: the blob ref to embed."""
+        body = await self._xrpc(
+            account,
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            headers={"Content-Type": image.mime_type},
+            content=image.data,
+        )
+        blob = body.get("blob")
+        if not isinstance(blob, dict) or not isinstance(blob.get("ref"), dict):
+            raise SendError(SendFailure.RETRYABLE, "uploadBlob returned no blob")
+        return blob
 
     async def _thread_refs(
         self, account: AccountRef, parent_uri: str
