@@ -15,9 +15,11 @@ import httpx
 from socialdesk.channels.bluesky.emulator import create_bluesky_app
 from socialdesk.channels.email.emulator import MailEmulator
 from socialdesk.channels.mastodon.emulator import create_mastodon_app
+from socialdesk.channels.x.emulator import create_x_emulator
 from socialdesk.config import Settings
 from socialdesk.emulators.server import serve_app
-from tests.delivery.helpers import admin_api, connect_bluesky_brand, eventually
+from socialdesk.store.db import Database
+from tests.delivery.helpers import admin_api, connect_bluesky_brand, connect_x_brand, eventually
 from tests.delivery.reply_images import tiny_png, upload
 from tests.delivery.test_round_trips_via_api import only_ticket
 
@@ -238,3 +240,46 @@ def test_bluesky_reply_uploads_blobs_then_embeds_images(
             },
         )
         assert dm.status_code == 422 and "direct message" in dm.json()["error"]["reason"]
+
+
+def test_x_reply_uploads_media_then_posts_media_ids(
+    admin_api: Callable[[Settings], Any], db: Database, tmp_path: Path
+) -> None:
+    secret = "x-consumer-secret"
+    with (
+        serve_app(create_x_emulator(secret, retry_delay_seconds=0.05)) as x_url,
+        httpx.Client(base_url=x_url) as x,
+    ):
+        settings = Settings(
+            x_consumer_secret=secret, x_api_base_url=x_url, attachment_folder=tmp_path
+        )
+        base, api = admin_api(settings)
+        connect_x_brand(x, db)
+        x.put("/_emulator/webhook", json={"url": base + "/hooks/x"})
+        tweet = x.post(
+            "/_emulator/customer/mention",
+            json={"customer": {"username": "sam_k"}, "text": "@AcmeSupport which screw?"},
+        ).json()["tweet"]
+        ticket = only_ticket(api, "x")
+        ids = [upload(api, tiny_png(1))["id"], upload(api, tiny_png(2))["id"]]
+        # A DM on X takes one image: the descriptor's rule, before anything is stored.
+        dm = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "Both here.", "visibility": "private", "attachment_ids": ids},
+        )
+        assert dm.status_code == 422 and "at most 1 image" in dm.json()["error"]["reason"]
+
+        created = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "This one, Sam.", "attachment_ids": ids},
+        )
+        assert created.status_code == 201, created.text
+        answer = _settled(api, ticket["id"])["messages"][-1]
+        assert answer["delivery_state"] == "sent", answer
+
+        sent = x.get("/_emulator/sent").json()
+        media = [s for s in sent if s["endpoint"] == "POST /2/media/upload"]
+        [post] = [s for s in sent if s["endpoint"] == "POST /2/tweets"]
+        assert [m["media_category"] for m in media] == ["tweet_image", "tweet_image"]
+        assert post["body"]["media"]["media_ids"] == [m["data"]["id"] for m in media]
+        assert post["body"]["reply"]["in_reply_to_tweet_id"] == tweet["id_str"]
