@@ -306,7 +306,8 @@ def reply(
     private: Annotated[str, Form()] = "",
     template: Annotated[str, Form(max_length=512)] = "",
     canned_ids: Annotated[str, Form(max_length=200)] = "",
-    images: Annotated[list[UploadFile], File()] = [],  # noqa: B006 (FastAPI copies it)
+    # No file chosen: a browser sends an empty part, which may arrive as an empty string.
+    images: Annotated[list[UploadFile | str], File()] = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
     """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone, or a wall
     time in the agent's chosen zone: ``_parse_send_at``); ``kind=email`` replies by e-mail.
@@ -329,7 +330,8 @@ def reply(
             actor = _actor(session, user)
             attached = composer.upload_images(
                 session, request.app.state.attachment_storage, actor, ticket.workspace_id,
-                images, request.app.state.settings.reply_upload_max_bytes,
+                [i for i in images if not isinstance(i, str)],
+                request.app.state.settings.reply_upload_max_bytes,
             )  # fmt: skip
             outcome = inbox_actions.send_reply(
                 session, ticket, actor, body,
