@@ -37,7 +37,6 @@ from socialdesk.channels.base import (
     AccountRef,
     Identity,
     LazyHttpClient,
-    OutboundImage,
     OutboundRequest,
     PollResult,
     RateLimitState,
@@ -47,6 +46,7 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.bluesky.chat import BlueskyChat, join_cursor, split_cursor
+from socialdesk.channels.bluesky.images import images_embed
 from socialdesk.channels.bluesky.notifications import (
     POLL_REASONS,
     POST_COLLECTION,
@@ -586,32 +586,10 @@ class BlueskyConnector(LazyHttpClient):
         if facets:
             record["facets"] = facets
         if request.images:
-            # Blobs are uploaded again on a retry; the post itself is created once, at
-            # its derived rkey.
-            record["embed"] = {
-                "$type": "app.bsky.embed.images",
-                "images": [
-                    {"alt": "", "image": await self._upload_blob(account, image)}
-                    for image in request.images
-                ],
-            }
+            record["embed"] = await images_embed(self._xrpc, account, request.images)
         session = await self.session(account)
         rkey = reply_rkey(request.idempotency_key, request.created_at, request.body)
         return await self.posts.create_reply(account, session.did, record, rkey)
-
-    async def _upload_blob(self, account: AccountRef, image: OutboundImage) -> dict[str, Any]:
-        """``com.atproto.repo.uploadBlob`` with the raw bytes: the blob ref to embed."""
-        body = await self._xrpc(
-            account,
-            "POST",
-            "com.atproto.repo.uploadBlob",
-            headers={"Content-Type": image.mime_type},
-            content=image.data,
-        )
-        blob = body.get("blob")
-        if not isinstance(blob, dict) or not isinstance(blob.get("ref"), dict):
-            raise SendError(SendFailure.RETRYABLE, "uploadBlob returned no blob")
-        return blob
 
     async def _thread_refs(
         self, account: AccountRef, parent_uri: str
