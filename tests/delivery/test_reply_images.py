@@ -283,3 +283,41 @@ def test_x_reply_uploads_media_then_posts_media_ids(
         assert [m["media_category"] for m in media] == ["tweet_image", "tweet_image"]
         assert post["body"]["media"]["media_ids"] == [m["data"]["id"] for m in media]
         assert post["body"]["reply"]["in_reply_to_tweet_id"] == tweet["id_str"]
+
+
+def test_x_dm_carries_one_image_as_a_dm_attachment(
+    admin_api: Callable[[Settings], Any], db: Database, tmp_path: Path
+) -> None:
+    secret = "x-consumer-secret"
+    with (
+        serve_app(create_x_emulator(secret, retry_delay_seconds=0.05)) as x_url,
+        httpx.Client(base_url=x_url) as x,
+    ):
+        settings = Settings(
+            x_consumer_secret=secret, x_api_base_url=x_url, attachment_folder=tmp_path
+        )
+        base, api = admin_api(settings)
+        connect_x_brand(x, db)
+        x.put("/_emulator/webhook", json={"url": base + "/hooks/x"})
+        x.post(
+            "/_emulator/customer/dm",
+            json={"customer": {"username": "lee_k"}, "text": "which charger fits?"},
+        ).raise_for_status()
+        ticket = only_ticket(api, "x")
+        image = tiny_png(90)
+        created = api.post(
+            f"/tickets/{ticket['id']}/replies",
+            json={"body": "This one, Lee.", "attachment_ids": [upload(api, image)["id"]]},
+        )
+        assert created.status_code == 201, created.text
+        answer = _settled(api, ticket["id"])["messages"][-1]
+        assert (answer["delivery_state"], answer["visibility"]) == ("sent", "private"), answer
+
+        sent = x.get("/_emulator/sent").json()
+        [media] = [s for s in sent if s["endpoint"] == "POST /2/media/upload"]
+        [dm] = [s for s in sent if s["endpoint"].startswith("POST /2/dm_conversations")]
+        assert (media["media_category"], media["data"]["size"]) == ("dm_image", len(image))
+        assert dm["body"] == {
+            "text": "This one, Lee.",
+            "attachments": [{"media_id": media["data"]["id"]}],
+        }
