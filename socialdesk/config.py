@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # (signed) payload cannot make the worker read internal services (SSRF).
     attachment_fetch_private_hosts: bool = False
     attachment_max_bytes: int = Field(default=25_000_000, ge=1)
+    # An image an agent uploads to attach to a reply (POST /api/v1/uploads, the composer);
+    # each network's own limit (its descriptor's reply_images) is checked on the reply.
+    reply_upload_max_bytes: int = Field(default=16_000_000, ge=1)
     # The second triage pass (the sentence encoder, ~10 posts/s a core): off, the inline
     # labels stand and `socialdesk replay` does not wait for the encoder.
     triage_encoder: bool = True

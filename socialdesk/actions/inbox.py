@@ -25,10 +25,13 @@ from socialdesk.actions.email_route import EmailRoute
 from socialdesk.actions.messaging_window import check_reply_rules
 from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
 from socialdesk.actions.tickets import reply, require_writer, set_status
+from socialdesk.actions.uploads import uploads_for_reply
 from socialdesk.channels.networks import answers_by_email
+from socialdesk.delivery.enqueue import reply_kind
 from socialdesk.domain.enums import (
     DeliveryState,
     Direction,
+    Platform,
     Role,
     TicketStatus,
     Visibility,
@@ -138,6 +141,7 @@ def send_reply(
     confirm: bool = False,
     template: str | None = None,
     canned_ids: Collection[int] = (),
+    attachment_ids: Collection[int] = (),
 ) -> ReplyOutcome:
     """An agent's reply through any door, with its rules.
 
@@ -149,6 +153,8 @@ def send_reply(
     its messaging window (WhatsApp's 24 hours) only an approved ``template`` may go out
     (``OutsideMessagingWindow``, code ``outside_window``). ``canned_ids``: the canned
     answers the agent inserted, each counted once the reply is sent or awaits approval.
+    ``attachment_ids``: the agent's uploads to attach, refused (422
+    ``images_not_allowed``) where the network takes no images on this kind of reply.
     """
     require_writer(actor)
     if not body.strip():
@@ -160,6 +166,13 @@ def send_reply(
         by_email=via_email is not None,
     )  # fmt: skip
     allowed = may_post(session, actor, account_id)
+    platform = str(Platform.EMAIL) if via_email is not None else ticket.platform
+    kind = reply_kind(platform, str(Visibility.PRIVATE if via_email else visibility))
+    uploads = uploads_for_reply(session, actor, ticket.workspace_id, attachment_ids, platform, kind)
+    if uploads and not allowed:
+        raise ActionError(
+            "a reply with images cannot wait for approval: ask a lead to send it", 422
+        )
     if chosen_template is not None and not allowed:
         raise ActionError("a template reply cannot wait for approval: ask a lead to send it", 422)
     if send_at is not None and not allowed:
@@ -186,6 +199,7 @@ def send_reply(
     message = reply(
         session, ticket, actor, body, visibility=visibility, status_after=status_after,
         client_key=client_key, send_at=send_at, via_email=via_email, template=chosen_template,
+        uploads=uploads,
     )  # fmt: skip
     if solve and send_at is None:
         set_status(session, ticket, actor, TicketStatus.SOLVED)

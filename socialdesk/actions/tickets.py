@@ -3,7 +3,7 @@ status, priority, tags."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -15,6 +15,7 @@ from socialdesk.actions.email_route import (
 )
 from socialdesk.actions.mentions import notify_mentions
 from socialdesk.actions.recording import ActionError, record_ticket_change, require_role
+from socialdesk.actions.uploads import link_uploads
 from socialdesk.delivery.enqueue import enqueue
 from socialdesk.dispatch import (
     AgentReplied,
@@ -41,6 +42,7 @@ from socialdesk.store.models import (
     Team,
     Ticket,
     TicketTag,
+    Upload,
     User,
 )
 
@@ -77,8 +79,12 @@ def reply(
     send_at: datetime | None = None,
     via_email: EmailRoute | None = None,
     template: dict[str, object] | None = None,
+    uploads: Sequence[Upload] = (),
 ) -> Message:
     """Store an agent's reply as an outbound message queued for delivery.
+
+    ``uploads``: images already checked against the network (``actions/uploads.py``),
+    linked to the message as its attachments before it is queued.
 
     ``send_at``: a scheduled send. The message waits as ``scheduled`` with its outbox
     row due at that time (the delivery worker claims only due rows); until then it is
@@ -146,6 +152,7 @@ def reply(
     )
     session.add(message)
     session.flush()
+    link_uploads(session, message, uploads)
     if message.channel_account_id is not None:
         entry = enqueue(session, message)
         if send_at is not None:

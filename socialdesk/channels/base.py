@@ -161,6 +161,16 @@ class MessageTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundImage:
+    """An image attached to a reply: its bytes (from the attachment storage), the type
+    they show, and the file name the agent uploaded."""
+
+    data: bytes
+    mime_type: str
+    name: str = "image"
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundRequest:
     """One reply to send. ``idempotency_key`` is stable across retries of the same
     message, so networks that support it (Mastodon) never post twice."""
@@ -182,6 +192,9 @@ class OutboundRequest:
     created_at: datetime | None = None
     # Send as this approved template instead of free text (WhatsApp, window closed).
     template: MessageTemplate | None = None
+    # Images to attach (the descriptor's ``reply_images`` allowed them when the reply was
+    # written); uploaded to the network as part of the send, so a retry uploads again.
+    images: tuple[OutboundImage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

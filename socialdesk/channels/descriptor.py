@@ -27,6 +27,7 @@ from socialdesk.channels.base import (
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.length_rules import LengthRule, rule_for
+from socialdesk.domain.media_types import REPLY_IMAGE_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,42 @@ def identify(connector: Any, account: AccountRef) -> Awaitable[Identity]:
 
 NO_CREDENTIAL_CHECK = Absent("no credentials to check")
 
+
+@dataclass(frozen=True, slots=True)
+class ReplyImages:
+    """Replies on this network can carry images: how many, how large, which types,
+    on which kinds of reply (Bluesky's DMs carry none); ``direct_max_count`` when a
+    DM takes fewer than a post (X: one)."""
+
+    max_count: int
+    max_bytes: int
+    mime_types: frozenset[str]
+    kinds: tuple[ReplyKind, ...]
+    direct_max_count: int | None = None
+
+    def refusal(self, kind: ReplyKind, images: Sequence[tuple[str, int]], label: str) -> str | None:
+        """Why these images (type, size) cannot go out on a reply of ``kind``, or None."""
+        if not images:
+            return None
+        if kind not in self.kinds:
+            return f"{label} does not allow images on a {kind.value.replace('_', ' ')}"
+        most = self.max_count
+        if kind is ReplyKind.DIRECT_MESSAGE and self.direct_max_count is not None:
+            most = self.direct_max_count
+        if len(images) > most:
+            return f"{label} allows at most {most} image(s) on a reply, not {len(images)}"
+        for mime_type, size in images:
+            if mime_type not in self.mime_types:
+                return f"{label} does not take {mime_type} images"
+            if size > self.max_bytes:
+                return f"{label} takes images up to {self.max_bytes} bytes; one has {size}"
+        return None
+
+
+NO_REPLY_IMAGES = Absent("replies on this network carry text only")
+# An e-mail carries images as MIME parts (the web form is answered by e-mail too).
+EMAIL_IMAGES = ReplyImages(10, 10_000_000, REPLY_IMAGE_TYPES, (ReplyKind.EMAIL,))
+
 # Shared by most networks' descriptors.
 PUBLIC_AND_DM = (ReplyKind.PUBLIC_REPLY, ReplyKind.DIRECT_MESSAGE)
 NO_WINDOW = Absent("no messaging window: replies may go out at any time")
@@ -300,6 +337,8 @@ class ChannelDescriptor:
     templates: TemplateCatalog | Absent = NO_TEMPLATES
     # The live check of the account's credentials (actions/channel_check.py).
     credential_check: CredentialCheck | Absent = NO_CREDENTIAL_CHECK
+    # Images an agent may attach to a reply (actions/uploads.py checks, connectors send).
+    reply_images: ReplyImages | Absent = NO_REPLY_IMAGES
 
     @property
     def name(self) -> str:
@@ -331,6 +370,7 @@ CAPABILITIES = (
     "hiding",
     "move_to_private",
     "credential_check",
+    "reply_images",
 )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.channels.base import MessageTemplate, OutboundRequest, ReplyKind
+from socialdesk.channels.base import MessageTemplate, OutboundImage, OutboundRequest, ReplyKind
 from socialdesk.channels.descriptor import Absent
 from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import Direction, Platform, Visibility
@@ -19,10 +19,12 @@ from socialdesk.domain.length_rules import (
     rule_for,
     split_into_thread,
 )
+from socialdesk.store.file_storage import FileStorage
 from socialdesk.store.models import (
     Contact,
     ContactIdentity,
     Message,
+    MessageAttachment,
     OutboxEntry,
     Ticket,
 )
@@ -88,6 +90,29 @@ def build_request(
         human_agent_tag=bool(message.meta.get("human_agent_tag")),
         created_at=message.created_at,
         template=stored_template(message.meta.get("template")),
+    )
+
+
+def stored_images(
+    session: Session, storage: FileStorage, message_id: int
+) -> tuple[OutboundImage, ...]:
+    """The images linked to a reply (its stored attachments, in order), read from the
+    attachment storage; ``StorageError`` when one cannot be read."""
+    rows = session.execute(
+        select(
+            MessageAttachment.stored_key, MessageAttachment.stored_mime_type, MessageAttachment.name
+        )
+        .where(
+            MessageAttachment.message_id == message_id,
+            MessageAttachment.stored_key.is_not(None),
+        )
+        .order_by(MessageAttachment.position, MessageAttachment.id)
+    ).all()
+    return tuple(
+        OutboundImage(
+            storage.get(str(key)), str(mime or "application/octet-stream"), name or "image"
+        )
+        for key, mime, name in rows
     )
 
 

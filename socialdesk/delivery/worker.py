@@ -40,13 +40,14 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.delivery.compose import build_request, check_window, thread_parts
+from socialdesk.delivery.compose import build_request, check_window, stored_images, thread_parts
 from socialdesk.delivery.settle import record_sent
 from socialdesk.domain.enums import AccountStatus, DeliveryState
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.observability import metrics
 from socialdesk.observability.logs import bind_log_context
 from socialdesk.store.db import Database, utcnow
+from socialdesk.store.file_storage import FileStorage, StorageError, storage_from_settings
 from socialdesk.store.leases import RowLease
 from socialdesk.store.models import ChannelAccount, Contact, Message, OutboxEntry, Ticket
 from socialdesk.store.models.base import table_of
@@ -93,14 +94,23 @@ class DeliveryWorker(AsyncBackgroundWorker):
         policy: DeliveryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         after_send: Callable[[Claim, SendResult], Awaitable[None]] | None = None,
+        storage: FileStorage | None = None,
     ) -> None:
         super().__init__()
         self.db = db
         self.registry = registry
+        # Where replies' images are read from (the configured one unless given).
+        self._storage = storage
         self.policy = policy or DeliveryPolicy()
         self.clock = clock
         # A test hook that runs between the network's answer and our commit.
         self.after_send = after_send
+
+    @property
+    def storage(self) -> FileStorage:
+        if self._storage is None:
+            self._storage = storage_from_settings(self.registry.settings)
+        return self._storage
 
     # -- one pass ---------------------------------------------------------------------
 
@@ -189,6 +199,11 @@ class DeliveryWorker(AsyncBackgroundWorker):
                 return
             ref = account_ref(account)
             request = build_request(s, entry, message, ticket)
+            try:
+                images = stored_images(s, self.storage, message.id)
+            except StorageError as exc:
+                images = None
+                unreadable = f"the reply's images could not be read from the storage: {exc}"
             contact_email = s.scalar(select(Contact.email).where(Contact.id == ticket.contact_id))
             window = check_window(
                 ref.platform,
@@ -198,10 +213,13 @@ class DeliveryWorker(AsyncBackgroundWorker):
                 human_typed=message.author_user_id is not None,
                 customer_email=contact_email,
             )
+        if images is None:
+            self._fail(claim, unreadable)
+            return
         if isinstance(window, str):
             self._fail(claim, window)
             return
-        request = window
+        request = replace(window, images=images)
         connector = self.registry.for_account(ref)
         if connector is None:
             self._fail(
@@ -236,6 +254,8 @@ class DeliveryWorker(AsyncBackgroundWorker):
                     body=body,
                     in_reply_to_id=posted[-1] if posted else request.in_reply_to_id,
                     idempotency_key=f"{request.idempotency_key}-part{index + 1}",
+                    # The images go with the first part of a chain only.
+                    images=request.images if index == 0 else (),
                 )
             )
             if index < len(posted):

@@ -20,6 +20,9 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 )
 
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# What an agent may upload to attach to a reply: the same plain image formats, typed by
+# their bytes (the browser's stated type is not trusted).
+REPLY_IMAGE_TYPES = INLINE_IMAGE_TYPES
 
 
 def sniff_mime(head: bytes) -> str | None:

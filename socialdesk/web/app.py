@@ -49,10 +49,11 @@ from socialdesk.web.api import attachments as attachments_api
 from socialdesk.web.api import listening as listening_api
 from socialdesk.web.api import notify_outbox as notify_api
 from socialdesk.web.api import raw_events as raw_events_api
+from socialdesk.web.api import uploads as uploads_api
 from socialdesk.web.api_docs import install_api_docs
 from socialdesk.web.client_address import parse_networks
 from socialdesk.web.errors import install_error_handlers
-from socialdesk.web.limits import BodyLimits
+from socialdesk.web.limits import UPLOAD_PATHS, BodyLimits
 from socialdesk.web.raw_inbox import RawInbox
 from socialdesk.wiring.pipeline import build_pipeline
 
@@ -107,6 +108,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         BodyLimits,
         max_bytes=lambda: settings.max_request_body_bytes,
         exempt_paths=SIGNED_HOOKS,
+        # An image upload (the API's, the composer's reply form): the upload limit plus
+        # room for the multipart framing and the form's other fields.
+        larger=(UPLOAD_PATHS, lambda: settings.reply_upload_max_bytes + 64_000),
     )
     # Operations (web/ops.py): /healthz, /readyz, /metrics, X-Request-ID and the ids on
     # every log line; before the routers, whose routes take its path-id dependency.
@@ -136,7 +140,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             load_secrets=secrets_loader(app.state.db),
         )
 
-    app.state.delivery_worker = DeliveryWorker(app.state.db, registry())
+    app.state.attachment_storage = storage_from_settings(settings)
+    app.state.delivery_worker = DeliveryWorker(
+        app.state.db, registry(), storage=app.state.attachment_storage
+    )
     # Hide/unhide calls made by API and page requests, on the server's event loop.
     app.state.moderation_connectors = registry()
     app.state.poller = PollScheduler(app.state.db, app.state.pipeline, registry())
@@ -145,7 +152,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.triage_worker = TriageRefineWorker(app.state.db)
     app.state.reports_worker = ReportsWorker(app.state.db, settings.reports_worker_seconds)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
-    app.state.attachment_storage = storage_from_settings(settings)
     app.state.attachment_fetch_worker = AttachmentFetchWorker(
         app.state.db,
         app.state.attachment_storage,
@@ -180,6 +186,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         listening_api,
         attachments_api,
         triage_topics,
+        uploads_api,
     ):
         api.include_router(module.router)
     app.include_router(api)

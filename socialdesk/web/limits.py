@@ -25,6 +25,8 @@ MAX_JSON_DEPTH = 64
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKETS = re.compile(rb"[\[\]{}]")
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Routes that take an image upload, allowed a larger body (the upload limit).
+UPLOAD_PATHS = re.compile(r"^(/api/v1/uploads|/tickets/[0-9]+/reply)$")
 
 
 def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -62,9 +64,11 @@ class BodyLimits:
         max_bytes: Callable[[], int],
         exempt_paths: frozenset[str] = frozenset(),
         max_depth: int = MAX_JSON_DEPTH,
+        larger: tuple[re.Pattern[str], Callable[[], int]] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger
         self.exempt_paths = exempt_paths
         self.max_depth = max_depth
 
@@ -77,6 +81,8 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         limit = self.max_bytes()
+        if self.larger is not None and self.larger[0].match(scope["path"]):
+            limit = max(limit, self.larger[1]())
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         declared = headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:

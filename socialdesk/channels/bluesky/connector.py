@@ -46,6 +46,7 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.bluesky.chat import BlueskyChat, join_cursor, split_cursor
+from socialdesk.channels.bluesky.images import images_embed
 from socialdesk.channels.bluesky.notifications import (
     POLL_REASONS,
     POST_COLLECTION,
@@ -319,6 +320,7 @@ class BlueskyConnector(LazyHttpClient):
         params: Sequence[tuple[str, str]] = (),
         json_body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         try:
             return await self._http().request(
@@ -326,6 +328,7 @@ class BlueskyConnector(LazyHttpClient):
                 f"{self._base_url}/xrpc/{nsid}",
                 params=list(params),
                 json=json_body,
+                content=content,
                 headers=dict(headers or {}),
             )
         except httpx.TimeoutException:
@@ -342,6 +345,7 @@ class BlueskyConnector(LazyHttpClient):
         params: Sequence[tuple[str, str]] = (),
         json_body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> dict[str, Any]:
         """One authenticated call; an expired access token is refreshed and the call
         retried once (twice when the first new session was a stored one that had
@@ -355,6 +359,7 @@ class BlueskyConnector(LazyHttpClient):
                 params=params,
                 json_body=json_body,
                 headers={**(headers or {}), "Authorization": f"Bearer {session.access_jwt}"},
+                content=content,
             )
             self._record_limits(account, response)
             if retries == 0 or not _is_expired(response):
@@ -580,6 +585,8 @@ class BlueskyConnector(LazyHttpClient):
         facets = link_facets(request.body)
         if facets:
             record["facets"] = facets
+        if request.images:
+            record["embed"] = await images_embed(self._xrpc, account, request.images)
         session = await self.session(account)
         rkey = reply_rkey(request.idempotency_key, request.created_at, request.body)
         return await self.posts.create_reply(account, session.did, record, rkey)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from socialdesk.channels.accounts import service_base_url
-from socialdesk.channels.base import AccountRef, Connector
+from socialdesk.channels.base import AccountRef, Connector, ReplyKind
 from socialdesk.channels.bluesky.connector import BlueskyConnector
 from socialdesk.channels.bluesky.threadgate import thread_root_of, why_brand_cannot_hide
 from socialdesk.channels.descriptor import (
@@ -19,11 +19,13 @@ from socialdesk.channels.descriptor import (
     Icon,
     MoveToPrivate,
     PollSpec,
+    ReplyImages,
     SecretField,
     identify,
     length_rules_of,
 )
 from socialdesk.domain.enums import Platform
+from socialdesk.domain.media_types import REPLY_IMAGE_TYPES
 
 
 def _connector(ctx: ConnectorContext, account: AccountRef) -> Connector | None:
@@ -90,6 +92,8 @@ DESCRIPTOR = ChannelDescriptor(
     length_rules=length_rules_of(Platform.BLUESKY),
     messaging_window=NO_WINDOW,
     reply_kinds=PUBLIC_AND_DM,
+    # Posts embed up to four images (app.bsky.embed.images); chat messages carry none.
+    reply_images=ReplyImages(4, 1_000_000, REPLY_IMAGE_TYPES, (ReplyKind.PUBLIC_REPLY,)),
     webhooks=Absent("no webhooks: new posts are polled"),
     poller=PollSpec(always=True),
     connector=_connector,

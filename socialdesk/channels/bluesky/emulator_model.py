@@ -152,6 +152,8 @@ class BlueskyEmulator:
     # How createRecord answers an rkey that is taken: (status, error name).
     record_exists_error: tuple[int, str] = (400, "InvalidRequest")
     sent: list[dict[str, Any]] = field(default_factory=list)
+    # Uploaded blobs by CID: who uploaded them, their size and type.
+    blobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
     session_window: _Window = field(default_factory=lambda: _Window(30, 300))

@@ -6,6 +6,9 @@
   ``BlueskyEmulator.record_exists_error`` (400 ``InvalidRequest`` "Record already
   exists", as newer PDSes do; the hosted PDS has long answered 500
   ``InternalServerError``) and nothing is written.
+- ``com.atproto.repo.uploadBlob`` (raw bytes, ``Content-Type``; ≤ 1,000,000 bytes): a blob
+  ref; a post's ``app.bsky.embed.images`` (1-4, each with ``alt``) must name blobs its
+  own account uploaded.
 - ``com.atproto.repo.getRecord`` (posts and threadgates; none: 400 ``RecordNotFound``).
 - ``com.atproto.repo.putRecord`` for ``app.bsky.feed.threadgate`` (reply controls and
   ``hiddenReplies``): only in the session's own repo (another repo: 401
@@ -21,6 +24,7 @@ hands over its authentication, error and body-parsing helpers.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -47,6 +51,10 @@ MAX_GATE_RULES = 5
 MAX_HIDDEN_REPLIES = 300
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
+# app.bsky.embed.images: at most 4, each blob at most 1,000,000 bytes of an image type.
+MAX_IMAGES = 4
+MAX_BLOB_BYTES = 1_000_000
+IMAGES_EMBED = "app.bsky.embed.images"
 
 
 def _is_tid(rkey: object) -> bool:
@@ -90,6 +98,30 @@ def _validate_post(record: object) -> str | None:
                 ref.get("cid"), str
             ):
                 return prefix + f"Record/reply/{name} must be a strong ref (uri and cid)"
+    return None
+
+
+def _check_images(emu: BlueskyEmulator, did: str, embed: object) -> str | None:
+    """An ``app.bsky.embed.images`` embed: 1 to 4 images, each with ``alt`` and a blob
+    this account uploaded (as a PDS checks the blobs a record references)."""
+    if embed is None:
+        return None
+    prefix = "Invalid app.bsky.feed.post record: Record/embed"
+    if not isinstance(embed, dict) or embed.get("$type") != IMAGES_EMBED:
+        return f"{prefix} must be an {IMAGES_EMBED} (the emulator's only embed)"
+    images = embed.get("images")
+    if not isinstance(images, list) or not 1 <= len(images) <= MAX_IMAGES:
+        return f"{prefix}/images must hold 1 to {MAX_IMAGES} images"
+    for image in images:
+        if not isinstance(image, dict) or not isinstance(image.get("alt"), str):
+            return f'{prefix}/images items must have the property "alt"'
+        blob = image.get("image")
+        link = blob.get("ref", {}).get("$link") if isinstance(blob, dict) else None
+        stored = emu.blobs.get(str(link))
+        if stored is None or stored["owner"] != did:
+            return f"Could not find blob: {link}"
+        if not str(stored["mime_type"]).startswith("image/"):
+            return f"{prefix}/images image must be an image blob"
     return None
 
 
@@ -143,7 +175,26 @@ def register_record_routes(
     error: Callable[..., JSONResponse],
     json_input: Callable[[Request], Awaitable[dict[str, Any]]],
 ) -> None:
-    """Add createRecord, getRecord and putRecord to the PDS app."""
+    """Add uploadBlob, createRecord, getRecord and putRecord to the PDS app."""
+
+    @app.post("/xrpc/com.atproto.repo.uploadBlob")
+    async def upload_blob(request: Request) -> Response:
+        """The raw bytes as the body, typed by ``Content-Type``: a blob ref the session's
+        account can embed in one of its records."""
+        me, headers = authorize(request, "com.atproto.repo.uploadBlob")
+        data = await request.body()
+        mime_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if not data:
+            return error(400, "InvalidRequest", "Request body is empty", headers)
+        if len(data) > MAX_BLOB_BYTES:
+            return error(400, "BlobTooLarge", "This file is too large", headers)
+        if not mime_type:
+            return error(400, "InvalidRequest", "Missing Content-Type", headers)
+        cid = "bafkrei" + _fake_cid(["blob", hashlib.sha256(data).hexdigest()])[7:]
+        blob = {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime_type, "size": len(data)}
+        emu.blobs[cid] = {"owner": me.did, "size": len(data), "mime_type": mime_type}
+        emu.sent.append({"endpoint": "com.atproto.repo.uploadBlob", "blob": blob})
+        return JSONResponse({"blob": blob}, headers=headers)
 
     @app.post("/xrpc/com.atproto.repo.createRecord")
     async def create_record(request: Request) -> Response:
@@ -157,7 +208,9 @@ def register_record_routes(
             return error(
                 400, "InvalidRequest", "Emulator supports app.bsky.feed.post only", headers
             )
-        problem = _validate_post(body.get("record"))
+        problem = _validate_post(body.get("record")) or _check_images(
+            emu, me.did, body["record"].get("embed")
+        )
         if problem is not None:
             return error(400, "InvalidRequest", problem, headers)
         rkey = body.get("rkey")

@@ -215,6 +215,10 @@ def compose_reply(
     if automatic:
         message["Auto-Submitted"] = "auto-replied"
     message.set_content(request.body)
+    # Images go as attachment parts (multipart/mixed), named as the agent uploaded them.
+    for image in request.images:
+        maintype, _, subtype = image.mime_type.partition("/")
+        message.add_attachment(image.data, maintype=maintype, subtype=subtype, filename=image.name)
     return message
 
 

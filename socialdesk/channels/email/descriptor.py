@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from socialdesk.channels.base import ReplyKind
 from socialdesk.channels.descriptor import (
+    EMAIL_IMAGES,
     NO_WINDOW,
     Absent,
     ChannelDescriptor,
@@ -24,6 +25,7 @@ DESCRIPTOR = ChannelDescriptor(
     length_rules=length_rules_of(Platform.EMAIL),
     messaging_window=NO_WINDOW,
     reply_kinds=(ReplyKind.EMAIL,),
+    reply_images=EMAIL_IMAGES,
     webhooks=Absent("no webhooks: the mailbox is read over IMAP"),
     poller=PollSpec(always=True),
     connector=lambda ctx, account: ctx.shared("email", EmailConnector),

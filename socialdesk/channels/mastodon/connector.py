@@ -23,6 +23,7 @@ from socialdesk.channels.base import (
     AccountRef,
     Identity,
     LazyHttpClient,
+    OutboundImage,
     OutboundRequest,
     PollResult,
     RateLimitState,
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 NOTIFICATIONS_PATH = "/api/v1/notifications"
 STATUSES_PATH = "/api/v1/statuses"
+MEDIA_PATH = "/api/v2/media"
 PAGE_LIMIT = 40
 _CACHE_SIZE = 5000
 _LINK_RE = re.compile(r"<([^>]*)>\s*;\s*rel=\"?([\w ]+)\"?")
@@ -252,6 +254,7 @@ class MastodonConnector(LazyHttpClient):
         params: Sequence[tuple[str, str]] | None = None,
         json_body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         token = account.secrets.get("access_token")
         if not token:
@@ -262,6 +265,7 @@ class MastodonConnector(LazyHttpClient):
                 self._base_url + path,
                 params=list(params or []),
                 json=json_body,
+                files=files,
                 headers={"Authorization": f"Bearer {token}", **(headers or {})},
             )
         except httpx.TimeoutException:
@@ -471,6 +475,10 @@ class MastodonConnector(LazyHttpClient):
         }
         if request.in_reply_to_id:
             payload["in_reply_to_id"] = request.in_reply_to_id
+        if request.images:
+            # Uploaded again on a retry (new media ids); the status itself is posted once,
+            # by its Idempotency-Key.
+            payload["media_ids"] = [await self._upload(account, image) for image in request.images]
         response = await self._request(
             account,
             "POST",
@@ -492,6 +500,21 @@ class MastodonConnector(LazyHttpClient):
             conversation_id=conversation_id,
             sent_at=_parse_time(body.get("created_at")),
         )
+
+    async def _upload(self, account: AccountRef, image: OutboundImage) -> str:
+        """``POST /api/v2/media`` (multipart ``file``): the media attachment's id. An image
+        is processed at once (200); a 202 means the id is usable once processed, which
+        the status call waits for on the instance's side."""
+        response = await self._request(
+            account,
+            "POST",
+            MEDIA_PATH,
+            files={"file": (image.name, image.data, image.mime_type)},
+        )
+        body = self._json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            raise SendError(SendFailure.RETRYABLE, "Mastodon returned no media id")
+        return body["id"]
 
     async def mention_prefix(self, account: AccountRef, request: OutboundRequest) -> str:
         """The ``@acct `` that ``send`` will put before the text ("" if none), so the

@@ -13,12 +13,14 @@ from socialdesk.channels.descriptor import (
     Icon,
     MoveToPrivate,
     PollSpec,
+    ReplyImages,
     SecretField,
     identify,
     length_rules_of,
 )
 from socialdesk.channels.mastodon.connector import MastodonConnector
 from socialdesk.domain.enums import Platform
+from socialdesk.domain.media_types import REPLY_IMAGE_TYPES
 
 
 def _connector(ctx: ConnectorContext, account: AccountRef) -> Connector | None:
@@ -43,6 +45,7 @@ DESCRIPTOR = ChannelDescriptor(
     length_rules=length_rules_of(Platform.MASTODON),
     messaging_window=NO_WINDOW,
     reply_kinds=PUBLIC_AND_DM,
+    reply_images=ReplyImages(4, 16_000_000, REPLY_IMAGE_TYPES, PUBLIC_AND_DM),
     webhooks=Absent("no webhooks: new posts are polled"),
     poller=PollSpec(always=True),
     connector=_connector,

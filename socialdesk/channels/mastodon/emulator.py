@@ -9,6 +9,8 @@ Mastodon API
   40, at most 80), ``max_id`` / ``since_id`` / ``min_id``; newest first; ``Link`` header
   with ``rel="next"`` (``max_id``, only when the page is full) and ``rel="prev"``
   (``min_id``).
+- ``POST /api/v2/media`` (multipart ``file``): an image, attachable to one status by
+  ``media_ids[]`` (at most 4);
 - ``POST /api/v1/statuses`` (form or JSON), ``Idempotency-Key`` remembered for an hour;
   ``GET``/``DELETE /api/v1/statuses/:id``; ``GET /api/v1/accounts/:id``;
   ``GET /api/v1/accounts/verify_credentials``; ``GET /api/v2/instance`` (no token).
@@ -61,6 +63,9 @@ from socialdesk.channels.mastodon.emulator_model import (
 MAX_CHARACTERS = 500
 IDEMPOTENCY_TTL = timedelta(hours=1)
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+MAX_MEDIA = 4
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 INVALID_TOKEN = {"error": "The access token is invalid"}
 
 
@@ -270,10 +275,13 @@ def create_mastodon_app(**options: Any) -> FastAPI:
                 return error(400, "Error occurred while parsing request parameters", headers)
             params = {k: v for k, v in raw.items()} if isinstance(raw, dict) else {}
             kind = "json"
+            raw_media = params.get("media_ids")
+            raw_media = raw_media if isinstance(raw_media, list) else []
         else:
             form = await request.form()
             params = {k: v for k, v in form.items() if isinstance(v, str)}
             kind = "form"
+            raw_media = [v for v in form.getlist("media_ids[]") if isinstance(v, str)]
         key = request.headers.get("idempotency-key")
         now = emu.now()
         for stored_key, (_, stored_at) in list(emu.idempotency.items()):
@@ -284,7 +292,16 @@ def create_mastodon_app(**options: Any) -> FastAPI:
             return answer(request, emu.status_json(emu.statuses[status_id]), headers)
         text = str(params.get("status") or "")
         visibility = str(params.get("visibility") or "public")
-        if not text.strip():
+        media_ids = [str(m) for m in (raw_media or [])]
+        if len(media_ids) > MAX_MEDIA:
+            return error(422, "Validation failed: Media attachments too many", headers)
+        media: list[dict[str, Any]] = []
+        for media_id in media_ids:
+            stored = emu.media.get(media_id)
+            if stored is None or stored["owner"] != me.id or stored["status_id"] is not None:
+                return error(422, "Validation failed: Media attachments are invalid", headers)
+            media.append(stored["json"])
+        if not text.strip() and not media:
             return error(422, "Validation failed: Text can't be blank", headers)
         if _text_length(text) > MAX_CHARACTERS:
             return error(422, "Validation failed: Text character limit of 500 exceeded", headers)
@@ -302,7 +319,10 @@ def create_mastodon_app(**options: Any) -> FastAPI:
             in_reply_to=parent,
             spoiler_text=str(params.get("spoiler_text") or ""),
             language=str(params["language"]) if params.get("language") else None,
+            media=media,
         )
+        for media_id in media_ids:
+            emu.media[media_id]["status_id"] = status.id
         if key:
             emu.idempotency[(me.id, key)] = (status.id, now)
         body = emu.status_json(status)
@@ -313,6 +333,49 @@ def create_mastodon_app(**options: Any) -> FastAPI:
                 "content_type": kind,
                 "params": params,
                 "status": body,
+            }
+        )
+        return answer(request, body, headers)
+
+    @app.post("/api/v2/media")
+    async def upload_media(request: Request) -> Response:
+        """An uploaded image, attachable to one status by its id (``media_ids[]``);
+        images are processed at once (200), as on a real instance."""
+        me, headers = authorize(request)
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return error(422, "Validation failed: File can't be blank", headers)
+        data = await upload.read()
+        mime_type = upload.content_type or ""
+        if mime_type not in MEDIA_TYPES:
+            return error(422, "Validation failed: File content type is invalid", headers)
+        if len(data) > MAX_IMAGE_BYTES:
+            return error(422, "Validation failed: File file size must be less than 16 MB", headers)
+        media_id = emu.next_id()
+        description = form.get("description")
+        url = f"https://{emu.domain}/system/media_attachments/files/{media_id}/original"
+        body = {
+            "id": media_id,
+            "type": "image",
+            "url": url,
+            "preview_url": url.replace("/original", "/small"),
+            "remote_url": None,
+            "text_url": None,
+            "meta": {"original": {"size": len(data)}},
+            "description": description if isinstance(description, str) else None,
+            "blurhash": None,
+        }
+        emu.media[media_id] = {
+            "owner": me.id, "json": body, "size": len(data), "mime_type": mime_type,
+            "filename": upload.filename, "status_id": None,
+        }  # fmt: skip
+        emu.sent.append(
+            {
+                "endpoint": "POST /api/v2/media",
+                "media": dict(body),
+                "size": len(data),
+                "mime_type": mime_type,
             }
         )
         return answer(request, body, headers)

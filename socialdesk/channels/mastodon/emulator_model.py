@@ -49,6 +49,8 @@ class _Status:
     mentions: list[_Account] = field(default_factory=list)
     spoiler_text: str = ""
     language: str | None = None
+    # Media attachments (``POST /api/v2/media``), as the API shows them.
+    media: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +107,9 @@ class MastodonEmulator:
         self.revoked: set[str] = set()
         self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}
         self.sent: list[dict[str, Any]] = []
+        # Uploaded media by id: the owner, the attachment JSON, its bytes' size and type,
+        # and the status it went out with (None until used).
+        self.media: dict[str, dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.faults: list[_Fault] = []
         self.rate_limit = rate_limit
@@ -235,6 +240,7 @@ class MastodonEmulator:
         in_reply_to: _Status | None = None,
         spoiler_text: str = "",
         language: str | None = None,
+        media: list[dict[str, Any]] | None = None,
     ) -> _Status:
         content, mentioned = self.render(text)
         status = _Status(
@@ -249,6 +255,7 @@ class MastodonEmulator:
             mentions=mentioned,
             spoiler_text=spoiler_text,
             language=language,
+            media=list(media or []),
         )
         self.statuses[status.id] = status
         for account in mentioned:
@@ -308,7 +315,7 @@ class MastodonEmulator:
             "content": status.content,
             "reblog": None,
             "account": self.account_json(status.account),
-            "media_attachments": [],
+            "media_attachments": list(status.media),
             "mentions": [
                 {
                     "id": a.id,

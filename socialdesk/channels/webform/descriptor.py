@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from socialdesk.channels.base import ReplyKind
 from socialdesk.channels.descriptor import (
+    EMAIL_IMAGES,
     NO_WINDOW,
     Absent,
     ChannelDescriptor,
@@ -21,6 +22,7 @@ DESCRIPTOR = ChannelDescriptor(
     length_rules=length_rules_of(Platform.WEB),
     messaging_window=NO_WINDOW,
     reply_kinds=(ReplyKind.EMAIL,),
+    reply_images=EMAIL_IMAGES,
     webhooks=Absent("the form posts to /webform, served by the desk"),
     poller=Absent("submissions arrive on the desk's own form"),
     connector=lambda ctx, account: ctx.shared("web", WebFormConnector),

@@ -24,6 +24,7 @@ from socialdesk.channels.base import (
     AccountResolver,
     Identity,
     LazyHttpClient,
+    OutboundImage,
     OutboundRequest,
     ParsedEvent,
     PayloadError,
@@ -64,6 +65,8 @@ from socialdesk.domain.enums import Platform
 from socialdesk.domain.messages import InboundMessage
 
 DEFAULT_BASE_URL = "https://api.x.com"
+# A multipart upload: form fields and files (name → (file name, bytes, type)).
+Upload = tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]
 DUPLICATE_DETAIL = "duplicate content"
 MENTION_FIELDS = {
     "tweet.fields": (
@@ -222,16 +225,17 @@ class XConnector(LazyHttpClient):
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: Mapping[str, object] | None = None,
+        upload: Upload | None = None,
     ) -> dict[str, Any]:
         tokens = self.tokens.current(account)
         if tokens is None:
             raise SendError(SendFailure.AUTH_REVOKED, "account has no access token")
-        response = await self._call(tokens, method, path, params, json_body)
+        response = await self._call(tokens, method, path, params, json_body, upload)
         if response.status_code == 401 and can_refresh(account):
             # A 401 means X did not act on the request, so one retry cannot duplicate it.
             self._record_limits(account, bucket, response)
             tokens = await self.tokens.recover(account, tokens)
-            response = await self._call(tokens, method, path, params, json_body)
+            response = await self._call(tokens, method, path, params, json_body, upload)
         self._record_limits(account, bucket, response)
         if response.status_code >= 400:
             raise classify_error(response)
@@ -248,6 +252,7 @@ class XConnector(LazyHttpClient):
         path: str,
         params: Mapping[str, str | int] | None,
         json_body: Mapping[str, object] | None,
+        upload: Upload | None = None,
     ) -> httpx.Response:
         try:
             return await self._http().request(
@@ -255,6 +260,8 @@ class XConnector(LazyHttpClient):
                 self._base_url + path,
                 params=params,
                 json=json_body,
+                data=upload[0] if upload else None,
+                files=upload[1] if upload else None,
                 headers={"Authorization": f"Bearer {tokens.access_token}"},
             )
         except httpx.TimeoutException:
@@ -276,15 +283,21 @@ class XConnector(LazyHttpClient):
         if request.kind is ReplyKind.PUBLIC_REPLY:
             if not request.in_reply_to_id:
                 raise SendError(SendFailure.PERMANENT, "a public reply needs in_reply_to_id")
+            tweet: dict[str, object] = {
+                "text": request.body,
+                "reply": {"in_reply_to_tweet_id": request.in_reply_to_id},
+            }
+            if request.images:
+                # Uploaded again on a retry; the worker looks a possibly posted tweet up
+                # before sending it again, so the tweet itself goes out once.
+                tweet["media"] = {
+                    "media_ids": [
+                        await self._upload(account, image, "tweet_image")
+                        for image in request.images
+                    ]
+                }
             body = await self._request(
-                account,
-                "POST",
-                "/2/tweets",
-                "POST /2/tweets",
-                json_body={
-                    "text": request.body,
-                    "reply": {"in_reply_to_tweet_id": request.in_reply_to_id},
-                },
+                account, "POST", "/2/tweets", "POST /2/tweets", json_body=tweet
             )
             data = body.get("data") or {}
             tweet_id = data.get("id") if isinstance(data, dict) else None
@@ -303,8 +316,14 @@ class XConnector(LazyHttpClient):
                 path = f"/2/dm_conversations/{request.conversation_id}/messages"
             else:
                 raise SendError(SendFailure.PERMANENT, "a DM needs recipient_id or conversation")
+            dm: dict[str, object] = {"text": request.body}
+            if request.images:
+                dm["attachments"] = [
+                    {"media_id": await self._upload(account, image, "dm_image")}
+                    for image in request.images
+                ]
             body = await self._request(
-                account, "POST", path, "POST /2/dm_conversations", json_body={"text": request.body}
+                account, "POST", path, "POST /2/dm_conversations", json_body=dm
             )
             data = body.get("data") or {}
             event_id = data.get("dm_event_id") if isinstance(data, dict) else None
@@ -316,6 +335,24 @@ class XConnector(LazyHttpClient):
                 sent_at=_utcnow(),
             )
         raise SendError(SendFailure.PERMANENT, f"X cannot send {request.kind.value}")
+
+    async def _upload(self, account: AccountRef, image: OutboundImage, category: str) -> str:
+        """``POST /2/media/upload`` (one request, multipart ``media``): the media id a
+        post's ``media.media_ids`` or a DM's ``attachments`` names."""
+        body = await self._request(
+            account,
+            "POST",
+            "/2/media/upload",
+            "POST /2/media/upload",
+            upload=(
+                {"media_category": category, "media_type": image.mime_type},
+                {"media": (image.name, image.data, image.mime_type)},
+            ),
+        )
+        media_id = _obj(body.get("data")).get("id")
+        if not isinstance(media_id, str):
+            raise SendError(SendFailure.RETRYABLE, "X's media upload answer carries no id")
+        return media_id
 
     async def set_hidden(self, account: AccountRef, platform_message_id: str, hidden: bool) -> bool:
         """Hide (or unhide) a reply. X allows it only in conversations the brand's own

@@ -16,6 +16,7 @@ from socialdesk.channels.descriptor import (
     Icon,
     MoveToPrivate,
     PollSpec,
+    ReplyImages,
     SecretField,
     WebhookSpec,
     identify,
@@ -25,6 +26,7 @@ from socialdesk.channels.signatures import X_SIGNATURE_HEADER
 from socialdesk.channels.x.connector import XConnector
 from socialdesk.config import Settings
 from socialdesk.domain.enums import Platform
+from socialdesk.domain.media_types import REPLY_IMAGE_TYPES
 
 
 def _receiver(settings: Settings) -> XConnector:
@@ -82,6 +84,10 @@ DESCRIPTOR = ChannelDescriptor(
     length_rules=length_rules_of(Platform.X),
     messaging_window=NO_WINDOW,
     reply_kinds=PUBLIC_AND_DM,
+    # Up to four images on a post (5 MB each), one on a DM.
+    reply_images=ReplyImages(
+        4, 5 * 1024 * 1024, REPLY_IMAGE_TYPES, PUBLIC_AND_DM, direct_max_count=1
+    ),
     webhooks=WebhookSpec(
         "x",
         _receiver,

@@ -61,6 +61,7 @@ from socialdesk.channels.signatures import (
     x_crc_response_token,
     x_signature,
 )
+from socialdesk.channels.x.emulator_media import MediaStore, add_media_routes
 from socialdesk.channels.x.emulator_model import (
     DM_KEYS,
     DUPLICATE_DETAIL,
@@ -108,6 +109,7 @@ def create_x_emulator(
     add_common_routes(app, state.core)
     add_oauth_routes(app, state)
     core = state.core
+    media = MediaStore()
 
     def limit_headers(user_id: str, bucket: str) -> tuple[dict[str, str], bool]:
         now = core.clock.time()
@@ -171,6 +173,8 @@ def create_x_emulator(
         elif state.echo == "after":
             core.deliverer.deliver_later(payload, delay=0.01)
 
+    add_media_routes(app, media, guard, state.new_id, core.sent.append, invalid_request)
+
     @app.post("/2/tweets")
     async def create_tweet(request: Request) -> JSONResponse:
         user_id, headers, error = guard(request, "POST /2/tweets")
@@ -189,6 +193,16 @@ def create_x_emulator(
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             return JSONResponse(invalid_request("$.text: must be a non-empty string"), 400, headers)
+        attached = body.get("media")
+        if attached is not None:
+            ids = attached.get("media_ids") if isinstance(attached, dict) else None
+            wrong = (
+                "$.media.media_ids: must be a list of strings"
+                if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)
+                else media.problem(user_id, ids, "tweet_image", 4)
+            )
+            if wrong:
+                return JSONResponse(invalid_request(wrong), 400, headers)
         if x_weighted_length(text) > 280:
             return JSONResponse(invalid_request("$.text: text is too long"), 400, headers)
         parent = None
@@ -377,6 +391,20 @@ def create_x_emulator(
                 body = problem(403, "Forbidden", "You are not a participant of this conversation.")
                 return JSONResponse(body, 403, headers)
             participant_id = parts[1] if parts[0] == user_id else parts[0]
+        attachments = body.get("attachments")
+        if attachments is not None:
+            ids = (
+                [a.get("media_id") for a in attachments if isinstance(a, dict)]
+                if isinstance(attachments, list)
+                else []
+            )
+            wrong = (
+                "$.attachments: a list of {media_id}"
+                if not ids or not all(isinstance(i, str) for i in ids)
+                else media.problem(user_id, [str(i) for i in ids], "dm_image", 1)
+            )
+            if wrong:
+                return JSONResponse(invalid_request(wrong), 400, headers)
         recipient = state.users.get(participant_id or "")
         if recipient is None:
             return JSONResponse(invalid_request("participant_id: unknown user"), 400, headers)

@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per area. Importing this package registers them all."""
 
-from socialdesk.store.models.attachments import MessageAttachment
+from socialdesk.store.models.attachments import MessageAttachment, Upload
 from socialdesk.store.models.audit import AuditEntry
 from socialdesk.store.models.base import Base
 from socialdesk.store.models.channels import ChannelAccount, RawEvent
@@ -73,6 +73,7 @@ __all__ = [
     "TicketPresence",
     "TicketTag",
     "TicketViewCount",
+    "Upload",
     "User",
     "WebSession",
     "Workspace",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialdesk.store.models.base import Base, BigId
+from socialdesk.store.models.base import Base, BigId, created_at_column
 
 
 class MessageAttachment(Base):
@@ -50,3 +50,30 @@ class MessageAttachment(Base):
     fetch_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_fetch_at: Mapped[datetime | None] = mapped_column(default=None)
     fetch_error: Mapped[str | None] = mapped_column(String(300), default=None)
+
+
+class Upload(Base):
+    """An image an agent uploaded to attach to a reply (``POST /api/v1/uploads``).
+
+    The file is in the attachment storage under ``stored_key`` from the moment it is
+    uploaded; a reply that names it copies it into a ``message_attachments`` row of the
+    outbound message and sets ``message_id``, so one upload goes out with one reply."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    stored_key: Mapped[str] = mapped_column(String(300))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = created_at_column()
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )

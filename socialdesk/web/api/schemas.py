@@ -332,6 +332,11 @@ class ReplyRequest(BaseModel):
     canned_response_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(
         default_factory=list, max_length=20
     )
+    # Images uploaded first (POST /api/v1/uploads), attached in this order; 422 code
+    # "images_not_allowed" where the network takes none on this kind of reply, or fewer.
+    attachment_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(
+        default_factory=list, max_length=10
+    )
 
 
 class ApprovalDraftOut(BaseModel):

@@ -319,7 +319,8 @@ def reply(
     ``personal_data`` unless ``confirm`` when a public reply contains personal data; 422
     ``outside_window`` when the network's messaging window (WhatsApp's 24 hours) is
     closed and no approved ``template`` was chosen, ``template_refused`` for one the
-    account has not got."""
+    account has not got; 422 ``images_not_allowed`` when ``attachment_ids`` name images
+    the network does not take on this kind of reply."""
     ticket = load_ticket(session, user, ticket_id)
     route = email_routes.email_route(session, ticket) if body.via == "email" else None
     if body.via == "email" and route is None:
@@ -343,6 +344,7 @@ def reply(
         confirm=body.confirm,
         template=body.template,
         canned_ids=body.canned_response_ids,
+        attachment_ids=body.attachment_ids,
     )
     if outcome.draft is not None:
         draft = ApprovalDraftOut.model_validate(outcome.draft)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
+from socialdesk.actions.uploads import store_upload
+from socialdesk.channels.descriptor import EMAIL_IMAGES, ReplyImages
+from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import Platform, Visibility
 from socialdesk.domain.length_rules import (
     allows_threading,
@@ -17,7 +21,8 @@ from socialdesk.domain.length_rules import (
     split_into_thread,
 )
 from socialdesk.store.db import Database
-from socialdesk.store.models import CannedResponse, Contact, ContactIdentity
+from socialdesk.store.file_storage import FileStorage
+from socialdesk.store.models import CannedResponse, Contact, ContactIdentity, User
 from socialdesk.web.api.params import IdPath
 from socialdesk.web.pages.common import load_ticket, render
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
@@ -43,6 +48,41 @@ def preview(platform: str, kind: str, body: str) -> dict[str, Any]:
         else:
             problem = f"Too long for {network.value}: shorten it by {-(check.remaining or 0)}."
     return {"check": check, "parts": parts, "problem": problem, "empty": not body.strip()}
+
+
+def images_hint(platform: str, email_route: object) -> str:
+    """What the composer's file input says (empty: no input): the network's own limits,
+    or e-mail's when the ticket can be answered by e-mail."""
+    descriptor = find_descriptor(platform)
+    rule = descriptor.reply_images if descriptor else None
+    if not isinstance(rule, ReplyImages) and email_route is not None:
+        rule = EMAIL_IMAGES
+    if not isinstance(rule, ReplyImages):
+        return ""
+    names = {"public_reply": "public replies", "direct_message": "direct messages"}
+    kinds = " and ".join(names.get(k.value, "e-mails") for k in rule.kinds)
+    return (
+        f"Up to {rule.max_count} PNG, JPEG, GIF or WebP images of "
+        f"{rule.max_bytes // 1_000_000} MB at most, on {kinds}"
+    )
+
+
+def upload_images(
+    session: Session, storage: FileStorage, actor: User, workspace_id: int,
+    files: list[UploadFile], max_bytes: int,
+) -> list[int]:  # fmt: skip
+    """The composer's chosen files kept as uploads (the same action as the API's); an
+    empty file input sends one nameless, empty part, which is no image."""
+    ids = []
+    for file in files:
+        if not file.filename:
+            continue
+        data = file.file.read(max_bytes + 1)
+        upload = store_upload(
+            session, storage, actor, workspace_id, data, file.filename, max_bytes=max_bytes
+        )
+        ids.append(upload.id)
+    return ids
 
 
 def fill_variables(text: str, *, customer: str, handle: str, agent: WebUser) -> str:

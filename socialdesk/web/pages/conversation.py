@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -157,6 +157,7 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
         "statuses": STATUSES,
         "priorities": list(Priority),
         "can_post": can_post,
+        "images_hint": composer.images_hint(ticket.platform, route),
         "can_write": user.role != "viewer",
         # E-mail and web-form tickets are already private: no DM to move to.
         "dm_possible": dm_possible,
@@ -305,6 +306,8 @@ def reply(
     private: Annotated[str, Form()] = "",
     template: Annotated[str, Form(max_length=512)] = "",
     canned_ids: Annotated[str, Form(max_length=200)] = "",
+    # No file chosen: a browser sends an empty part, which may arrive as an empty string.
+    images: Annotated[list[UploadFile | str], File()] = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
     """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone, or a wall
     time in the agent's chosen zone: ``_parse_send_at``); ``kind=email`` replies by e-mail.
@@ -324,11 +327,18 @@ def reply(
                 raise PageError(
                     422, "This customer has no e-mail address, or no e-mail account is set up."
                 )
+            actor = _actor(session, user)
+            attached = composer.upload_images(
+                session, request.app.state.attachment_storage, actor, ticket.workspace_id,
+                [i for i in images if not isinstance(i, str)],
+                request.app.state.settings.reply_upload_max_bytes,
+            )  # fmt: skip
             outcome = inbox_actions.send_reply(
-                session, ticket, _actor(session, user), body,
+                session, ticket, actor, body,
                 visibility=composer.visibility_of(kind), solve=bool(solve),
                 client_key=client_key, send_at=when, via_email=route, confirm=bool(confirm),
                 template=template or None, canned_ids=_canned_ids(canned_ids),
+                attachment_ids=attached,
             )  # fmt: skip
     except NeedsConfirmation as exc:
         # Nothing was written: ask, with the same form and a "Send anyway" button.
