@@ -77,6 +77,7 @@ def reply(
     send_at: datetime | None = None,
     via_email: EmailRoute | None = None,
     template: dict[str, object] | None = None,
+    reply_to_message_id: int | None = None,
 ) -> Message:
     """Store an agent's reply as an outbound message queued for delivery.
 
@@ -128,6 +129,9 @@ def reply(
         meta["scheduled_for"] = send_at.isoformat()
     if template is not None:
         meta["template"] = template  # an approved template (WhatsApp outside its window)
+    if reply_to_message_id is not None:
+        # Under this message rather than the customer's newest (thanking a fan who answered).
+        meta["reply_to_message_id"] = reply_to_message_id
     message = Message(
         ticket_id=ticket.id,
         workspace_id=ticket.workspace_id,
