@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import Connection, delete, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -145,6 +145,34 @@ def _write_to_feed(session: Session) -> None:
                 text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
                 {"channel": CHANNEL, "payloads": payloads},
             )
+
+
+def write_live_events(conn: Connection, items: list[LiveEvent]) -> None:
+    """Live events of a write that holds only a Connection (the inbound pipeline's steps).
+
+    Written to the feed (and NOTIFY on PostgreSQL) in the caller's transaction under an
+    origin that is not this process's, so this process's own ``LiveRelay`` publishes
+    them too, and only once the transaction has committed."""
+    if not items:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "origin": f"{origin()}:pipeline",
+            "workspace_id": item.workspace_id,
+            "kind": item.kind,
+            "data": _jsonable(item.data),
+            "created_at": now,
+        }
+        for item in items
+    ]
+    conn.execute(insert(LiveFeedEntry), rows)
+    if conn.dialect.name == "postgresql":
+        payloads = [json.dumps({k: v for k, v in row.items() if k != "created_at"}) for row in rows]
+        conn.execute(
+            text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+            {"channel": CHANNEL, "payloads": [p for p in payloads if len(p) <= NOTIFY_LIMIT]},
+        )
 
 
 @event.listens_for(Session, "after_commit")

@@ -142,6 +142,7 @@ def send_reply(
     template: str | None = None,
     canned_ids: Collection[int] = (),
     attachment_ids: Collection[int] = (),
+    reply_to_message_id: int | None = None,
 ) -> ReplyOutcome:
     """An agent's reply through any door, with its rules.
 
@@ -200,6 +201,7 @@ def send_reply(
         session, ticket, actor, body, visibility=visibility, status_after=status_after,
         client_key=client_key, send_at=send_at, via_email=via_email, template=chosen_template,
         uploads=uploads,
+        reply_to_message_id=reply_to_message_id,
     )  # fmt: skip
     if solve and send_at is None:
         set_status(session, ticket, actor, TicketStatus.SOLVED)

@@ -32,7 +32,7 @@ FILTER_VIEWS = (
     "at_risk",
     "promises_due",
 )
-FILTER_SORTS = ("newest", "oldest", "urgent", "due")
+FILTER_SORTS = ("newest", "oldest", "urgent", "due", "urgency")
 FILTER_KEYS = ("view", "channel", "account", "team", "tag", "sort", "q")
 MAX_NAME = 80
 MAX_Q = 200

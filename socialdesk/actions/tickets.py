@@ -80,6 +80,7 @@ def reply(
     via_email: EmailRoute | None = None,
     template: dict[str, object] | None = None,
     uploads: Sequence[Upload] = (),
+    reply_to_message_id: int | None = None,
 ) -> Message:
     """Store an agent's reply as an outbound message queued for delivery.
 
@@ -134,6 +135,9 @@ def reply(
         meta["scheduled_for"] = send_at.isoformat()
     if template is not None:
         meta["template"] = template  # an approved template (WhatsApp outside its window)
+    if reply_to_message_id is not None:
+        # Under this message rather than the customer's newest (thanking a fan who answered).
+        meta["reply_to_message_id"] = reply_to_message_id
     message = Message(
         ticket_id=ticket.id,
         workspace_id=ticket.workspace_id,

@@ -43,6 +43,9 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "language": ("str", ("is", "not", "in")),
     "intent": ("str", ("is", "not", "in")),
     "sentiment": ("str", ("is", "not", "in")),
+    # The ticket's triage (docs/triage.md): its workspace topic and urgency 0-100.
+    "topic": ("str", ("is", "not", "in")),
+    "urgency": ("int", ("gte", "lte", "gt", "lt")),
     "tags": ("str", ("has", "not_has", "has_any")),
     "follower_count": ("int", ("gte", "lte", "gt", "lt")),
     "vip": ("bool", ("is",)),

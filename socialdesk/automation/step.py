@@ -55,6 +55,9 @@ def message_facts(
         "visibility": str(m.visibility),
         "language": ticket.language,
         "intent": ticket.intent,
+        "sentiment": ticket.sentiment_label,
+        "topic": ticket.topic,
+        "urgency": ticket.urgency,
     }
 
 
@@ -180,6 +183,9 @@ def run_for_ticket(
         "own_post": False,
         "language": ticket.language,
         "intent": ticket.intent,
+        "sentiment": ticket.sentiment_label,
+        "topic": ticket.topic,
+        "urgency": ticket.urgency,
     }
 
     def record(kind: Any, when: datetime, actor: str, data: dict[str, Any]) -> None:

@@ -54,6 +54,12 @@ def build_request(
     target = next(
         (m for m in candidates if (m.visibility == Visibility.PRIVATE) == wants_private), None
     ) or (candidates[0] if candidates else None)
+    chosen = message.meta.get("reply_to_message_id")
+    if isinstance(chosen, int):
+        # The agent answered one message of the thread (a fan thanked): under that one.
+        picked = session.get(Message, chosen)
+        if picked is not None and picked.ticket_id == ticket.id:
+            target = picked
     if kind is ReplyKind.EMAIL:
         # An e-mail answers the customer's newest e-mail, not a form post or a DM.
         target = next((m for m in candidates if m.platform == Platform.EMAIL), target)

@@ -168,6 +168,8 @@ class TicketEventKind(StrEnum):
     # The background encoder pass changed the inline sentiment or topic.
     TRIAGE_REFINED = "triage_refined"
     MERGED = "merged"
+    # Another customer's public reply answered the ticket's customer (data: message, fan).
+    PEER_ANSWERED = "peer_answered"
     MOVED_TO_PRIVATE = "moved_to_private"
     # The customer wrote their e-mail address in a DM; it became the contact's address.
     CONTACT_EMAIL_NOTED = "contact_email_noted"

@@ -108,7 +108,10 @@ class TriageStep:
             context = _context(p, seen_on_ticket[key], topics.get(p.ticket.workspace_id, {}))
             result = triage(p.source.body, context)
             seen_on_ticket[key] += 1
-            latest[key] = (p.ticket, result)
+            if p.ticket.contact_id is None or p.contact_id == p.ticket.contact_id:
+                # The ticket carries its customer's values: another customer's reply in a
+                # public thread (a fan answering, docs/triage.md) is labelled, not adopted.
+                latest[key] = (p.ticket, result)
             rows.append({"b_id": p.id, "triage": message_triage(result)})
         conn.execute(
             update(_messages)

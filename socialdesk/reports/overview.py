@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Select, and_, func, select, union
 from sqlalchemy.orm import Session
 
-from socialdesk.domain.enums import Direction
 from socialdesk.reports.metrics import (
     FIELDS,
     NOT_SOCIAL,
@@ -24,7 +23,14 @@ from socialdesk.reports.metrics import (
     aggregate,
     fold_ticket,
 )
-from socialdesk.store.models import ChannelAccount, Message, Team, Ticket, TicketEvent, User
+from socialdesk.store.models import (
+    ChannelAccount,
+    PeerAnswer,
+    Team,
+    Ticket,
+    TicketEvent,
+    User,
+)
 from socialdesk.store.models import Workspace as WorkspaceRow
 
 # The event kinds any metric reads; the rest of the log is left on disk.
@@ -128,19 +134,11 @@ def _net_new(session: Session, ids: Select[Any]) -> set[int]:
 
 
 def _peer_answered(session: Session, ids: Select[Any]) -> set[int]:
-    """Tickets on which a customer other than the ticket's own posted."""
+    """Tickets on which a fan's reply answered the customer (``peer_answers``, found by
+    pipeline/peer_answer_step.py), not merely any other customer posting."""
     return set(
         session.scalars(
-            select(Message.ticket_id)
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(
-                Message.ticket_id.in_(ids),
-                Message.direction == str(Direction.INBOUND),
-                Message.author_contact_id.is_not(None),
-                Ticket.contact_id.is_not(None),
-                Message.author_contact_id != Ticket.contact_id,
-            )
-            .distinct()
+            select(PeerAnswer.ticket_id).where(PeerAnswer.ticket_id.in_(ids)).distinct()
         )
     )
 

@@ -3,7 +3,8 @@ team takes it, overflow when nobody can. Every decision carries its explanation,
 the ticket event stores as is.
 
 Skills are ``dimension:value`` strings (``language:es``, ``channel:x``, ``product:billing``,
-``intent:praise``). A team qualifies when, for every dimension it lists, the ticket's value
+``intent:praise``, and from the triage ``sentiment:negative``, ``topic:lost luggage``,
+``urgency:high``). A team qualifies when, for every dimension it lists, the ticket's value
 is one of the team's values (a team without skills takes anything); among qualifying
 teams the one matching the most skills wins, then the lowest id.
 """
@@ -32,14 +33,21 @@ def ticket_attributes(
     priority: str | None = None,
     tags: Iterable[str] = (),
     extra: Mapping[str, str] | None = None,
+    sentiment: str | None = None,
+    topic: str | None = None,
+    urgency: int | None = None,
 ) -> dict[str, set[str]]:
-    """The ticket's value(s) per dimension; tags also count as ``product`` values."""
+    """The ticket's value(s) per dimension; tags also count as ``product`` values. The
+    triage gives ``sentiment``, ``topic`` and ``urgency`` (a band: ``urgency_band``)."""
     attrs: dict[str, set[str]] = {}
     for dimension, value in (
         ("channel", platform),
         ("language", language),
         ("intent", intent),
         ("priority", priority),
+        ("sentiment", sentiment),
+        ("topic", topic),
+        ("urgency", urgency_band(urgency)),
     ):
         if value:
             attrs[dimension] = {value.lower()}
@@ -50,6 +58,17 @@ def ticket_attributes(
     for dimension, value in (extra or {}).items():
         attrs.setdefault(dimension.lower(), set()).add(value.lower())
     return attrs
+
+
+# Urgency (0-100) as a skill value: "urgency:high" takes 70 and up, "urgency:medium" 40-69,
+# "urgency:low" the rest; the inbox shows urgency from 50, so "high" is the clearly urgent.
+URGENCY_BANDS = ((70, "high"), (40, "medium"), (0, "low"))
+
+
+def urgency_band(urgency: int | None) -> str | None:
+    if urgency is None:
+        return None
+    return next(name for floor, name in URGENCY_BANDS if urgency >= floor)
 
 
 def parse_skill(skill: str) -> tuple[str, str]:

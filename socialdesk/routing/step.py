@@ -78,6 +78,9 @@ class RoutingStep:
                 intent=ticket.intent,
                 priority=ticket.priority,
                 tags=tags.get(ticket.id or 0, []),
+                sentiment=ticket.sentiment_label,
+                topic=ticket.topic,
+                urgency=ticket.urgency,
             )
             decision = route(specs, agents, attrs, preset_team_id=ticket.team_id)
             record_decision(ticket, decision)

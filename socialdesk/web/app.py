@@ -48,6 +48,7 @@ from socialdesk.web.api import (
 from socialdesk.web.api import attachments as attachments_api
 from socialdesk.web.api import listening as listening_api
 from socialdesk.web.api import notify_outbox as notify_api
+from socialdesk.web.api import peer_answers as peer_answers_api
 from socialdesk.web.api import raw_events as raw_events_api
 from socialdesk.web.api import uploads as uploads_api
 from socialdesk.web.api_docs import install_api_docs
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         attachments_api,
         triage_topics,
         uploads_api,
+        peer_answers_api,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -12,6 +12,7 @@ from socialdesk.automation.check_in import CheckInStep
 from socialdesk.automation.step import AutomationStep
 from socialdesk.config import Settings
 from socialdesk.pipeline.ingest import Pipeline, PipelineStep
+from socialdesk.pipeline.peer_answer_step import PeerAnswerStep
 from socialdesk.pipeline.stated_email import StatedEmailStep
 from socialdesk.pipeline.triage_step import TriageStep
 from socialdesk.routing.step import RoutingStep
@@ -26,6 +27,8 @@ def default_steps(settings: Settings) -> list[PipelineStep]:
     return [
         StatedEmailStep(),
         TriageStep(),
+        # Fans answering the customer: recorded before the rules, which may read them.
+        PeerAnswerStep(),
         CheckInStep(),
         AutomationStep(),
         RoutingStep(),

@@ -85,3 +85,20 @@ def test_an_agents_label_is_never_overridden(db: Database) -> None:
         assert [e.data["to"] for e in labelled] == [
             {"intent": "feedback", "topic": "Schedule change"}
         ]
+
+
+def test_another_customers_reply_is_labelled_but_not_the_tickets(db: Database) -> None:
+    x = make_account(db)
+    pipeline = build_pipeline(Settings())
+    ingest(
+        db,
+        post(x, "q", "@AcmeSupport my bag never arrived, this is awful!!", author="sam"),
+        post(x, "f", "@sam love this airline, great crew", author="fan", reply_to="q", minutes=2),
+        pipeline=pipeline,
+    )
+    with db.session() as s:
+        ticket = s.scalars(select(Ticket)).one()
+        fan = s.scalars(select(Message).where(Message.platform_message_id == "f")).one()
+        assert fan.ticket_id == ticket.id and fan.triage is not None
+        assert fan.triage["sentiment"] == "positive"
+        assert ticket.sentiment_label == "negative" and ticket.intent == "complaint"

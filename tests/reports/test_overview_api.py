@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 
 from socialdesk.actions.admin import create_user, ensure_workspace
 from socialdesk.domain.enums import Platform, Role
+from socialdesk.pipeline.ingest import Pipeline
+from socialdesk.pipeline.peer_answer_step import PeerAnswerStep
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Ticket, Workspace
 from tests.api.conftest import PASSWORD, Api
@@ -39,7 +41,15 @@ def _seed_2017(api: Api) -> tuple[int, int]:
     ingest(
         api.db,
         post(x, "1", "@AcmeSupport my parcel is lost", author="a1"),
-        post(x, "9", "same here, they fixed mine by DM", author="a9", reply_to="1", minutes=2),
+        # A fan's answer (pipeline/peer_answer_step.py records it: the peer_answers figure).
+        post(
+            x,
+            "9",
+            "you can file a lost parcel claim on the tracking page, worked for me",
+            author="a9",
+            reply_to="1",
+            minutes=2,
+        ),
         post(x, "2", "Sorry! DM us the order number", outbound=True, reply_to="1", minutes=3),
         post(x, "3", "@AcmeSupport app crashes on login", author="a2", minutes=10),
         post(x, "4", "Which version?", outbound=True, reply_to="3", minutes=70),
@@ -54,6 +64,7 @@ def _seed_2017(api: Api) -> tuple[int, int]:
             minutes=day + 30 * 60,
             platform=Platform.FACEBOOK,
         ),
+        pipeline=Pipeline(steps=[PeerAnswerStep()]),
     )
     return x, fb
 

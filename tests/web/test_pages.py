@@ -295,8 +295,9 @@ def _pinned_query_counts(client: TestClient, app_db: Database) -> None:
     assert len(cached_queries) == 9, cached_queries
     # session + memberships, ticket, drafts, messages, contact, identities, other tickets,
     # account, user (posting right), posting right, tags, members, SLA mark (running clocks),
-    # others on the ticket, this viewer's presence row and its heartbeat update, promises due
-    assert len(ticket_queries) == 19, "\n".join(ticket_queries)
+    # others on the ticket, this viewer's presence row and its heartbeat update, promises due,
+    # peer answers
+    assert len(ticket_queries) == 20, "\n".join(ticket_queries)
 
 
 def test_move_to_private_invites_or_sends_a_dm(client: TestClient, app_db: Database) -> None:

@@ -18,6 +18,7 @@ from socialdesk.store.models.listening import ListeningMention, ListeningSearch
 from socialdesk.store.models.live import LiveFeedEntry, TicketPresence
 from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
+from socialdesk.store.models.peer_answers import PeerAnswer
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
 from socialdesk.store.models.reports import ReportRollup, ReportRollupDay, ReportRollupState
 from socialdesk.store.models.service_levels import (
@@ -57,6 +58,7 @@ __all__ = [
     "Notification",
     "NotificationOutboxEntry",
     "OutboxEntry",
+    "PeerAnswer",
     "PostingRight",
     "RawEvent",
     "ReportRollup",

@@ -321,6 +321,21 @@ def list_tickets(
     return rows, next_cursor
 
 
+def urgency_page_ids(session: Session, f: TicketFilter, *, offset: int, limit: int) -> list[int]:
+    """Ids of the filter's tickets, most urgent triage first (no urgency last), then
+    the newest activity: the inbox's "Urgency" sort, paged by offset."""
+    t = Ticket
+    query = select(t.id).where(*scope(f), *narrowing(f, with_view=False))
+    if f.view == "promises_due":
+        query = query.where(t.id.in_(due_promises(workspace_ids=f.workspace_ids)))
+    else:
+        in_view = view_condition(f.view)
+        if in_view is not None:
+            query = query.where(in_view)
+    order = (t.urgency.is_(None), t.urgency.desc(), t.last_message_at.desc(), t.id.desc())
+    return list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
+
+
 def tags_for(session: Session, ticket_ids: Sequence[int]) -> dict[int, list[str]]:
     tags: dict[int, list[str]] = {i: [] for i in ticket_ids}
     if ticket_ids:

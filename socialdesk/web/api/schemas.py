@@ -282,8 +282,31 @@ class ContactOut(BaseModel):
     identities: list[IdentityOut] = []
 
 
+class PeerAnswerOut(BaseModel):
+    """A fan's public reply that answered the ticket's customer (docs/triage.md)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    workspace_id: int
+    ticket_id: int
+    message_id: int
+    question_message_id: int | None
+    fan_contact_id: int | None
+    fan_handle: str
+    score: float
+    detected_at: datetime
+
+
+class ThankFanRequest(BaseModel):
+    # Unset: "@fan thank you for helping out, that's exactly right!"
+    body: str | None = Field(default=None, min_length=1, max_length=10_000)
+    # A second public reply within two minutes is refused (409 second_reply) unless true.
+    confirm: bool = False
+
+
 class TicketDetail(TicketSummary):
     messages: list[MessageOut]
+    peer_answers: list[PeerAnswerOut] = Field(default_factory=list)
     contact_detail: ContactOut | None = None
     follow_up_of_id: int | None = None
     solved_at: datetime | None = None

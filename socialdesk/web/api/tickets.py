@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions import logged_contacts, triage_labels
+from socialdesk.actions import peer_answers as peer_answer_actions
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
@@ -41,6 +42,7 @@ from socialdesk.web.api.schemas import (
     MessageOut,
     MoveToPrivateRequest,
     NoteRequest,
+    PeerAnswerOut,
     ReplyRequest,
     TicketDetail,
     TicketEventOut,
@@ -250,6 +252,10 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
         contact_detail=contact_out,
         follow_up_of_id=ticket.follow_up_of_id,
         solved_at=ticket.solved_at,
+        peer_answers=[
+            PeerAnswerOut.model_validate(a)
+            for a in peer_answer_actions.of_ticket(session, ticket.id)
+        ],
     )
 
 

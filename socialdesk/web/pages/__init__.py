@@ -21,6 +21,7 @@ from socialdesk.web.pages.live_queue import router as queue_router
 from socialdesk.web.pages.logged_contacts import router as logged_contacts_router
 from socialdesk.web.pages.moderation import router as moderation_router
 from socialdesk.web.pages.notifications import router as notifications_router
+from socialdesk.web.pages.peer_answers import router as peer_answers_router
 from socialdesk.web.pages.reports import router as reports_router
 from socialdesk.web.pages.saved_filters import router as saved_filters_router
 from socialdesk.web.pages.settings import router as settings_router
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
         logged_contacts_router,
         conversation_router,
         moderation_router,
+        peer_answers_router,
         approvals_router,
         queue_router,
         staffing_router,

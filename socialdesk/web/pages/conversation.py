@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions import email_route as email_routes
 from socialdesk.actions import inbox as inbox_actions
+from socialdesk.actions import peer_answers as peer_answer_actions
 from socialdesk.actions import presence
 from socialdesk.actions import private as private_actions
 from socialdesk.actions import retries as retry_actions
@@ -93,6 +94,10 @@ def thread_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str,
         "drafts": drafts,
         "scheduled_for": scheduled,
         "signatures_kept": signatures == "kept",
+        # Fans' replies that answered the customer, by message ("answered by @fan").
+        "peer_answers": {
+            a.message_id: a for a in peer_answer_actions.of_ticket(session, ticket.id)
+        },
     }
 
 

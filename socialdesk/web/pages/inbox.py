@@ -5,6 +5,7 @@ bulk assign, tag and solve."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -41,7 +42,9 @@ from socialdesk.store.repos.tickets import (
     TicketFilter,
     list_tickets,
     narrow,
+    urgency_page_ids,
 )
+from socialdesk.triage import DEFAULT_TOPICS, INTENTS
 from socialdesk.web.api.params import DbId, parse_id
 from socialdesk.web.pages.common import (
     PageError,
@@ -70,11 +73,61 @@ SORTS = [
     ("oldest", "Oldest"),
     ("urgent", "Most urgent"),
     ("due", "Time due"),
+    ("urgency", "Urgency"),
 ]
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 # Every Priority value, most urgent first (a ticket's priority is always one of these).
 URGENT_ORDER = tuple(str(p) for p in sorted(Priority, key=lambda p: -PRIORITY_RANK[p]))
+
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True, slots=True)
+class TriageNarrowing:
+    """The inbox's triage filters, applied to the same ``TicketFilter`` as
+    ``GET /api/v1/tickets``'s ``sentiment``, ``intent``, ``topic`` and ``min_urgency``."""
+
+    sentiment: str | None = None
+    intent: str | None = None
+    topic: str | None = None
+    min_urgency: int | None = None
+
+    def applied(self, f: TicketFilter) -> TicketFilter:
+        return replace(
+            f,
+            sentiments={self.sentiment} if self.sentiment else None,
+            intents={self.intent} if self.intent else None,
+            topic=self.topic.strip() if self.topic and self.topic.strip() else None,
+            min_urgency=self.min_urgency,
+        )
+
+    def params(self) -> dict[str, str | int]:
+        values = {
+            "sentiment": self.sentiment,
+            "intent": self.intent,
+            "topic": self.topic,
+            "min_urgency": self.min_urgency,
+        }
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _triage_narrowing(
+    sentiment: str | None, intent: str | None, topic: str | None, min_urgency: str | None
+) -> TriageNarrowing:
+    if sentiment and sentiment not in SENTIMENT_LABELS:
+        raise PageError(
+            422, f"Unknown sentiment {sentiment!r}; choose negative, neutral or positive."
+        )
+    if intent and intent not in INTENTS:
+        raise PageError(422, f"Unknown intent {intent!r}; choose one of {', '.join(INTENTS)}.")
+    urgency = None
+    if min_urgency:
+        if not min_urgency.isdigit() or int(min_urgency) > 100:
+            raise PageError(422, "Urgency is a whole number from 0 to 100.")
+        urgency = int(min_urgency)
+    return TriageNarrowing(sentiment or None, intent or None, topic or None, urgency)
 
 
 def _urgent_page(session: Session, f: TicketFilter, page: int) -> tuple[list[Row[Any]], bool]:
@@ -212,6 +265,7 @@ def inbox_context(
     team: int | None = None,
     tag: str | None = None,
     q: str | None = None,
+    triage: TriageNarrowing | None = None,
 ) -> dict[str, Any]:
     accounts = list(
         session.execute(
@@ -235,10 +289,15 @@ def inbox_context(
     counts = view_counts(session, user, {a.id: a.platform for a in accounts})
     saved = saved_actions.visible_filters(session, user.id, user.workspace_ids)
     counts.saved = saved_counts(session, user, saved)
-    f = view_filter(user, view, channel, account, team, tag, q)
+    triage = triage or TriageNarrowing()
+    f = triage.applied(view_filter(user, view, channel, account, team, tag, q))
     next_cursor: str | None = None
     more = False
-    if view == "at_risk" or sort == "due":
+    if sort == "urgency":
+        ids = urgency_page_ids(session, f, offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1)
+        more = len(ids) > PAGE_SIZE
+        rows = _rows_for(session, ids[:PAGE_SIZE]) if ids else []
+    elif view == "at_risk" or sort == "due":
         rows, more = _offset_page(session, f, page, at_risk=view == "at_risk", sort=sort)
     elif sort == "urgent":
         rows, more = _urgent_page(session, f, page)
@@ -281,6 +340,8 @@ def inbox_context(
     }
     base = {k: v for k, v in base.items() if v not in ("", None)}
     current = saved_actions.clean_filter_query(base)
+    # The triage narrowing rides on every link of the list (saved filters keep the rest).
+    base = {**base, **triage.params()}
     next_url = None
     if next_cursor:
         next_url = "/inbox?" + urlencode({**base, "cursor": next_cursor})
@@ -315,6 +376,10 @@ def inbox_context(
         "first_url": "/inbox?" + urlencode(base),
         "self_url": "/inbox?" + urlencode({**base, **({"cursor": cursor} if cursor else {})}),
         "query": urlencode(base),
+        "triage": triage,
+        "sentiments": SENTIMENT_LABELS,
+        "intents": INTENTS,
+        "topics": list(DEFAULT_TOPICS),
     }
 
 
@@ -333,10 +398,16 @@ def inbox(
     team: DbId | None = None,
     tag: Annotated[str | None, Query(max_length=80)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    sort: Literal["newest", "oldest", "urgent", "due"] | None = None,
+    sort: Literal["newest", "oldest", "urgent", "due", "urgency"] | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    # Strings: the filter form sends an empty value for "any".
+    sentiment: Annotated[str | None, Query(max_length=20)] = None,
+    intent: Annotated[str | None, Query(max_length=20)] = None,
+    topic: Annotated[str | None, Query(max_length=80)] = None,
+    min_urgency: Annotated[str | None, Query(max_length=3)] = None,
 ) -> Response:
+    triage = _triage_narrowing(sentiment, intent, topic, min_urgency)
     if q:
         try:
             parse_search(q)
@@ -357,6 +428,7 @@ def inbox(
             team=team,
             tag=tag,
             q=q,
+            triage=triage,
         )
     template = "inbox_list.html" if is_htmx(request) else "inbox.html"
     context["bulk_notice"] = bulk_notice(dict(request.query_params))
