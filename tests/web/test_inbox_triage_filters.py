@@ -93,3 +93,15 @@ def test_viewer_reads_the_filters_too(client: TestClient, app_db: Database) -> N
     _seed(app_db)
     sign_in(client, "viewer@example.com")
     assert client.get("/inbox?view=open&sentiment=negative").status_code == 200
+
+
+def test_the_search_box_keeps_the_view_it_was_typed_in(
+    client: TestClient, app_db: Database
+) -> None:
+    _seed(app_db)
+    sign_in(client, "agent@example.com")
+    for view in ("open", "needs_reply", "unassigned"):
+        page = client.get(f"/inbox?view={view}").text
+        form = page[page.index('<form class="search"') :]
+        form = form[: form.index("</form>")]
+        assert f'<input type="hidden" name="view" value="{view}">' in form, view
