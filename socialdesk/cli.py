@@ -356,6 +356,7 @@ def worker(
         *([web.state.attachment_fetch_worker] if settings.attachment_fetch else []),
         *([web.state.triage_worker] if settings.triage_encoder else []),
         web.state.reports_worker,
+        *([web.state.radar_worker] if settings.radar_seconds > 0 else []),
     ]
     for item in workers:
         item.start()

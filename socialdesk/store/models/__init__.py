@@ -19,6 +19,7 @@ from socialdesk.store.models.live import LiveFeedEntry, TicketPresence
 from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
+from socialdesk.store.models.radar import Incident, IncidentTicket, RadarPost, RadarState
 from socialdesk.store.models.reports import ReportRollup, ReportRollupDay, ReportRollupState
 from socialdesk.store.models.service_levels import (
     AutomationRule,
@@ -47,6 +48,8 @@ __all__ = [
     "ContactIdentity",
     "CsatResponse",
     "FollowUp",
+    "Incident",
+    "IncidentTicket",
     "ListeningMention",
     "ListeningSearch",
     "LiveFeedEntry",
@@ -57,6 +60,8 @@ __all__ = [
     "NotificationOutboxEntry",
     "OutboxEntry",
     "PostingRight",
+    "RadarPost",
+    "RadarState",
     "RawEvent",
     "ReportRollup",
     "ReportRollupDay",

@@ -1,0 +1,174 @@
+"""Pure detection: bucket counts of one key (channel account, topic) in, incidents out.
+
+Posts are counted in 15-minute buckets. At every bucket the radar looks at the last
+hour (``window_buckets``, the current one included) and compares its count with the
+key's own mean hourly count over the 48 hours before that hour (``baseline_buckets``).
+Under a Poisson model with that mean, the surprise of ``k`` posts is
+``-log10 P(X >= k)``. An incident opens when, in one window, all of
+
+* ``k >= min_count`` (a handful of angry posts is not a crisis),
+* ``k >= ratio * baseline`` (the daily rhythm alone doubles an hour's volume; a surge
+  is several times the usual),
+* ``surprise >= open_surprise``
+
+hold. It grows while windows stay elevated against the baseline frozen when it opened
+(so a surge never becomes its own normal), and closes after ``quiet_buckets`` buckets
+with none. Nothing here reads a clock: the same counts give the same incidents, which is
+why a replayed history raises what the live desk would have raised, at the same post.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+BUCKET_SECONDS = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    window_buckets: int = 4  # one hour
+    baseline_buckets: int = 192  # 48 hours
+    min_count: int = 8
+    ratio: float = 3.0
+    open_surprise: float = 6.0  # P <= 1e-6 under the baseline
+    stay_surprise: float = 2.0
+    quiet_buckets: int = 8  # two hours without an elevated window closes it
+    # A key with (almost) no history still has a baseline: one post an hour.
+    floor_per_window: float = 1.0
+
+
+DEFAULT = Params()
+
+
+def poisson_surprise(k: int, mean: float) -> float:
+    """``-log10 P(X >= k)`` for X Poisson with ``mean``; 0 for k <= 0."""
+    if k <= 0:
+        return 0.0
+    if mean <= 0:
+        return math.inf
+    log_mean = math.log(mean)
+
+    def log_pmf(i: int) -> float:
+        return -mean + i * log_mean - math.lgamma(i + 1)
+
+    if k <= mean:
+        # The tail is most of the mass: 1 - P(X < k), the head summed directly.
+        head = sum(math.exp(log_pmf(i)) for i in range(k))
+        return -math.log10(max(1.0 - head, 1e-300))
+    # Terms fall from k on: sum in log space until they stop mattering.
+    first = log_pmf(k)
+    total, i = 0.0, k
+    while True:
+        term = math.exp(log_pmf(i) - first)
+        total += term
+        i += 1
+        if term < 1e-12 or i > k + 10_000:
+            break
+    return -(first + math.log(total)) / math.log(10)
+
+
+@dataclass(slots=True)
+class Span:
+    """One incident of one key, in bucket numbers. ``raise_bucket`` and ``raise_nth``:
+    the ``raise_nth``-th post of that bucket is the one that crossed the threshold."""
+
+    start_bucket: int
+    raise_bucket: int
+    raise_nth: int
+    baseline: float  # posts per window (hour) before it began
+    surprise: float  # the highest seen
+    peak_bucket: int
+    peak_count: int
+    last_elevated: int
+    size: int = 0
+    closed: bool = False
+
+
+def needed_count(baseline: float, params: Params = DEFAULT) -> int:
+    """The smallest window count that opens an incident against ``baseline``."""
+    mean = max(baseline, params.floor_per_window)
+    k = max(params.min_count, math.ceil(params.ratio * mean))
+    while poisson_surprise(k, mean) < params.open_surprise:
+        k += 1
+    return k
+
+
+def detect(
+    counts: Mapping[int, int], first: int, last: int, params: Params = DEFAULT
+) -> list[Span]:
+    """The incidents of one key whose windows end in buckets ``first`` … ``last``.
+
+    ``counts`` holds the key's posts per bucket from at least ``first -
+    window_buckets - baseline_buckets + 1`` on (missing buckets count 0). No incident is
+    open before ``first``."""
+    w, b = params.window_buckets, params.baseline_buckets
+    spans: list[Span] = []
+    current: Span | None = None
+    occupied = sorted(i for i, n in counts.items() if n > 0 and i <= last)
+    window = base = 0
+    needed_cache: dict[float, int] = {}
+    bucket, previous = first, None
+    while bucket <= last:
+        if previous is not None and bucket == previous + 1:
+            # Running sums: the window (bucket-w+1 … bucket) and the baseline before it.
+            window += counts.get(bucket, 0) - counts.get(bucket - w, 0)
+            base += counts.get(bucket - w, 0) - counts.get(bucket - w - b, 0)
+        else:
+            window = sum(counts.get(i, 0) for i in range(bucket - w + 1, bucket + 1))
+            base = sum(counts.get(i, 0) for i in range(bucket - w - b + 1, bucket - w + 1))
+        previous = bucket
+        if current is None and window == 0:
+            # Nothing can open on an empty window: go to the next bucket with posts (a
+            # replay of last year's history need not walk every quiet quarter hour).
+            later = bisect_right(occupied, bucket)
+            if later == len(occupied):
+                break
+            bucket = occupied[later]
+            continue
+        at, bucket = bucket, bucket + 1
+        if current is None:
+            baseline = base * w / b
+            needed = needed_cache.get(baseline)
+            if needed is None:
+                needed = needed_cache[baseline] = needed_count(baseline, params)
+            if window >= needed:
+                before = window - counts.get(at, 0)
+                mean = max(baseline, params.floor_per_window)
+                # The surge began with the window's first at well above the usual.
+                usual = params.ratio * mean / w
+                start = next(
+                    (i for i in range(at - w + 1, at) if counts.get(i, 0) > usual),
+                    at,
+                )
+                current = Span(
+                    start_bucket=start,
+                    raise_bucket=at,
+                    raise_nth=max(needed - before, 1),
+                    baseline=baseline,
+                    surprise=poisson_surprise(window, mean),
+                    peak_bucket=at,
+                    peak_count=window,
+                    last_elevated=at,
+                )
+                spans.append(current)
+            continue
+        mean = max(current.baseline, params.floor_per_window)
+        surprise = poisson_surprise(window, mean)
+        if surprise >= params.stay_surprise and window >= params.min_count // 2:
+            current.last_elevated = at
+            current.surprise = max(current.surprise, surprise)
+            if window > current.peak_count:
+                current.peak_bucket, current.peak_count = at, window
+        elif at - current.last_elevated >= params.quiet_buckets:
+            current.closed = True
+            current = None
+    for span in spans:
+        span.size = sum(counts.get(i, 0) for i in range(span.start_bucket, span.last_elevated + 1))
+    return spans
+
+
+def bucket_of(epoch_seconds: float) -> int:
+    return int(epoch_seconds // BUCKET_SECONDS)
