@@ -84,7 +84,7 @@ def _seed(
 
 def _times(count: int, now: datetime, rng: random.Random) -> list[datetime]:
     """``count`` times in the 48 hours before ``now``, busier by day than by night."""
-    out = []
+    out: list[datetime] = []
     while len(out) < count:
         at = now - timedelta(seconds=rng.random() * 48 * 3600)
         if rng.random() < 0.6 + 0.4 * math.sin(math.pi * at.hour / 24):
