@@ -38,6 +38,9 @@ class Params:
     quiet_buckets: int = 8  # two hours without an elevated window closes it
     # A key with (almost) no history still has a baseline: one post an hour.
     floor_per_window: float = 1.0
+    # An account the radar has seen for less than a day raises nothing: on a new desk (or
+    # the first day of a replay) every key would look like a surge against nothing.
+    warmup_buckets: int = 96
 
 
 DEFAULT = Params()
@@ -97,13 +100,21 @@ def needed_count(baseline: float, params: Params = DEFAULT) -> int:
 
 
 def detect(
-    counts: Mapping[int, int], first: int, last: int, params: Params = DEFAULT
+    counts: Mapping[int, int],
+    first: int,
+    last: int,
+    params: Params = DEFAULT,
+    seen_from: int | None = None,
 ) -> list[Span]:
     """The incidents of one key whose windows end in buckets ``first`` … ``last``.
 
     ``counts`` holds the key's posts per bucket from at least ``first -
     window_buckets - baseline_buckets + 1`` on (missing buckets count 0). No incident is
-    open before ``first``."""
+    open before ``first``. ``seen_from``: the account's first bucket with posts (default:
+    this key's); no window ending within ``warmup_buckets`` of it opens an incident."""
+    if seen_from is None:
+        seen_from = min((i for i, n in counts.items() if n > 0), default=first)
+    may_open_from = seen_from + params.warmup_buckets
     w, b = params.window_buckets, params.baseline_buckets
     spans: list[Span] = []
     current: Span | None = None
@@ -134,7 +145,7 @@ def detect(
             needed = needed_cache.get(baseline)
             if needed is None:
                 needed = needed_cache[baseline] = needed_count(baseline, params)
-            if window >= needed:
+            if window >= needed and at >= may_open_from:
                 before = window - counts.get(at, 0)
                 mean = max(baseline, params.floor_per_window)
                 # The surge began with the window's first at well above the usual.

@@ -152,7 +152,7 @@ def _post_time(
     session: Session, workspace_id: int, key: tuple[int, str], bucket: int, nth: int
 ) -> datetime:
     """The ``nth`` post (1-based) of a key's bucket: the one that crossed the line."""
-    times = session.scalars(
+    found = session.scalars(
         select(RadarPost.posted_at)
         .where(
             RadarPost.workspace_id == workspace_id,
@@ -160,16 +160,30 @@ def _post_time(
             RadarPost.channel_account_id == key[0],
             RadarPost.topic == key[1],
         )
+        .order_by(RadarPost.posted_at.desc(), RadarPost.message_id.desc())
+        .limit(1)
+        if nth <= 0
+        else select(RadarPost.posted_at)
+        .where(
+            RadarPost.workspace_id == workspace_id,
+            RadarPost.bucket == bucket,
+            RadarPost.channel_account_id == key[0],
+            RadarPost.topic == key[1],
+        )
         .order_by(RadarPost.posted_at, RadarPost.message_id)
-    ).all()
-    if not times:
-        return bucket_start(bucket)
-    return times[min(nth, len(times)) - 1]
+        .offset(nth - 1)
+        .limit(1)
+    ).first()
+    if found is None:  # fewer posts than nth: the bucket's last one (or its start)
+        return (
+            _post_time(session, workspace_id, key, bucket, 0) if nth > 0 else bucket_start(bucket)
+        )
+    return found
 
 
 def _store(
     session: Session, workspace_id: int, key: tuple[int, str], span: Span, now: datetime,
-    result: ScanResult,
+    result: ScanResult, evaluated_from: int,
 ) -> None:  # fmt: skip
     started_at = _post_time(session, workspace_id, key, span.start_bucket, 1)
     incident = session.scalars(
@@ -198,22 +212,29 @@ def _store(
     incident.size, incident.peak_count = span.size, span.peak_count
     incident.baseline, incident.surprise = span.baseline, min(span.surprise, 1e6)
     session.flush()
-    linked = set(
-        session.scalars(
-            select(IncidentTicket.ticket_id).where(IncidentTicket.incident_id == incident.id)
-        )
-    )
+    # Tickets of the buckets this pass evaluated (earlier ones were linked before).
+    low = span.start_bucket if new else max(span.start_bucket, evaluated_from - 1)
     tickets = set(
         session.scalars(
             select(RadarPost.ticket_id).where(
                 RadarPost.workspace_id == workspace_id,
                 RadarPost.channel_account_id == key[0],
                 RadarPost.topic == key[1],
-                RadarPost.bucket >= span.start_bucket,
+                RadarPost.bucket >= low,
                 RadarPost.bucket <= span.last_elevated,
             )
         )
     )
+    linked = set()
+    if tickets and not new:
+        linked = set(
+            session.scalars(
+                select(IncidentTicket.ticket_id).where(
+                    IncidentTicket.incident_id == incident.id,
+                    IncidentTicket.ticket_id.in_(sorted(tickets)),
+                )
+            )
+        )
     if tickets - linked:
         session.execute(
             insert(_links),
@@ -249,12 +270,20 @@ def scan_workspace(
     first = min(first, now_bucket)
     history = first - params.window_buckets - params.baseline_buckets + 1
     counts = bucket_counts(session, workspace_id, history, now_bucket)
+    # Each account's first bucket in range: within a day of it nothing opens (a new desk,
+    # the first day of a replay). The range reaches 49 hours back, so an account that
+    # posted then is known.
+    seen_from: dict[int, int] = {}
+    for (account_id, _), key_counts in counts.items():
+        earliest_key = min(key_counts)
+        seen_from[account_id] = min(seen_from.get(account_id, earliest_key), earliest_key)
     for key in sorted(counts):
         key_counts = counts[key]
         # Only buckets from the key's first post in range on can open anything.
         start = max(first, min(key_counts))
-        for span in detect(key_counts, start, now_bucket, params):
-            _store(session, workspace_id, key, span, now, result)
+        spans = detect(key_counts, start, now_bucket, params, seen_from[key[0]])
+        for span in spans:
+            _store(session, workspace_id, key, span, now, result, first)
     # The current bucket is still filling: the next pass evaluates it again.
     state.next_bucket = now_bucket
     return result

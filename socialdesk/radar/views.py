@@ -23,6 +23,8 @@ from socialdesk.store.models import (
 )
 
 SAMPLES = 3
+# @handles (the brand's own above all) and links say nothing about what went wrong.
+_HANDLE = re.compile(r"@\w+|https?://\S+")
 _WORD = re.compile(r"[a-z][a-z'\u2019-]{2,}")
 _STOP = frozenset(
     [
@@ -222,6 +224,6 @@ def top_terms(session: Session, incident: Incident, limit: int = 12) -> list[tup
     """The words most posts of the incident share (each post counts a word once)."""
     counts: Counter[str] = Counter()
     for sample in _post_rows(session, incident, 2000):
-        words = {w.strip("'\u2019-") for w in _WORD.findall(sample.body.lower())}
+        words = {w.strip("'\u2019-") for w in _WORD.findall(_HANDLE.sub(" ", sample.body).lower())}
         counts.update(w for w in words if w not in _STOP and not w.isdigit() and len(w) > 2)
     return counts.most_common(limit)

@@ -100,3 +100,13 @@ def test_evaluating_again_from_the_start_finds_the_same_incident() -> None:
     assert [(s.start_bucket, s.raise_bucket, s.size) for s in whole] == [
         (s.start_bucket, s.raise_bucket, s.size) for s in again
     ]
+
+
+def test_nothing_opens_within_a_day_of_the_first_post() -> None:
+    # A new desk: a busy key from its first hour on is its own normal, not a surge.
+    counts = {b: 30 for b in range(0, 300)}
+    assert detect(counts, 0, 299, P) == []
+    # The same burst a day and more after the account's first post opens.
+    late = {0: 1, **{b: 30 for b in range(200, 204)}}
+    assert [s.start_bucket for s in detect(late, 0, 300, P)] == [200]
+    assert detect(late, 0, 300, P, seen_from=150) == []
