@@ -122,4 +122,4 @@ def test_bench_radar() -> None:
     out = _bench("radar", "--posts", "300", "--runs", "2", "--accounts", "2")
     row = _number_row(out, "periodic (+50 posts)")
     assert len(row) == 4 and row[3] == "1000"
-    assert "first pass" in out
+    assert "first pass" in out and "incidents raised by the timed passes" in out
