@@ -20,7 +20,7 @@ from socialdesk.web.errors import ApiError
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
 
-class SamplePost(BaseModel):
+class SamplePostOut(BaseModel):
     message_id: int
     ticket_id: int
     author: str
@@ -44,7 +44,7 @@ class IncidentOut(BaseModel):
     peak_count: int
     baseline: float
     surprise: float
-    sample_posts: list[SamplePost]
+    sample_posts: list[SamplePostOut]
 
 
 class IncidentTicketOut(BaseModel):
