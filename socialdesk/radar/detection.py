@@ -11,7 +11,8 @@ Under a Poisson model with that mean, the surprise of ``k`` posts is
   is several times the usual),
 * ``surprise >= open_surprise``
 
-hold. It grows while windows stay elevated against the baseline frozen when it opened
+hold, where the baseline is the larger of the 48-hour mean and the mean of the same
+three hours of the day on the two days before (the daily rhythm is not a surge). It grows while windows stay elevated against the baseline frozen when it opened
 (so a surge never becomes its own normal), and closes after ``quiet_buckets`` buckets
 with none. Nothing here reads a clock: the same counts give the same incidents, which is
 why a replayed history raises what the live desk would have raised, at the same post.
@@ -41,6 +42,10 @@ class Params:
     # An account the radar has seen for less than a day raises nothing: on a new desk (or
     # the first day of a replay) every key would look like a surge against nothing.
     warmup_buckets: int = 96
+    # The baseline is also never below the same hours (± this many buckets) of the days
+    # before: the daily rhythm is not a surge.
+    same_time_margin: int = 4
+    day_buckets: int = 96
 
 
 DEFAULT = Params()
@@ -146,6 +151,13 @@ def detect(
             if needed is None:
                 needed = needed_cache[baseline] = needed_count(baseline, params)
             if window >= needed and at >= may_open_from:
+                # The same hours of the day before and the one before that: a key whose
+                # afternoons are always busy is compared with its afternoons.
+                same_time = _same_time(counts, at, params)
+                if same_time > baseline:
+                    baseline = same_time
+                    needed = needed_count(baseline, params)
+            if window >= needed and at >= may_open_from:
                 before = window - counts.get(at, 0)
                 mean = max(baseline, params.floor_per_window)
                 # The surge began with the window's first at well above the usual.
@@ -179,6 +191,18 @@ def detect(
     for span in spans:
         span.size = sum(counts.get(i, 0) for i in range(span.start_bucket, span.last_elevated + 1))
     return spans
+
+
+def _same_time(counts: Mapping[int, int], at: int, params: Params) -> float:
+    """Posts per window around the same time of day on each of the days before (within
+    the baseline's reach): the window's span widened by ``same_time_margin`` each side."""
+    w, m, day = params.window_buckets, params.same_time_margin, params.day_buckets
+    days = max(1, params.baseline_buckets // day)
+    total = 0
+    for d in range(1, days + 1):
+        end = at - d * day + m
+        total += sum(counts.get(i, 0) for i in range(end - w - 2 * m + 1, end + 1))
+    return total * w / ((w + 2 * m) * days)
 
 
 def bucket_of(epoch_seconds: float) -> int:

@@ -57,6 +57,10 @@ CASES = {
         {b: (2 if (b % 96) in range(48, 72) else 1) for b in range(WEEK)},
         [],
     ),
+    "busy afternoons every day are the key's normal": (
+        {b: (0 if (b % 96) < 32 else 6 if 56 <= (b % 96) < 68 else 1) for b in range(WEEK)},
+        [],
+    ),
     "a surge opens, grows, closes": (
         {**flat(1, WEEK), **{b: 12 for b in range(400, 408)}},
         [(400, 401, True)],
@@ -66,9 +70,9 @@ CASES = {
         [(496, 497, False)],
     ),
     "a handful on a silent key is not a crisis": ({300: 3, 301: 2}, []),
-    "two surges a day apart are two incidents": (
+    "two surges two days apart are two incidents": (
         {**flat(1, WEEK), **{b: 15 for b in range(300, 304)}, **{b: 15 for b in range(500, 504)}},
-        [(300, 300, True), (500, 500, True)],
+        [(300, 300, True), (500, 501, True)],  # the first lifts the same-time baseline
     ),
 }
 
