@@ -12,9 +12,10 @@ Under a Poisson model with that mean, the surprise of ``k`` posts is
 * ``surprise >= open_surprise``
 
 hold, where the baseline is the larger of the 48-hour mean and the mean of the same
-three hours of the day on the two days before (the daily rhythm is not a surge). It grows while windows stay elevated against the baseline frozen when it opened
-(so a surge never becomes its own normal), and closes after ``quiet_buckets`` buckets
-with none. Nothing here reads a clock: the same counts give the same incidents, which is
+three hours of the day on the two days before (the daily rhythm is not a surge). It
+grows while windows stay elevated against the baseline frozen when it opened (so a
+surge never becomes its own normal), and closes after ``quiet_buckets`` buckets with
+none. Nothing here reads a clock: the same counts give the same incidents, which is
 why a replayed history raises what the live desk would have raised, at the same post.
 """
 
