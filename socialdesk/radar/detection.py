@@ -147,14 +147,17 @@ def detect(
             continue
         at, bucket = bucket, bucket + 1
         if current is None:
-            baseline = base * w / b
+            # The mean over the part of the 48 hours the account was seen in: on its
+            # second day a key's mean is not diluted by the hours before it existed.
+            covered = min(b, max(1, at - w + 1 - seen_from))
+            baseline = base * w / covered
             needed = needed_cache.get(baseline)
             if needed is None:
                 needed = needed_cache[baseline] = needed_count(baseline, params)
             if window >= needed and at >= may_open_from:
                 # The same hours of the day before and the one before that: a key whose
                 # afternoons are always busy is compared with its afternoons.
-                same_time = _same_time(counts, at, params)
+                same_time = _same_time(counts, at, params, seen_from)
                 if same_time > baseline:
                     baseline = same_time
                     needed = needed_count(baseline, params)
@@ -194,16 +197,18 @@ def detect(
     return spans
 
 
-def _same_time(counts: Mapping[int, int], at: int, params: Params) -> float:
+def _same_time(counts: Mapping[int, int], at: int, params: Params, seen_from: int) -> float:
     """Posts per window around the same time of day on each of the days before (within
     the baseline's reach): the window's span widened by ``same_time_margin`` each side."""
     w, m, day = params.window_buckets, params.same_time_margin, params.day_buckets
-    days = max(1, params.baseline_buckets // day)
-    total = 0
-    for d in range(1, days + 1):
+    total = days = 0
+    for d in range(1, max(1, params.baseline_buckets // day) + 1):
         end = at - d * day + m
+        if end - w - 2 * m + 1 < seen_from:
+            break  # before the account was seen: no evidence either way
         total += sum(counts.get(i, 0) for i in range(end - w - 2 * m + 1, end + 1))
-    return total * w / ((w + 2 * m) * days)
+        days += 1
+    return total * w / ((w + 2 * m) * days) if days else 0.0
 
 
 def bucket_of(epoch_seconds: float) -> int:
