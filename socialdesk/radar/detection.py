@@ -34,8 +34,8 @@ class Params:
     window_buckets: int = 4  # one hour
     baseline_buckets: int = 192  # 48 hours
     min_count: int = 8
-    ratio: float = 3.0
-    open_surprise: float = 6.0  # P <= 1e-6 under the baseline
+    ratio: float = 4.0
+    open_surprise: float = 7.0  # P <= 1e-7 under the baseline
     stay_surprise: float = 2.0
     quiet_buckets: int = 8  # two hours without an elevated window closes it
     # A key with (almost) no history still has a baseline: one post an hour.

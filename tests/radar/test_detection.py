@@ -32,9 +32,9 @@ def test_surprise_rises_with_the_count_and_falls_with_the_baseline() -> None:
 @pytest.mark.parametrize(
     ("baseline", "low", "high"),
     [
-        (0.0, 10, 10),  # no history: against the floor of one post an hour
+        (0.0, 11, 11),  # no history: against the floor of one post an hour
         (4.0, 18, 24),  # about four an hour: a surge is several times that
-        (20.0, 60, 70),  # the ratio guard rules for busy keys
+        (20.0, 80, 80),  # the ratio guard (four times the usual) rules for busy keys
     ],
 )
 def test_needed_count(baseline: float, low: int, high: int) -> None:
@@ -72,7 +72,7 @@ CASES = {
     "a handful on a silent key is not a crisis": ({300: 3, 301: 2}, []),
     "two surges two days apart are two incidents": (
         {**flat(1, WEEK), **{b: 15 for b in range(300, 304)}, **{b: 15 for b in range(500, 504)}},
-        [(300, 300, True), (500, 501, True)],  # the first lifts the same-time baseline
+        [(300, 301, True), (500, 502, True)],  # the first lifts the same-time baseline
     ),
 }
 
