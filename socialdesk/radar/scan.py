@@ -186,16 +186,27 @@ def _store(
     result: ScanResult, evaluated_from: int,
 ) -> None:  # fmt: skip
     started_at = _post_time(session, workspace_id, key, span.start_bucket, 1)
+    # The incident this span is, found by overlap rather than by its exact start: a late
+    # post (out of order, or a replay) may move the first post, never the incident.
     incident = session.scalars(
-        select(Incident).where(
+        select(Incident)
+        .where(
             Incident.workspace_id == workspace_id,
             Incident.channel_account_id == key[0],
             Incident.topic == key[1],
-            Incident.started_at == started_at,
+            Incident.started_at < bucket_start(span.last_elevated + 1),
+            or_(
+                Incident.ended_at.is_(None),
+                Incident.ended_at >= bucket_start(span.start_bucket),
+            ),
         )
+        .order_by(Incident.started_at)
+        .limit(1)
     ).first()
     ended_at = bucket_start(span.last_elevated + 1) if span.closed else None
     new = incident is None
+    if incident is not None and incident.started_at != started_at:
+        incident.started_at = started_at
     if incident is None:
         incident = Incident(
             workspace_id=workspace_id, channel_account_id=key[0], topic=key[1],

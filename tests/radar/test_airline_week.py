@@ -100,3 +100,19 @@ def test_replay_raises_what_the_live_desk_would_have_at_the_same_post(
     replay_twcs(db, write_csv(tmp_path / "all.csv", week), pipeline=PIPELINE)
     scan(db, AFTER)
     assert _incidents(db) == live
+
+
+def test_a_late_post_at_the_start_of_a_surge_moves_its_start_not_the_incident(
+    db: Database, tmp_path: Path
+) -> None:
+    week = posts()
+    replay_twcs(db, write_csv(tmp_path / "week.csv", week), pipeline=PIPELINE)
+    scan(db, AFTER)
+    [(_, started, raised, _)] = _incidents(db)
+    # A cancellation complaint delivered late, dated a minute before the first one.
+    late = [(started - timedelta(minutes=1), next(t for _, t in week if "cancel" in t.lower()))]
+    replay_twcs(db, write_csv(tmp_path / "late.csv", late, first_id=9 * 10**6), pipeline=PIPELINE)
+    result = scan(db, AFTER)
+    assert result is not None and result.raised == []
+    [(_, moved, raised_again, _)] = _incidents(db)
+    assert moved <= started and raised_again == raised
