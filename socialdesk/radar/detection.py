@@ -22,8 +22,8 @@ why a replayed history raises what the live desk would have raised, at the same 
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
-from collections.abc import Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 BUCKET_SECONDS = 900
@@ -43,6 +43,10 @@ class Params:
     # An account the radar has seen for less than a day raises nothing: on a new desk (or
     # the first day of a replay) every key would look like a surge against nothing.
     warmup_buckets: int = 96
+    # ... and it must have posted (on any topic) in at least this many distinct hours of
+    # the 48 before: a file of one evening's posts, or an account seen only through a few
+    # stray old posts, has no baseline to be surprised against.
+    min_history_hours: int = 8
     # The baseline is also never below the same hours (± this many buckets) of the days
     # before: the daily rhythm is not a surge.
     same_time_margin: int = 4
@@ -111,13 +115,15 @@ def detect(
     last: int,
     params: Params = DEFAULT,
     seen_from: int | None = None,
+    history: Sequence[int] | None = None,
 ) -> list[Span]:
     """The incidents of one key whose windows end in buckets ``first`` … ``last``.
 
     ``counts`` holds the key's posts per bucket from at least ``first -
     window_buckets - baseline_buckets + 1`` on (missing buckets count 0). No incident is
     open before ``first``. ``seen_from``: the account's first bucket with posts (default:
-    this key's); no window ending within ``warmup_buckets`` of it opens an incident."""
+    this key's); no window ending within ``warmup_buckets`` of it opens an incident.
+    ``history``: the account's buckets with posts, sorted (default: this key's)."""
     if seen_from is None:
         seen_from = min((i for i, n in counts.items() if n > 0), default=first)
     may_open_from = seen_from + params.warmup_buckets
@@ -125,6 +131,7 @@ def detect(
     spans: list[Span] = []
     current: Span | None = None
     occupied = sorted(i for i, n in counts.items() if n > 0 and i <= last)
+    known = occupied if history is None else history
     window = base = 0
     needed_cache: dict[float, int] = {}
     bucket, previous = first, None
@@ -155,6 +162,8 @@ def detect(
             if needed is None:
                 needed = needed_cache[baseline] = needed_count(baseline, params)
             if window >= needed and at >= may_open_from:
+                if _hours_with_posts(known, at - w - b + 1, at - w) < params.min_history_hours:
+                    continue
                 # The same hours of the day before and the one before that: a key whose
                 # afternoons are always busy is compared with its afternoons.
                 same_time = _same_time(counts, at, params, seen_from)
@@ -195,6 +204,12 @@ def detect(
     for span in spans:
         span.size = sum(counts.get(i, 0) for i in range(span.start_bucket, span.last_elevated + 1))
     return spans
+
+
+def _hours_with_posts(buckets: Sequence[int], low: int, high: int) -> int:
+    """Distinct hours among the sorted ``buckets`` in ``low`` … ``high``."""
+    inside = buckets[bisect_left(buckets, low) : bisect_right(buckets, high)]
+    return len({i // 4 for i in inside})
 
 
 def _same_time(counts: Mapping[int, int], at: int, params: Params, seen_from: int) -> float:

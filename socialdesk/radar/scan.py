@@ -285,14 +285,19 @@ def scan_workspace(
     # the first day of a replay). The range reaches 49 hours back, so an account that
     # posted then is known.
     seen_from: dict[int, int] = {}
+    history: dict[int, set[int]] = defaultdict(set)
     for (account_id, _), key_counts in counts.items():
         earliest_key = min(key_counts)
         seen_from[account_id] = min(seen_from.get(account_id, earliest_key), earliest_key)
+        history[account_id].update(key_counts)
+    account_history = {a: sorted(buckets) for a, buckets in history.items()}
     for key in sorted(counts):
         key_counts = counts[key]
         # Only buckets from the key's first post in range on can open anything.
         start = max(first, min(key_counts))
-        spans = detect(key_counts, start, now_bucket, params, seen_from[key[0]])
+        spans = detect(
+            key_counts, start, now_bucket, params, seen_from[key[0]], account_history[key[0]]
+        )
         for span in spans:
             _store(session, workspace_id, key, span, now, result, first)
     # The current bucket is still filling: the next pass evaluates it again.

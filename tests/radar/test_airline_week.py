@@ -116,3 +116,13 @@ def test_a_late_post_at_the_start_of_a_surge_moves_its_start_not_the_incident(
     assert result is not None and result.raised == []
     [(_, moved, raised_again, _)] = _incidents(db)
     assert moved <= started and raised_again == raised
+
+
+def test_the_real_twcs_slices_raise_nothing(db: Database, shared_data: Path) -> None:
+    # One evening of many brands (the head file) and a random draw over two months: no
+    # account has the hours of history a surge is judged against.
+    for name in ("twcs_head_5000.csv", "twcs_random_5000.csv"):
+        replay_twcs(db, shared_data / "twcs" / name, pipeline=PIPELINE)
+    result = scan(db, AFTER + timedelta(days=3000))
+    assert result is not None and result.indexed > 500
+    assert _incidents(db) == []

@@ -111,6 +111,15 @@ def test_nothing_opens_within_a_day_of_the_first_post() -> None:
     counts = {b: 30 for b in range(0, 300)}
     assert detect(counts, 0, 299, P) == []
     # The same burst a day and more after the account's first post opens.
-    late = {0: 1, **{b: 30 for b in range(200, 204)}}
+    late = {**{b: 1 for b in range(0, 200, 4)}, **{b: 30 for b in range(200, 204)}}
     assert [s.start_bucket for s in detect(late, 0, 300, P)] == [200]
     assert detect(late, 0, 300, P, seen_from=150) == []
+
+
+def test_nothing_opens_without_hours_of_history() -> None:
+    # One evening of posts and a couple of stray old ones: no baseline to judge by.
+    evening = {0: 1, 1: 1, **{b: 12 for b in range(200, 208)}}
+    assert detect(evening, 0, 300, P) == []
+    # The account posted on other topics through the day before: that is history.
+    other_topics = list(range(100, 200, 4))
+    assert len(detect(evening, 0, 300, P, history=other_topics)) == 1
