@@ -279,18 +279,18 @@ def scan_workspace(
         next_bucket = min(next_bucket, bucket_of(since.timestamp()))
     first = _evaluation_start(session, workspace_id, next_bucket, params)
     first = min(first, now_bucket)
-    history = first - params.window_buckets - params.baseline_buckets + 1
-    counts = bucket_counts(session, workspace_id, history, now_bucket)
+    reach = first - params.window_buckets - params.baseline_buckets + 1
+    counts = bucket_counts(session, workspace_id, reach, now_bucket)
     # Each account's first bucket in range: within a day of it nothing opens (a new desk,
     # the first day of a replay). The range reaches 49 hours back, so an account that
     # posted then is known.
     seen_from: dict[int, int] = {}
-    history: dict[int, set[int]] = defaultdict(set)
+    occupied: dict[int, set[int]] = defaultdict(set)
     for (account_id, _), key_counts in counts.items():
         earliest_key = min(key_counts)
         seen_from[account_id] = min(seen_from.get(account_id, earliest_key), earliest_key)
-        history[account_id].update(key_counts)
-    account_history = {a: sorted(buckets) for a, buckets in history.items()}
+        occupied[account_id].update(key_counts)
+    account_history = {a: sorted(buckets) for a, buckets in occupied.items()}
     for key in sorted(counts):
         key_counts = counts[key]
         # Only buckets from the key's first post in range on can open anything.
