@@ -126,3 +126,12 @@ def test_the_real_twcs_slices_raise_nothing(db: Database, shared_data: Path) -> 
     result = scan(db, AFTER + timedelta(days=3000))
     assert result is not None and result.indexed > 500
     assert _incidents(db) == []
+
+
+def test_the_worker_runs_the_same_pass(db: Database, tmp_path: Path) -> None:
+    from socialdesk.radar.worker import RadarWorker
+
+    replay_twcs(db, write_csv(tmp_path / "week.csv", posts()), pipeline=PIPELINE)
+    worker = RadarWorker(db, clock=lambda: AFTER)
+    assert worker.run_pass() is False
+    assert [topic for topic, *_ in _incidents(db)] == ["Cancelled flight"]
