@@ -42,6 +42,55 @@ def _progress() -> Progress:
     )
 
 
+radar_app = typer.Typer(no_args_is_help=True, help="The crisis radar (docs/radar.md).")
+app.add_typer(radar_app, name="radar")
+
+
+def _radar_pass(db: Database, since: Any, progress: Progress) -> Any:
+    from socialdesk.radar.scan import scan
+
+    task = progress.add_task("crisis radar", total=None)
+    return scan(
+        db,
+        since=since,
+        progress=lambda n, total: progress.update(task, completed=n, total=total),
+    )
+
+
+def _print_radar(result: Any) -> None:
+    if result is None:
+        console.print("[yellow]another process is running the radar's pass; try again[/]")
+        return
+    console.print(
+        f"crisis radar: {result.indexed} negative posts indexed, "
+        f"{len(result.raised)} incident(s) raised, {result.updated} updated, "
+        f"{result.closed} closed"
+    )
+
+
+@radar_app.command("scan")
+def radar_scan(
+    since: Annotated[
+        str | None,
+        typer.Option(help="evaluate again from this UTC time (ISO 8601), e.g. after a replay"),
+    ] = None,
+) -> None:
+    """Run the radar's pass now: index new negative posts, raise, grow and close incidents
+    at the times the posts say (a replayed history raises what live would have)."""
+    from datetime import UTC, datetime
+
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError as exc:
+            raise fail(f"--since: not an ISO 8601 time: {since!r}") from exc
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    with _progress() as progress:
+        result = _radar_pass(_database(), start, progress)
+    _print_radar(result)
+
+
 attachments_app = typer.Typer(no_args_is_help=True, help="Attachments of messages.")
 app.add_typer(attachments_app, name="attachments")
 
@@ -168,6 +217,9 @@ def replay(
         if encoder_pass and get_settings().triage_encoder:
             encoder = progress.add_task("triage encoder pass", total=pending_count(db))
             refined = TriageRefineWorker(db).drain(lambda n: progress.advance(encoder, n))
+        # The radar over the replayed window: incidents at the times they would have been
+        # raised live (after the encoder pass, so it counts the final labels).
+        radar = _radar_pass(db, None, progress)
     table = Table(title=f"replay of {path.name}", show_header=False)
     table.add_row("rows read", str(report.rows_read))
     table.add_row("rows loaded", str(report.rows_loaded))
@@ -181,6 +233,7 @@ def replay(
     for reason, count in sorted(report.skipped.items(), key=lambda kv: -kv[1]):
         table.add_row(f"  skipped: {reason}", str(count))
     console.print(table)
+    _print_radar(radar)
     for error in report.errors[:5]:
         console.print(f"[red]failed:[/] {error}")
 
@@ -358,6 +411,7 @@ def worker(
         *([web.state.attachment_fetch_worker] if settings.attachment_fetch else []),
         *([web.state.triage_worker] if settings.triage_encoder else []),
         web.state.reports_worker,
+        *([web.state.radar_worker] if settings.radar_seconds > 0 else []),
     ]
     for item in workers:
         item.start()

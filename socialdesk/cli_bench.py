@@ -188,3 +188,16 @@ def bench_reports(
         raw_runs=raw_runs,
         database_url=database_url,
     )
+
+
+@bench_app.command("radar")
+def bench_radar(
+    posts: Annotated[int, typer.Option(help="negative posts in the last 48 hours")] = 200_000,
+    runs: Annotated[int, typer.Option(help="timed passes; the median is reported")] = 5,
+    accounts: Annotated[int, typer.Option(help="channel accounts the posts go to")] = 4,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """The crisis radar's periodic pass (target: under 1 s with 200,000 posts in 48 h)."""
+    from socialdesk.bench.radar import run_radar_bench
+
+    run_radar_bench(console, posts=posts, runs=runs, accounts=accounts, database_url=database_url)

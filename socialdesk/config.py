@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     sla_scan_seconds: float = 60.0
     # How often closed days are folded into report rollups (docs/reports.md).
     reports_worker_seconds: float = 300.0
+    # How often the crisis radar counts negative posts (docs/radar.md); 0 turns it off.
+    radar_seconds: float = 60.0
     # E-mail notifications to agents (notify_email rule actions), sent by the
     # notification worker from a system sender. No host: rows wait as "not_configured".
     smtp_host: str | None = None

@@ -23,6 +23,7 @@ from socialdesk.observability.logs import configure_logging
 from socialdesk.pipeline.attachment_fetch import AttachmentFetchWorker, FetchPolicy
 from socialdesk.pipeline.polling import POLL_PARSERS, PollScheduler
 from socialdesk.pipeline.webhook_processing import RawEventWorker
+from socialdesk.radar.worker import RadarWorker
 from socialdesk.reports.worker import ReportsWorker
 from socialdesk.store.db import Database
 from socialdesk.store.file_storage import storage_from_settings
@@ -46,6 +47,7 @@ from socialdesk.web.api import (
     triage_topics,
 )
 from socialdesk.web.api import attachments as attachments_api
+from socialdesk.web.api import incidents as incidents_api
 from socialdesk.web.api import listening as listening_api
 from socialdesk.web.api import notify_outbox as notify_api
 from socialdesk.web.api import peer_answers as peer_answers_api
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 *([app.state.attachment_fetch_worker] if settings.attachment_fetch else []),
                 *([app.state.triage_worker] if settings.triage_encoder else []),
                 app.state.reports_worker,
+                *([app.state.radar_worker] if settings.radar_seconds > 0 else []),
             ]
             if settings.run_workers
             else []
@@ -152,6 +155,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.sla_worker = SlaScanWorker(app.state.db, settings.sla_scan_seconds)
     app.state.triage_worker = TriageRefineWorker(app.state.db)
     app.state.reports_worker = ReportsWorker(app.state.db, settings.reports_worker_seconds)
+    app.state.radar_worker = RadarWorker(app.state.db, settings.radar_seconds or 60.0)
     app.state.notify_worker = NotificationWorker(app.state.db, SmtpConfig.from_settings(settings))
     app.state.attachment_fetch_worker = AttachmentFetchWorker(
         app.state.db,
@@ -189,6 +193,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         triage_topics,
         uploads_api,
         peer_answers_api,
+        incidents_api,
     ):
         api.include_router(module.router)
     app.include_router(api)

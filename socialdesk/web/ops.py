@@ -53,6 +53,7 @@ WORKER_ATTRIBUTES = (
     "notify_worker",
     "attachment_fetch_worker",
     "reports_worker",
+    "radar_worker",
     "live_relay",
 )
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

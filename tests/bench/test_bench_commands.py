@@ -116,3 +116,10 @@ def test_bench_memory() -> None:
     out = _bench("memory", "--messages", "120", "--clients", "2", "--rounds", "1")
     busy = _number_row(out, "server after the requests")
     assert float(busy[1]) > 0 and busy[2] == "4"  # peak MiB, 2 clients x (list + search)
+
+
+def test_bench_radar() -> None:
+    out = _bench("radar", "--posts", "300", "--runs", "2", "--accounts", "2")
+    row = _number_row(out, "periodic (+50 posts)")
+    assert len(row) == 4 and row[3] == "1000"
+    assert "first pass" in out and "incidents raised by the timed passes" in out

@@ -20,6 +20,7 @@ from socialdesk.store.models.notify import NotificationOutboxEntry
 from socialdesk.store.models.outbox import OutboxEntry
 from socialdesk.store.models.peer_answers import PeerAnswer
 from socialdesk.store.models.people import ApiToken, Membership, Team, TeamMember, User, Workspace
+from socialdesk.store.models.radar import Incident, IncidentTicket, RadarPost, RadarState
 from socialdesk.store.models.reports import ReportRollup, ReportRollupDay, ReportRollupState
 from socialdesk.store.models.service_levels import (
     AutomationRule,
@@ -49,6 +50,8 @@ __all__ = [
     "ContactIdentity",
     "CsatResponse",
     "FollowUp",
+    "Incident",
+    "IncidentTicket",
     "ListeningMention",
     "ListeningSearch",
     "LiveFeedEntry",
@@ -60,6 +63,8 @@ __all__ = [
     "OutboxEntry",
     "PeerAnswer",
     "PostingRight",
+    "RadarPost",
+    "RadarState",
     "RawEvent",
     "ReportRollup",
     "ReportRollupDay",

@@ -16,6 +16,7 @@ from socialdesk.web.pages.conversation import router as conversation_router
 from socialdesk.web.pages.digest import router as digest_router
 from socialdesk.web.pages.help_centre import router as help_router
 from socialdesk.web.pages.inbox import router as inbox_router
+from socialdesk.web.pages.incidents import router as incidents_router
 from socialdesk.web.pages.listening import router as listening_router
 from socialdesk.web.pages.live_queue import router as queue_router
 from socialdesk.web.pages.logged_contacts import router as logged_contacts_router
@@ -57,6 +58,7 @@ def install(app: FastAPI) -> None:
         suggestions_router,
         listening_router,
         attachments_router,
+        incidents_router,
     ):
         app.include_router(router)
 
