@@ -304,8 +304,20 @@ class ThankFanRequest(BaseModel):
     confirm: bool = False
 
 
+class TriageTrendOut(BaseModel):
+    """How the customer's sentiment moved over their last messages (triage/trend.py)."""
+
+    sentiment: Literal["worsening", "improving", "steady"] = "steady"
+    # The last few sentiment scores (-1..1) and urgencies (0..100), oldest first.
+    scores: list[float] = Field(default_factory=list)
+    urgency: list[int] = Field(default_factory=list)
+
+
 class TicketDetail(TicketSummary):
     messages: list[MessageOut]
+    triage_trend: TriageTrendOut = Field(default_factory=TriageTrendOut)
+    # The crisis radar's incidents this ticket belongs to (open or closed), oldest first.
+    incident_ids: list[int] = Field(default_factory=list)
     peer_answers: list[PeerAnswerOut] = Field(default_factory=list)
     contact_detail: ContactOut | None = None
     follow_up_of_id: int | None = None

@@ -17,6 +17,7 @@ from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.domain.enums import Direction, Platform, Priority, Visibility
 from socialdesk.domain.search_query import parse_search
+from socialdesk.radar import views as radar_views
 from socialdesk.sla import views as sla_views
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import Contact, Message, Ticket, TicketEvent, User
@@ -31,6 +32,7 @@ from socialdesk.store.repos.tickets import (
     tags_for,
 )
 from socialdesk.triage.rules import INTENTS
+from socialdesk.triage.trend import trend_of
 from socialdesk.web.api.params import DB_INT_MAX, DbId, IdPath, TicketCursor
 from socialdesk.web.api.schemas import (
     ApprovalDraftOut,
@@ -49,6 +51,7 @@ from socialdesk.web.api.schemas import (
     TicketPage,
     TicketPatch,
     TicketSummary,
+    TriageTrendOut,
 )
 from socialdesk.web.deps import CurrentUser, ReadSession, WriteSession, workspace_ids
 from socialdesk.web.errors import ApiError
@@ -222,6 +225,8 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
         contact_out.identities = [
             IdentityOut.model_validate(i) for i in identities_of(session, contact.id)
         ]
+    messages = messages_of(session, ticket.id)
+    trend = trend_of([m.triage for m in messages if m.direction == Direction.INBOUND])
     return TicketDetail(
         id=ticket.id,
         workspace_id=ticket.workspace_id,
@@ -248,7 +253,9 @@ def _detail(session: Session, ticket: Ticket) -> TicketDetail:
         topic=ticket.topic,
         tags=tags_for(session, [ticket.id])[ticket.id],
         created_at=ticket.created_at,
-        messages=[MessageOut.model_validate(m) for m in messages_of(session, ticket.id)],
+        messages=[MessageOut.model_validate(m) for m in messages],
+        triage_trend=TriageTrendOut(**trend.as_dict()),
+        incident_ids=[i.id for i in radar_views.incidents_of_ticket(session, ticket.id)],
         contact_detail=contact_out,
         follow_up_of_id=ticket.follow_up_of_id,
         solved_at=ticket.solved_at,

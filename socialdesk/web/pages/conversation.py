@@ -31,6 +31,7 @@ from socialdesk.domain.enums import (
     Visibility,
 )
 from socialdesk.domain.time_zones import wall_time_to_utc
+from socialdesk.radar import views as radar_views
 from socialdesk.sla import views as sla_views
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
@@ -44,6 +45,7 @@ from socialdesk.store.models import (
     Workspace,
 )
 from socialdesk.store.repos.tickets import identities_of, messages_of, tags_for
+from socialdesk.triage.trend import sparkline, trend_of
 from socialdesk.web.api.params import IdPath, parse_id
 from socialdesk.web.pages import composer
 from socialdesk.web.pages.common import (
@@ -62,6 +64,8 @@ router.include_router(composer.router)
 # "New" is listed only while the ticket is new (nothing sets it back): saving the form
 # then keeps it new instead of quietly opening it.
 STATUSES = list(TicketStatus)
+# The customer panel's sentiment sparkline, in SVG user units (CSS pixels).
+SPARK_WIDTH, SPARK_HEIGHT = 80, 20
 
 
 def _actor(session: Session, user: WebUser) -> User:
@@ -123,7 +127,13 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
     other_tickets = (
         list(
             session.execute(
-                select(Ticket.id, Ticket.subject, Ticket.status, Ticket.platform)
+                select(
+                    Ticket.id,
+                    Ticket.subject,
+                    Ticket.status,
+                    Ticket.platform,
+                    Ticket.sentiment_label,
+                )
                 .where(Ticket.contact_id == contact.id, Ticket.id != ticket.id)
                 .order_by(Ticket.last_message_at.desc())
                 .limit(10)
@@ -144,8 +154,17 @@ def page_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str, A
     route = email_routes.email_route_to(session, ticket, address)
     thread = thread_context(session, user, ticket)
     dm_possible = _replies_by_dm(ticket.platform)
+    trend = trend_of([m.triage for m in thread["messages"] if m.direction == Direction.INBOUND])
     return {
         **thread,
+        # From the messages already loaded: no query of its own.
+        "trend": trend,
+        "sparkline": sparkline(trend.scores, SPARK_WIDTH, SPARK_HEIGHT),
+        "spark_size": (SPARK_WIDTH, SPARK_HEIGHT),
+        # Open ones get the banner; one query (the page's count is pinned).
+        "incidents": [
+            i for i in radar_views.incidents_of_ticket(session, ticket.id) if i.state == "open"
+        ],
         **_window_context(ticket, route),
         # The composer answers where the customer last wrote: a DM by DM.
         "default_kind": "dm"
