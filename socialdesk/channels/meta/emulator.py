@@ -54,6 +54,7 @@ from socialdesk.channels.emulator_core import (
     add_common_routes,
 )
 from socialdesk.channels.meta.emulator_history import add_history_routes
+from socialdesk.channels.meta.emulator_media import comment_image, multipart_params
 from socialdesk.channels.meta.emulator_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
@@ -126,8 +127,12 @@ def create_meta_emulator(
     async def params_of(request: Request) -> dict[str, Any]:
         """Query, form and JSON parameters merged; form values may be JSON strings."""
         params: dict[str, Any] = dict(request.query_params)
-        raw = await request.body()
         content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            # An image on a comment reply: the file stays aside for the route.
+            fields, source = await multipart_params(request)
+            return params | fields | ({"_source": source} if source is not None else {})
+        raw = await request.body()
         if raw and "json" in content_type:
             try:
                 body = json.loads(raw)
@@ -210,7 +215,8 @@ def create_meta_emulator(
             return JSONResponse(exc.body(), status, headers)
 
     def record(request: Request, endpoint: str, params: dict[str, Any], new_id: str) -> None:
-        body = {k: v for k, v in params.items() if k not in ("access_token", "appsecret_proof")}
+        hidden = ("access_token", "appsecret_proof")
+        body = {k: v for k, v in params.items() if k not in hidden and not k.startswith("_")}
         entry = {"endpoint": endpoint, "path": request.url.path, "body": body, "id": new_id}
         core.sent.append(entry | {"at": core.clock.now().isoformat()})
 
@@ -286,7 +292,13 @@ def create_meta_emulator(
         request: Request, params: dict[str, Any], account: Account, object_id: str, edge: str
     ) -> dict[str, Any]:
         message = params.get("message")
-        if not isinstance(message, str) or not message.strip():
+        source = params.pop("_source", None)
+        if source is not None and edge != "comments":
+            raise GraphError(100, "(#100) Param source is not supported on this edge")
+        image = await comment_image(source) if source is not None else None
+        if not isinstance(message, str):
+            message = ""
+        if not message.strip() and image is None:
             raise GraphError(100, "(#100) Missing message or attachment", kind="OAuthException")
         parent = state.comments.get(object_id)
         expected_kind = "page" if edge == "comments" else "instagram"
@@ -318,9 +330,15 @@ def create_meta_emulator(
             author_name=account.name if edge == "comments" else account.username,
             text=message,
             created=core.clock.time(),
+            image=image,
         )
         state.comments[comment.id] = comment
-        record(request, f"POST /{{id}}/{edge}", params, comment.id)
+        record(
+            request,
+            f"POST /{{id}}/{edge}",
+            params | ({"image": image} if image else {}),
+            comment.id,
+        )
         await echo_payload(
             feed_payload(comment, "add") if edge == "comments" else ig_comment_payload(comment)
         )
