@@ -2,7 +2,8 @@
 
 ``create_meta_emulator(app_secret)`` returns a FastAPI app (state in
 ``app.state.meta``). Graph routes accept any ``/vNN.N/`` prefix:
-``POST /{v}/{comment-or-post-id}/comments``, ``POST /{v}/{ig-comment-id}/replies``,
+``POST /{v}/{comment-or-post-id}/comments`` (multipart with one photo as ``source``:
+``emulator_media``), ``POST /{v}/{ig-comment-id}/replies``,
 ``POST /{v}/{page-or-ig-id|me}/messages`` (``recipient.id``: a PSID/IGSID inside the
 messaging window; ``recipient.comment_id``: a private reply, one per comment within 7
 days, a second one fails with code 10900), ``POST /{v}/{comment-id}`` (``is_hidden`` on
@@ -41,7 +42,6 @@ import json
 import secrets
 from dataclasses import asdict
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 from fastapi import Body, FastAPI, HTTPException, Request
@@ -54,7 +54,7 @@ from socialdesk.channels.emulator_core import (
     add_common_routes,
 )
 from socialdesk.channels.meta.emulator_history import add_history_routes
-from socialdesk.channels.meta.emulator_media import comment_image, multipart_params
+from socialdesk.channels.meta.emulator_media import comment_image, graph_params
 from socialdesk.channels.meta.emulator_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
@@ -124,33 +124,6 @@ def create_meta_emulator(
 
     # -- request plumbing ------------------------------------------------------------
 
-    async def params_of(request: Request) -> dict[str, Any]:
-        """Query, form and JSON parameters merged; form values may be JSON strings."""
-        params: dict[str, Any] = dict(request.query_params)
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith("multipart/form-data"):
-            # An image on a comment reply: the file stays aside for the route.
-            fields, source = await multipart_params(request)
-            return params | fields | ({"_source": source} if source is not None else {})
-        raw = await request.body()
-        if raw and "json" in content_type:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise GraphError(100, "(#100) Invalid JSON body", kind="OAuthException") from None
-            if isinstance(body, dict):
-                params.update(body)
-        elif raw:
-            for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
-                params[key] = value
-        for key in ("recipient", "message"):
-            if isinstance(params.get(key), str) and params[key].startswith("{"):
-                try:
-                    params[key] = json.loads(params[key])
-                except ValueError:
-                    raise GraphError(100, f"(#100) Invalid {key} parameter") from None
-        return params
-
     def authenticate(request: Request, params: dict[str, Any]) -> Account:
         auth = request.headers.get("authorization", "")
         token = (
@@ -199,7 +172,7 @@ def create_meta_emulator(
                 return JSONResponse(error.body(), fault.status, headers)
             if not app_ok:
                 raise GraphError(4, "(#4) Application request limit reached")
-            params = await params_of(request)
+            params = await graph_params(request)
             account = authenticate(request, params)
             percent, reset, page_ok = state.count_call(account.id, state.page_call_limit)
             regain = 0 if page_ok else max(1, int(reset // 60))

@@ -1,4 +1,5 @@
-"""The Meta emulator's image on a Page comment reply: ``POST /{comment-id}/comments``
+"""How the Meta emulator reads a Graph call's parameters (``graph_params``), and the
+image on a Page comment reply: ``POST /{comment-id}/comments``
 as multipart, ``message`` beside the image file in ``source`` (Graph's form; the other
 forms, ``attachment_url`` and ``attachment_id``, are not emulated).
 
@@ -10,7 +11,9 @@ subcode 1366046, as a comment with a bad photo does on Facebook.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -55,3 +58,31 @@ async def comment_image(source: UploadFile) -> dict[str, Any]:
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+
+
+async def graph_params(request: Request) -> dict[str, Any]:
+    """Query, form and JSON parameters merged; form values may be JSON strings."""
+    params: dict[str, Any] = dict(request.query_params)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        # An image on a comment reply: the file stays aside for the route.
+        fields, source = await multipart_params(request)
+        return params | fields | ({"_source": source} if source is not None else {})
+    raw = await request.body()
+    if raw and "json" in content_type:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise GraphError(100, "(#100) Invalid JSON body", kind="OAuthException") from None
+        if isinstance(body, dict):
+            params.update(body)
+    elif raw:
+        for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
+            params[key] = value
+    for key in ("recipient", "message"):
+        if isinstance(params.get(key), str) and params[key].startswith("{"):
+            try:
+                params[key] = json.loads(params[key])
+            except ValueError:
+                raise GraphError(100, f"(#100) Invalid {key} parameter") from None
+    return params
