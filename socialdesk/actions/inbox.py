@@ -25,7 +25,7 @@ from socialdesk.actions.email_route import EmailRoute
 from socialdesk.actions.messaging_window import check_reply_rules
 from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
 from socialdesk.actions.tickets import reply, require_writer, set_status
-from socialdesk.actions.uploads import uploads_for_reply
+from socialdesk.actions.uploads import ImagesRefused, uploads_for_reply
 from socialdesk.channels.networks import answers_by_email
 from socialdesk.delivery.enqueue import reply_kind
 from socialdesk.domain.enums import (
@@ -169,7 +169,12 @@ def send_reply(
     allowed = may_post(session, actor, account_id)
     platform = str(Platform.EMAIL) if via_email is not None else ticket.platform
     kind = reply_kind(platform, str(Visibility.PRIVATE if via_email else visibility))
-    uploads = uploads_for_reply(session, actor, ticket.workspace_id, attachment_ids, platform, kind)
+    uploads = uploads_for_reply(
+        session, actor, ticket.workspace_id, attachment_ids, platform, kind, body
+    )
+    if uploads and chosen_template is not None:
+        # Outside the messaging window only the template's text may go out.
+        raise ImagesRefused("an approved template carries text only: it cannot take images")
     if uploads and not allowed:
         raise ActionError(
             "a reply with images cannot wait for approval: ask a lead to send it", 422

@@ -101,6 +101,7 @@ def uploads_for_reply(
     upload_ids: Collection[int],
     platform: str | None,
     kind: ReplyKind,
+    body: str = "",
 ) -> list[Upload]:
     """The uploads a reply names, in the order named, checked against the network's
     ``reply_images``: each the actor's own, in the ticket's workspace, not sent yet."""
@@ -131,7 +132,7 @@ def uploads_for_reply(
     rule = descriptor.reply_images if descriptor else Absent("unknown network")
     if isinstance(rule, Absent):
         raise ImagesRefused(f"{label} does not allow images on replies: {rule.reason}")
-    problem = rule.refusal(kind, [(u.mime_type, u.size) for u in uploads], label)
+    problem = rule.refusal(kind, [(u.mime_type, u.size) for u in uploads], label, body)
     if problem:
         raise ImagesRefused(problem)
     return uploads

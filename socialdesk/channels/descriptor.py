@@ -281,11 +281,22 @@ class ReplyImages:
     mime_types: frozenset[str]
     kinds: tuple[ReplyKind, ...]
     direct_max_count: int | None = None
+    # When the reply's text goes out as the image's caption, which is shorter than a
+    # text message (WhatsApp: 1024 characters).
+    max_caption: int | None = None
 
-    def refusal(self, kind: ReplyKind, images: Sequence[tuple[str, int]], label: str) -> str | None:
-        """Why these images (type, size) cannot go out on a reply of ``kind``, or None."""
+    def refusal(
+        self, kind: ReplyKind, images: Sequence[tuple[str, int]], label: str, text: str = ""
+    ) -> str | None:
+        """Why these images (type, size) cannot go out on a reply of ``kind`` with this
+        ``text``, or None."""
         if not images:
             return None
+        if self.max_caption is not None and len(text) > self.max_caption:
+            return (
+                f"{label} sends a reply with an image as its caption, which takes up to "
+                f"{self.max_caption} characters; this one has {len(text)}"
+            )
         if kind not in self.kinds:
             return f"{label} does not allow images on a {kind.value.replace('_', ' ')}"
         most = self.max_count

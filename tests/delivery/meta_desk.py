@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -146,6 +147,14 @@ class MetaDesk:
 
 @pytest.fixture
 def meta_desk(db: Database) -> Iterator[MetaDesk]:
+    with open_meta_desk(db) as desk:
+        yield desk
+
+
+@contextmanager
+def open_meta_desk(db: Database, **settings_changes: Any) -> Iterator[MetaDesk]:
+    """The desk and emulator of the ``meta_desk`` fixture; ``settings_changes`` (e.g. an
+    ``attachment_folder`` for reply images) go into the app's settings."""
     with db.write() as s:
         create_user(s, "admin@example.com", PASSWORD, Role.ADMIN, workspace=ensure_workspace(s))
     emulator = create_meta_emulator(META_SECRET, verify_token="vt", retry_delay_seconds=0.05)
@@ -156,7 +165,10 @@ def meta_desk(db: Database) -> Iterator[MetaDesk]:
             "/_emulator/accounts", json={"kind": "instagram", "name": "acme", "username": "acme"}
         ).json()
         settings = Settings(
-            meta_app_secret=META_SECRET, meta_verify_token="vt", meta_graph_base_url=meta_url
+            meta_app_secret=META_SECRET,
+            meta_verify_token="vt",
+            meta_graph_base_url=meta_url,
+            **settings_changes,
         )
         app = create_app(settings, db)
         app.state.delivery_worker = DeliveryWorker(

@@ -1,5 +1,5 @@
-"""Images on replies through both doors: a WhatsApp ticket (a network whose descriptor
-takes no images yet) refuses an image with the same 422 reason from the API and from
+"""Images on replies through both doors: a Messenger ticket (a network whose descriptor
+takes no images) refuses an image with the same 422 reason from the API and from
 the conversation page, whose composer shows no file input there; a file that is not an
 image is refused by its bytes at either door, and nothing is stored."""
 
@@ -15,9 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from socialdesk.actions.admin import create_channel_account, create_user, ensure_workspace
-from socialdesk.channels.whatsapp.names import WHATSAPP
 from socialdesk.config import get_settings
-from socialdesk.domain.enums import Role, Visibility
+from socialdesk.domain.enums import Platform, Role, Visibility
 from socialdesk.domain.messages import Author, InboundMessage
 from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import Message, Upload
@@ -35,15 +34,15 @@ def served(db: Database, tmp_path: Path) -> Iterator[tuple[str, int]]:
         ws = ensure_workspace(s)
         create_user(s, "agent@example.com", PASSWORD, Role.AGENT, name="Agent", workspace=ws)
         account = create_channel_account(
-            s, None, workspace_id=ws.id, platform=WHATSAPP, handle="+15550000000",
+            s, None, workspace_id=ws.id, platform=Platform.MESSENGER, handle="Acme",
             external_id="1065403",
         ).id  # fmt: skip
     ingest(
         db,
         InboundMessage(
             channel_account_id=account,
-            platform=WHATSAPP,
-            platform_message_id="wamid.in",
+            platform=Platform.MESSENGER,
+            platform_message_id="m_in",
             author=Author("4915112345", handle="+4915112345", display_name="Jonas"),
             body="Which cable?",
             created_at=utcnow(),
@@ -112,7 +111,7 @@ def test_a_network_without_images_refuses_them_alike_through_api_and_page(
     assert by_api.status_code == by_page.status_code == 422
     assert by_api.json()["error"]["code"] == "images_not_allowed"
     reason = by_api.json()["error"]["reason"]
-    assert reason.startswith("WhatsApp does not allow images on replies")
+    assert reason.startswith("Messenger does not allow images on replies")
     assert reason in html.unescape(by_page.text)
     # The page's refusal rolled its upload back with the reply: only the API's is left.
     assert _counts(db, ticket_id) == (0, 1)

@@ -234,8 +234,9 @@ class MetaConnector(LazyHttpClient):
         *,
         form: Mapping[str, str] | None = None,
         json_body: Mapping[str, object] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
-        return await self._call("POST", account, path, form=form, json_body=json_body)
+        return await self._call("POST", account, path, form=form, json_body=json_body, files=files)
 
     async def _get(
         self, account: AccountRef, path: str, query: Mapping[str, str]
@@ -251,6 +252,7 @@ class MetaConnector(LazyHttpClient):
         query: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
         json_body: Mapping[str, object] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         token = account.secrets.get("access_token")
         if not token:
@@ -265,6 +267,7 @@ class MetaConnector(LazyHttpClient):
                 params=params,
                 data=form,
                 json=json_body,
+                files=files,
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.TimeoutException:
@@ -297,9 +300,13 @@ class MetaConnector(LazyHttpClient):
         if request.kind is ReplyKind.PUBLIC_REPLY:
             if not request.in_reply_to_id:
                 raise SendError(SendFailure.PERMANENT, "a comment reply needs in_reply_to_id")
-            edge = "replies" if account.platform is Platform.INSTAGRAM else "comments"
+            instagram = account.platform is Platform.INSTAGRAM
+            edge = "replies" if instagram else "comments"
             body = await self._post(
-                account, f"/{request.in_reply_to_id}/{edge}", form={"message": request.body}
+                account,
+                f"/{request.in_reply_to_id}/{edge}",
+                form={"message": request.body},
+                files=comment_photo(request, instagram),
             )
             comment_id = body.get("id")
             if not isinstance(comment_id, str):
@@ -310,6 +317,9 @@ class MetaConnector(LazyHttpClient):
                 sent_at=_utcnow(),
             )
         if request.kind is ReplyKind.DIRECT_MESSAGE:
+            if request.images:
+                # Text and an image are two Messenger messages: not sent exactly once yet.
+                raise SendError(SendFailure.PERMANENT, "Meta DMs carry text only here")
             comment_id = private_reply_target(account, request)
             if comment_id is not None:
                 return await self._send_private_reply(account, request, comment_id)
@@ -462,6 +472,23 @@ class MetaConnector(LazyHttpClient):
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
         """Meta delivers by webhook only; polling yields nothing."""
         return PollResult(messages=(), cursor=cursor)
+
+
+def comment_photo(
+    request: OutboundRequest, instagram: bool
+) -> dict[str, tuple[str, bytes, str]] | None:
+    """The photo of a Facebook comment reply as Graph's multipart ``source``, sent in the
+    same call as its ``message``: one call, so the reply is posted (and read back)
+    whole. Instagram comment replies and Messenger DMs carry text only here (the
+    descriptors refuse images on them before a reply is written)."""
+    if not request.images:
+        return None
+    if instagram or request.kind is not ReplyKind.PUBLIC_REPLY:
+        raise SendError(SendFailure.PERMANENT, "Meta takes an image only on a Page comment reply")
+    if len(request.images) > 1:
+        raise SendError(SendFailure.PERMANENT, "a Facebook comment carries one image")
+    image = request.images[0]
+    return {"source": (image.name, image.data, image.mime_type)}
 
 
 def inbox_id(account: AccountRef) -> str:

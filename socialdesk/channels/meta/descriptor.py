@@ -18,6 +18,7 @@ from socialdesk.channels.descriptor import (
     Hiding,
     Icon,
     MoveToPrivate,
+    ReplyImages,
     SecretField,
     WebhookSpec,
     WindowHint,
@@ -148,6 +149,7 @@ def _meta(
     reply_kinds: tuple[ReplyKind, ...],
     hiding: Hiding | Absent,
     move_to_private: MoveToPrivate,
+    reply_images: ReplyImages | Absent,
 ) -> ChannelDescriptor:
     return ChannelDescriptor(
         platform=platform,
@@ -164,9 +166,13 @@ def _meta(
         hiding=hiding,
         move_to_private=move_to_private,
         credential_check=identify,
+        reply_images=reply_images,
     )
 
 
+FACEBOOK_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
+# What Graph takes as a comment's ``source`` photo (webp is not among them).
+FACEBOOK_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 FACEBOOK = _meta(
     Platform.FACEBOOK,
     "Facebook",
@@ -175,6 +181,9 @@ FACEBOOK = _meta(
     reply_kinds=PUBLIC_AND_DM,
     hiding=Hiding("Facebook", _hide),
     move_to_private=MoveToPrivate(answers_comment=True),
+    # One photo on a Page comment reply, sent with its text in the same Graph call
+    # (multipart ``source``). A DM on a Facebook ticket is a Messenger message: text only.
+    reply_images=ReplyImages(1, 4_000_000, FACEBOOK_IMAGE_TYPES, (ReplyKind.PUBLIC_REPLY,)),
 )
 MESSENGER = _meta(
     Platform.MESSENGER,
@@ -184,6 +193,10 @@ MESSENGER = _meta(
     reply_kinds=(ReplyKind.DIRECT_MESSAGE,),
     hiding=Absent("a Messenger message is private; there is nothing public to hide"),
     move_to_private=MoveToPrivate(),
+    reply_images=Absent(
+        "Messenger sends text and an image as two messages; sending both exactly once "
+        "would need each part tracked on its own, so replies carry text only"
+    ),
 )
 INSTAGRAM = _meta(
     Platform.INSTAGRAM,
@@ -193,5 +206,9 @@ INSTAGRAM = _meta(
     reply_kinds=PUBLIC_AND_DM,
     hiding=Hiding("Instagram", _hide),
     move_to_private=MoveToPrivate(answers_comment=True),
+    reply_images=Absent(
+        "Instagram comment replies are text only, and a DM's image would be a second "
+        "message beside its text, so replies carry text only"
+    ),
 )
 DESCRIPTORS = (FACEBOOK, MESSENGER, INSTAGRAM)

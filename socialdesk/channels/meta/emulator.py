@@ -2,7 +2,8 @@
 
 ``create_meta_emulator(app_secret)`` returns a FastAPI app (state in
 ``app.state.meta``). Graph routes accept any ``/vNN.N/`` prefix:
-``POST /{v}/{comment-or-post-id}/comments``, ``POST /{v}/{ig-comment-id}/replies``,
+``POST /{v}/{comment-or-post-id}/comments`` (multipart with one photo as ``source``:
+``emulator_media``), ``POST /{v}/{ig-comment-id}/replies``,
 ``POST /{v}/{page-or-ig-id|me}/messages`` (``recipient.id``: a PSID/IGSID inside the
 messaging window; ``recipient.comment_id``: a private reply, one per comment within 7
 days, a second one fails with code 10900), ``POST /{v}/{comment-id}`` (``is_hidden`` on
@@ -41,7 +42,6 @@ import json
 import secrets
 from dataclasses import asdict
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 from fastapi import Body, FastAPI, HTTPException, Request
@@ -54,6 +54,7 @@ from socialdesk.channels.emulator_core import (
     add_common_routes,
 )
 from socialdesk.channels.meta.emulator_history import add_history_routes
+from socialdesk.channels.meta.emulator_media import comment_image, graph_params
 from socialdesk.channels.meta.emulator_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
@@ -123,29 +124,6 @@ def create_meta_emulator(
 
     # -- request plumbing ------------------------------------------------------------
 
-    async def params_of(request: Request) -> dict[str, Any]:
-        """Query, form and JSON parameters merged; form values may be JSON strings."""
-        params: dict[str, Any] = dict(request.query_params)
-        raw = await request.body()
-        content_type = request.headers.get("content-type", "")
-        if raw and "json" in content_type:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise GraphError(100, "(#100) Invalid JSON body", kind="OAuthException") from None
-            if isinstance(body, dict):
-                params.update(body)
-        elif raw:
-            for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
-                params[key] = value
-        for key in ("recipient", "message"):
-            if isinstance(params.get(key), str) and params[key].startswith("{"):
-                try:
-                    params[key] = json.loads(params[key])
-                except ValueError:
-                    raise GraphError(100, f"(#100) Invalid {key} parameter") from None
-        return params
-
     def authenticate(request: Request, params: dict[str, Any]) -> Account:
         auth = request.headers.get("authorization", "")
         token = (
@@ -194,7 +172,7 @@ def create_meta_emulator(
                 return JSONResponse(error.body(), fault.status, headers)
             if not app_ok:
                 raise GraphError(4, "(#4) Application request limit reached")
-            params = await params_of(request)
+            params = await graph_params(request)
             account = authenticate(request, params)
             percent, reset, page_ok = state.count_call(account.id, state.page_call_limit)
             regain = 0 if page_ok else max(1, int(reset // 60))
@@ -210,7 +188,8 @@ def create_meta_emulator(
             return JSONResponse(exc.body(), status, headers)
 
     def record(request: Request, endpoint: str, params: dict[str, Any], new_id: str) -> None:
-        body = {k: v for k, v in params.items() if k not in ("access_token", "appsecret_proof")}
+        hidden = ("access_token", "appsecret_proof")
+        body = {k: v for k, v in params.items() if k not in hidden and not k.startswith("_")}
         entry = {"endpoint": endpoint, "path": request.url.path, "body": body, "id": new_id}
         core.sent.append(entry | {"at": core.clock.now().isoformat()})
 
@@ -286,7 +265,13 @@ def create_meta_emulator(
         request: Request, params: dict[str, Any], account: Account, object_id: str, edge: str
     ) -> dict[str, Any]:
         message = params.get("message")
-        if not isinstance(message, str) or not message.strip():
+        source = params.pop("_source", None)
+        if source is not None and edge != "comments":
+            raise GraphError(100, "(#100) Param source is not supported on this edge")
+        image = await comment_image(source) if source is not None else None
+        if not isinstance(message, str):
+            message = ""
+        if not message.strip() and image is None:
             raise GraphError(100, "(#100) Missing message or attachment", kind="OAuthException")
         parent = state.comments.get(object_id)
         expected_kind = "page" if edge == "comments" else "instagram"
@@ -318,9 +303,15 @@ def create_meta_emulator(
             author_name=account.name if edge == "comments" else account.username,
             text=message,
             created=core.clock.time(),
+            image=image,
         )
         state.comments[comment.id] = comment
-        record(request, f"POST /{{id}}/{edge}", params, comment.id)
+        record(
+            request,
+            f"POST /{{id}}/{edge}",
+            params | ({"image": image} if image else {}),
+            comment.id,
+        )
         await echo_payload(
             feed_payload(comment, "add") if edge == "comments" else ig_comment_payload(comment)
         )

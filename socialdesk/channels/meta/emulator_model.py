@@ -62,6 +62,8 @@ class Comment:
     created: float
     deleted: bool = False
     hidden: bool = False  # hidden from the public by the page / IG account
+    # A Page's reply may carry one photo (``emulator_media``): kind, type, size, digest.
+    image: dict[str, Any] | None = None
 
 
 @dataclass

@@ -46,6 +46,8 @@ AUTH_CODES = frozenset({0, 190, 102})
 RATE_LIMIT_CODES = frozenset({4, 80007, 130429, 131056})
 OUTSIDE_WINDOW_CODE = 131047
 TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
+# The Cloud API's limit on an image message's caption (a text message takes 4096).
+MAX_CAPTION = 1024
 
 
 def _utcnow() -> datetime:
@@ -112,7 +114,9 @@ class WhatsAppConnector(LazyHttpClient):
             "recipient_type": "individual",
             "to": recipient,
         }
-        if request.template is not None:
+        if request.images:
+            message |= await self._image_message(account, request)
+        elif request.template is not None:
             template: dict[str, Any] = {
                 "name": request.template.name,
                 "language": {"code": request.template.language},
@@ -141,6 +145,33 @@ class WhatsAppConnector(LazyHttpClient):
             sent_at=_utcnow(),
         )
 
+    async def _image_message(self, account: AccountRef, request: OutboundRequest) -> dict[str, Any]:
+        """The reply as one image message, its text the caption: the image is uploaded
+        first (``POST /{phone-number-id}/media``), then text and image go out in the one
+        ``/messages`` call, so the customer never gets one without the other. A retried
+        send uploads again (WhatsApp drops unused media after 30 days)."""
+        if request.template is not None:
+            raise SendError(SendFailure.PERMANENT, "a WhatsApp template carries no image here")
+        if len(request.images) > 1:
+            raise SendError(SendFailure.PERMANENT, "a WhatsApp reply carries one image")
+        if len(request.body) > MAX_CAPTION:
+            raise SendError(
+                SendFailure.PERMANENT, f"an image's caption takes up to {MAX_CAPTION} characters"
+            )
+        image = request.images[0]
+        uploaded = await self._call(
+            account,
+            "POST",
+            "/media",
+            form={"messaging_product": "whatsapp", "type": image.mime_type},
+            files={"file": (image.name, image.data, image.mime_type)},
+        )
+        media_id = uploaded.get("id")
+        if not isinstance(media_id, str) or not media_id:
+            raise SendError(SendFailure.RETRYABLE, "WhatsApp's upload answer carries no id")
+        caption = {"caption": request.body} if request.body.strip() else {}
+        return {"type": "image", "image": {"id": media_id, **caption}}
+
     async def _post(self, account: AccountRef, message: dict[str, Any]) -> dict[str, Any]:
         return await self._call(account, "POST", "/messages", json_body=message)
 
@@ -152,6 +183,8 @@ class WhatsAppConnector(LazyHttpClient):
         *,
         query: dict[str, str] | None = None,
         json_body: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         """One Graph call on the number's node (``path`` after its id); errors classified
         as for sends, a rate limit remembered for the account."""
@@ -167,6 +200,8 @@ class WhatsAppConnector(LazyHttpClient):
                 f"{self._base_url}/{self.api_version}/{account.external_id}{path}",
                 params=params or None,
                 json=json_body,
+                data=form,
+                files=files,
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.TimeoutException:

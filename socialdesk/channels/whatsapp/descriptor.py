@@ -14,12 +14,17 @@ from socialdesk.channels.descriptor import (
     ConnectorContext,
     Icon,
     LengthRules,
+    ReplyImages,
     SecretField,
     WebhookSpec,
     WindowHint,
     identify,
 )
-from socialdesk.channels.whatsapp.connector import DEFAULT_BASE_URL, WhatsAppConnector
+from socialdesk.channels.whatsapp.connector import (
+    DEFAULT_BASE_URL,
+    MAX_CAPTION,
+    WhatsAppConnector,
+)
 from socialdesk.channels.whatsapp.names import SIGNATURE_HEADER, WHATSAPP
 from socialdesk.channels.whatsapp.templates import fill_template, template_names
 from socialdesk.channels.whatsapp.window import free_form_refusal
@@ -134,5 +139,14 @@ DESCRIPTOR = ChannelDescriptor(
     move_to_private=Absent("every WhatsApp reply is already a private message"),
     templates=AccountTemplates(),
     credential_check=identify,
+    # One JPEG or PNG (the Cloud API's image types, 5 MB) per reply, the text as its
+    # caption: uploaded to /media, then sent as one image message.
+    reply_images=ReplyImages(
+        1,
+        5_000_000,
+        frozenset({"image/jpeg", "image/png"}),
+        (ReplyKind.DIRECT_MESSAGE,),
+        max_caption=MAX_CAPTION,
+    ),
 )
 DESCRIPTORS = (DESCRIPTOR,)

@@ -1,6 +1,9 @@
 """A local stand-in for the WhatsApp Business Cloud API, speaking its wire format.
 
-API: ``POST /{version}/{phone_number_id}/messages`` (text and template messages; bearer
+API: ``POST /{version}/{phone_number_id}/media`` (multipart ``file``, ``type``,
+``messaging_product``: a JPEG or PNG up to 5 MB, answered with its id; ``GET
+/_emulator/media`` lists them) and ``POST /{version}/{phone_number_id}/messages``
+(text, template and image messages, ``image: {"id", "caption"?}``; bearer
 token per number, ``appsecret_proof`` checked when sent; Graph error bodies
 ``{"error": {"message", "type", "code", "error_data", "fbtrace_id"}}``; 429 with code
 130429 and ``Retry-After`` past the configured throughput). A free-form message to a
@@ -39,6 +42,7 @@ from fastapi import Body, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from socialdesk.channels.signatures import appsecret_proof, constant_time_equals, meta_signature
+from socialdesk.channels.whatsapp.emulator_media import check_image, store_media
 from socialdesk.channels.whatsapp.names import SIGNATURE_HEADER
 
 WINDOW = timedelta(hours=24)
@@ -72,6 +76,8 @@ class WhatsAppState:
     rate_window: float = 1.0
     recent_sends: deque[datetime] = field(default_factory=deque)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Uploaded media by id: phone_number_id, mime_type, size, sha256, messages sent with it.
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
@@ -148,9 +154,7 @@ def create_whatsapp_emulator(app_secret: str, **options: Any) -> FastAPI:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    @app.post("/{version}/{number_id}/messages")
-    async def send_message(version: str, number_id: str, request: Request) -> JSONResponse:
-        state.requests[f"POST /{version}/{{phone_number_id}}/messages"] += 1
+    def authorize(number_id: str, request: Request) -> Number | JSONResponse:
         number = state.numbers.get(number_id)
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip()
@@ -161,6 +165,29 @@ def create_whatsapp_emulator(app_secret: str, **options: Any) -> FastAPI:
             proof, appsecret_proof(state.app_secret, token)
         ):
             return graph_error(400, 100, "Invalid appsecret_proof provided in the API argument")
+        return number
+
+    @app.post("/{version}/{number_id}/media")
+    async def upload_media(version: str, number_id: str, request: Request) -> JSONResponse:
+        state.requests[f"POST /{version}/{{phone_number_id}}/media"] += 1
+        number = authorize(number_id, request)
+        if isinstance(number, JSONResponse):
+            return number
+        media_id, problem = await store_media(state, number_id, request)
+        if problem is not None:
+            return problem
+        return JSONResponse({"id": media_id})
+
+    @app.get("/_emulator/media")
+    def media() -> dict[str, dict[str, Any]]:
+        return state.media
+
+    @app.post("/{version}/{number_id}/messages")
+    async def send_message(version: str, number_id: str, request: Request) -> JSONResponse:
+        state.requests[f"POST /{version}/{{phone_number_id}}/messages"] += 1
+        number = authorize(number_id, request)
+        if isinstance(number, JSONResponse):
+            return number
         if state.faults:
             status, code = state.faults.popleft()
             return graph_error(status, code, "Injected fault", kind="GraphMethodException")
@@ -186,10 +213,16 @@ def create_whatsapp_emulator(app_secret: str, **options: Any) -> FastAPI:
         if not isinstance(to, str) or not to.strip("+").isdigit():
             return graph_error(400, 100, "(#100) Invalid parameter", details="to is not a number")
         kind = message.get("type", "text")
-        problem = _check_content(number, kind, message)
+        problem = (
+            check_image(state, number_id, message)
+            if kind == "image"
+            else _check_content(number, kind, message)
+        )
         if problem is not None:
             return problem
         wamid = state.wamid()
+        if kind == "image":
+            state.media[message["image"]["id"]]["sent_with"].append(wamid)
         state.recent_sends.append(now)
         state.sent.append({"id": wamid, "phone_number_id": number_id, **message})
         last = state.last_inbound.get((number_id, to.strip("+")))
