@@ -90,7 +90,7 @@ def test_agents_cannot_manage_accounts(agent: httpx.Client) -> None:
 
 
 def test_openapi_is_served(api: Api) -> None:
-    spec = httpx.get(api.base_url + "/openapi.json").json()
+    spec = httpx.get(api.base_url + "/openapi.json", timeout=30).json()
     assert "/api/v1/tickets" in spec["paths"]
     assert "/api/v1/auth/token" in spec["paths"]
 

@@ -161,7 +161,7 @@ def test_the_s3_emulator_refuses_a_body_that_is_not_the_signed_one(s3: tuple[str
     assert state.refused[-1] == "x-amz-content-sha256 does not match the payload"
     assert state.objects[("desk-files", "ws1/ok")][0] == signed_for
     # Unsigned requests are refused outright.
-    assert httpx.get(f"{url}/desk-files/ws1/ok").status_code == 403
+    assert httpx.get(f"{url}/desk-files/ws1/ok", timeout=30).status_code == 403
 
 
 def test_a_half_configured_s3_backend_fails_at_start_naming_what_is_missing(tmp_path: Path) -> None:

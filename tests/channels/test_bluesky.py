@@ -250,6 +250,7 @@ def test_expired_access_token_is_refreshed_once(pds: Pds) -> None:
     reused = httpx.post(
         f"{pds.base_url}/xrpc/com.atproto.server.refreshSession",
         headers={"Authorization": f"Bearer {refresh_1}"},
+        timeout=30,
     )
     assert reused.status_code == 400
     assert reused.json() == {"error": "ExpiredToken", "message": "Token has been revoked"}

@@ -652,5 +652,5 @@ def test_graph_emulator_shapes(world: MetaWorld) -> None:
     stranger = message | {"recipient": {"id": "123"}, "messaging_type": "RESPONSE"}
     assert api.post("/v21.0/me/messages", json=stranger).json()["error"]["error_subcode"] == 2018001
     assert api.post("/latest/me/messages", json=message).status_code == 400
-    no_token = httpx.post(f"{world.url}/v21.0/me/messages", json=message)
+    no_token = httpx.post(f"{world.url}/v21.0/me/messages", json=message, timeout=30)
     assert no_token.json()["error"]["code"] == 104

@@ -516,10 +516,15 @@ def test_receiver_refuses_forged_deliveries(
     recorder, _ = receiver
     body = b'{"for_user_id":"3065618342","tweet_create_events":[]}'
     url = world.control.put("/_emulator/webhook", json={}).json()["url"]
-    forged = httpx.post(url, content=body, headers={"x-twitter-webhooks-signature": "sha256=AAAA"})
+    forged = httpx.post(
+        url, content=body, headers={"x-twitter-webhooks-signature": "sha256=AAAA"}, timeout=30
+    )
     assert forged.status_code == 403
     genuine = httpx.post(
-        url, content=body, headers={"x-twitter-webhooks-signature": x_signature(SECRET, body)}
+        url,
+        content=body,
+        headers={"x-twitter-webhooks-signature": x_signature(SECRET, body)},
+        timeout=30,
     )
     assert genuine.status_code == 200
     assert [r.headers["x-twitter-webhooks-signature"] for r in recorder.posts()] == [
@@ -642,7 +647,7 @@ def test_emulator_api_shapes(world: XWorld) -> None:
     assert listed["includes"]["users"][0]["username"] == "dana"
     assert api.delete(f"/2/tweets/{data['id']}").json() == {"data": {"deleted": True}}
     assert api.delete(f"/2/tweets/{tweet['id_str']}").status_code == 403
-    unauthorized = httpx.get(f"{world.url}/2/users/{BRAND_ID}/mentions")
+    unauthorized = httpx.get(f"{world.url}/2/users/{BRAND_ID}/mentions", timeout=30)
     assert unauthorized.status_code == 401
     assert unauthorized.json() == {
         "title": "Unauthorized",

@@ -60,7 +60,7 @@ def test_a_demo_reply_reaches_the_emulator_and_shows_sent(demo: DemoSession) -> 
     ][-1]
     answer = _reply_and_settle(agent, replayed["id"], "So sorry, we're on it. Check your DMs.")
     assert answer["delivery_state"] == "sent", answer
-    sent = httpx.get(demo.networks.x_url + "/_emulator/sent").json()
+    sent = httpx.get(demo.networks.x_url + "/_emulator/sent", timeout=30).json()
     [tweet] = [s for s in sent if s["id"] == answer["platform_message_id"]]
     assert tweet["body"]["text"].endswith("So sorry, we're on it. Check your DMs.")
     assert tweet["body"]["reply"]["in_reply_to_tweet_id"] == customer_post["platform_message_id"]

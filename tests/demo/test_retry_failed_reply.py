@@ -35,7 +35,9 @@ def _settled(api: httpx.Client, ticket_id: int, message_id: int) -> dict[str, An
 
 def _failed_reply(demo: DemoSession, api: httpx.Client, ticket_id: int, body: str) -> int:
     # X refuses the next call (a permanent error: the worker does not retry it by itself).
-    httpx.post(demo.networks.x_url + "/_emulator/faults", json={"status": 403, "count": 1})
+    httpx.post(
+        demo.networks.x_url + "/_emulator/faults", json={"status": 403, "count": 1}, timeout=30
+    )
     created = api.post(f"/tickets/{ticket_id}/replies", json={"body": body, "confirm": True})
     assert created.status_code == 201, created.text
     message_id = int(created.json()["id"])
@@ -46,7 +48,7 @@ def _failed_reply(demo: DemoSession, api: httpx.Client, ticket_id: int, body: st
 def _sent_texts(demo: DemoSession) -> list[str]:
     return [
         s["body"]["text"]
-        for s in httpx.get(demo.networks.x_url + "/_emulator/sent").json()
+        for s in httpx.get(demo.networks.x_url + "/_emulator/sent", timeout=30).json()
         if s["endpoint"] == "POST /2/tweets"
     ]
 

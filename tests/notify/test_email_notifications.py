@@ -177,7 +177,7 @@ def test_without_smtp_the_row_waits_as_not_configured_and_the_admin_sees_it(
 
         def client(email: str) -> httpx.Client:
             token = httpx.post(
-                f"{url}/api/v1/auth/token", json={"email": email, "password": PASSWORD}
+                f"{url}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=30
             ).json()["access_token"]
             return httpx.Client(
                 base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}

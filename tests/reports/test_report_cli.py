@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialdesk.cli import app
+from socialdesk.cli_common import console
 from socialdesk.cli_report import duration
 from socialdesk.config import reset_settings_cache
 from socialdesk.store.db import Database
@@ -22,6 +23,9 @@ runner = CliRunner()
 def cli_db(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     monkeypatch.setenv("SOCIALDESK_DATABASE_URL", db.url)
     monkeypatch.setenv("COLUMNS", "200")
+    # The console is made once per process: wide enough that no table row wraps,
+    # whatever width an earlier test in this worker left it at.
+    monkeypatch.setattr(console, "width", 200)
     reset_settings_cache()
     yield db
     reset_settings_cache()

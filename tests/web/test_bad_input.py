@@ -52,7 +52,9 @@ def site(db: Database) -> Iterator[Site]:
     app = create_app(settings, db)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as page:
         token = httpx.post(
-            f"{url}/api/v1/auth/token", json={"email": "admin@example.com", "password": PASSWORD}
+            f"{url}/api/v1/auth/token",
+            json={"email": "admin@example.com", "password": PASSWORD},
+            timeout=30,
         ).json()["access_token"]
         login = re.search(r'name="csrf_token" value="([^"]+)"', page.get("/login").text)
         assert login
@@ -129,11 +131,14 @@ def test_deep_json_is_400_on_the_api_the_token_endpoint_and_the_web_form(site: S
         r = site.api.post("/tickets/1/notes", content=body, headers=JSON)
         assert r.status_code == 400 and "nested deeper than 64" in r.text, r.text
         # Unauthenticated, and a content type that does not say JSON.
-        r = httpx.post(f"{site.url}/api/v1/auth/token", content=body)
+        r = httpx.post(f"{site.url}/api/v1/auth/token", content=body, timeout=30)
         assert r.status_code == 400, r.text
         for content_type in ("application/json", "application/x-www-form-urlencoded"):
             r = httpx.post(
-                f"{site.url}/hooks/web/acme", content=body, headers={"content-type": content_type}
+                f"{site.url}/hooks/web/acme",
+                content=body,
+                headers={"content-type": content_type},
+                timeout=30,
             )
             assert r.status_code == 400, r.text
     # Just inside the limit is parsed as usual (and refused for what it says).
@@ -144,7 +149,7 @@ def test_deep_json_is_400_on_the_api_the_token_endpoint_and_the_web_form(site: S
 
 def test_deep_but_signed_webhook_is_kept_as_a_failed_raw_event(site: Site) -> None:
     headers = {META_SIGNATURE_HEADER: meta_signature(META_SECRET, DEEP)}
-    r = httpx.post(f"{site.url}/hooks/meta", content=DEEP, headers=headers)
+    r = httpx.post(f"{site.url}/hooks/meta", content=DEEP, headers=headers, timeout=30)
     assert r.status_code == 400 and "nested deeper" in r.text
     with site.db.session() as s:
         stored = s.scalars(select(RawEvent).where(RawEvent.source == "hooks:meta")).all()
@@ -152,19 +157,22 @@ def test_deep_but_signed_webhook_is_kept_as_a_failed_raw_event(site: Site) -> No
     # A raw NUL byte (PostgreSQL text cannot hold one): malformed, kept, 400.
     nul = b'{"object": "page", "entry": [\x00]}'
     headers = {META_SIGNATURE_HEADER: meta_signature(META_SECRET, nul)}
-    assert httpx.post(f"{site.url}/hooks/meta", content=nul, headers=headers).status_code == 400
+    assert (
+        httpx.post(f"{site.url}/hooks/meta", content=nul, headers=headers, timeout=30).status_code
+        == 400
+    )
     with site.db.session() as s:
         assert len(s.scalars(select(RawEvent).where(RawEvent.source == "hooks:meta")).all()) == 2
     # Unsigned: refused on the signature, nothing stored.
-    assert httpx.post(f"{site.url}/hooks/meta", content=DEEP).status_code in (401, 403)
+    assert httpx.post(f"{site.url}/hooks/meta", content=DEEP, timeout=30).status_code in (401, 403)
 
 
 def test_body_over_the_limit_is_413(db: Database) -> None:
     with serve(create_app(Settings(max_request_body_bytes=1000), db)) as url:
-        r = httpx.post(f"{url}/api/v1/auth/token", content=b"x" * 1001)
+        r = httpx.post(f"{url}/api/v1/auth/token", content=b"x" * 1001, timeout=30)
         assert r.status_code == 413
         chunks = iter([b"{" * 10, b" " * 2000])  # no content-length: counted as it streams
-        r = httpx.post(f"{url}/api/v1/auth/token", content=chunks)
+        r = httpx.post(f"{url}/api/v1/auth/token", content=chunks, timeout=30)
         assert r.status_code == 413
 
 

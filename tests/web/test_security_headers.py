@@ -62,11 +62,14 @@ def test_signed_in_pages_and_api_answers_carry_the_headers(url: str) -> None:
         inbox = client.get("/inbox")
         assert inbox.status_code == 200
         token = httpx.post(
-            url + "/api/v1/auth/token", json={"email": "agent@example.com", "password": PASSWORD}
+            url + "/api/v1/auth/token",
+            json={"email": "agent@example.com", "password": PASSWORD},
+            timeout=30,
         )
         api = httpx.get(
             url + "/api/v1/tickets",
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=30,
         )
         assert api.status_code == 200
         for response in (inbox, api, token, client.get("/login")):
@@ -91,7 +94,7 @@ def test_signed_in_pages_and_api_answers_carry_the_headers(url: str) -> None:
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
 def test_api_docs_policy_allows_exactly_their_inline_scripts(url: str, path: str) -> None:
-    docs = httpx.get(url + path)
+    docs = httpx.get(url + path, timeout=30)
     assert docs.status_code == 200
     csp = _directives(docs.headers["content-security-policy"])
     inline = re.findall(r"<script>(.*?)</script>", docs.text, flags=re.DOTALL)
@@ -104,7 +107,7 @@ def test_api_docs_policy_allows_exactly_their_inline_scripts(url: str, path: str
 
 
 def test_the_web_form_may_be_framed_and_its_style_is_allowed_by_hash(url: str) -> None:
-    form = httpx.get(url + "/hooks/web/form")
+    form = httpx.get(url + "/hooks/web/form", timeout=30)
     assert form.status_code == 200
     assert "x-frame-options" not in form.headers
     csp = _directives(form.headers["content-security-policy"])
