@@ -168,9 +168,12 @@ def scope(f: TicketFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def narrowing(f: TicketFilter, *, with_view: bool = True) -> list[ColumnElement[bool]]:
+def narrowing(
+    f: TicketFilter, *, with_view: bool = True, walk_search: bool = False
+) -> list[ColumnElement[bool]]:
     """Everything in the filter besides workspaces and statuses (and, unless
-    ``with_view`` is off, the work view's condition)."""
+    ``with_view`` is off, the work view's condition). ``walk_search``: the search plan
+    for many matches (``search.many_matches``), same rows."""
     t = Ticket
     conditions: list[ColumnElement[bool]] = []
     if f.platforms:
@@ -201,7 +204,7 @@ def narrowing(f: TicketFilter, *, with_view: bool = True) -> list[ColumnElement[
         conditions.append(t.topic == f.topic)
     if f.min_urgency is not None:
         conditions.append(t.urgency >= f.min_urgency)
-    found = search.text_condition(f.q)
+    found = search.text_condition(f.q, walk=walk_search)
     if found is not None:
         conditions.append(found)
     in_view = view_condition(f.view) if with_view else None
@@ -296,7 +299,10 @@ def list_tickets(
         Contact.display_name.label("contact_name"),
         key.label("sort_at"),
     ).outerjoin(Contact, Contact.id == t.contact_id)
-    query = query.where(*scope(f), *narrowing(f, with_view=False))
+    # A common word: walk the list in order and probe the matches, rather than sort
+    # thousands of matching tickets for one page (docs/benchmarks.md, issue 11).
+    walk = search.many_matches(session, f.q)
+    query = query.where(*scope(f), *narrowing(f, with_view=False, walk_search=walk))
     if f.view == "promises_due":
         # The few ids first: as a subquery, SQLite would walk every ticket of the
         # workspace in list order to find them.
