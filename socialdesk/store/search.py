@@ -93,6 +93,18 @@ def text_condition(text: str | None, *, walk: bool = False) -> ColumnElement[boo
         return false()
 
 
+def narrows(text: str | None) -> bool:
+    """Whether ``text`` has words or senders, the parts matched through a subquery (a
+    channel alone is a plain condition on ``tickets``)."""
+    if not text or not text.strip():
+        return False
+    try:
+        query = parse_search(text)
+    except SearchQueryError:
+        return False
+    return not query.empty and bool(query.terms or query.senders)
+
+
 def many_matches(session: Session, text: str | None) -> bool:
     """Whether every word of ``text`` is in enough messages that walking the list in
     order finds a page sooner than sorting the matches (``ticket_condition(walk=True)``).
@@ -277,6 +289,7 @@ def _pg_match(content: str, tsquery: ColumnElement[Any]) -> ColumnElement[bool]:
 __all__ = [
     "SearchQueryError",
     "many_matches",
+    "narrows",
     "parse_search",
     "text_condition",
     "ticket_condition",
