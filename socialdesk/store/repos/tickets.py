@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
@@ -153,24 +153,31 @@ def filter_for_view(
     )
 
 
-def scope(f: TicketFilter) -> list[ColumnElement[bool]]:
-    """Workspaces and statuses: the part index-merging queries apply per branch."""
+def scope(f: TicketFilter, *, unindexed: bool = False) -> list[ColumnElement[bool]]:
+    """Workspaces and statuses: the part index-merging queries apply per branch.
+    ``unindexed`` (SQLite): the same condition with a unary ``+``, which keeps the planner
+    off the list's indexes (all lead with the workspace), so it starts from the search's
+    few matches instead of walking every ticket of the workspace in list order."""
     t = Ticket
     if not f.workspace_ids:
         return [false()]
+    workspace: Any = literal_column("+tickets.workspace_id") if unindexed else t.workspace_id
     conditions: list[ColumnElement[bool]] = [
-        t.workspace_id == f.workspace_ids[0]
+        workspace == f.workspace_ids[0]
         if len(f.workspace_ids) == 1
-        else t.workspace_id.in_(sorted(set(f.workspace_ids)))
+        else workspace.in_(sorted(set(f.workspace_ids)))
     ]
     if f.statuses is not None:
         conditions.append(t.status.in_(sorted(f.statuses)))
     return conditions
 
 
-def narrowing(f: TicketFilter, *, with_view: bool = True) -> list[ColumnElement[bool]]:
+def narrowing(
+    f: TicketFilter, *, with_view: bool = True, walk_search: bool = False
+) -> list[ColumnElement[bool]]:
     """Everything in the filter besides workspaces and statuses (and, unless
-    ``with_view`` is off, the work view's condition)."""
+    ``with_view`` is off, the work view's condition). ``walk_search``: the search plan
+    for many matches (``search.many_matches``), same rows."""
     t = Ticket
     conditions: list[ColumnElement[bool]] = []
     if f.platforms:
@@ -201,7 +208,7 @@ def narrowing(f: TicketFilter, *, with_view: bool = True) -> list[ColumnElement[
         conditions.append(t.topic == f.topic)
     if f.min_urgency is not None:
         conditions.append(t.urgency >= f.min_urgency)
-    found = search.text_condition(f.q)
+    found = search.text_condition(f.q, walk=walk_search)
     if found is not None:
         conditions.append(found)
     in_view = view_condition(f.view) if with_view else None
@@ -296,7 +303,15 @@ def list_tickets(
         Contact.display_name.label("contact_name"),
         key.label("sort_at"),
     ).outerjoin(Contact, Contact.id == t.contact_id)
-    query = query.where(*scope(f), *narrowing(f, with_view=False))
+    # A common word: walk the list in order and probe the matches, rather than sort
+    # thousands of matching tickets for one page (docs/benchmarks.md, issue 11).
+    # A rare word or a sender: start from the few matches and sort them; left to itself
+    # SQLite walks every ticket in list order (at 1,000,000 messages, 500 ms for @handle).
+    walk = search.many_matches(session, f.q)
+    from_matches = not walk and search.narrows(f.q) and session.get_bind().dialect.name == "sqlite"
+    query = query.where(
+        *scope(f, unindexed=from_matches), *narrowing(f, with_view=False, walk_search=walk)
+    )
     if f.view == "promises_due":
         # The few ids first: as a subquery, SQLite would walk every ticket of the
         # workspace in list order to find them.
