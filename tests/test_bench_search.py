@@ -6,14 +6,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from socialdesk.bench.search import RARE_COUNT, RARE_WORD
 from socialdesk.cli import app
+from socialdesk.cli_common import console
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 
-def test_bench_search_runs_and_finds_the_rare_word(shared_data: Path) -> None:
+def test_bench_search_runs_and_finds_the_rare_word(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wide enough that no table row wraps (the row lookups read one line per row).
+    monkeypatch.setattr(console, "width", 250)
     args = ["bench", "search", "--messages", "2000", "--requests", "2", "--rounds", "1",
             "--baseline-requests", "1", "--data-dir", str(shared_data)]  # fmt: skip
     if BACKEND == "postgresql":
