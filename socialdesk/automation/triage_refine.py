@@ -107,7 +107,7 @@ class TriageRefineWorker(BackgroundWorker):
                     select(Ticket.id, Ticket.workspace_id).where(
                         Ticket.id.in_({c.ticket_id for c in claimed})
                     )
-                ).tuples()
+                )
             }
             topics = {
                 ws_id: topics_of(settings)
@@ -115,7 +115,7 @@ class TriageRefineWorker(BackgroundWorker):
                     select(Workspace.id, Workspace.settings).where(
                         Workspace.id.in_(set(workspace_of.values()))
                     )
-                ).tuples()
+                )
             }
         found: list[Refinement | None] = [None] * len(claimed)
         groups: dict[int | None, list[int]] = {}

@@ -173,7 +173,7 @@ def changed_days(
                 select(TicketEvent.ticket_id, TicketEvent.workspace_id).where(
                     TicketEvent.id > after_event_id
                 )
-            ).tuples()
+            )
             if ws_id == workspace_id
         }
     )
