@@ -23,7 +23,7 @@ class Api:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=10)
+        return httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=30)
 
     def token(self, email: str, password: str = PASSWORD) -> str:
         with self.client() as c:

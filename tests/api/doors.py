@@ -41,19 +41,19 @@ class Desk:
 
     def api(self, who: str) -> httpx.Client:
         """The API door: a client with a bearer token for ``who@example.com``."""
-        with httpx.Client(base_url=self.url + "/api/v1", timeout=10) as c:
+        with httpx.Client(base_url=self.url + "/api/v1", timeout=30) as c:
             r = c.post("/auth/token", json={"email": f"{who}@example.com", "password": PASSWORD})
             assert r.status_code == 200, r.text
             token = r.json()["access_token"]
         return httpx.Client(
             base_url=self.url + "/api/v1",
             headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
+            timeout=30,
         )
 
     def page(self, who: str) -> Page:
         """The page door: a browser-like client signed in as ``who@example.com``."""
-        c = httpx.Client(base_url=self.url, timeout=10, follow_redirects=False)
+        c = httpx.Client(base_url=self.url, timeout=30, follow_redirects=False)
         login = c.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
         assert token

@@ -28,7 +28,7 @@ def _guess(c: httpx.Client, email: str, password: str = "wrong guess", **headers
 
 
 def _web_login(base_url: str, email: str, password: str) -> httpx.Response:
-    with httpx.Client(base_url=base_url, timeout=10, follow_redirects=False) as web:
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as web:
         page = web.get("/login")
         match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert match
@@ -108,7 +108,7 @@ def behind_proxy(api: Api) -> Iterator[str]:
 
 
 def test_forwarded_for_from_a_trusted_proxy_names_the_client(behind_proxy: str) -> None:
-    with httpx.Client(base_url=behind_proxy, timeout=10) as c:
+    with httpx.Client(base_url=behind_proxy, timeout=30) as c:
         attacker = {"X-Forwarded-For": "203.0.113.5, 10.1.2.3"}  # client, then an inner proxy
         for i in range(ADDRESS_LIMIT.failures):
             assert _guess(c, f"n{i}@example.com", **attacker) == 401
@@ -197,7 +197,7 @@ def test_change_own_password_ends_other_sessions_and_tokens(api: Api) -> None:
         assert c.get("/me").status_code == 200
     with api.client(str(other["access_token"])) as c:
         assert c.get("/me").status_code == 401
-    with httpx.Client(base_url=api.base_url, cookies=browser.cookies, timeout=10) as web:
+    with httpx.Client(base_url=api.base_url, cookies=browser.cookies, timeout=30) as web:
         assert web.get("/inbox", follow_redirects=False).status_code == 303
     with api.client() as anon:
         assert _guess(anon, "agent@example.com", PASSWORD) == 401

@@ -52,7 +52,7 @@ def _seed(api: Api, admin: httpx.Client) -> None:
             s, None, workspace_id=ws.id, platform=Platform.WEB, handle="Acme", external_id="acme"
         )
     form = {"name": "Ann", "email": "ann@example.org", "subject": "Hi", "message": "Kettle."}
-    r = httpx.post(api.base_url + "/hooks/web/acme", json=form, timeout=10)
+    r = httpx.post(api.base_url + "/hooks/web/acme", json=form, timeout=30)
     assert r.status_code == 200, r.text
     assert admin.post("/teams", json={"name": "Care"}).status_code == 201
     target = {"channel": None, "priority": None, "first_response_minutes": 60}

@@ -137,7 +137,7 @@ def test_what_was_just_written_is_found(api: Api, agent: httpx.Client) -> None:
 
 
 def _signed_in(api: Api) -> httpx.Client:
-    page = httpx.Client(base_url=api.base_url, timeout=10)
+    page = httpx.Client(base_url=api.base_url, timeout=30)
     form = page.get("/login").text
     match = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert match

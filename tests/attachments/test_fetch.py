@@ -161,9 +161,9 @@ def _stage(db: Database, settings: Settings) -> Iterator[Stage]:
         create_user(s, "stranger@example.com", PASSWORD, Role.ADMIN, workspace=other)
     with (
         serve_app(create_meta_emulator(SECRET)) as cdn_url,
-        httpx.Client(base_url=cdn_url, timeout=10) as cdn,
+        httpx.Client(base_url=cdn_url, timeout=30) as cdn,
         serve(create_app(settings, db)) as url,
-        httpx.Client(base_url=url, timeout=10) as desk,
+        httpx.Client(base_url=url, timeout=30) as desk,
     ):
         yield Stage(desk, cdn, db, settings, _token(desk, "agent@example.com"))
 

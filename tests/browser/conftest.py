@@ -154,7 +154,7 @@ def site(db: Database) -> Iterator[Site]:
     ids = seed_users(db)
     inbox_page.forget_counts()
     emulator = create_x_emulator(X_SECRET, retry_delay_seconds=0.05)
-    with serve_app(emulator) as x_url, httpx.Client(base_url=x_url, timeout=10) as x:
+    with serve_app(emulator) as x_url, httpx.Client(base_url=x_url, timeout=30) as x:
         brand = x.post("/_emulator/users", json={"username": "AcmeSupport"}).json()
         token = x.post("/_emulator/tokens", json={"user_id": brand["id"]}).json()["access_token"]
         settings = get_settings().model_copy(

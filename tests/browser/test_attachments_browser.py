@@ -91,7 +91,7 @@ def meta_site(db: Database, tmp_path: Path) -> Iterator[MetaSite]:
     (tmp_path / "parcel.png").write_bytes(_png(160, 120))
     app = create_app(get_settings().model_copy(update={"meta_app_secret": META_SECRET}), db)
     app.mount("/_test_cdn", StaticFiles(directory=tmp_path), name="test_cdn")
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         site = Site(url, db, ids, client, "", "")
         yield MetaSite(site, client)
 

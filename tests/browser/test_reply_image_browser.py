@@ -31,7 +31,7 @@ def image_site(db: Database, tmp_path: Path) -> Iterator[Site]:
     inbox_page.forget_counts()
     with (
         serve_app(create_x_emulator(X_SECRET, retry_delay_seconds=0.05)) as x_url,
-        httpx.Client(base_url=x_url, timeout=10) as x,
+        httpx.Client(base_url=x_url, timeout=30) as x,
     ):
         brand = x.post("/_emulator/users", json={"username": "AcmeSupport"}).json()
         token = x.post("/_emulator/tokens", json={"user_id": brand["id"]}).json()["access_token"]

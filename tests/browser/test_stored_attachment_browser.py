@@ -57,9 +57,9 @@ def stored_site(db: Database, tmp_path: Path) -> Iterator[tuple[Site, httpx.Clie
     )
     with (
         serve_app(create_meta_emulator(SECRET)) as cdn_url,
-        httpx.Client(base_url=cdn_url, timeout=10) as cdn,
+        httpx.Client(base_url=cdn_url, timeout=30) as cdn,
         serve(create_app(settings, db)) as url,
-        httpx.Client(base_url=url, timeout=10) as client,
+        httpx.Client(base_url=url, timeout=30) as client,
     ):
         yield Site(url, db, ids, cdn, "", ""), cdn, client
 

@@ -131,5 +131,5 @@ def desk(db: Database) -> Iterator[Desk]:
     settings = Settings(
         x_consumer_secret=X_SECRET, meta_app_secret=META_SECRET, meta_verify_token="verify-me"
     )
-    with serve(create_app(settings, db)) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serve(create_app(settings, db)) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield Desk(client, db, accounts)

@@ -305,7 +305,7 @@ def world() -> Iterator[MetaWorld]:
         require_appsecret_proof=True,
         echo="off",
     )
-    with serve_app(app) as url, httpx.Client(base_url=url, timeout=10) as control:
+    with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as control:
         accounts: list[AccountRef] = []
         pairs = (("page", PAGE_ID, "Acme Mobile"), ("instagram", IG_ID, "acme_help"))
         for kind, account_id, name in pairs:

@@ -271,7 +271,7 @@ def test_edit_and_removal_from_the_emulator_reach_the_ticket(
 def _conversation_page(api: httpx.Client, ticket_id: int) -> str:
     """The agent's conversation page, signed in through the login form."""
     base = str(api.base_url).rstrip("/").removesuffix("/api/v1")
-    with httpx.Client(base_url=base, timeout=10) as web:
+    with httpx.Client(base_url=base, timeout=30) as web:
         form = web.get("/login").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
         assert csrf

@@ -268,7 +268,7 @@ def hooks_url(db: Database) -> Iterator[str]:
 
 
 def test_signed_webhook_bodies_are_answered_2xx_or_4xx(hooks_url: str) -> None:
-    with httpx.Client(base_url=hooks_url, timeout=10) as client:
+    with httpx.Client(base_url=hooks_url, timeout=30) as client:
 
         @settings(max_examples=25, derandomize=True, database=None, deadline=None)
         @given(value=json_values | mutated(_fixture("meta/messenger_messages.json")))

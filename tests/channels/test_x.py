@@ -210,7 +210,7 @@ class XWorld:
 @pytest.fixture
 def world() -> Iterator[XWorld]:
     app = create_x_emulator(SECRET, retry_delay_seconds=0.01, echo="off")
-    with serve_app(app) as url, httpx.Client(base_url=url, timeout=10) as control:
+    with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as control:
         brand = control.post(
             "/_emulator/users", json={"id": BRAND_ID, "username": "SpotifyCares"}
         ).json()

@@ -44,7 +44,7 @@ def admin_api(db: Database) -> Iterator[Callable[[Settings], Any]]:
         server = serve(create_app(settings, db))
         base = server.__enter__()
         servers.append(server)
-        client = httpx.Client(base_url=base + "/api/v1", timeout=10)
+        client = httpx.Client(base_url=base + "/api/v1", timeout=30)
         token = client.post(
             "/auth/token", json={"email": "admin@example.com", "password": PASSWORD}
         )

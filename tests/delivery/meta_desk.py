@@ -159,7 +159,7 @@ def open_meta_desk(db: Database, **settings_changes: Any) -> Iterator[MetaDesk]:
         create_user(s, "admin@example.com", PASSWORD, Role.ADMIN, workspace=ensure_workspace(s))
     emulator = create_meta_emulator(META_SECRET, verify_token="vt", retry_delay_seconds=0.05)
     crash = Crash()
-    with serve_app(emulator) as meta_url, httpx.Client(base_url=meta_url, timeout=10) as meta:
+    with serve_app(emulator) as meta_url, httpx.Client(base_url=meta_url, timeout=30) as meta:
         page = meta.post("/_emulator/accounts", json={"kind": "page", "name": "Acme"}).json()
         ig = meta.post(
             "/_emulator/accounts", json={"kind": "instagram", "name": "acme", "username": "acme"}
@@ -176,7 +176,7 @@ def open_meta_desk(db: Database, **settings_changes: Any) -> Iterator[MetaDesk]:
         )
         with (
             serve(app) as base,
-            httpx.Client(base_url=base + "/api/v1", timeout=10) as api,
+            httpx.Client(base_url=base + "/api/v1", timeout=30) as api,
         ):
             token = api.post(
                 "/auth/token", json={"email": "admin@example.com", "password": PASSWORD}

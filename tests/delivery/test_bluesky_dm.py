@@ -88,8 +88,8 @@ def desk(db: Database) -> Iterator[Desk]:
     with (
         serve_app(pds_app) as pds_url,
         serve(create_app(Settings(), db)) as base,
-        httpx.Client(base_url=pds_url, timeout=10) as pds,
-        httpx.Client(base_url=base + "/api/v1", timeout=10) as api,
+        httpx.Client(base_url=pds_url, timeout=30) as pds,
+        httpx.Client(base_url=base + "/api/v1", timeout=30) as api,
     ):
         token = api.post("/auth/token", json={"email": "admin@example.com", "password": PASSWORD})
         api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"

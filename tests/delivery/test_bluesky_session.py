@@ -28,13 +28,13 @@ from tests.delivery.helpers import PASSWORD, connect_bluesky_brand, eventually
 @pytest.fixture
 def pds() -> Iterator[tuple[httpx.Client, Any]]:
     app = create_bluesky_app()
-    with serve_app(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield client, app.state.emulator
 
 
 @contextmanager
 def _signed_in(base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base + "/api/v1", timeout=10) as api:
+    with httpx.Client(base_url=base + "/api/v1", timeout=30) as api:
         token = api.post("/auth/token", json={"email": "admin@example.com", "password": PASSWORD})
         api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         yield api

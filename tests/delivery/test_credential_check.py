@@ -248,7 +248,7 @@ def test_agents_may_not_check(admin_api: Callable[[Settings], Any], db: Database
     ).json()
     with db.write() as s:
         create_user(s, "agent@example.com", PASSWORD, Role.AGENT, workspace=ensure_workspace(s))
-    agent = httpx.Client(base_url=str(api.base_url), timeout=10)
+    agent = httpx.Client(base_url=str(api.base_url), timeout=30)
     token = agent.post("/auth/token", json={"email": "agent@example.com", "password": PASSWORD})
     agent.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     assert agent.post(f"/channel-accounts/{form['id']}/check").status_code == 403

@@ -133,7 +133,7 @@ class Desk:
 def desk(admin_api: Callable[[Settings], Any]) -> Iterator[Desk]:
     app = create_bluesky_app()
     emulator: BlueskyEmulator = app.state.emulator
-    with serve_app(app) as pds_url, httpx.Client(base_url=pds_url, timeout=10) as pds:
+    with serve_app(app) as pds_url, httpx.Client(base_url=pds_url, timeout=30) as pds:
         _base, api = admin_api(Settings())
         account_id = connect_bluesky_brand(api, emulator, pds_url)
         session = pds.post(

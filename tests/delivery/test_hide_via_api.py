@@ -150,7 +150,7 @@ def test_x_reply_hidden_and_unhidden_via_api(
             httpx.Client(
                 base_url=str(api.base_url),
                 headers={"Authorization": f"Bearer {viewer_token}"},
-                timeout=10,
+                timeout=30,
             ),
             ticket_id,
             message_id,

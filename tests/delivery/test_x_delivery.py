@@ -108,7 +108,7 @@ def test_customer_to_ticket_to_reply_over_http(db: Database, x_world: XWorld) ->
     settings = _settings(x_world)
     with (
         serve(create_app(settings, db)) as base,
-        httpx.Client(base_url=base + "/api/v1", timeout=10) as api,
+        httpx.Client(base_url=base + "/api/v1", timeout=30) as api,
     ):
         with db.write() as s:
             create_user(

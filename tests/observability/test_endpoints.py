@@ -57,7 +57,7 @@ def unreachable_url(tmp_path: Path) -> str:
 def served(db: Database) -> Iterator[httpx.Client]:
     with (
         serve(create_app(Settings(x_consumer_secret=X_SECRET), db)) as url,
-        httpx.Client(base_url=url, timeout=10) as client,
+        httpx.Client(base_url=url, timeout=30) as client,
     ):
         yield client
 
@@ -67,7 +67,7 @@ def test_healthz_answers_without_the_database(tmp_path: Path) -> None:
     try:
         with (
             serve(create_app(Settings(**QUIET), dead)) as url,
-            httpx.Client(base_url=url, timeout=10) as client,
+            httpx.Client(base_url=url, timeout=30) as client,
         ):
             live = client.get("/healthz")
             assert live.status_code == 200 and live.json()["status"] == "ok"
@@ -110,7 +110,7 @@ def test_readyz_refuses_a_database_that_was_never_migrated(tmp_path: Path) -> No
     try:
         with (
             serve(create_app(Settings(**QUIET), empty)) as base,
-            httpx.Client(base_url=base, timeout=10) as client,
+            httpx.Client(base_url=base, timeout=30) as client,
         ):
             ready = client.get("/readyz")
         assert ready.status_code == 503
@@ -127,7 +127,7 @@ def test_metrics_are_guarded_as_documented(db: Database) -> None:
     def status(settings: Settings, **headers: str) -> int:
         with (
             serve(create_app(settings, db)) as url,
-            httpx.Client(base_url=url, timeout=10) as client,
+            httpx.Client(base_url=url, timeout=30) as client,
         ):
             response = client.get("/metrics", headers=headers)
             if response.status_code != 200:
@@ -175,7 +175,7 @@ def test_a_signed_webhook_moves_the_numbers(db: Database) -> None:
             ],
         }
     ).encode()
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         before = scrape(client)
         bad = client.post(
             "/hooks/x", content=body, headers={"x-twitter-webhooks-signature": "sha256=AAAA"}

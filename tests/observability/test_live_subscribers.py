@@ -17,7 +17,7 @@ from tests.observability.test_endpoints import scrape, value
 
 def test_subscriptions_are_counted_while_open(db: Database) -> None:
     settings = Settings(run_workers=False, live_relay_seconds=0)
-    with serve(create_app(settings, db)) as url, httpx.Client(base_url=url, timeout=10) as ops:
+    with serve(create_app(settings, db)) as url, httpx.Client(base_url=url, timeout=30) as ops:
 
         def subscribers() -> float:
             return value(scrape(ops), "socialdesk_live_subscribers")

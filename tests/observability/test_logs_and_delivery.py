@@ -47,7 +47,7 @@ def test_a_reply_moves_the_delivery_numbers_and_its_lines_carry_the_ids(
     meta_desk: MetaDesk, json_log: Callable[[], list[dict[str, Any]]]
 ) -> None:
     base = str(meta_desk.api.base_url).removesuffix("/").removesuffix("/api/v1")
-    with httpx.Client(base_url=base, timeout=10) as ops:
+    with httpx.Client(base_url=base, timeout=30) as ops:
         before = scrape(ops)
         meta_desk.customer("messenger_dm", customer={"name": "Lucía"}, text="¿Mi pedido?")
         ticket = meta_desk.only_ticket("messenger")
@@ -124,7 +124,7 @@ def test_secrets_never_reach_the_log(
     settings = Settings(x_consumer_secret=consumer_secret, run_workers=False)
     with (
         serve(create_app(settings, db)) as url,
-        httpx.Client(base_url=url, timeout=10) as client,
+        httpx.Client(base_url=url, timeout=30) as client,
     ):
         issued = client.post(
             "/api/v1/auth/token", json={"email": "agent@example.com", "password": password}
@@ -165,7 +165,7 @@ def test_secrets_never_reach_the_log(
 
 def test_a_reply_the_network_cannot_take_counts_as_failed(meta_desk: MetaDesk) -> None:
     base = str(meta_desk.api.base_url).removesuffix("/").removesuffix("/api/v1")
-    with httpx.Client(base_url=base, timeout=10) as ops:
+    with httpx.Client(base_url=base, timeout=30) as ops:
         before = scrape(ops)
         meta_desk.advance_clock(-8 * 24 * 3600)  # the DM is past Meta's 7-day window
         meta_desk.customer("messenger_dm", customer={"name": "Lucía"}, text="Hello?")

@@ -50,7 +50,7 @@ def site(db: Database) -> Iterator[Site]:
         )
     settings = Settings(meta_app_secret=META_SECRET, meta_verify_token="v", x_consumer_secret="x")
     app = create_app(settings, db)
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as page:
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as page:
         token = httpx.post(
             f"{url}/api/v1/auth/token",
             json={"email": "admin@example.com", "password": PASSWORD},
@@ -64,7 +64,7 @@ def site(db: Database) -> Iterator[Site]:
         assert csrf
         page.headers["X-CSRF-Token"] = csrf[1]
         headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=10) as api:
+        with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=30) as api:
             yield Site(url, db, api, page, app)
 
 

@@ -138,7 +138,7 @@ def _submit(url: str, forwarded_for: str) -> int:
         url + "/hooks/web/contact",
         json=FIELDS,
         headers={"X-Forwarded-For": forwarded_for},
-        timeout=10,
+        timeout=30,
     )
     return r.status_code
 

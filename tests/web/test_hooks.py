@@ -58,7 +58,7 @@ def hooks(db: Database) -> Iterator[Hooks]:
         meta_verify_token="verify-me",
         max_webhook_body_bytes=50_000,
     )
-    with serve(create_app(settings, db)) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serve(create_app(settings, db)) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield Hooks(client, db)
 
 

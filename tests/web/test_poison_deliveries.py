@@ -63,7 +63,7 @@ def desk(db: Database) -> Iterator[Desk]:
         x_consumer_secret=X_SECRET, meta_app_secret=META_SECRET, meta_verify_token="verify-me"
     )
     app = create_app(settings, db)
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         tokens = []
         for email in ("admin@example.com", "agent@example.com"):
             r = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})

@@ -54,7 +54,7 @@ def site(db: Database) -> Iterator[Site]:
     settings = Settings(max_webhook_body_bytes=20_000)
     app = create_app(settings, db)
     app.state.webform_rate_limiter = RateLimiter(limit=3, window=60)
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield Site(client, db, account_id, workspace_id)
 
 

@@ -58,14 +58,14 @@ def served(db: Database) -> Iterator[tuple[str, int]]:
 
 
 def _api(url: str) -> httpx.Client:
-    client = httpx.Client(base_url=url + "/api/v1", timeout=10)
+    client = httpx.Client(base_url=url + "/api/v1", timeout=30)
     token = client.post("/auth/token", json={"email": "agent@example.com", "password": PASSWORD})
     client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     return client
 
 
 def _page(url: str) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=url, timeout=10)
+    client = httpx.Client(base_url=url, timeout=30)
     login = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     assert login
     client.post(
