@@ -26,13 +26,12 @@ from socialdesk.store.models import (
     ContactIdentity,
     Incident,
     IncidentTicket,
-    Membership,
     Ticket,
     User,
 )
+from socialdesk.store.repos.people import leads_and_marketing
 
 RAISED, CLOSED, HOLDING = "incident.raised", "incident.closed", "incident.holding_replies"
-RECIPIENT_ROLES = (str(Role.LEAD), str(Role.MARKETING))
 CLOSERS = (Role.ADMIN, Role.LEAD, Role.MARKETING)
 # An incident found in replayed history long after the fact is recorded, not mailed:
 # nobody needs an alarm about last month.
@@ -40,21 +39,6 @@ NOTIFY_WITHIN = timedelta(hours=6)
 PLACEHOLDERS = frozenset({"first_name", "name", "handle", "ticket", "topic", "account"})
 TEMPLATE_LIMIT = 1000
 _OPENERS = ("Hi", "Hello", "Hey", "Dear", "Thanks for writing,", "Hi there")
-
-
-def leads_and_marketing(session: Session, workspace_id: int) -> list[str]:
-    return list(
-        session.scalars(
-            select(User.email)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.workspace_id == workspace_id,
-                User.is_active.is_(True),
-                User.role.in_(RECIPIENT_ROLES),
-            )
-            .order_by(User.email)
-        )
-    )
 
 
 def _account_name(session: Session, incident: Incident) -> str:

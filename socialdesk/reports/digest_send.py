@@ -17,16 +17,15 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions.recording import audit
 from socialdesk.config import get_settings
-from socialdesk.domain.enums import Role
 from socialdesk.notify.outbox import enqueue_email
 from socialdesk.reports.digest import build_digest, digest_email
 from socialdesk.reports.overview import workspace_zone
 from socialdesk.store.db import Database
 from socialdesk.store.leases import single_runner
-from socialdesk.store.models import AuditEntry, Membership, User, Workspace
+from socialdesk.store.models import AuditEntry, Workspace
+from socialdesk.store.repos.people import leads_and_marketing
 
 SENT = "digest.sent"
-RECIPIENT_ROLES = (str(Role.LEAD), str(Role.MARKETING))
 
 
 def digest_hour(settings: dict[str, object] | None) -> int | None:
@@ -39,21 +38,6 @@ def digest_hour(settings: dict[str, object] | None) -> int | None:
     except ValueError:
         return None
     return hour if 0 <= hour <= 23 else None
-
-
-def recipients(session: Session, workspace_id: int) -> list[str]:
-    return list(
-        session.scalars(
-            select(User.email)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.workspace_id == workspace_id,
-                User.is_active.is_(True),
-                User.role.in_(RECIPIENT_ROLES),
-            )
-            .order_by(User.email)
-        )
-    )
 
 
 def send_digest_if_due(session: Session, workspace: Workspace, now: datetime) -> int | None:
@@ -76,7 +60,7 @@ def send_digest_if_due(session: Session, workspace: Workspace, now: datetime) ->
         .limit(3)
     )
     already = any((data or {}).get("date") == today for data in recent)
-    to = recipients(session, workspace.id)
+    to = leads_and_marketing(session, workspace.id)
     if already or not to:
         return None
     settings = get_settings()
