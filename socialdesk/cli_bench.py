@@ -177,17 +177,29 @@ def bench_reports(
     requests: Annotated[int, typer.Option(help="timed overview requests per query")] = 20,
     raw_runs: Annotated[int, typer.Option(help="timed raw-event folds (the baseline)")] = 3,
     database_url: DatabaseUrlOption = None,
+    keep: Annotated[
+        bool, typer.Option(help="keep the seeded database and print its URL for --seeded")
+    ] = False,
+    seeded: Annotated[
+        str | None,
+        typer.Option(help="time a database a --keep run seeded, without seeding again"),
+    ] = None,
 ) -> None:
     """p50/p95 of the reports overview over HTTP (rollups) against raw events."""
     from socialdesk.bench.reports import run_reports_bench
 
-    run_reports_bench(
-        console,
-        tickets=tickets,
-        requests=requests,
-        raw_runs=raw_runs,
-        database_url=database_url,
-    )
+    try:
+        run_reports_bench(
+            console,
+            tickets=tickets,
+            requests=requests,
+            raw_runs=raw_runs,
+            database_url=database_url,
+            seeded=seeded,
+            keep=keep,
+        )
+    except LookupError as exc:
+        raise fail(str(exc)) from None
 
 
 @bench_app.command("radar")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import uuid
@@ -15,18 +16,21 @@ from socialdesk.store.migrate import upgrade
 
 
 @contextmanager
-def scratch_database(server_url: str | None) -> Iterator[Database]:
+def scratch_database(server_url: str | None, *, keep: bool = False) -> Iterator[Database]:
     """A new, migrated database that is removed afterwards: a temporary SQLite file, or
-    a fresh database on the PostgreSQL server ``server_url`` points at."""
+    a fresh database on the PostgreSQL server ``server_url`` points at. With ``keep`` it
+    stays (its URL is ``db.url``), for a later run to time again without seeding."""
     if server_url is None or server_url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix="socialdesk-bench-") as folder:
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            upgrade(url)
-            db = Database(url)
-            try:
-                yield db
-            finally:
-                db.dispose()
+        folder = tempfile.mkdtemp(prefix="socialdesk-bench-")
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        upgrade(url)
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
         return
     parsed = make_url(normalize_url(server_url))
     name = f"socialdesk_bench_{uuid.uuid4().hex[:10]}"
@@ -40,8 +44,9 @@ def scratch_database(server_url: str | None) -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def median(values: list[float]) -> float:

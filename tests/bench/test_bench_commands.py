@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from socialdesk.cli import app
 from socialdesk.cli_common import console
+from socialdesk.store.migrate import upgrade
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 runner = CliRunner()
@@ -89,6 +90,40 @@ def test_bench_reports() -> None:
     for query in ("by day", "by channel"):
         assert len(_number_row(out, query)) == 6
     assert "into rollups took" in out
+
+
+def test_bench_reports_times_a_kept_database_again_without_seeding(tmp_path: Path) -> None:
+    out = _bench("reports", "--tickets", "200", "--requests", "1", "--raw-runs", "1", "--keep")
+    kept = re.search(r"--seeded (\S+)", out.replace("\n", ""))
+    assert kept, out
+    url = kept.group(1)
+    try:
+        again = _bench("reports", "--requests", "1", "--raw-runs", "1", "--seeded", url)
+        assert "seeding" not in again
+        assert len(_number_row(again, "by day")) == 6
+        assert "folding 0 days" in again  # folded by the first run already
+    finally:
+        _drop(url)
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(empty)
+    refused = runner.invoke(app, ["bench", "reports", "--seeded", empty])
+    assert refused.exit_code == 2  # README: exit codes
+    assert "seed one with --keep first" in refused.output
+
+
+def _drop(url: str) -> None:
+    if url.startswith("sqlite"):
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        for file in folder.iterdir():
+            file.unlink()
+        folder.rmdir()
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_bench_sla() -> None:
