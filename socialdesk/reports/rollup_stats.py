@@ -13,14 +13,23 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from socialdesk.reports.metrics import Period, TicketFacts, answered_within
+from socialdesk.reports.metrics import RESPONSE_WINDOW, Period, TicketFacts, answered_within
 
-ARRAYS = ("first", "resolution", "full", "following", "handled")
+ARRAYS = ("first", "resolution", "full", "following", "handled", "pending")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(at: datetime) -> int:
+    """Microseconds since the epoch: exact in a float64 (under 2**53 until year 2255)."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
 COUNTS = (
     "opened",
     "solved",
@@ -65,6 +74,12 @@ class GroupStats:
         if within is not None:
             c["eligible_24h"] += 1
             c["answered_24h"] += 1 if within else 0
+        elif f.first_inbound_at is not None:
+            # Unanswered and under 24 hours old: it counts, as not answered in time, from
+            # the moment its 24 hours pass (``settle_pending``); an answer before then is
+            # an event, which makes the rollup's day change and be read raw again.
+            deadline = micros(f.first_inbound_at + RESPONSE_WINDOW)
+            self.chunks["pending"].append(np.asarray([deadline], dtype=np.float64))
         for name, values in (
             ("first", [f.first_response_seconds]),
             ("resolution", [f.resolution_seconds]),
@@ -79,6 +94,16 @@ class GroupStats:
     def add_csat(self, score: int) -> None:
         self.counts["csat_sum"] += score
         self.counts["csat_count"] += 1
+
+    def settle_pending(self, now: datetime) -> None:
+        """Count the pending tickets whose 24 hours have passed by ``now`` as eligible and
+        unanswered, as ``answered_within`` would at ``now``."""
+        pending = self.values("pending")
+        if not len(pending):
+            return
+        due = pending <= micros(now)
+        self.counts["eligible_24h"] += int(np.count_nonzero(due))
+        self.chunks["pending"] = [pending[~due]] if not due.all() else []
 
     def values(self, name: str) -> np.ndarray:
         parts = self.chunks[name]

@@ -4,7 +4,10 @@
 once into ``report_rollups`` rows, one per channel, account, team and assignee, holding
 ``GroupStats``; it folds again the days whose tickets changed since (any new event on
 one of their tickets, or on a ticket of the same customer, whose net-new flag it may
-move) and the days whose 24-hour response rate moved by itself (``exact_until``).
+move). Time alone changes one figure of a closed day, the 24-hour response rate (an
+unanswered ticket starts to count once its 24 hours pass): the rows keep those tickets'
+deadlines, and a read counts the ones passed by its own moment. (Days folded before
+migration 0049 carry ``exact_until`` instead and are folded again when it passes.)
 
 ``fast_overview`` answers ``GET /api/v1/reports/overview``: the closed days that have an
 exact rollup from their rows, everything else (today, the open edge of a period that
@@ -63,14 +66,6 @@ def fold_day(session: Session, workspace_id: int, day: date, zone: tzinfo, now: 
     facts = load_facts(session, workspace_id, start, end)
     groups, _ = stats_of_facts(facts, lambda f, _at: _dims(f), Period(start, end, zone), now)
     keyed: dict[Dims, GroupStats] = groups  # type: ignore[assignment]
-    pending = [
-        f.first_inbound_at + timedelta(hours=24)
-        for f in facts
-        if start <= f.opened_at < end
-        and f.first_inbound_at is not None
-        and f.first_response_at is None
-        and now - f.first_inbound_at < timedelta(hours=24)
-    ]
     session.execute(
         delete(ReportRollup).where(
             ReportRollup.workspace_id == workspace_id, ReportRollup.day == day
@@ -92,7 +87,9 @@ def fold_day(session: Session, workspace_id: int, day: date, zone: tzinfo, now: 
     ]
     if rows:
         session.execute(table_of(ReportRollup).insert(), rows)
-    _mark(session, workspace_id, day, now, min(pending) if pending else None)
+    # Exact until one of its tickets changes: the tickets still inside their 24 hours are
+    # kept as deadlines (``GroupStats.settle_pending``), so time alone moves nothing.
+    _mark(session, workspace_id, day, now, None)
 
 
 def _mark(
@@ -439,6 +436,8 @@ def fast_overview(
         window_groups, window_total = stats_of_facts(facts, key_of, Period(start, end, zone), now)
         _merge(groups, window_groups.items())
         total.add(window_total)
+    for stats in (*groups.values(), total):
+        stats.settle_pending(now)
     return _assemble(session, by, since, until, zone, zone_name, groups, total)
 
 

@@ -13,15 +13,17 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 import pytest
+from rich.progress import Progress
 from sqlalchemy import func, select, update
 
+from socialdesk.bench.reports import seed_year
 from socialdesk.pipeline.ingest import Pipeline
 from socialdesk.replay.service import replay_twcs
 from socialdesk.reports.metrics import GroupBy
-from socialdesk.reports.overview import Filters, overview
+from socialdesk.reports.overview import Filters, overview, workspace_zone
 from socialdesk.reports.period import parse_period
 from socialdesk.reports.rollup_stats import ARRAYS, COUNTS, GroupStats, summary
-from socialdesk.reports.rollups import changed_days, materialise
+from socialdesk.reports.rollups import _rollup_days, changed_days, fast_overview, materialise
 from socialdesk.reports.worker import ReportsWorker
 from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
@@ -141,3 +143,32 @@ def test_summary_of_packed_values(first: list[float], p90: int | None, median: i
     assert row["first_response_p90_seconds"] == p90
     assert row["first_response_median_seconds"] == median
     assert row["responded"] == len(first)
+
+
+def test_a_folded_day_counts_its_unanswered_tickets_once_their_24_hours_pass(api: Api) -> None:
+    """Tickets of a folded day still inside their first 24 hours, unanswered, start to
+    count for the response rate as time passes, with no event and no new fold: the day
+    keeps being read from its rollup, and equals the raw fold at every later moment."""
+    folded_at = utcnow().replace(hour=6, minute=0, second=0, microsecond=0)
+    since = folded_at.replace(hour=0) - timedelta(days=3)
+    with Progress(disable=True) as progress:
+        workspace_id = seed_year(api.db, 400, since, folded_at, progress)
+    materialise(api.db, folded_at)
+    yesterday = (folded_at - timedelta(days=1)).date()
+    until = folded_at.replace(hour=0) + timedelta(days=3)
+    eligible = []
+    for later in (timedelta(hours=1), timedelta(hours=12), timedelta(hours=30)):
+        moment = folded_at + later
+        with api.db.session() as s:
+            _, zone = workspace_zone(s, workspace_id)
+            assert yesterday in _rollup_days(s, workspace_id, [yesterday], zone, moment)
+            for by in (GroupBy.DAY, GroupBy.CHANNEL, GroupBy.NONE):
+                fast = fast_overview(s, workspace_id, since, until, by, moment).as_json()
+                raw = overview(s, workspace_id, since, until, by, moment).as_json()
+                assert fast["rows"] == raw["rows"], (later, by)
+                assert fast["totals"] == raw["totals"], (later, by)
+            day_rows = fast_overview(s, workspace_id, since, until, GroupBy.DAY, moment).rows
+            eligible.append(next(r for r in day_rows if r["key"] == yesterday.isoformat()))
+    # Yesterday's unanswered tickets joined the rate as their 24 hours passed.
+    assert eligible[0]["eligible_24h"] < eligible[2]["eligible_24h"]
+    assert eligible[0]["answered_24h"] == eligible[2]["answered_24h"]

@@ -57,6 +57,9 @@ class ReportRollup(Base):
     full_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     following_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     handled_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    # Not durations: when each ticket still inside its first 24 hours, unanswered, starts
+    # to count for the response rate (microseconds since the epoch).
+    pending_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
 
 class ReportRollupDay(Base):
