@@ -9,8 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, literal_column, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    distinct,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
 from socialdesk.store import search
@@ -18,6 +30,7 @@ from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
     Contact,
     ContactIdentity,
+    FlaggedTicketCount,
     FollowUp,
     Message,
     Ticket,
@@ -245,6 +258,38 @@ def due_promises(now: datetime | None = None, workspace_ids: Sequence[int] = ())
     if workspace_ids:
         query = query.where(FollowUp.workspace_id.in_(list(workspace_ids)))
     return query
+
+
+# flagged_tickets kind: tickets with an open promise the promise scan marked overdue.
+PROMISE_OVERDUE = "promise_overdue"
+
+
+def due_promise_count(session: Session, workspace_ids: Sequence[int], now: datetime) -> int:
+    """How many tickets ``due_promises`` holds, without reading every open promise: the
+    tickets with an open promise marked overdue are counted by triggers
+    (``flagged_tickets``, migration 0046); the unmarked open promises already past due
+    (due since the promise scan's last pass) are a short range of
+    ``ix_follow_ups_ws_status_overdue``, less the tickets the marked ones count."""
+    ids = list(workspace_ids)
+    marked = select(func.sum(FlaggedTicketCount.ticket_count)).where(
+        FlaggedTicketCount.kind == PROMISE_OVERDUE, FlaggedTicketCount.workspace_id.in_(ids)
+    )
+    other = aliased(FollowUp)
+    since_scan = select(func.count(distinct(FollowUp.ticket_id))).where(
+        FollowUp.workspace_id.in_(ids),
+        FollowUp.status == "open",
+        FollowUp.overdue_at.is_(None),
+        FollowUp.due_at <= now,
+        ~exists().where(
+            other.ticket_id == FollowUp.ticket_id,
+            other.status == "open",
+            other.overdue_at.is_not(None),
+        ),
+    )
+    counted, added = session.execute(
+        select(marked.scalar_subquery(), since_scan.scalar_subquery())
+    ).one()
+    return int(counted or 0) + int(added or 0)
 
 
 def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
