@@ -154,11 +154,19 @@ def at_risk_count(session: Session, workspace_ids: Iterable[int], now: datetime)
         FlaggedTicketCount.kind == SLA_WARNED, FlaggedTicketCount.workspace_id.in_(ids)
     )
     other = aliased(SlaClock)
-    counted = ~exists().where(
-        other.ticket_id == SlaClock.ticket_id,
-        other.status == "running",
-        other.warned == true(),
-        other.warning_at <= now,
+    # A count per candidate, not NOT EXISTS: PostgreSQL would turn NOT EXISTS into an
+    # anti join and might hash every warned clock; this stays one lookup of
+    # ix_sla_clocks_ticket per candidate, and the candidates are few.
+    counted = (
+        select(func.count())
+        .where(
+            other.ticket_id == SlaClock.ticket_id,
+            other.status == "running",
+            other.warned == true(),
+            other.warning_at <= now,
+        )
+        .scalar_subquery()
+        == 0
     )
     # "= false", not "IS false": PostgreSQL can search an index only with the former.
     crossed = select(func.count(distinct(SlaClock.ticket_id))).where(

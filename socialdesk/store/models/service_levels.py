@@ -165,6 +165,8 @@ class FollowUp(Base):
     __table_args__ = (
         Index("ix_follow_ups_status_due", "status", "due_at"),
         Index("ix_follow_ups_user_status", "user_id", "status", "due_at"),
+        # A ticket's open promises (a reply keeps them; the due count's overlap test).
+        Index("ix_follow_ups_ticket_status", "ticket_id", "status"),
         # "Promises due": open promises not yet marked overdue and past due, a short range
         # (the marked ones are counted by triggers, migration 0046).
         Index(

@@ -280,11 +280,16 @@ def due_promise_count(session: Session, workspace_ids: Sequence[int], now: datet
         FollowUp.status == "open",
         FollowUp.overdue_at.is_(None),
         FollowUp.due_at <= now,
-        ~exists().where(
+        # A count per candidate, not NOT EXISTS (which PostgreSQL may run as a hash anti
+        # join over every marked promise): one ix_follow_ups_ticket_status lookup each.
+        select(func.count())
+        .where(
             other.ticket_id == FollowUp.ticket_id,
             other.status == "open",
             other.overdue_at.is_not(None),
-        ),
+        )
+        .scalar_subquery()
+        == 0,
     )
     counted, added = session.execute(
         select(marked.scalar_subquery(), since_scan.scalar_subquery())

@@ -178,6 +178,7 @@ def upgrade() -> None:
         "follow_ups",
         ["workspace_id", "status", "overdue_at", "due_at", "ticket_id"],
     )
+    op.create_index("ix_follow_ups_ticket_status", "follow_ups", ["ticket_id", "status"])
     dialect = op.get_bind().dialect.name
     statements = postgresql_statements() if dialect == "postgresql" else sqlite_statements()
     for statement in statements:
@@ -199,6 +200,7 @@ def downgrade() -> None:
         for table, _, _ in SOURCES.values():
             for suffix in ("ai", "ad", "au_leave", "au_enter"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_flag_{suffix}")
+    op.drop_index("ix_follow_ups_ticket_status", table_name="follow_ups")
     op.drop_index("ix_follow_ups_ws_status_overdue", table_name="follow_ups")
     op.drop_index("ix_sla_clocks_ws_status_warned", table_name="sla_clocks")
     op.drop_table("flagged_ticket_counts")
