@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    bindparam,
     distinct,
     exists,
     false,
@@ -22,7 +24,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
 from socialdesk.store import search
@@ -36,6 +38,7 @@ from socialdesk.store.models import (
     Ticket,
     TicketTag,
 )
+from socialdesk.store.models.base import table_of
 
 Sort = Literal["newest", "oldest"]
 # Views that are more than a status: what a social team works from.
@@ -270,31 +273,38 @@ def due_promise_count(session: Session, workspace_ids: Sequence[int], now: datet
     (``flagged_tickets``, migration 0046); the unmarked open promises already past due
     (due since the promise scan's last pass) are a short range of
     ``ix_follow_ups_ws_status_overdue``, less the tickets the marked ones count."""
-    ids = list(workspace_ids)
-    marked = select(func.sum(FlaggedTicketCount.ticket_count)).where(
-        FlaggedTicketCount.kind == PROMISE_OVERDUE, FlaggedTicketCount.workspace_id.in_(ids)
+    params = {"workspace_ids": list(workspace_ids), "now": now}
+    counted, added = session.execute(_due_promise_count_query(), params).one()
+    return int(counted or 0) + int(added or 0)
+
+
+@cache
+def _due_promise_count_query() -> Select[Any]:
+    """``due_promise_count``'s statement, built once (building it cost more than running
+    it)."""
+    p, f = table_of(FollowUp), table_of(FlaggedTicketCount)
+    other = p.alias("marked_promise")
+    marked = select(func.sum(f.c.ticket_count)).where(
+        f.c.kind == PROMISE_OVERDUE,
+        f.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
     )
-    other = aliased(FollowUp)
-    since_scan = select(func.count(distinct(FollowUp.ticket_id))).where(
-        FollowUp.workspace_id.in_(ids),
-        FollowUp.status == "open",
-        FollowUp.overdue_at.is_(None),
-        FollowUp.due_at <= now,
+    since_scan = select(func.count(distinct(p.c.ticket_id))).where(
+        p.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
+        p.c.status == "open",
+        p.c.overdue_at.is_(None),
+        p.c.due_at <= bindparam("now", type_=p.c.due_at.type),
         # A count per candidate, not NOT EXISTS (which PostgreSQL may run as a hash anti
         # join over every marked promise): one ix_follow_ups_ticket_status lookup each.
         select(func.count())
         .where(
-            other.ticket_id == FollowUp.ticket_id,
-            other.status == "open",
-            other.overdue_at.is_not(None),
+            other.c.ticket_id == p.c.ticket_id,
+            other.c.status == "open",
+            other.c.overdue_at.is_not(None),
         )
         .scalar_subquery()
         == 0,
     )
-    counted, added = session.execute(
-        select(marked.scalar_subquery(), since_scan.scalar_subquery())
-    ).one()
-    return int(counted or 0) + int(added or 0)
+    return select(marked.scalar_subquery(), since_scan.scalar_subquery())
 
 
 def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:
