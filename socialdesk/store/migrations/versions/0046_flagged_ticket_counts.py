@@ -18,6 +18,10 @@ flagging clocks of the same ticket serialise on that ticket's row and the count 
 distinct tickets stays exact; a multi-row statement's row triggers may fire in any order
 for the same reason. The fill inserts ``flagged_tickets`` after its triggers exist, so
 they fill ``flagged_ticket_counts``.
+
+A later migration that rebuilds ``sla_clocks`` or ``follow_ups`` with
+``batch_alter_table`` on SQLite drops these triggers with the old table and must create
+them again (``sqlite_statements``) and refill (empty both tables, then ``fill``).
 """
 
 from __future__ import annotations
