@@ -31,7 +31,11 @@ from socialdesk.store.models.service_levels import (
     SlaPolicy,
     TeamRouting,
 )
-from socialdesk.store.models.ticket_counts import TicketViewCount
+from socialdesk.store.models.ticket_counts import (
+    FlaggedTicket,
+    FlaggedTicketCount,
+    TicketViewCount,
+)
 from socialdesk.store.models.tickets import Message, Ticket, TicketEvent, TicketTag
 
 __all__ = [
@@ -49,6 +53,8 @@ __all__ = [
     "Contact",
     "ContactIdentity",
     "CsatResponse",
+    "FlaggedTicket",
+    "FlaggedTicketCount",
     "FollowUp",
     "Incident",
     "IncidentTicket",

@@ -58,6 +58,17 @@ class SlaClock(Base):
         Index(
             "ix_sla_clocks_ws_status_warning", "workspace_id", "status", "warning_at", "ticket_id"
         ),
+        # Its count: the running clocks not yet marked warned whose warning instant passed
+        # (crossed since the last scan) are a short range; the marked ones are counted
+        # by triggers (flagged_tickets, migration 0046).
+        Index(
+            "ix_sla_clocks_ws_status_warned",
+            "workspace_id",
+            "status",
+            "warned",
+            "warning_at",
+            "ticket_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -154,6 +165,18 @@ class FollowUp(Base):
     __table_args__ = (
         Index("ix_follow_ups_status_due", "status", "due_at"),
         Index("ix_follow_ups_user_status", "user_id", "status", "due_at"),
+        # A ticket's open promises (a reply keeps them; the due count's overlap test).
+        Index("ix_follow_ups_ticket_status", "ticket_id", "status"),
+        # "Promises due": open promises not yet marked overdue and past due, a short range
+        # (the marked ones are counted by triggers, migration 0046).
+        Index(
+            "ix_follow_ups_ws_status_overdue",
+            "workspace_id",
+            "status",
+            "overdue_at",
+            "due_at",
+            "ticket_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -7,9 +7,23 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    distinct,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from socialdesk.domain.enums import UNSOLVED_STATUSES, TicketStatus
@@ -18,11 +32,13 @@ from socialdesk.store.db import utcnow
 from socialdesk.store.models import (
     Contact,
     ContactIdentity,
+    FlaggedTicketCount,
     FollowUp,
     Message,
     Ticket,
     TicketTag,
 )
+from socialdesk.store.models.base import table_of
 
 Sort = Literal["newest", "oldest"]
 # Views that are more than a status: what a social team works from.
@@ -245,6 +261,50 @@ def due_promises(now: datetime | None = None, workspace_ids: Sequence[int] = ())
     if workspace_ids:
         query = query.where(FollowUp.workspace_id.in_(list(workspace_ids)))
     return query
+
+
+# flagged_tickets kind: tickets with an open promise the promise scan marked overdue.
+PROMISE_OVERDUE = "promise_overdue"
+
+
+def due_promise_count(session: Session, workspace_ids: Sequence[int], now: datetime) -> int:
+    """How many tickets ``due_promises`` holds, without reading every open promise: the
+    tickets with an open promise marked overdue are counted by triggers
+    (``flagged_tickets``, migration 0046); the unmarked open promises already past due
+    (due since the promise scan's last pass) are a short range of
+    ``ix_follow_ups_ws_status_overdue``, less the tickets the marked ones count."""
+    params = {"workspace_ids": list(workspace_ids), "now": now}
+    counted, added = session.execute(_due_promise_count_query(), params).one()
+    return int(counted or 0) + int(added or 0)
+
+
+@cache
+def _due_promise_count_query() -> Select[Any]:
+    """``due_promise_count``'s statement, built once (building it cost more than running
+    it)."""
+    p, f = table_of(FollowUp), table_of(FlaggedTicketCount)
+    other = p.alias("marked_promise")
+    marked = select(func.sum(f.c.ticket_count)).where(
+        f.c.kind == PROMISE_OVERDUE,
+        f.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
+    )
+    since_scan = select(func.count(distinct(p.c.ticket_id))).where(
+        p.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
+        p.c.status == "open",
+        p.c.overdue_at.is_(None),
+        p.c.due_at <= bindparam("now", type_=p.c.due_at.type),
+        # A count per candidate, not NOT EXISTS (which PostgreSQL may run as a hash anti
+        # join over every marked promise): one ix_follow_ups_ticket_status lookup each.
+        select(func.count())
+        .where(
+            other.c.ticket_id == p.c.ticket_id,
+            other.c.status == "open",
+            other.c.overdue_at.is_not(None),
+        )
+        .scalar_subquery()
+        == 0,
+    )
+    return select(marked.scalar_subquery(), since_scan.scalar_subquery())
 
 
 def view_condition(view: TicketView | None, now: datetime | None = None) -> Any:

@@ -22,7 +22,7 @@ from socialdesk.store.repos.tickets import (
     UNSOLVED,
     WAITING_STATUSES,
     TicketFilter,
-    due_promises,
+    due_promise_count,
     filter_for_view,
     narrowing,
     scope,
@@ -45,9 +45,10 @@ VIEWS: list[tuple[str, str]] = [
     ("at_risk", "SLA at risk"),
     ("promises_due", "Promises due"),
 ]
-# Counts are one grouped scan of a covering index (ix_tickets_ws_counts: no table rows
-# read) plus the at-risk count; a few seconds of staleness keeps the page fast with
-# hundreds of thousands of tickets. Live events refresh the list, not the counts.
+# Counts read counter rows kept by triggers (ticket_view_counts, flagged_ticket_counts)
+# plus the few clocks and promises whose instant passed since the last scan; a few
+# seconds of staleness keeps the page fast with hundreds of thousands of tickets. Live
+# events refresh the list, not the counts.
 COUNT_TTL_SECONDS = 5.0
 
 
@@ -99,7 +100,7 @@ def _grouped(session: Session, workspace_ids: tuple[int, ...]) -> _Grouped:
             .group_by(c.status, c.channel_account_id, c.team_id, c.assignee_id)
         )
     ]
-    # Tickets breached or past their warning share (the SLA at-risk view), one more query.
+    # Tickets breached or past their warning share (the SLA at-risk view).
     at_risk = sla_views.at_risk_count(session, workspace_ids, utcnow())
     # "Needs reply" (repos/tickets.py view_condition) is the counters' needs_reply flag.
     needs_reply = session.scalar(
@@ -109,8 +110,9 @@ def _grouped(session: Session, workspace_ids: tuple[int, ...]) -> _Grouped:
             c.status.in_(sorted(WAITING_STATUSES)),
         )
     )
-    promised = due_promises(utcnow(), workspace_ids).subquery()
-    promises_due = session.scalar(select(func.count(func.distinct(promised.c.ticket_id))))
+    # Both clock-bound counts start from trigger-kept counts of the tickets the scans
+    # flagged, plus the few rows whose instant passed since (migration 0046).
+    promises_due = due_promise_count(session, workspace_ids, utcnow())
     grouped = _Grouped(rows, at_risk, int(needs_reply or 0), int(promises_due or 0))
     with _count_lock:
         _count_cache[workspace_ids] = (now, grouped)
