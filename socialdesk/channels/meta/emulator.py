@@ -54,7 +54,12 @@ from socialdesk.channels.emulator_core import (
     add_common_routes,
 )
 from socialdesk.channels.meta.emulator_history import add_history_routes
-from socialdesk.channels.meta.emulator_media import comment_image, graph_params
+from socialdesk.channels.meta.emulator_media import (
+    comment_image,
+    dm_image,
+    graph_params,
+    image_record,
+)
 from socialdesk.channels.meta.emulator_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
@@ -363,15 +368,20 @@ def create_meta_emulator(
                 recipient.get("id") or recipient.get("comment_id")
             ):
                 raise GraphError(100, "(#100) param recipient must be non-empty.")
-            if not isinstance(message, dict) or not isinstance(message.get("text"), str):
+            data = None
+            if isinstance(message, dict) and "attachment" in message:
+                data = await dm_image(message, params, account.kind)
+            elif not isinstance(message, dict) or not isinstance(message.get("text"), str):
                 raise GraphError(100, "(#100) param message must be non-empty.")
-            text = message["text"]
+            text = "" if data is not None else message["text"]
             too_long = len(text) > 2000 if account.kind == "page" else len(text.encode()) > 1000
             if too_long:
                 raise GraphError(
                     100, "(#100) Length of param message[text] must be less than or equal to 2000"
                 )
             if recipient.get("comment_id"):
+                if data is not None:
+                    raise GraphError(100, "(#100) A private reply carries text only")
                 # A private reply: one per comment, within 7 days, no messaging window.
                 comment_id = str(recipient["comment_id"])
                 customer = private_reply(state, store, account, comment_id, state.new_id)
@@ -380,11 +390,20 @@ def create_meta_emulator(
             else:
                 customer = check_free_form_send(account, params, str(recipient["id"]))
                 mid = new_mid(account)
-            record(req, "POST /{id}/messages", params, mid)
+            echo: dict[str, Any] = {"mid": mid, "text": text}
+            image = None
+            if data is not None:
+                # Held like a CDN copy: the echo and the read-back give its URL.
+                core.media[f"{mid}.img"] = (data, str(image_record(data, "")["mime_type"]))
+                image = image_record(data, f"{str(req.base_url).rstrip('/')}/media/{mid}.img")
+                echo = {"mid": mid, "attachments": [{"type": "image", "payload": image}]}
+            record(req, "POST /{id}/messages", params | ({"image": image} if image else {}), mid)
             store.add(
-                account, customer, DirectMessage(mid, text, account.id, customer, core.clock.time())
+                account,
+                customer,
+                DirectMessage(mid, text, account.id, customer, core.clock.time(), image),
             )
-            echo = {"mid": mid, "text": text, "is_echo": True, "app_id": int(state.app_id)}
+            echo |= {"is_echo": True, "app_id": int(state.app_id)}
             await echo_payload(messaging_payload(account, account.id, customer, echo))
             return {"recipient_id": customer, "message_id": mid}
 
