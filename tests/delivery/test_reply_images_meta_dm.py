@@ -199,3 +199,21 @@ def test_the_emulator_refuses_bad_dm_attachments_the_send_api_way(desk: MetaDesk
     missing = send(image, None)
     assert missing.status_code == 400 and missing.json()["error"]["code"] == 100
     assert desk.sent(MESSAGES) == []
+
+
+def test_a_private_reply_to_a_comment_cannot_carry_images(desk: MetaDesk) -> None:
+    # No DM from this customer yet: a private answer is Meta's one private reply to the
+    # comment, which an image message could not follow; nothing is sent.
+    desk.customer("ig_comment", customer={"username": "erin"}, text="Price?")
+    ticket_id = int(desk.only_ticket("instagram")["id"])
+    uploaded = upload(desk.api, tiny_png())
+    created = desk.api.post(
+        f"/tickets/{ticket_id}/replies",
+        json={"body": "Sent you the price list.", "visibility": "private",
+              "attachment_ids": [uploaded["id"]]},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    answer = desk.settled(ticket_id)
+    assert answer["delivery_state"] == "failed"
+    assert "one private reply to a comment" in answer["delivery_error"]
+    assert _posts(desk, "instagram") == 0

@@ -4,9 +4,10 @@
 ``app.state.meta``). Graph routes accept any ``/vNN.N/`` prefix:
 ``POST /{v}/{comment-or-post-id}/comments`` (multipart with one photo as ``source``:
 ``emulator_media``), ``POST /{v}/{ig-comment-id}/replies``,
-``POST /{v}/{page-or-ig-id|me}/messages`` (``recipient.id``: a PSID/IGSID inside the
-messaging window; ``recipient.comment_id``: a private reply, one per comment within 7
-days, a second one fails with code 10900), ``POST /{v}/{comment-id}`` (``is_hidden`` on
+``POST /{v}/{page-or-ig-id|me}/messages`` (text, or one image as multipart ``filedata``:
+``emulator_media``; ``recipient.id``: a PSID/IGSID inside the messaging window;
+``recipient.comment_id``: a private reply, text only, one per comment within 7 days, a
+second one fails with code 10900), ``POST /{v}/{comment-id}`` (``is_hidden`` on
 a Page comment, ``hide`` on an IG comment; the comment must be the token's account's).
 The GET routes that read comments, conversations and messages back are in
 ``meta_reads`` (state in ``app.state.meta_messages``).
@@ -58,7 +59,7 @@ from socialdesk.channels.meta.emulator_media import (
     comment_image,
     dm_image,
     graph_params,
-    image_record,
+    hold_image,
 )
 from socialdesk.channels.meta.emulator_model import (
     HUMAN_AGENT_SECONDS,
@@ -391,11 +392,8 @@ def create_meta_emulator(
                 customer = check_free_form_send(account, params, str(recipient["id"]))
                 mid = new_mid(account)
             echo: dict[str, Any] = {"mid": mid, "text": text}
-            image = None
-            if data is not None:
-                # Held like a CDN copy: the echo and the read-back give its URL.
-                core.media[f"{mid}.img"] = (data, str(image_record(data, "")["mime_type"]))
-                image = image_record(data, f"{str(req.base_url).rstrip('/')}/media/{mid}.img")
+            image = hold_image(core, mid, data, str(req.base_url)) if data else None
+            if image is not None:
                 echo = {"mid": mid, "attachments": [{"type": "image", "payload": image}]}
             record(req, "POST /{id}/messages", params | ({"image": image} if image else {}), mid)
             store.add(

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from socialdesk.channels.emulator_core import EmulatorCore
 from socialdesk.channels.meta.emulator_model import GraphError
 from socialdesk.domain.media_types import sniff_mime
 
@@ -99,12 +100,16 @@ async def dm_image(message: dict[str, Any], params: dict[str, Any], kind: str) -
     return data
 
 
-def image_record(data: bytes, url: str) -> dict[str, Any]:
+def hold_image(core: EmulatorCore, mid: str, data: bytes, base_url: str) -> dict[str, Any]:
+    """Keep a sent DM image like Meta's CDN copy (served at ``/media/…``): what the
+    emulator records of it, with the URL its echo and read-back give."""
+    mime_type = str(sniff_mime(data[:16]))
+    core.media[f"{mid}.img"] = (data, mime_type)
     return {
-        "mime_type": sniff_mime(data[:16]),
+        "mime_type": mime_type,
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
-        "url": url,
+        "url": f"{base_url.rstrip('/')}/media/{mid}.img",
     }
 
 

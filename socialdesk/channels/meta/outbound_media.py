@@ -18,8 +18,8 @@ def comment_photo(
 ) -> dict[str, tuple[str, bytes, str]] | None:
     """The photo of a Facebook comment reply as Graph's multipart ``source``, sent in the
     same call as its ``message``: one call, so the reply is posted (and read back)
-    whole. Instagram comment replies and Messenger DMs carry text only here (the
-    descriptors refuse images on them before a reply is written)."""
+    whole. Instagram comment replies carry none (the descriptor refuses images on
+    them before a reply is written); a DM's image is ``dm_content``."""
     if not request.images:
         return None
     if instagram or request.kind is not ReplyKind.PUBLIC_REPLY:
