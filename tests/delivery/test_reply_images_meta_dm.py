@@ -89,6 +89,8 @@ def test_text_and_image_go_out_as_two_messages(desk: MetaDesk, channel: str) -> 
 @pytest.mark.parametrize("channel", ["messenger", "instagram"])
 def test_a_failure_after_the_text_retries_only_the_image(desk: MetaDesk, channel: str) -> None:
     ticket_id = _dm_ticket(desk, channel)
+    # No echo: the fault queued below must meet the image's call, not another one.
+    desk.configure(echo="off")
     sent_first: list[str] = []
 
     def fail_after_text(result: SendResult) -> None:
