@@ -284,6 +284,11 @@ class ReplyImages:
     # When the reply's text goes out as the image's caption, which is shorter than a
     # text message (WhatsApp: 1024 characters).
     max_caption: int | None = None
+    # Each image is a message of its own after the text (Meta's Send API carries text
+    # or one attachment per message): the worker sends and records them as parts.
+    one_per_message: bool = False
+    # Why a reply of a kind not in ``kinds`` carries none, when the network says why.
+    kind_reason: str | None = None
 
     def refusal(
         self, kind: ReplyKind, images: Sequence[tuple[str, int]], label: str, text: str = ""
@@ -298,7 +303,8 @@ class ReplyImages:
                 f"{self.max_caption} characters; this one has {len(text)}"
             )
         if kind not in self.kinds:
-            return f"{label} does not allow images on a {kind.value.replace('_', ' ')}"
+            why = f": {self.kind_reason}" if self.kind_reason else ""
+            return f"{label} does not allow images on a {kind.value.replace('_', ' ')}{why}"
         most = self.max_count
         if kind is ReplyKind.DIRECT_MESSAGE and self.direct_max_count is not None:
             most = self.direct_max_count

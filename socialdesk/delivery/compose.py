@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.channels.base import MessageTemplate, OutboundImage, OutboundRequest, ReplyKind
-from socialdesk.channels.descriptor import Absent
+from socialdesk.channels.descriptor import Absent, ReplyImages
 from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import Direction, Platform, Visibility
 from socialdesk.domain.length_rules import (
@@ -182,3 +182,24 @@ def thread_parts(
         f"too long for {platform}: {check.length} of {check.limit} {check.unit}{leaving}; "
         "shorten it or split it into several replies"
     )
+
+
+# One posted piece of a reply: its text and the images that go with it.
+Part = tuple[str, tuple[OutboundImage, ...]]
+
+
+def reply_parts(platform: Platform, request: OutboundRequest, texts: list[str]) -> list[Part]:
+    """The messages a reply goes out as: its text parts (``thread_parts``), the images
+    on the first one, or, where the network carries one image per message (Meta's
+    DMs), the text first and then each image as a message of its own."""
+    descriptor = find_descriptor(platform)
+    rule = descriptor.reply_images if descriptor else None
+    if (
+        request.images
+        and isinstance(rule, ReplyImages)
+        and rule.one_per_message
+        and request.kind in rule.kinds
+    ):
+        text_parts: list[Part] = [(text, ()) for text in texts if text.strip()]
+        return text_parts + [("", (image,)) for image in request.images]
+    return [(text, request.images if index == 0 else ()) for index, text in enumerate(texts)]

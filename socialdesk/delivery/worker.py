@@ -40,9 +40,15 @@ from socialdesk.channels.base import (
     SendResult,
 )
 from socialdesk.channels.registry import ConnectorRegistry
-from socialdesk.delivery.compose import build_request, check_window, stored_images, thread_parts
+from socialdesk.delivery.compose import (
+    build_request,
+    check_window,
+    reply_parts,
+    stored_images,
+    thread_parts,
+)
 from socialdesk.delivery.settle import record_sent
-from socialdesk.domain.enums import AccountStatus, DeliveryState
+from socialdesk.domain.enums import AccountStatus, DeliveryState, Platform
 from socialdesk.live import LiveEvent, queue_live_event
 from socialdesk.observability import metrics
 from socialdesk.observability.logs import bind_log_context
@@ -198,6 +204,9 @@ class DeliveryWorker(AsyncBackgroundWorker):
                 )
                 return
             ref = account_ref(account)
+            # The ticket's network, whose rules the reply was written under (a Page
+            # account answers Messenger tickets too).
+            network = Platform(ticket.platform)
             request = build_request(s, entry, message, ticket)
             try:
                 images = stored_images(s, self.storage, message.id)
@@ -235,27 +244,37 @@ class DeliveryWorker(AsyncBackgroundWorker):
             except SendError as error:
                 await self._handle_error(claim, ref, connector, request, error)
                 return
-        parts = thread_parts(ref.platform, request, prefix=prefix)
-        if isinstance(parts, str):
-            self._fail(claim, parts)
+        texts = thread_parts(ref.platform, request, prefix=prefix)
+        if isinstance(texts, str):
+            self._fail(claim, texts)
             return
+        # A network may refuse images on this reply only at send time (Meta: an image
+        # cannot follow a private reply to a comment); before any part goes out.
+        refuse_images = getattr(connector, "refuse_images", None)
+        refusal = refuse_images(ref, request) if request.images and refuse_images else None
+        if refusal is not None:
+            self._fail(claim, refusal)
+            return
+        parts = reply_parts(network, request, texts)
         with self.db.session() as s:
             stored = s.get(Message, claim.message_id)
             posted: list[str] = list(stored.meta.get("thread_ids", [])) if stored else []
-        # A long answer goes out as a chain: each part replies to the previous one. Parts
-        # already posted (recorded after each success) are not sent again after a restart.
+        # A long answer goes out as a chain: each part replies to the previous one; on
+        # Meta's DMs the images follow the text one message each. Parts already posted
+        # (recorded after each success) are not sent again after a restart.
         first: SendResult | None = None
-        for index, body in enumerate(parts):
+        for index, (body, images_of_part) in enumerate(parts):
             part = (
-                request
+                replace(request, body=body, images=images_of_part)
                 if len(parts) == 1
                 else replace(
                     request,
                     body=body,
+                    # The previous part: what a chain answers, and where the read-back
+                    # of a lost DM part starts looking.
                     in_reply_to_id=posted[-1] if posted else request.in_reply_to_id,
                     idempotency_key=f"{request.idempotency_key}-part{index + 1}",
-                    # The images go with the first part of a chain only.
-                    images=request.images if index == 0 else (),
+                    images=images_of_part,
                 )
             )
             if index < len(posted):

@@ -29,6 +29,7 @@ from socialdesk.store.db import Database, utcnow
 from socialdesk.store.models import (
     ContactIdentity,
     Message,
+    MessageAttachment,
     OutboxEntry,
     Ticket,
 )
@@ -101,9 +102,20 @@ def _waiting_send(s: Session, echo: EchoedSend) -> Message | None:
     ).all()
     text = _fold(echo.text)
     for message in candidates:
+        if echo.conversation_id and _has_images(s, message):
+            # A DM with images goes out as several messages (the text, then one per
+            # image): one echo is not the whole reply; the worker records each part.
+            continue
         if _fold(message.body) == text and _same_target(s, message, echo):
             return message
     return None
+
+
+def _has_images(s: Session, message: Message) -> bool:
+    stored = select(MessageAttachment.id).where(
+        MessageAttachment.message_id == message.id, MessageAttachment.stored_key.is_not(None)
+    )
+    return s.scalar(stored.limit(1)) is not None
 
 
 def _same_target(s: Session, message: Message, echo: EchoedSend) -> bool:

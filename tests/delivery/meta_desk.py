@@ -6,7 +6,7 @@ our commit, and a fresh worker run later, as a restarted process would."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -42,8 +42,12 @@ class Crash:
     def __init__(self) -> None:
         self.armed = False
         self.crashes = 0
+        # Runs after each of Meta's answers (a test arranging what Meta does next).
+        self.on_send: Callable[[SendResult], None] | None = None
 
-    async def __call__(self, _claim: Claim, _result: SendResult) -> None:
+    async def __call__(self, _claim: Claim, result: SendResult) -> None:
+        if self.on_send is not None:
+            self.on_send(result)
         if self.armed:
             self.crashes += 1
             raise ProcessDied("killed between Meta's answer and our commit")

@@ -4,7 +4,7 @@ WhatsApp reply is one image message (``/media`` upload, then ``type: image`` wit
 text as caption). The agent uploads, replies with ``attachment_ids``, and the emulator
 holds the image with the text; a Facebook worker that dies after Meta's answer is
 resumed without a second comment (the read-back by text, as for text replies).
-Messenger and Instagram refuse images."""
+Messenger and Instagram DMs are in ``test_reply_images_meta_dm``."""
 
 from __future__ import annotations
 
@@ -117,27 +117,6 @@ def test_a_second_photo_or_a_dm_photo_is_refused(desk: MetaDesk) -> None:
     assert private.status_code == 422, private.text
     assert private.json()["error"]["code"] == "images_not_allowed"
     assert desk.sent(COMMENTS) == []
-
-
-@pytest.mark.parametrize(
-    ("kind", "channel", "spec"),
-    [
-        ("messenger_dm", "messenger", {"customer": {"name": "Ana"}, "text": "Hi"}),
-        ("ig_comment", "instagram", {"customer": {"username": "carol"}, "text": "Hi"}),
-    ],
-)
-def test_messenger_and_instagram_refuse_images(
-    desk: MetaDesk, kind: str, channel: str, spec: dict[str, object]
-) -> None:
-    desk.customer(kind, **spec)
-    ticket = desk.only_ticket(channel)
-    uploaded = upload(desk.api, tiny_png())
-    refused = desk.api.post(
-        f"/tickets/{ticket['id']}/replies",
-        json={"body": "Look.", "attachment_ids": [uploaded["id"]]},
-    )
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["code"] == "images_not_allowed"
 
 
 def test_the_emulator_refuses_a_bad_photo_the_graph_way(desk: MetaDesk) -> None:

@@ -1,7 +1,7 @@
-"""Images on replies through both doors: a Messenger ticket (a network whose descriptor
-takes no images) refuses an image with the same 422 reason from the API and from
-the conversation page, whose composer shows no file input there; a file that is not an
-image is refused by its bytes at either door, and nothing is stored."""
+"""Images on replies through both doors: a Messenger ticket refuses an image its network
+does not take (a WebP, an image over 8 MB) with the same 422 reason from the API and
+from the conversation page, whose composer names Messenger's own limits; a file that is
+not an image is refused by its bytes at either door, and nothing is stored."""
 
 from __future__ import annotations
 
@@ -90,13 +90,23 @@ def _counts(db: Database, ticket_id: int) -> tuple[int, int]:
         return int(replies or 0), int(uploads or 0)
 
 
-def test_a_network_without_images_refuses_them_alike_through_api_and_page(
-    served: tuple[str, int], db: Database
+WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + bytes(20)
+
+
+@pytest.mark.parametrize(
+    ("image", "mime", "reason"),
+    [
+        (WEBP, "image/webp", "Messenger does not take image/webp images"),
+        (tiny_png() + bytes(8_000_001), "image/png", "Messenger takes images up to 8000000"),
+    ],
+)
+def test_an_image_messenger_does_not_take_is_refused_alike_through_api_and_page(
+    served: tuple[str, int], db: Database, image: bytes, mime: str, reason: str
 ) -> None:
     url, ticket_id = served
     api = _api(url)
     page, csrf = _page(url)
-    uploaded = api.post("/uploads", files={"file": ("a.png", tiny_png(), "image/png")})
+    uploaded = api.post("/uploads", files={"file": ("a.img", image, mime)})
     assert uploaded.status_code == 201, uploaded.text
 
     by_api = api.post(
@@ -106,16 +116,18 @@ def test_a_network_without_images_refuses_them_alike_through_api_and_page(
     by_page = page.post(
         f"/tickets/{ticket_id}/reply",
         data={"body": "This one", "kind": "dm", "csrf_token": csrf},
-        files={"images": ("a.png", tiny_png(), "image/png")},
+        files={"images": ("a.img", image, mime)},
     )
     assert by_api.status_code == by_page.status_code == 422
     assert by_api.json()["error"]["code"] == "images_not_allowed"
-    reason = by_api.json()["error"]["reason"]
-    assert reason.startswith("Messenger does not allow images on replies")
-    assert reason in html.unescape(by_page.text)
+    refusal = by_api.json()["error"]["reason"]
+    assert refusal.startswith(reason)
+    assert refusal in html.unescape(by_page.text)
     # The page's refusal rolled its upload back with the reply: only the API's is left.
     assert _counts(db, ticket_id) == (0, 1)
-    assert 'name="images"' not in page.get(f"/tickets/{ticket_id}").text
+    composer = html.unescape(page.get(f"/tickets/{ticket_id}").text)
+    assert 'name="images"' in composer
+    assert "Up to 4 PNG, JPEG or GIF images of 8 MB at most, on direct messages" in composer
 
 
 def test_a_file_that_is_not_an_image_is_refused_by_its_bytes_at_both_doors(

@@ -45,6 +45,7 @@ from socialdesk.channels.base import (
     refuse_if_nothing_read,
 )
 from socialdesk.channels.meta.lookups import CommentReplyLookup, ConversationLookup
+from socialdesk.channels.meta.outbound_media import comment_photo, dm_content, dm_image_file
 from socialdesk.channels.meta.webhooks import (
     FEED_VERBS,
     EntryParser,
@@ -317,27 +318,38 @@ class MetaConnector(LazyHttpClient):
                 sent_at=_utcnow(),
             )
         if request.kind is ReplyKind.DIRECT_MESSAGE:
-            if request.images:
-                # Text and an image are two Messenger messages: not sent exactly once yet.
-                raise SendError(SendFailure.PERMANENT, "Meta DMs carry text only here")
             comment_id = private_reply_target(account, request)
             if comment_id is not None:
+                refusal = self.refuse_images(account, request) if request.images else None
+                if refusal is not None:
+                    raise SendError(SendFailure.PERMANENT, refusal)
                 return await self._send_private_reply(account, request, comment_id)
             # The DM thread names the customer's messaging id; on a ticket that began as
             # a Facebook comment the contact's own id is the commenter's, not the PSID.
             recipient = thread_customer(account, request.conversation_id) or request.recipient_id
             if not recipient:
                 raise SendError(SendFailure.PERMANENT, "a DM needs recipient_id or conversation")
-            message: dict[str, object] = {
-                "recipient": {"id": recipient},
-                "message": {"text": request.body},
-            }
+            message: dict[str, object] = {"recipient": {"id": recipient}}
+            message |= dm_content(request)
             if request.human_agent_tag:
                 message["messaging_type"] = "MESSAGE_TAG"
                 message["tag"] = "HUMAN_AGENT"
             else:
                 message["messaging_type"] = "RESPONSE"
-            body = await self._post(account, f"/{inbox_id(account)}/messages", json_body=message)
+            if request.images:
+                body = await self._post(
+                    account,
+                    f"/{inbox_id(account)}/messages",
+                    # Multipart: the JSON parameters as strings beside the file.
+                    form={
+                        k: v if isinstance(v, str) else json.dumps(v) for k, v in message.items()
+                    },
+                    files=dm_image_file(request),
+                )
+            else:
+                body = await self._post(
+                    account, f"/{inbox_id(account)}/messages", json_body=message
+                )
             mid = body.get("message_id")
             if not isinstance(mid, str):
                 raise SendError(SendFailure.RETRYABLE, "Meta's answer carries no message_id")
@@ -406,6 +418,17 @@ class MetaConnector(LazyHttpClient):
             else None,
         )
 
+    def refuse_images(self, account: AccountRef, request: OutboundRequest) -> str | None:
+        """Why this DM cannot carry its images, before any part is sent: a DM on a
+        comment ticket is Meta's private reply, one message until the customer writes
+        back, so an image cannot follow it."""
+        if request.kind is ReplyKind.DIRECT_MESSAGE and private_reply_target(account, request):
+            return (
+                "Meta lets a Page send one private reply to a comment until the customer "
+                "answers, so its images cannot follow; send them once they write back"
+            )
+        return None
+
     # -- finding a send whose answer was lost -----------------------------------------
 
     def _conversations(self, account: AccountRef) -> ConversationLookup:
@@ -472,23 +495,6 @@ class MetaConnector(LazyHttpClient):
     async def poll(self, account: AccountRef, cursor: str | None) -> PollResult:
         """Meta delivers by webhook only; polling yields nothing."""
         return PollResult(messages=(), cursor=cursor)
-
-
-def comment_photo(
-    request: OutboundRequest, instagram: bool
-) -> dict[str, tuple[str, bytes, str]] | None:
-    """The photo of a Facebook comment reply as Graph's multipart ``source``, sent in the
-    same call as its ``message``: one call, so the reply is posted (and read back)
-    whole. Instagram comment replies and Messenger DMs carry text only here (the
-    descriptors refuse images on them before a reply is written)."""
-    if not request.images:
-        return None
-    if instagram or request.kind is not ReplyKind.PUBLIC_REPLY:
-        raise SendError(SendFailure.PERMANENT, "Meta takes an image only on a Page comment reply")
-    if len(request.images) > 1:
-        raise SendError(SendFailure.PERMANENT, "a Facebook comment carries one image")
-    image = request.images[0]
-    return {"source": (image.name, image.data, image.mime_type)}
 
 
 def inbox_id(account: AccountRef) -> str:

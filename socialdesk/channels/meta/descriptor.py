@@ -170,9 +170,14 @@ def _meta(
     )
 
 
+# What Graph takes as a comment's ``source`` photo and a Messenger image (no webp).
 FACEBOOK_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
-# What Graph takes as a comment's ``source`` photo (webp is not among them).
-FACEBOOK_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
+# Instagram DMs: PNG and JPEG up to 8 MB (Meta's Instagram send-message page). Messenger
+# takes up to 25 MB by upload but 8 MB by URL; one limit for both keeps the rule simple.
+INSTAGRAM_DM_IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+META_DM_IMAGE_MAX_BYTES = 8_000_000
+# The desk's own cap: each image is a message of its own in the customer's thread.
+DM_IMAGES_PER_REPLY = 4
 FACEBOOK = _meta(
     Platform.FACEBOOK,
     "Facebook",
@@ -193,9 +198,14 @@ MESSENGER = _meta(
     reply_kinds=(ReplyKind.DIRECT_MESSAGE,),
     hiding=Absent("a Messenger message is private; there is nothing public to hide"),
     move_to_private=MoveToPrivate(),
-    reply_images=Absent(
-        "Messenger sends text and an image as two messages; sending both exactly once "
-        "would need each part tracked on its own, so replies carry text only"
+    # The text, then each image as a message of its own (multipart ``filedata`` on the
+    # Send API), each part recorded as it goes out so a resumed worker sends only the rest.
+    reply_images=ReplyImages(
+        DM_IMAGES_PER_REPLY,
+        META_DM_IMAGE_MAX_BYTES,
+        FACEBOOK_IMAGE_TYPES,
+        (ReplyKind.DIRECT_MESSAGE,),
+        one_per_message=True,
     ),
 )
 INSTAGRAM = _meta(
@@ -206,9 +216,16 @@ INSTAGRAM = _meta(
     reply_kinds=PUBLIC_AND_DM,
     hiding=Hiding("Instagram", _hide),
     move_to_private=MoveToPrivate(answers_comment=True),
-    reply_images=Absent(
-        "Instagram comment replies are text only, and a DM's image would be a second "
-        "message beside its text, so replies carry text only"
+    # DMs as on Messenger (Instagram takes PNG and JPEG only); comment replies cannot
+    # carry an image at all on the Graph API.
+    reply_images=ReplyImages(
+        DM_IMAGES_PER_REPLY,
+        META_DM_IMAGE_MAX_BYTES,
+        INSTAGRAM_DM_IMAGE_TYPES,
+        (ReplyKind.DIRECT_MESSAGE,),
+        one_per_message=True,
+        kind_reason="Instagram comment replies are text only (the Graph API takes no image "
+        "on a comment reply); send the image by direct message",
     ),
 )
 DESCRIPTORS = (FACEBOOK, MESSENGER, INSTAGRAM)

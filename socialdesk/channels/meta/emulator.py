@@ -4,9 +4,10 @@
 ``app.state.meta``). Graph routes accept any ``/vNN.N/`` prefix:
 ``POST /{v}/{comment-or-post-id}/comments`` (multipart with one photo as ``source``:
 ``emulator_media``), ``POST /{v}/{ig-comment-id}/replies``,
-``POST /{v}/{page-or-ig-id|me}/messages`` (``recipient.id``: a PSID/IGSID inside the
-messaging window; ``recipient.comment_id``: a private reply, one per comment within 7
-days, a second one fails with code 10900), ``POST /{v}/{comment-id}`` (``is_hidden`` on
+``POST /{v}/{page-or-ig-id|me}/messages`` (text, or one image as multipart ``filedata``:
+``emulator_media``; ``recipient.id``: a PSID/IGSID inside the messaging window;
+``recipient.comment_id``: a private reply, text only, one per comment within 7 days, a
+second one fails with code 10900), ``POST /{v}/{comment-id}`` (``is_hidden`` on
 a Page comment, ``hide`` on an IG comment; the comment must be the token's account's).
 The GET routes that read comments, conversations and messages back are in
 ``meta_reads`` (state in ``app.state.meta_messages``).
@@ -54,7 +55,12 @@ from socialdesk.channels.emulator_core import (
     add_common_routes,
 )
 from socialdesk.channels.meta.emulator_history import add_history_routes
-from socialdesk.channels.meta.emulator_media import comment_image, graph_params
+from socialdesk.channels.meta.emulator_media import (
+    comment_image,
+    dm_image,
+    graph_params,
+    hold_image,
+)
 from socialdesk.channels.meta.emulator_model import (
     HUMAN_AGENT_SECONDS,
     RETIRED_TAGS,
@@ -363,15 +369,20 @@ def create_meta_emulator(
                 recipient.get("id") or recipient.get("comment_id")
             ):
                 raise GraphError(100, "(#100) param recipient must be non-empty.")
-            if not isinstance(message, dict) or not isinstance(message.get("text"), str):
+            data = None
+            if isinstance(message, dict) and "attachment" in message:
+                data = await dm_image(message, params, account.kind)
+            elif not isinstance(message, dict) or not isinstance(message.get("text"), str):
                 raise GraphError(100, "(#100) param message must be non-empty.")
-            text = message["text"]
+            text = "" if data is not None else message["text"]
             too_long = len(text) > 2000 if account.kind == "page" else len(text.encode()) > 1000
             if too_long:
                 raise GraphError(
                     100, "(#100) Length of param message[text] must be less than or equal to 2000"
                 )
             if recipient.get("comment_id"):
+                if data is not None:
+                    raise GraphError(100, "(#100) A private reply carries text only")
                 # A private reply: one per comment, within 7 days, no messaging window.
                 comment_id = str(recipient["comment_id"])
                 customer = private_reply(state, store, account, comment_id, state.new_id)
@@ -380,11 +391,17 @@ def create_meta_emulator(
             else:
                 customer = check_free_form_send(account, params, str(recipient["id"]))
                 mid = new_mid(account)
-            record(req, "POST /{id}/messages", params, mid)
+            echo: dict[str, Any] = {"mid": mid, "text": text}
+            image = hold_image(core, mid, data, str(req.base_url)) if data else None
+            if image is not None:
+                echo = {"mid": mid, "attachments": [{"type": "image", "payload": image}]}
+            record(req, "POST /{id}/messages", params | ({"image": image} if image else {}), mid)
             store.add(
-                account, customer, DirectMessage(mid, text, account.id, customer, core.clock.time())
+                account,
+                customer,
+                DirectMessage(mid, text, account.id, customer, core.clock.time(), image),
             )
-            echo = {"mid": mid, "text": text, "is_echo": True, "app_id": int(state.app_id)}
+            echo |= {"is_echo": True, "app_id": int(state.app_id)}
             await echo_payload(messaging_payload(account, account.id, customer, echo))
             return {"recipient_id": customer, "message_id": mid}
 

@@ -51,6 +51,8 @@ class DirectMessage:
     from_id: str
     to_id: str
     created: float
+    # A sent image (``emulator_media.image_record``): the message has no text then.
+    image: dict[str, Any] | None = None
 
 
 @dataclass
@@ -227,13 +229,18 @@ def message_node(message: DirectMessage, store: MessageStore, account: Account) 
             name = account.username
         return {key: name, "id": person_id}
 
-    return {
+    node: dict[str, Any] = {
         "id": message.id,
         "message": message.text,
         "from": person(message.from_id),
         "to": {"data": [person(message.to_id)]},
         "created_time": graph_time(message.created),
     }
+    if message.image is not None:
+        url = message.image["url"]
+        image = {"mime_type": message.image["mime_type"], "image_data": {"url": url}}
+        node["attachments"] = {"data": [{"id": f"{message.id}_1"} | image]}
+    return node
 
 
 def conversation_node(

@@ -61,10 +61,21 @@ def images_hint(platform: str, email_route: object) -> str:
         return ""
     names = {"public_reply": "public replies", "direct_message": "direct messages"}
     kinds = " and ".join(names.get(k.value, "e-mails") for k in rule.kinds)
+    types = [label for mime, label in IMAGE_TYPE_NAMES if mime in rule.mime_types]
+    listed = ", ".join(types[:-1]) + f" or {types[-1]}" if len(types) > 1 else "".join(types)
+    apart = ", each sent after the text as a message of its own" if rule.one_per_message else ""
     return (
-        f"Up to {rule.max_count} PNG, JPEG, GIF or WebP images of "
-        f"{rule.max_bytes // 1_000_000} MB at most, on {kinds}"
+        f"Up to {rule.max_count} {listed} images of "
+        f"{rule.max_bytes // 1_000_000} MB at most, on {kinds}{apart}"
     )
+
+
+IMAGE_TYPE_NAMES = (
+    ("image/png", "PNG"),
+    ("image/jpeg", "JPEG"),
+    ("image/gif", "GIF"),
+    ("image/webp", "WebP"),
+)
 
 
 def upload_images(
