@@ -77,7 +77,7 @@ def upload_images(
     empty file input sends one nameless, empty part, which is no image. ``alts``: the
     images' descriptions, one line each, in the order the files were chosen."""
     descriptions = alts.splitlines()
-    ids = []
+    ids: list[int] = []
     for file in files:
         if not file.filename:
             continue
