@@ -262,3 +262,54 @@ def test_send_anyway_on_the_confirmation_page_sends_the_same_images(
         data=form | {"body": "More.", "upload_ids": carried[1]},
     )
     assert reused.status_code == 422 and "another reply" in reused.text
+
+
+def test_the_script_composer_confirms_without_storing_the_images_twice(
+    desk: tuple[str, httpx.Client, httpx.Client, httpx.Client, int], db: Database
+) -> None:
+    base, lead, _agent, instance, ticket_id = desk
+    page, csrf = _page(base, "admin@example.com")
+    image = tiny_png(44)
+    body = "Call us on +1 415 555 0100 about it."
+    htmx = {"HX-Request": "true"}
+    form = {"csrf_token": csrf, "body": body, "kind": "public"}
+    files = [("images", ("bill.png", image, "image/png"))]
+    asked = page.post(f"/tickets/{ticket_id}/reply", data=form, files=files, headers=htmx)
+    assert asked.status_code == 200 and asked.headers["HX-Retarget"] == "#reply-confirm"
+    carried = re.search(r'name="upload_ids" value="([0-9,]+)"', asked.text)
+    assert carried and "The image you chose goes with it" in asked.text
+    # The composer's form still holds the file and sends it again with the answer.
+    confirmed = page.post(
+        f"/tickets/{ticket_id}/reply",
+        data=form | {"confirm": "1", "upload_ids": carried[1]},
+        files=files,
+        headers=htmx,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    with db.session() as s:
+        assert [u.id for u in s.scalars(select(Upload))] == [int(carried[1])]
+    answer = _settled(lead, ticket_id, 1)
+    assert answer["delivery_state"] == "sent" and len(answer["attachments"]) == 1
+    sent = instance.get("/_emulator/sent").json()
+    assert len([s for s in sent if s["endpoint"] == "POST /api/v2/media"]) == 1
+
+
+def test_only_the_uploader_and_reviewers_see_a_held_image(
+    desk: tuple[str, httpx.Client, httpx.Client, httpx.Client, int], db: Database
+) -> None:
+    base, lead, agent, _instance, ticket_id = desk
+    upload_id = _upload(agent, tiny_png(), "plug.png")["id"]
+    with db.write() as s:
+        create_user(s, "other@example.com", PASSWORD, Role.AGENT, workspace=ensure_workspace(s))
+    other = _client(base, "other@example.com")
+    # Not held by a draft yet: only its uploader.
+    assert agent.get(f"/uploads/{upload_id}/content").status_code == 200
+    assert lead.get(f"/uploads/{upload_id}/content").status_code == 404
+    drafted = agent.post(
+        f"/tickets/{ticket_id}/replies", json={"body": "Here.", "attachment_ids": [upload_id]}
+    )
+    assert drafted.status_code == 202, drafted.text
+    assert lead.get(f"/uploads/{upload_id}/content").status_code == 200
+    assert other.get(f"/uploads/{upload_id}/content").status_code == 404
+    other_page, _ = _page(base, "other@example.com")
+    assert other_page.get(f"/uploads/{upload_id}/content").status_code == 404
