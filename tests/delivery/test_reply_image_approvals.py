@@ -198,6 +198,8 @@ def test_the_composer_drafts_with_images_and_the_approval_form_sends_them(
         files=[("images", ("plug.png", image, "image/png"))],
     )
     assert posted.status_code == 303, posted.text
+    # The ticket shows the draft with its image while it waits.
+    assert "With 1 image: plug.png (A plug)" in page.get(f"/tickets/{ticket_id}").text
     [pending] = lead.get("/approvals").json()
     assert [(i["name"], i["alt_text"]) for i in pending["attachments"]] == [("plug.png", "A plug")]
 

@@ -21,6 +21,7 @@ from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.email_settings import email_settings
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
+from socialdesk.actions.uploads import draft_upload_rows
 from socialdesk.channels.base import ReplyKind
 from socialdesk.channels.descriptor import Absent
 from socialdesk.channels.networks import find_descriptor
@@ -96,6 +97,7 @@ def thread_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str,
         "ticket": ticket,
         "messages": messages,
         "drafts": drafts,
+        "draft_images": draft_upload_rows(session, [d.id for d in drafts if d.state == "pending"]),
         "scheduled_for": scheduled,
         "signatures_kept": signatures == "kept",
         # Fans' replies that answered the customer, by message ("answered by @fan").
