@@ -14,7 +14,7 @@ written asks the lead to confirm), or rejects it with a note.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +25,14 @@ from socialdesk.actions.email_route import EmailRoute
 from socialdesk.actions.messaging_window import check_reply_rules
 from socialdesk.actions.recording import ActionError, NeedsConfirmation, audit, require_role
 from socialdesk.actions.tickets import reply, require_writer, set_status
-from socialdesk.actions.uploads import ImagesRefused, uploads_for_reply
+from socialdesk.actions.uploads import (
+    ImagesRefused,
+    check_images,
+    draft_upload_rows,
+    hold_for_draft,
+    release_draft,
+    uploads_for_reply,
+)
 from socialdesk.channels.networks import answers_by_email
 from socialdesk.delivery.enqueue import reply_kind
 from socialdesk.domain.enums import (
@@ -46,6 +53,7 @@ from socialdesk.store.models import (
     Message,
     PostingRight,
     Ticket,
+    Upload,
     User,
 )
 
@@ -155,7 +163,8 @@ def send_reply(
     (``OutsideMessagingWindow``, code ``outside_window``). ``canned_ids``: the canned
     answers the agent inserted, each counted once the reply is sent or awaits approval.
     ``attachment_ids``: the agent's uploads to attach, refused (422
-    ``images_not_allowed``) where the network takes no images on this kind of reply.
+    ``images_not_allowed``) where the network takes no images on this kind of reply; a
+    draft holds them until a lead approves (sent, checked again) or rejects it (let go).
     """
     require_writer(actor)
     if not body.strip():
@@ -175,10 +184,6 @@ def send_reply(
     if uploads and chosen_template is not None:
         # Outside the messaging window only the template's text may go out.
         raise ImagesRefused("an approved template carries text only: it cannot take images")
-    if uploads and not allowed:
-        raise ActionError(
-            "a reply with images cannot wait for approval: ask a lead to send it", 422
-        )
     if chosen_template is not None and not allowed:
         raise ActionError("a template reply cannot wait for approval: ask a lead to send it", 422)
     if send_at is not None and not allowed:
@@ -198,7 +203,7 @@ def send_reply(
     if not allowed:
         draft = submit_for_approval(
             session, ticket, actor, body, visibility=visibility,
-            solve_after=solve or status_after == TicketStatus.SOLVED,
+            solve_after=solve or status_after == TicketStatus.SOLVED, uploads=uploads,
         )  # fmt: skip
         _count_use(session, used)
         return ReplyOutcome(draft=draft)
@@ -382,7 +387,10 @@ def submit_for_approval(
     *,
     visibility: Visibility = Visibility.PUBLIC,
     solve_after: bool = False,
+    uploads: Sequence[Upload] = (),
 ) -> ApprovalDraft:
+    """``uploads``: images already checked against the network (``uploads_for_reply``),
+    held by the draft until it is reviewed."""
     require_writer(actor)
     body = body.strip()
     if not body:
@@ -399,15 +407,12 @@ def submit_for_approval(
     )
     session.add(draft)
     session.flush()
-    audit(
-        session,
-        actor,
-        "approval.submitted",
-        "approval_draft",
-        draft.id,
-        ticket.workspace_id,
-        {"ticket_id": ticket.id, "visibility": str(visibility)},
-    )
+    hold_for_draft(session, draft.id, uploads)
+    details: dict[str, object] = {"ticket_id": ticket.id, "visibility": str(visibility)}
+    if uploads:
+        details["upload_ids"] = [u.id for u in uploads]
+    audit(session, actor, "approval.submitted", "approval_draft", draft.id,
+          ticket.workspace_id, details)  # fmt: skip
     _announce(session, draft)
     return draft
 
@@ -457,6 +462,12 @@ def approve_draft(
     author = session.get(User, draft.author_user_id) if draft.author_user_id else None
     if author is None or not author.is_active:
         author = reviewer
+    # The images the draft holds, checked again: the network's rule applies at send, and
+    # the lead's edit may have made a caption too long.
+    uploads = draft_upload_rows(session, [draft.id]).get(draft.id, [])
+    check_images(
+        uploads, ticket.platform, reply_kind(ticket.platform, draft.visibility), draft.body
+    )
     message = reply(
         session,
         ticket,
@@ -464,6 +475,7 @@ def approve_draft(
         draft.body,
         visibility=Visibility(draft.visibility),
         status_after=TicketStatus.PENDING,
+        uploads=uploads,
     )
     message.meta = {**message.meta, "approved_by": reviewer.id, "draft_id": draft.id}
     if draft.solve_after:
@@ -488,15 +500,12 @@ def reject_draft(session: Session, draft: ApprovalDraft, reviewer: User, note: s
     _mark_reviewed(draft, reviewer)
     draft.state = "rejected"
     draft.review_note = note.strip() or None
-    audit(
-        session,
-        reviewer,
-        "approval.rejected",
-        "approval_draft",
-        draft.id,
-        draft.workspace_id,
-        {"ticket_id": ticket.id, "note": draft.review_note},
-    )
+    details: dict[str, object] = {"ticket_id": ticket.id, "note": draft.review_note}
+    released = release_draft(session, draft.id)
+    if released:
+        details["released_upload_ids"] = released
+    audit(session, reviewer, "approval.rejected", "approval_draft", draft.id,
+          draft.workspace_id, details)  # fmt: skip
     _announce(session, draft)
 
 

@@ -3,8 +3,14 @@ in the attachment storage) and the rule a reply with images must pass, whichever
 it came through (``POST /api/v1/tickets/{id}/replies``, the composer's file input).
 
 The rule is the network's, from its descriptor's ``reply_images``: whether a reply of
-that kind may carry images at all, how many, how large and of which types. A network
-without it refuses with 422 ``images_not_allowed`` and the reason."""
+that kind may carry images at all, how many, how large and of which types, and how long
+each image's alt text may be. A network without it refuses with 422
+``images_not_allowed`` and the reason.
+
+A reply that waits for a lead's approval holds its uploads (``hold_for_draft``): no
+other reply can take them, the lead sees them, approving sends them after the same
+checks again (``draft_uploads``), and a rejected draft lets them go (``release_draft``),
+unused again like any upload no reply has named."""
 
 from __future__ import annotations
 
@@ -29,6 +35,9 @@ from socialdesk.store.models import Message, MessageAttachment, Upload, User
 _WRITERS = frozenset({Role.ADMIN, Role.LEAD, Role.AGENT, Role.MARKETING})
 # More images than any network takes on one reply (e-mail: 10); the API bounds the list.
 MAX_ATTACHMENTS = 10
+# The longest alt text any network takes (Bluesky's app: 2,000); each network's own,
+# shorter limit is checked on the reply (its descriptor's ``reply_images.max_alt``).
+MAX_ALT_TEXT = 2000
 
 
 class ImagesRefused(ActionError):
@@ -55,12 +64,14 @@ def store_upload(
     name: str | None,
     *,
     max_bytes: int,
+    alt_text: str | None = None,
 ) -> Upload:
     """Keep an uploaded image: 422 when empty, 413 above ``max_bytes``, 415 unless its
     bytes are PNG, JPEG, GIF or WebP (the stated type is ignored), 503 when the storage
     did not take it. The file is written before the row, keyed by its SHA-256, so a
     transaction that fails leaves at most a file nothing points at."""
     require_role(actor, _WRITERS, "your role can read tickets but not change them")
+    alt = clean_alt(alt_text)
     if not data:
         raise ActionError("the file is empty", 422)
     if len(data) > max_bytes:
@@ -83,6 +94,7 @@ def store_upload(
         size=len(data),
         sha256=digest,
         name=_clean_name(name),
+        alt_text=alt,
         created_at=utcnow(),
     )
     session.add(upload)
@@ -92,6 +104,19 @@ def store_upload(
         {"name": upload.name, "size": upload.size, "mime_type": mime_type},
     )  # fmt: skip
     return upload
+
+
+def clean_alt(value: str | None) -> str | None:
+    """An image's alt text as stored: plain text, trimmed, None when empty; 422 beyond
+    ``MAX_ALT_TEXT`` characters."""
+    text = "".join(c for c in (value or "") if c.isprintable() or c in "\n\t").strip()
+    if len(text) > MAX_ALT_TEXT:
+        raise ActionError(
+            f"an image description (alt text) takes up to {MAX_ALT_TEXT} characters; "
+            f"this one has {len(text)}",
+            422,
+        )
+    return text or None
 
 
 def uploads_for_reply(
@@ -104,7 +129,8 @@ def uploads_for_reply(
     body: str = "",
 ) -> list[Upload]:
     """The uploads a reply names, in the order named, checked against the network's
-    ``reply_images``: each the actor's own, in the ticket's workspace, not sent yet."""
+    ``reply_images``: each the actor's own, in the ticket's workspace, not sent yet and
+    not held by a draft awaiting approval."""
     wanted = list(dict.fromkeys(upload_ids))
     if not wanted:
         return []
@@ -126,16 +152,32 @@ def uploads_for_reply(
             raise ActionError(f"upload {upload_id} not found among your uploads", 422)
         if upload.message_id is not None:
             raise ActionError(f"upload {upload_id} went out with another reply already", 422)
+        if upload.draft_id is not None:
+            raise ActionError(f"upload {upload_id} waits with a reply for approval", 422)
     uploads = [found[i] for i in wanted]
+    check_images(uploads, platform, kind, body)
+    return uploads
+
+
+def check_images(
+    uploads: Sequence[Upload], platform: str | None, kind: ReplyKind, body: str
+) -> None:
+    """The network's ``reply_images`` rule over these uploads (count, size, type, alt
+    text length, caption): 422 ``images_not_allowed`` with the reason. Run when a reply
+    is written and again when a lead approves a draft, as the rule applies at send."""
+    if not uploads:
+        return
     descriptor = find_descriptor(platform)
     label = descriptor.label if descriptor else str(platform or "this channel")
     rule = descriptor.reply_images if descriptor else Absent("unknown network")
     if isinstance(rule, Absent):
         raise ImagesRefused(f"{label} does not allow images on replies: {rule.reason}")
-    problem = rule.refusal(kind, [(u.mime_type, u.size) for u in uploads], label, body)
+    problem = rule.refusal(
+        kind, [(u.mime_type, u.size) for u in uploads], label, body,
+        [u.alt_text or "" for u in uploads],
+    )  # fmt: skip
     if problem:
         raise ImagesRefused(problem)
-    return uploads
 
 
 def link_uploads(session: Session, message: Message, uploads: Sequence[Upload]) -> None:
@@ -156,6 +198,42 @@ def link_uploads(session: Session, message: Message, uploads: Sequence[Upload]) 
                 sha256=upload.sha256,
                 stored_mime_type=upload.mime_type,
                 fetched_at=now,
+                alt_text=upload.alt_text,
             )
         )
         upload.message_id = message.id
+        upload.draft_id = None
+        upload.draft_position = None
+
+
+def hold_for_draft(session: Session, draft_id: int, uploads: Sequence[Upload]) -> None:
+    """The uploads wait with the draft, in the order the reply named them."""
+    for position, upload in enumerate(uploads):
+        upload.draft_id = draft_id
+        upload.draft_position = position
+    session.flush()
+
+
+def draft_upload_rows(session: Session, draft_ids: Collection[int]) -> dict[int, list[Upload]]:
+    """The uploads each draft holds, in order (the approval queue shows them)."""
+    found: dict[int, list[Upload]] = {}
+    if not draft_ids:
+        return found
+    for upload in session.scalars(
+        select(Upload)
+        .where(Upload.draft_id.in_(list(draft_ids)))
+        .order_by(Upload.draft_id, Upload.draft_position, Upload.id)
+    ):
+        found.setdefault(int(upload.draft_id or 0), []).append(upload)
+    return found
+
+
+def release_draft(session: Session, draft_id: int) -> list[int]:
+    """A rejected draft lets its uploads go: unused again, its author may send them on
+    another reply. Returns their ids (for the audit entry)."""
+    released = draft_upload_rows(session, [draft_id]).get(draft_id, [])
+    for upload in released:
+        upload.draft_id = None
+        upload.draft_position = None
+    session.flush()
+    return [u.id for u in released]

@@ -163,11 +163,13 @@ class MessageTemplate:
 @dataclass(frozen=True, slots=True)
 class OutboundImage:
     """An image attached to a reply: its bytes (from the attachment storage), the type
-    they show, and the file name the agent uploaded."""
+    they show, the file name the agent uploaded, and its description (alt text, empty
+    when none was given)."""
 
     data: bytes
     mime_type: str
     name: str = "image"
+    alt: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,14 +289,28 @@ class ReplyImages:
     one_per_message: bool = False
     # Why a reply of a kind not in ``kinds`` carries none, when the network says why.
     kind_reason: str | None = None
+    # The longest description (alt text) the network takes per image, in characters
+    # (X 1,000, Mastodon 1,500); None: the network carries none, the desk keeps it.
+    max_alt: int | None = None
 
     def refusal(
-        self, kind: ReplyKind, images: Sequence[tuple[str, int]], label: str, text: str = ""
+        self,
+        kind: ReplyKind,
+        images: Sequence[tuple[str, int]],
+        label: str,
+        text: str = "",
+        alts: Sequence[str] = (),
     ) -> str | None:
-        """Why these images (type, size) cannot go out on a reply of ``kind`` with this
-        ``text``, or None."""
+        """Why these images (type, size, and their ``alts``) cannot go out on a reply of
+        ``kind`` with this ``text``, or None."""
         if not images:
             return None
+        for position, alt in enumerate(alts, start=1):
+            if self.max_alt is not None and len(alt) > self.max_alt:
+                return (
+                    f"{label} takes an image description (alt text) of up to {self.max_alt} "
+                    f"characters; image {position}'s has {len(alt)}"
+                )
         if self.max_caption is not None and len(text) > self.max_caption:
             return (
                 f"{label} sends a reply with an image as its caption, which takes up to "
@@ -318,9 +332,14 @@ class ReplyImages:
         return None
 
 
+# An e-mail header line stays readable (RFC 5322 folds it; this bounds its length).
+EMAIL_ALT_MAX = 1000
 NO_REPLY_IMAGES = Absent("replies on this network carry text only")
 # An e-mail carries images as MIME parts (the web form is answered by e-mail too).
-EMAIL_IMAGES = ReplyImages(10, 10_000_000, REPLY_IMAGE_TYPES, (ReplyKind.EMAIL,))
+# The description goes out as each part's Content-Description (RFC 2045), one line.
+EMAIL_IMAGES = ReplyImages(
+    10, 10_000_000, REPLY_IMAGE_TYPES, (ReplyKind.EMAIL,), max_alt=EMAIL_ALT_MAX
+)
 
 # Shared by most networks' descriptors.
 PUBLIC_AND_DM = (ReplyKind.PUBLIC_REPLY, ReplyKind.DIRECT_MESSAGE)

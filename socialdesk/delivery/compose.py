@@ -106,7 +106,10 @@ def stored_images(
     attachment storage; ``StorageError`` when one cannot be read."""
     rows = session.execute(
         select(
-            MessageAttachment.stored_key, MessageAttachment.stored_mime_type, MessageAttachment.name
+            MessageAttachment.stored_key,
+            MessageAttachment.stored_mime_type,
+            MessageAttachment.name,
+            MessageAttachment.alt_text,
         )
         .where(
             MessageAttachment.message_id == message_id,
@@ -116,9 +119,12 @@ def stored_images(
     ).all()
     return tuple(
         OutboundImage(
-            storage.get(str(key)), str(mime or "application/octet-stream"), name or "image"
+            storage.get(str(key)),
+            str(mime or "application/octet-stream"),
+            name or "image",
+            alt or "",
         )
-        for key, mime, name in rows
+        for key, mime, name, alt in rows
     )
 
 

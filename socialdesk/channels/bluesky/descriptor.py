@@ -93,7 +93,10 @@ DESCRIPTOR = ChannelDescriptor(
     messaging_window=NO_WINDOW,
     reply_kinds=PUBLIC_AND_DM,
     # Posts embed up to four images (app.bsky.embed.images); chat messages carry none.
-    reply_images=ReplyImages(4, 1_000_000, REPLY_IMAGE_TYPES, (ReplyKind.PUBLIC_REPLY,)),
+    # Each image's ``alt`` is plain text; the Bluesky app takes up to 2,000 characters.
+    reply_images=ReplyImages(
+        4, 1_000_000, REPLY_IMAGE_TYPES, (ReplyKind.PUBLIC_REPLY,), max_alt=2000
+    ),
     webhooks=Absent("no webhooks: new posts are polled"),
     poller=PollSpec(always=True),
     connector=_connector,

@@ -32,8 +32,9 @@ async def upload_blob(xrpc: Xrpc, account: AccountRef, image: OutboundImage) -> 
 async def images_embed(
     xrpc: Xrpc, account: AccountRef, images: Sequence[OutboundImage]
 ) -> dict[str, Any]:
-    """``app.bsky.embed.images`` for the post (``alt`` is required; the agent gives none)."""
+    """``app.bsky.embed.images`` for the post: ``alt`` is required, the agent's description
+    of the image as plain text, or empty when none was given."""
     return {
         "$type": "app.bsky.embed.images",
-        "images": [{"alt": "", "image": await upload_blob(xrpc, account, i)} for i in images],
+        "images": [{"alt": i.alt, "image": await upload_blob(xrpc, account, i)} for i in images],
     }

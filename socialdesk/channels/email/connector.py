@@ -216,9 +216,15 @@ def compose_reply(
         message["Auto-Submitted"] = "auto-replied"
     message.set_content(request.body)
     # Images go as attachment parts (multipart/mixed), named as the agent uploaded them.
+    # The reply is plain text, with no HTML <img> to hold an alt: a part's description is
+    # its Content-Description (RFC 2045), on one line.
     for image in request.images:
         maintype, _, subtype = image.mime_type.partition("/")
-        message.add_attachment(image.data, maintype=maintype, subtype=subtype, filename=image.name)
+        alt = " ".join(image.alt.split())
+        headers = [f"Content-Description: {alt}"] if alt else None
+        message.add_attachment(
+            image.data, maintype=maintype, subtype=subtype, filename=image.name, headers=headers
+        )
     return message
 
 

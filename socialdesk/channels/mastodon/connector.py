@@ -255,6 +255,7 @@ class MastodonConnector(LazyHttpClient):
         json_body: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         token = account.secrets.get("access_token")
         if not token:
@@ -266,6 +267,7 @@ class MastodonConnector(LazyHttpClient):
                 params=list(params or []),
                 json=json_body,
                 files=files,
+                data=data,
                 headers={"Authorization": f"Bearer {token}", **(headers or {})},
             )
         except httpx.TimeoutException:
@@ -510,6 +512,8 @@ class MastodonConnector(LazyHttpClient):
             "POST",
             MEDIA_PATH,
             files={"file": (image.name, image.data, image.mime_type)},
+            # The image's alt text is the media attachment's description, a form field.
+            data={"description": image.alt} if image.alt else None,
         )
         body = self._json(response)
         if not isinstance(body, dict) or not isinstance(body.get("id"), str):

@@ -45,7 +45,9 @@ DESCRIPTOR = ChannelDescriptor(
     length_rules=length_rules_of(Platform.MASTODON),
     messaging_window=NO_WINDOW,
     reply_kinds=PUBLIC_AND_DM,
-    reply_images=ReplyImages(4, 16_000_000, REPLY_IMAGE_TYPES, PUBLIC_AND_DM),
+    # A media attachment's description takes up to 1,500 characters (Mastodon's default
+    # media_attachments.description_limit).
+    reply_images=ReplyImages(4, 16_000_000, REPLY_IMAGE_TYPES, PUBLIC_AND_DM, max_alt=1500),
     webhooks=Absent("no webhooks: new posts are polled"),
     poller=PollSpec(always=True),
     connector=_connector,

@@ -9,8 +9,9 @@ Mastodon API
   40, at most 80), ``max_id`` / ``since_id`` / ``min_id``; newest first; ``Link`` header
   with ``rel="next"`` (``max_id``, only when the page is full) and ``rel="prev"``
   (``min_id``).
-- ``POST /api/v2/media`` (multipart ``file``): an image, attachable to one status by
-  ``media_ids[]`` (at most 4);
+- ``POST /api/v2/media`` (multipart ``file``, optional ``description``, its alt text of
+  at most 1,500 characters): an image, attachable to one status by ``media_ids[]`` (at
+  most 4);
 - ``POST /api/v1/statuses`` (form or JSON), ``Idempotency-Key`` remembered for an hour;
   ``GET``/``DELETE /api/v1/statuses/:id``; ``GET /api/v1/accounts/:id``;
   ``GET /api/v1/accounts/verify_credentials``; ``GET /api/v2/instance`` (no token).
@@ -65,6 +66,8 @@ IDEMPOTENCY_TTL = timedelta(hours=1)
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 MAX_MEDIA = 4
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
+# A media attachment's description (alt text): media_attachments.description_limit.
+MAX_DESCRIPTION = 1500
 MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 INVALID_TOKEN = {"error": "The access token is invalid"}
 
@@ -354,6 +357,13 @@ def create_mastodon_app(**options: Any) -> FastAPI:
             return error(422, "Validation failed: File file size must be less than 16 MB", headers)
         media_id = emu.next_id()
         description = form.get("description")
+        if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
+            return error(
+                422,
+                "Validation failed: Description is too long "
+                f"(maximum is {MAX_DESCRIPTION} characters)",
+                headers,
+            )
         url = f"https://{emu.domain}/system/media_attachments/files/{media_id}/original"
         body = {
             "id": media_id,

@@ -352,6 +352,15 @@ class XConnector(LazyHttpClient):
         media_id = _obj(body.get("data")).get("id")
         if not isinstance(media_id, str):
             raise SendError(SendFailure.RETRYABLE, "X's media upload answer carries no id")
+        if image.alt:
+            # The description is the media's metadata, set before the post names it.
+            await self._request(
+                account,
+                "POST",
+                "/2/media/metadata",
+                "POST /2/media/metadata",
+                json_body={"id": media_id, "metadata": {"alt_text": {"text": image.alt}}},
+            )
         return media_id
 
     async def set_hidden(self, account: AccountRef, platform_message_id: str, hidden: bool) -> bool:

@@ -84,9 +84,10 @@ DESCRIPTOR = ChannelDescriptor(
     length_rules=length_rules_of(Platform.X),
     messaging_window=NO_WINDOW,
     reply_kinds=PUBLIC_AND_DM,
-    # Up to four images on a post (5 MB each), one on a DM.
+    # Up to four images on a post (5 MB each), one on a DM; alt text up to 1,000
+    # characters (POST /2/media/metadata).
     reply_images=ReplyImages(
-        4, 5 * 1024 * 1024, REPLY_IMAGE_TYPES, PUBLIC_AND_DM, direct_max_count=1
+        4, 5 * 1024 * 1024, REPLY_IMAGE_TYPES, PUBLIC_AND_DM, direct_max_count=1, max_alt=1000
     ),
     webhooks=WebhookSpec(
         "x",

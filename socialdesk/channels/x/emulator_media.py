@@ -4,7 +4,8 @@
 uploaded by the same user, for that use, not yet used.
 
 Answer, as X's v2 endpoint: ``200 {"data": {"id", "media_key": "3_<id>", "size",
-"expires_after_secs", "image": {"image_type", "w", "h"}}}``."""
+"expires_after_secs", "image": {"image_type", "w", "h"}}}``. ``POST /2/media/metadata``
+sets an uploaded image's ``alt_text`` (at most 1,000 characters) before it is posted."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 CATEGORIES = frozenset({"tweet_image", "dm_image"})
+MAX_ALT_TEXT = 1000
 
 
 @dataclass
@@ -86,6 +88,46 @@ def add_media_routes(
                 "user_id": user_id,
                 "media_category": category,
                 "data": data_out,
+            }
+        )
+        return JSONResponse({"data": data_out}, 200, headers)
+
+    @app.post("/2/media/metadata")
+    async def media_metadata(request: Request) -> JSONResponse:
+        """X's v2 media metadata: ``{"id", "metadata": {"alt_text": {"text"}}}``; the
+        text is at most 1,000 characters, the media the caller's and not yet posted."""
+        user_id, headers, error = guard(request, "POST /2/media/metadata")
+        if error is not None or user_id is None:
+            return error or JSONResponse({}, 500)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse(invalid("body: not JSON"), 400, headers)
+        media_id = body.get("id") if isinstance(body, dict) else None
+        metadata = body.get("metadata") if isinstance(body, dict) else None
+        alt = metadata.get("alt_text") if isinstance(metadata, dict) else None
+        text = alt.get("text") if isinstance(alt, dict) else None
+        if not isinstance(media_id, str) or not isinstance(text, str):
+            required = "$.id and $.metadata.alt_text.text: required"
+            return JSONResponse(invalid(required), 400, headers)
+        if len(text) > MAX_ALT_TEXT:
+            return JSONResponse(
+                invalid(f"$.metadata.alt_text.text: at most {MAX_ALT_TEXT} characters"),
+                400,
+                headers,
+            )
+        item = store.items.get(media_id)
+        if item is None or item["user_id"] != user_id or item["used"]:
+            return JSONResponse(invalid(f"Your media IDs are invalid: {media_id}"), 400, headers)
+        item["alt_text"] = text
+        data_out = {"id": media_id, "associated_metadata": {"alt_text": {"text": text}}}
+        record(
+            {
+                "endpoint": "POST /2/media/metadata",
+                "path": request.url.path,
+                "user_id": user_id,
+                "media_id": media_id,
+                "alt_text": text,
             }
         )
         return JSONResponse({"data": data_out}, 200, headers)

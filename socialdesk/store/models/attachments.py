@@ -50,6 +50,8 @@ class MessageAttachment(Base):
     fetch_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_fetch_at: Mapped[datetime | None] = mapped_column(default=None)
     fetch_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    # A reply's image: the description the agent gave, sent where the network takes one.
+    alt_text: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Upload(Base):
@@ -57,7 +59,10 @@ class Upload(Base):
 
     The file is in the attachment storage under ``stored_key`` from the moment it is
     uploaded; a reply that names it copies it into a ``message_attachments`` row of the
-    outbound message and sets ``message_id``, so one upload goes out with one reply."""
+    outbound message and sets ``message_id``, so one upload goes out with one reply.
+    A reply waiting for a lead's approval holds its uploads by ``draft_id`` (in the order
+    named, ``draft_position``); a rejected draft lets them go again. ``alt_text``: the
+    image's description for people who cannot see it (checked per network on the reply)."""
 
     __tablename__ = "uploads"
 
@@ -77,3 +82,8 @@ class Upload(Base):
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), default=None
     )
+    alt_text: Mapped[str | None] = mapped_column(Text, default=None)
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("approval_drafts.id", ondelete="SET NULL"), default=None, index=True
+    )
+    draft_position: Mapped[int | None] = mapped_column(default=None)

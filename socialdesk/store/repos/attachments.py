@@ -1,4 +1,5 @@
-"""Reading an attachment's stored copy, for the signed-in routes that serve it."""
+"""Reading an attachment's (or a reply upload's) stored copy, for the signed-in routes
+that serve it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialdesk.store.models import Message, MessageAttachment, Ticket
+from socialdesk.store.models import Message, MessageAttachment, Ticket, Upload
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +39,21 @@ def stored_attachment(
     if row is None or row[0] is None:
         return None
     return StoredAttachment(row[0], row[1], row[2])
+
+
+def stored_upload(
+    session: Session,
+    upload_id: int,
+    user_id: int,
+    workspace_ids: Collection[int],
+    *,
+    reviewer: bool,
+) -> StoredAttachment | None:
+    """An upload's file for its uploader, or for a lead or admin of its workspace while
+    a draft awaiting approval holds it (the approval queue's thumbnails); None otherwise."""
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.workspace_id not in set(workspace_ids):
+        return None
+    if upload.user_id != user_id and not (reviewer and upload.draft_id is not None):
+        return None
+    return StoredAttachment(upload.stored_key, upload.mime_type, upload.name)

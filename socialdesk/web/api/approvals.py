@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialdesk.actions import inbox as inbox_actions
+from socialdesk.actions.uploads import draft_upload_rows
 from socialdesk.store.models import ApprovalDraft, User
 from socialdesk.web.api.params import IdPath
 from socialdesk.web.api.schemas import (
@@ -25,10 +27,23 @@ from socialdesk.web.errors import ApiError
 router = APIRouter(prefix="/approvals", tags=["approvals"])
 
 
+class DraftImageOut(BaseModel):
+    """An image the draft holds, sent with it when approved."""
+
+    upload_id: int
+    name: str | None
+    mime_type: str
+    size: int
+    alt_text: str | None
+    content_url: str
+
+
 class PendingDraftOut(ApprovalDraftOut):
     # Public replies sent on the ticket since the draft was written: approving then
     # needs "confirm": true.
     answered_since: list[MessageOut] = []
+    # The images the reply carries, in order (GET content_url for each).
+    attachments: list[DraftImageOut] = []
 
 
 def _draft(session: Session, user: User, draft_id: int) -> ApprovalDraft:
@@ -51,10 +66,23 @@ def pending(session: ReadSession, user: CurrentUser) -> list[PendingDraftOut]:
         .limit(200)
     )
     out = []
-    for draft in drafts:
+    listed = list(drafts)
+    images = draft_upload_rows(session, [d.id for d in listed])
+    for draft in listed:
         since = inbox_actions.answered_since(session, draft)
         item = PendingDraftOut.model_validate(draft)
         item.answered_since = [MessageOut.model_validate(m) for m in since]
+        item.attachments = [
+            DraftImageOut(
+                upload_id=u.id,
+                name=u.name,
+                mime_type=u.mime_type,
+                size=u.size,
+                alt_text=u.alt_text,
+                content_url=f"/api/v1/uploads/{u.id}/content",
+            )
+            for u in images.get(draft.id, [])
+        ]
         out.append(item)
     return out
 

@@ -166,6 +166,8 @@ class AttachmentOut(BaseModel):
     platform_url: str | None = None
     thumbnail_url: str | None = None
     caption: str | None = None
+    # A reply's image: the description (alt text) the agent gave it.
+    alt_text: str | None = None
     expires_at: datetime | None = None
     # True once the network's link has expired or fetching it failed.
     expired: bool = False

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from socialdesk.actions import inbox as inbox_actions
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
+from socialdesk.actions.uploads import draft_upload_rows
 from socialdesk.store.db import Database
 from socialdesk.store.models import ApprovalDraft, Ticket, User
 from socialdesk.web.api.params import IdPath
@@ -42,7 +43,8 @@ def _queue_context(user: WebUser, session: Session) -> dict[str, Any]:
     # The thread since each draft was written: a colleague's public reply there means
     # approving sends a second one, so the card shows it and asks to confirm.
     answered = {row[0].id: inbox_actions.answered_since(session, row[0]) for row in rows}
-    return {"rows": rows, "answered": answered, "nav": "approvals"}
+    images = draft_upload_rows(session, [row[0].id for row in rows])
+    return {"rows": rows, "answered": answered, "images": images, "nav": "approvals"}
 
 
 @router.get("/approvals", response_class=HTMLResponse)

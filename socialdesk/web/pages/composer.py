@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from socialdesk.actions.uploads import store_upload
+from socialdesk.actions.recording import ActionError
+from socialdesk.actions.uploads import MAX_ATTACHMENTS, store_upload
 from socialdesk.channels.descriptor import EMAIL_IMAGES, ReplyImages
 from socialdesk.channels.networks import find_descriptor
 from socialdesk.domain.enums import Platform, Visibility
@@ -24,7 +25,7 @@ from socialdesk.store.db import Database
 from socialdesk.store.file_storage import FileStorage
 from socialdesk.store.models import CannedResponse, Contact, ContactIdentity, User
 from socialdesk.web.api.params import IdPath
-from socialdesk.web.pages.common import load_ticket, render
+from socialdesk.web.pages.common import PageError, action_error, load_ticket, render
 from socialdesk.web.sessions import FormUser, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
@@ -63,10 +64,11 @@ def images_hint(platform: str, email_route: object) -> str:
     kinds = " and ".join(names.get(k.value, "e-mails") for k in rule.kinds)
     types = [label for mime, label in IMAGE_TYPE_NAMES if mime in rule.mime_types]
     listed = ", ".join(types[:-1]) + f" or {types[-1]}" if len(types) > 1 else "".join(types)
+    alt = f"; descriptions up to {rule.max_alt} characters" if rule.max_alt else ""
     apart = ", each sent after the text as a message of its own" if rule.one_per_message else ""
     return (
         f"Up to {rule.max_count} {listed} images of "
-        f"{rule.max_bytes // 1_000_000} MB at most, on {kinds}{apart}"
+        f"{rule.max_bytes // 1_000_000} MB at most, on {kinds}{apart}{alt}"
     )
 
 
@@ -80,19 +82,57 @@ IMAGE_TYPE_NAMES = (
 
 def upload_images(
     session: Session, storage: FileStorage, actor: User, workspace_id: int,
-    files: list[UploadFile], max_bytes: int,
+    files: list[UploadFile], max_bytes: int, alts: str = "",
 ) -> list[int]:  # fmt: skip
     """The composer's chosen files kept as uploads (the same action as the API's); an
-    empty file input sends one nameless, empty part, which is no image."""
-    ids = []
+    empty file input sends one nameless, empty part, which is no image. ``alts``: the
+    images' descriptions, one line each, in the order the files were chosen."""
+    descriptions = alts.splitlines()
+    ids: list[int] = []
     for file in files:
         if not file.filename:
             continue
+        file.file.seek(0)  # read again when a confirmation keeps the files
         data = file.file.read(max_bytes + 1)
+        alt = descriptions[len(ids)] if len(ids) < len(descriptions) else None
         upload = store_upload(
-            session, storage, actor, workspace_id, data, file.filename, max_bytes=max_bytes
-        )
+            session, storage, actor, workspace_id, data, file.filename, max_bytes=max_bytes,
+            alt_text=alt,
+        )  # fmt: skip
         ids.append(upload.id)
+    return ids
+
+
+def keep_images(
+    request: Request, user: WebUser, ticket_id: int, files: list[UploadFile], alts: str
+) -> list[int]:
+    """The chosen files stored as the agent's uploads in a transaction of their own (the
+    reply's rolled back when it asked for confirmation), for the confirmation to carry."""
+    if not files:
+        return []
+    database: Database = request.app.state.db
+    try:
+        with database.write() as session:
+            ticket = load_ticket(session, user, ticket_id)
+            actor = session.get(User, user.id)
+            assert actor is not None
+            return upload_images(
+                session, request.app.state.attachment_storage, actor, ticket.workspace_id,
+                files, request.app.state.settings.reply_upload_max_bytes, alts,
+            )  # fmt: skip
+    except ActionError as exc:
+        raise action_error(exc) from exc
+
+
+def carried_upload_ids(value: str) -> list[int]:
+    """The upload ids a confirmation form carries (comma-separated); the reply action
+    checks each is the agent's own, in the ticket's workspace and unused."""
+    try:
+        ids = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise PageError(422, "The images to send are a list of numbers.") from None
+    if len(ids) > MAX_ATTACHMENTS or any(not 0 < i < 2**62 for i in ids):
+        raise PageError(422, f"A reply carries at most {MAX_ATTACHMENTS} images.")
     return ids
 
 

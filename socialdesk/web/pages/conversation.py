@@ -21,6 +21,7 @@ from socialdesk.actions import retries as retry_actions
 from socialdesk.actions import tickets as actions
 from socialdesk.actions.email_settings import email_settings
 from socialdesk.actions.recording import ActionError, NeedsConfirmation
+from socialdesk.actions.uploads import draft_upload_rows
 from socialdesk.channels.base import ReplyKind
 from socialdesk.channels.descriptor import Absent
 from socialdesk.channels.networks import find_descriptor
@@ -96,6 +97,7 @@ def thread_context(session: Session, user: WebUser, ticket: Ticket) -> dict[str,
         "ticket": ticket,
         "messages": messages,
         "drafts": drafts,
+        "draft_images": draft_upload_rows(session, [d.id for d in drafts if d.state == "pending"]),
         "scheduled_for": scheduled,
         "signatures_kept": signatures == "kept",
         # Fans' replies that answered the customer, by message ("answered by @fan").
@@ -332,17 +334,24 @@ def reply(
     canned_ids: Annotated[str, Form(max_length=200)] = "",
     # No file chosen: a browser sends an empty part, which may arrive as an empty string.
     images: Annotated[list[UploadFile | str], File()] = [],  # noqa: B006 (FastAPI copies it)
+    # The images' descriptions (alt text), one line per chosen file, in order.
+    image_alts: Annotated[str, Form(max_length=40_000)] = "",
+    # Uploads kept when a confirmation was asked ("Send anyway" sends the same images).
+    upload_ids: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Send now, or with ``schedule=1`` at ``send_at`` (ISO 8601 with zone, or a wall
     time in the agent's chosen zone: ``_parse_send_at``); ``kind=email`` replies by e-mail.
     ``private=1`` (the personal-data confirm's "Move to private") sends a public reply
     as a direct message instead; ``template``: an approved template of the account
-    (WhatsApp)."""
+    (WhatsApp). ``upload_ids``: the images a confirmation form carries, kept when it was
+    asked; the files a script-driven composer sends again with it are those same images."""
     require_writer(user)
     if private and kind == "public":
         kind = "dm"
     database: Database = request.app.state.db
     when = _parse_send_at(send_at, user) if schedule else None
+    files = [i for i in images if not isinstance(i, str) and i.filename]
+    carried = composer.carried_upload_ids(upload_ids)
     try:
         with database.write() as session:
             ticket = load_ticket(session, user, ticket_id)
@@ -352,10 +361,9 @@ def reply(
                     422, "This customer has no e-mail address, or no e-mail account is set up."
                 )
             actor = _actor(session, user)
-            attached = composer.upload_images(
+            attached = carried or composer.upload_images(
                 session, request.app.state.attachment_storage, actor, ticket.workspace_id,
-                [i for i in images if not isinstance(i, str)],
-                request.app.state.settings.reply_upload_max_bytes,
+                files, request.app.state.settings.reply_upload_max_bytes, image_alts,
             )  # fmt: skip
             outcome = inbox_actions.send_reply(
                 session, ticket, actor, body,
@@ -365,7 +373,10 @@ def reply(
                 attachment_ids=attached,
             )  # fmt: skip
     except NeedsConfirmation as exc:
-        # Nothing was written: ask, with the same form and a "Send anyway" button.
+        # Nothing was written: ask, with the same form and a "Send anyway" button. The
+        # chosen images are kept now, so the answer sends these very uploads.
+        kept = carried or composer.keep_images(request, user, ticket_id, files, image_alts)
+        upload_ids = ",".join(str(i) for i in kept)
         if exc.code == inbox_actions.PERSONAL_DATA:
             with database.session() as session:
                 ticket = load_ticket(session, user, ticket_id)
@@ -374,6 +385,7 @@ def reply(
                 request, user, ticket, {"found": (exc.details or {}).get("found", [])},
                 body=body, kind=kind, solve=solve, client_key=client_key,
                 schedule=schedule, send_at=send_at, canned_ids=canned_ids, template=template,
+                upload_ids=upload_ids, image_count=len(kept),
             )  # fmt: skip
         with database.session() as session:
             ticket = load_ticket(session, user, ticket_id)
@@ -384,6 +396,7 @@ def reply(
         return _confirm_second_reply(
             request, user, ticket, earlier, body=body, kind=kind, solve=solve,
             client_key=client_key, canned_ids=canned_ids, template=template,
+            upload_ids=upload_ids, image_count=len(kept),
         )  # fmt: skip
     except ActionError as exc:
         raise action_error(exc) from exc

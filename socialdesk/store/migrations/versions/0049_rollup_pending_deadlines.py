@@ -1,7 +1,7 @@
 """report rollups keep the 24-hour deadlines of unanswered tickets
 
 Revision ID: 0049
-Revises: 0041
+Revises: 0048
 Create Date: 2026-12-06 05:45:00
 
 A day folded while some of its tickets were inside their first 24 hours, unanswered,
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0049"
-down_revision = "0041"
+down_revision = "0048"
 branch_labels = None
 depends_on = None
 
