@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from socialdesk.channels.email.emulator import MailEmulator
+
 
 def tiny_png(red: int = 200, width: int = 2, height: int = 2) -> bytes:
     """A PNG of one colour (2 by 2 unless told): real enough for a browser to draw."""
@@ -29,3 +31,24 @@ def upload(api: httpx.Client, data: bytes, name: str = "photo.png", mime: str = 
     response = api.post("/uploads", files={"file": (name, data, mime)})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def mailbox_with_a_customer_mail(api: httpx.Client, mail: MailEmulator) -> None:
+    """Connect the emulated mailbox as an e-mail account and let a customer write to it
+    (the e-mail image tests start from that ticket)."""
+    created = api.post(
+        "/channel-accounts",
+        json={
+            "platform": "email",
+            "handle": "Acme Support",
+            "external_id": mail.address,
+            "secrets": mail.account_secrets(),
+            "settings": mail.account_settings() | {"poll_interval_seconds": 0.2},
+        },
+    )
+    assert created.status_code == 201, created.text
+    mail.deliver(
+        MailEmulator.customer_mail(
+            "ann.lee@example.org", "Kettle leaks", "It leaks.", to=mail.address
+        )
+    )

@@ -22,7 +22,7 @@ from socialdesk.config import Settings
 from socialdesk.emulators.server import serve_app
 from socialdesk.store.db import Database
 from tests.delivery.helpers import admin_api, connect_bluesky_brand, connect_x_brand, eventually
-from tests.delivery.reply_images import tiny_png
+from tests.delivery.reply_images import mailbox_with_a_customer_mail, tiny_png
 from tests.delivery.test_round_trips_via_api import only_ticket
 
 __all__ = ["admin_api"]  # a pytest fixture
@@ -178,22 +178,7 @@ def test_email_carries_alt_text_as_the_parts_content_description(
 ) -> None:
     with MailEmulator() as mail:
         _base, api = admin_api(Settings(attachment_folder=tmp_path))
-        created = api.post(
-            "/channel-accounts",
-            json={
-                "platform": "email",
-                "handle": "Acme Support",
-                "external_id": mail.address,
-                "secrets": mail.account_secrets(),
-                "settings": mail.account_settings() | {"poll_interval_seconds": 0.2},
-            },
-        )
-        assert created.status_code == 201, created.text
-        mail.deliver(
-            MailEmulator.customer_mail(
-                "ann.lee@example.org", "Kettle leaks", "It leaks.", to=mail.address
-            )
-        )
+        mailbox_with_a_customer_mail(api, mail)
         ticket_id = only_ticket(api, "email")["id"]
         reason = _refused(api, ticket_id, _uploaded(api, tiny_png(), "e" * 1001))
         assert "up to 1000 characters" in reason
